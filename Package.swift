@@ -1,0 +1,24 @@
+// swift-tools-version:6.0
+// dkl: small composable commands for deep kernel learning and active experiments.
+// No package dependencies: Foundation, XCTest and two Debian system libraries.
+import PackageDescription
+
+let tools = ["dkl-cat", "dkl-synth"]
+
+let package = Package(
+    name: "dkl",
+    products: [.library(name: "DKL", targets: ["DKL"])]
+        + tools.map { .executable(name: $0, targets: [$0]) },
+    targets: [
+        // OpenBLAS (cblas.h) and LAPACKE; wrapped only by Sources/DKL/Linalg.
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
+        // libhdf5 (serial); wrapped only by Sources/DKL/Formats/HDF5*.swift.
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5",
+                       providers: [.apt(["libhdf5-dev"])]),
+        .target(name: "DKL", dependencies: ["COpenBLAS", "CHDF5"]),
+        .target(name: "TestSupport", dependencies: ["DKL"], path: "Tests/TestSupport"),
+        .testTarget(name: "DKLTests", dependencies: ["DKL", "TestSupport"]),
+        .testTarget(name: "ToolTests", dependencies: ["DKL", "TestSupport"]),
+    ] + tools.map { .executableTarget(name: $0, dependencies: ["DKL"]) }
+)

@@ -1,0 +1,42 @@
+import Foundation
+
+/// A progress line on stderr (`tool: what 1234/5000 (24%), ETA 0:12`), redrawn at most
+/// a few times a second and only when enabled (a terminal, or `--progress`).
+public final class Progress {
+    let tool: String
+    let what: String
+    let total: Int?
+    let enabled: Bool
+    let started = Date()
+    var lastDraw = Date.distantPast
+
+    public init(tool: String, what: String, total: Int?, enabled: Bool) {
+        self.tool = tool; self.what = what; self.total = total; self.enabled = enabled
+    }
+
+    public func update(_ done: Int, force: Bool = false) {
+        guard enabled else { return }
+        let now = Date()
+        guard force || now.timeIntervalSince(lastDraw) >= 0.25 else { return }
+        lastDraw = now
+        let elapsed = now.timeIntervalSince(started)
+        var line = "\(tool): \(what) \(done)"
+        if let t = total, t > 0 {
+            line += "/\(t) (\(100 * done / t)%)"
+            if done > 0 && done < t { line += ", ETA " + Progress.clock(elapsed / Double(done) * Double(t - done)) }
+        }
+        line += ", " + Progress.clock(elapsed)
+        FileHandle.standardError.write(Data(((isatty(2) != 0 ? "\r\u{1B}[K" : "") + line + (isatty(2) != 0 ? "" : "\n")).utf8))
+    }
+
+    public func finish(_ done: Int) {
+        guard enabled else { return }
+        update(done, force: true)
+        if isatty(2) != 0 { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+
+    static func clock(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
+    }
+}

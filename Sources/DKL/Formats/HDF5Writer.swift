@@ -1,0 +1,153 @@
+import CHDF5
+import Foundation
+
+/// Writes a new HDF5 file atomically: everything goes to a temporary file that
+/// `commit()` renames into place. Large datasets are chunked and compressed.
+public final class HDF5Writer {
+    public let path: String
+    let tempPath: String
+    var id: hid_t
+    let lcpl: hid_t
+    var closed = false
+
+    /// Datasets of at least this many bytes are chunked and gzip-compressed (level 4, shuffle).
+    public static let compressAbove = 1 << 16
+
+    public init(path: String) throws {
+        HDF5File.setUp()
+        self.path = path
+        tempPath = AtomicFile.temporaryPath(for: path)
+        id = H5Fcreate(tempPath, dkl_h5f_acc_excl(), dkl_h5p_default(), dkl_h5p_default())
+        if id < 0 { throw DKLError.data("cannot create the HDF5 file", file: path) }
+        Interrupts.register(tempPath: tempPath)
+        lcpl = H5Pcreate(dkl_h5p_link_create())
+        H5Pset_create_intermediate_group(lcpl, 1)
+    }
+
+    deinit { abort() }
+
+    /// Writes a dataset (intermediate groups are created).
+    public func write(_ dataset: String, shape: [Int], values: ArrayValues) throws {
+        guard shape.reduce(1, *) == values.count else {
+            throw DKLError.data("internal: shape \(shape) does not hold \(values.count) values", file: path)
+        }
+        let (fileType, memType, size): (hid_t, hid_t, Int)
+        switch values {
+        case .float: (fileType, memType, size) = (dkl_h5t_ieee_f32le(), dkl_h5t_native_float(), 4)
+        case .double: (fileType, memType, size) = (dkl_h5t_ieee_f64le(), dkl_h5t_native_double(), 8)
+        case .int32: (fileType, memType, size) = (dkl_h5t_std_i32le(), dkl_h5t_native_int32(), 4)
+        case .int64: (fileType, memType, size) = (dkl_h5t_std_i64le(), dkl_h5t_native_int64(), 8)
+        case .uint8: (fileType, memType, size) = (dkl_h5t_std_u8le(), dkl_h5t_native_uint8(), 1)
+        }
+        var dims = shape.map { hsize_t($0) }
+        let space = shape.isEmpty ? H5Screate(H5S_SCALAR) : H5Screate_simple(Int32(shape.count), &dims, nil)
+        defer { H5Sclose(space) }
+        let dcpl = H5Pcreate(dkl_h5p_dataset_create())
+        defer { H5Pclose(dcpl) }
+        if !shape.isEmpty, values.count * size >= HDF5Writer.compressAbove {
+            var chunk = HDF5Writer.chunkShape(shape, itemSize: size).map { hsize_t($0) }
+            H5Pset_chunk(dcpl, Int32(shape.count), &chunk)
+            H5Pset_shuffle(dcpl)
+            H5Pset_deflate(dcpl, 4)
+        }
+        let ds = dkl_h5dcreate(id, dataset, fileType, space, lcpl, dcpl)
+        if ds < 0 { throw DKLError.data("cannot create dataset '\(dataset)' (does it exist already?)", file: path) }
+        defer { H5Dclose(ds) }
+        let status = values.withBytes { H5Dwrite(ds, memType, dkl_h5s_all(), dkl_h5s_all(), dkl_h5p_default(), $0.baseAddress) }
+        if status < 0 { throw DKLError.data("cannot write dataset '\(dataset)'", file: path) }
+    }
+
+    /// A chunk of about 1 MiB whose trailing dimensions are whole (one spectrum or
+    /// pattern per chunk row), so per-position reads touch few chunks.
+    static func chunkShape(_ shape: [Int], itemSize: Int) -> [Int] {
+        var chunk = shape
+        var d = 0
+        while chunk.reduce(1, *) * itemSize > 1 << 20, d < shape.count {
+            let others = chunk.reduce(1, *) / chunk[d]
+            chunk[d] = max(1, (1 << 20) / max(1, others * itemSize))
+            if chunk[d] > 1 || others * itemSize <= 1 << 20 { break }
+            d += 1
+        }
+        return chunk.map { max(1, $0) }
+    }
+
+    /// Creates a group (and its parents).
+    public func group(_ path: String) throws {
+        if dkl_h5_object_kind(id, path) == 0 { return }
+        let g = dkl_h5gcreate(id, path, lcpl)
+        if g < 0 { throw DKLError.data("cannot create group '\(path)'", file: self.path) }
+        H5Gclose(g)
+    }
+
+    /// Sets an attribute on the object at `objectPath` from a JSON number, string,
+    /// boolean or array of numbers or of strings; other values are stored as JSON text.
+    public func setAttribute(_ objectPath: String, _ name: String, _ value: JSON) throws {
+        let obj = dkl_h5oopen(id, objectPath)
+        if obj < 0 { throw DKLError.data("no object '\(objectPath)' for attribute '\(name)'", file: path) }
+        defer { H5Oclose(obj) }
+        if H5Aexists(obj, name) > 0 { H5Adelete(obj, name) }
+        switch value {
+        case let .number(d): try numbers(obj, name, [d], scalar: true)
+        case let .bool(b): try numbers(obj, name, [b ? 1 : 0], scalar: true)
+        case let .string(s): try strings(obj, name, [s], scalar: true)
+        case let .array(items) where !items.isEmpty && items.allSatisfy({ $0.doubleValue != nil }):
+            try numbers(obj, name, items.map { $0.doubleValue! }, scalar: false)
+        case let .array(items) where !items.isEmpty && items.allSatisfy({ $0.stringValue != nil }):
+            try strings(obj, name, items.map { $0.stringValue! }, scalar: false)
+        default: try strings(obj, name, [value.text], scalar: true)
+        }
+    }
+
+    func numbers(_ obj: hid_t, _ name: String, _ v: [Double], scalar: Bool) throws {
+        var n = hsize_t(v.count)
+        let space = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nil)
+        defer { H5Sclose(space) }
+        let a = dkl_h5acreate(obj, name, dkl_h5t_ieee_f64le(), space)
+        if a < 0 { throw DKLError.data("cannot create attribute '\(name)'", file: path) }
+        defer { H5Aclose(a) }
+        var vv = v
+        if H5Awrite(a, dkl_h5t_native_double(), &vv) < 0 { throw DKLError.data("cannot write attribute '\(name)'", file: path) }
+    }
+
+    func strings(_ obj: hid_t, _ name: String, _ v: [String], scalar: Bool) throws {
+        let type = H5Tcopy(dkl_h5t_c_s1())
+        defer { H5Tclose(type) }
+        H5Tset_size(type, dkl_h5t_variable())
+        H5Tset_cset(type, H5T_CSET_UTF8)
+        var n = hsize_t(v.count)
+        let space = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nil)
+        defer { H5Sclose(space) }
+        let a = dkl_h5acreate(obj, name, type, space)
+        if a < 0 { throw DKLError.data("cannot create attribute '\(name)'", file: path) }
+        defer { H5Aclose(a) }
+        let cstrings = v.map { strdup($0) }
+        defer { cstrings.forEach { free($0) } }
+        var ptrs = cstrings.map { UnsafePointer($0) }
+        if H5Awrite(a, type, &ptrs) < 0 { throw DKLError.data("cannot write attribute '\(name)'", file: path) }
+    }
+
+    /// Closes the file and renames it into place.
+    public func commit() throws {
+        guard !closed else { return }
+        closed = true
+        H5Pclose(lcpl)
+        let status = H5Fclose(id)
+        if status < 0 {
+            unlink(tempPath)
+            Interrupts.unregister(tempPath: tempPath)
+            throw DKLError.data("cannot finish the HDF5 file", file: path)
+        }
+        Interrupts.unregister(tempPath: tempPath)
+        try AtomicFile.commitRename(temp: tempPath, to: path)
+    }
+
+    /// Closes and removes the temporary file.
+    public func abort() {
+        guard !closed else { return }
+        closed = true
+        H5Pclose(lcpl)
+        H5Fclose(id)
+        unlink(tempPath)
+        Interrupts.unregister(tempPath: tempPath)
+    }
+}

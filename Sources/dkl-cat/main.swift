@@ -1,0 +1,143 @@
+import DKL
+
+// dkl-cat: inspect, check, convert and join dkl streams; import arrays as streams and
+// export stream fields as arrays.
+let command = Command(
+    name: "dkl-cat",
+    usage: ["[options] [STREAM...]",
+            "--import ARRAY [--field NAME] [options]",
+            "--export ARRAY --field NAME [STREAM]"],
+    summary: """
+        Concatenate dkl streams (stdin when none or '-') and write them as one stream,
+        converting between the binary and NDJSON encodings; print a header; keep the first
+        or last records or some fields; validate streams; import an NPY/HDF5 array as a
+        stream, or export a stream field back to an array on its grid.
+        """,
+    options: [
+        Option("header", "H", help: "print the header as JSON (one line) and exit"),
+        Option("check", "c", help: "validate each input whole; print 'FILE: ok, N records' (exit 1 if not)"),
+        Option("count", "n", help: "print the number of records"),
+        Option("head", value: "N", help: "keep the first N records"),
+        Option("tail", value: "N", help: "keep the last N records"),
+        Option("fields", "f", value: "A,B,...", help: "keep these fields, in this order"),
+        Option("import", "i", value: "ARRAY", help: "read an array (file.npy, file.h5[:/path]) as a stream"),
+        Option("export", "e", value: "ARRAY", help: "write the field named by --field to an array file (.npy or .h5[:/path])"),
+        Option("field", value: "NAME", help: "the field to import into or export from"),
+        Option("dtype", value: "f32|f64", help: "element type of imported values (default f32)"),
+    ] + Option.streamOutput
+)
+
+ToolMain.run(command) { inv in
+    let a = inv.args
+    let inputs = a.positionals.isEmpty ? ["-"] : a.positionals
+
+    if let spec = a.string("import") {
+        guard a.positionals.isEmpty else { throw DKLError.usage("--import reads its array, not streams") }
+        let dtype = DType(rawValue: a.string("dtype") ?? "f32")
+        guard let dtype, dtype.isFloat else { throw DKLError.usage("--dtype must be f32 or f64") }
+        let source = try ArrayFile.open(spec)
+        let schema = try ArrayStreams.importSchema(shape: source.shape, field: a.string("field"), dtype: dtype)
+        let out = try inv.openOutput(StreamHeader(schema: schema, attrs: ArrayStreams.importAttributes(source)))
+        let progress = Progress(tool: command.name, what: "rows", total: source.shape.first, enabled: inv.showsProgress)
+        try ArrayStreams.importRecords(source, to: out.writer, progress: progress)
+        try out.commit()
+        progress.finish(source.shape.first ?? 0)
+        return
+    }
+
+    if let spec = a.string("export") {
+        guard let field = a.string("field") else { throw DKLError.usage("--export needs --field NAME") }
+        try inv.expectPositionals(0...1)
+        let reader = try StreamReader(path: inputs[0])
+        let (shape, values) = try ArrayStreams.export(reader, field: field)
+        let f32 = (a.string("dtype") ?? (reader.schema[field]?.dtype == .f32 ? "f32" : "f64")) == "f32"
+        try ArrayFile.write(spec, shape: shape, values: f32 ? .float(values.map { Float($0) }) : .double(values),
+                            attributes: reader.header.attrs)
+        return
+    }
+
+    if a.flag("header") {
+        let out = ByteWriter.stdout()
+        for path in inputs {
+            let r = try StreamReader(path: path)
+            try out.write(r.header.json.text + "\n")
+        }
+        try out.flush()
+        return
+    }
+
+    if a.flag("check") || a.flag("count") {
+        let out = ByteWriter.stdout()
+        for path in inputs {
+            let r = try StreamReader(path: path)
+            while let batch = try r.nextBatch(maxRecords: 4096) {
+                if a.flag("check") {
+                    for i in 0..<batch.count {
+                        try locating(file: r.name, record: batch.firstRecord + i) { try RecordView(batch.record(i), r.schema).validate() }
+                    }
+                }
+            }
+            try out.write(a.flag("check") ? "\(r.name): ok, \(r.recordsRead) records, \(r.encoding.rawValue)\n" : "\(r.recordsRead)\n")
+        }
+        try out.flush()
+        return
+    }
+
+    // Concatenate, select and convert.
+    let head = try a.optionalInt("head", range: 0...Int.max)
+    let tail = try a.optionalInt("tail", range: 0...Int.max)
+    var readers = [try StreamReader(path: inputs[0])]
+    let schema = readers[0].schema
+    let outSchema = try a.string("fields").map { try schema.selecting($0.split(separator: ",").map(String.init)) } ?? schema
+    let picks = outSchema.fields.map { f in (schema[f.name]!.offset, f.offset, f.byteSize) }
+    let direct = outSchema == schema
+    let out = try inv.openOutput(StreamHeader(schema: outSchema, attrs: readers[0].header.attrs, provenance: readers[0].header.provenance))
+    var written = 0
+    var ring: [[UInt8]] = []
+    var ringNext = 0
+    var project = [UInt8](repeating: 0, count: outSchema.recordSize)
+
+    func emit(_ rec: UnsafeRawBufferPointer) throws {
+        if direct { try out.writer.write(rec); return }
+        project.withUnsafeMutableBytes { dst in
+            for (from, to, n) in picks { dst.baseAddress!.advanced(by: to).copyMemory(from: rec.baseAddress! + from, byteCount: n) }
+        }
+        try out.writer.write(project)
+    }
+
+    var index = 0
+    while index < inputs.count {
+        let r = index == 0 ? readers[0] : try StreamReader(path: inputs[index])
+        if index > 0 {
+            guard r.schema == schema else {
+                throw DKLError(.data, "its fields (\(r.schema.fields.map(\.declaration).joined(separator: ", "))) differ from those of \(readers[0].name)", file: r.name, location: "header")
+            }
+            readers = [readers[0]]
+        }
+        while let batch = try r.nextBatch(maxRecords: 1 << 16) {
+            if let t = tail {
+                guard t > 0 else { continue }
+                for i in 0..<batch.count {
+                    let bytes = Array(batch.record(i))
+                    if ring.count < t { ring.append(bytes) } else { ring[ringNext] = bytes; ringNext = (ringNext + 1) % t }
+                }
+                continue
+            }
+            var n = batch.count
+            if let h = head { n = min(n, h - written) }
+            if direct && n == batch.count {
+                try out.writer.write(records: batch.bytes, count: n)
+            } else {
+                for i in 0..<n { try emit(batch.record(i)) }
+            }
+            written += n
+            if let h = head, written >= h { break }
+        }
+        if let h = head, written >= h { break }
+        index += 1
+    }
+    if tail != nil {
+        for k in 0..<ring.count { try ring[(ringNext + k) % ring.count].withUnsafeBytes { try emit($0) } }
+    }
+    try out.commit()
+}
