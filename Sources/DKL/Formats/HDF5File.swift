@@ -230,21 +230,30 @@ final class USIDMain: ArraySource {
         main = try HDF5Dataset(file: file, path: path)
         name = main.name
         let parent = (path as NSString).deletingLastPathComponent
+        /// Sizes of the dimensions an index table spans, slowest-varying first, read from
+        /// the table itself (writers differ in the column order they use).
         func dims(_ ds: String) throws -> [Int] {
             let idx = try HDF5Dataset(file: file, path: parent + "/" + ds)
             let v = try idx.readAll()
             guard idx.rank == 2 else { return [Int(v.max() ?? 0) + 1] }
             // Position_Indices is (points, dims); Spectroscopic_Indices is (dims, points).
-            let (rows, cols) = (idx.shape[0], idx.shape[1])
             let pointsFirst = ds == "Position_Indices"
-            let nd = pointsFirst ? cols : rows
-            var sizes: [Int] = []
+            let (points, nd) = pointsFirst ? (idx.shape[0], idx.shape[1]) : (idx.shape[1], idx.shape[0])
+            func at(_ k: Int, _ d: Int) -> Int { Int(v[pointsFirst ? k * nd + d : d * points + k]) }
+            var dimsFound: [(column: Int, stride: Int, size: Int)] = []
             for d in 0..<nd {
-                var m = 0.0
-                for k in 0..<(pointsFirst ? rows : cols) { m = max(m, v[pointsFirst ? k * cols + d : d * cols + k]) }
-                sizes.append(Int(m) + 1)
+                let size = (0..<points).map { at($0, d) }.max().map { $0 + 1 } ?? 1
+                let stride = (0..<points).first { at($0, d) != 0 } ?? points
+                dimsFound.append((d, stride, size))
             }
-            return sizes.reversed()   // USID lists the fastest-varying dimension first
+            dimsFound.sort { $0.stride > $1.stride }
+            // The table must enumerate the grid in row-major order over those dimensions.
+            for k in 0..<points {
+                for dim in dimsFound where at(k, dim.column) != (k / max(dim.stride, 1)) % dim.size {
+                    throw DKLError.data("USID \(ds) does not enumerate a regular grid", file: file.path)
+                }
+            }
+            return dimsFound.map(\.size)
         }
         let pos = try dims("Position_Indices")
         let spec = file.kind(parent + "/Spectroscopic_Indices") == 1 ? try dims("Spectroscopic_Indices") : [main.shape.last ?? 1]

@@ -57,18 +57,17 @@ public final class HDF5Writer {
         if status < 0 { throw DKLError.data("cannot write dataset '\(dataset)'", file: path) }
     }
 
-    /// A chunk of about 1 MiB whose trailing dimensions are whole (one spectrum or
-    /// pattern per chunk row), so per-position reads touch few chunks.
+    /// A chunk of at most about 256 KiB that keeps the trailing dimensions whole (one
+    /// spectrum or pattern is never split) and tiles the leading ones, so per-position
+    /// reads decompress little.
     static func chunkShape(_ shape: [Int], itemSize: Int) -> [Int] {
         var chunk = shape
-        var d = 0
-        while chunk.reduce(1, *) * itemSize > 1 << 20, d < shape.count {
-            let others = chunk.reduce(1, *) / chunk[d]
-            chunk[d] = max(1, (1 << 20) / max(1, others * itemSize))
-            if chunk[d] > 1 || others * itemSize <= 1 << 20 { break }
-            d += 1
+        let lead = min(2, shape.count)
+        while chunk.reduce(1, *) * itemSize > 1 << 18 {
+            guard let d = (0..<lead).filter({ chunk[$0] > 1 }).max(by: { chunk[$0] < chunk[$1] }) else { break }
+            chunk[d] = (chunk[d] + 1) / 2
         }
-        return chunk.map { max(1, $0) }
+        return chunk
     }
 
     /// Creates a group (and its parents).

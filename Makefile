@@ -1,0 +1,56 @@
+# dkl — build, test, demo, benchmark and install. See README.md.
+SWIFT      ?= swift
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+SWIFTFLAGS ?= -Xswiftc -warnings-as-errors
+TOOLS       = dkl-cat dkl-synth
+# Debian 12 packages the build, the tests and the benchmarks need.
+DEBS        = pkg-config libopenblas-dev liblapacke-dev libhdf5-dev python3-numpy python3-h5py hyperfine
+# Two BLAS threads were never faster on 2 cores, and a threaded Cholesky can be far slower under load.
+export OPENBLAS_NUM_THREADS ?= 1
+
+.PHONY: all build test demo bench deps check-deps install share clean
+
+all: build
+
+build: check-deps
+	$(SWIFT) build -c release $(SWIFTFLAGS)
+
+test: check-deps
+	$(SWIFT) build $(SWIFTFLAGS)
+	$(SWIFT) test --disable-swift-testing $(SWIFTFLAGS)
+
+demo: build
+	./pipelines/demo/run.sh .build/release
+
+bench: build
+	./bench/run.sh
+
+# Installs the Debian packages as root; otherwise prints the command and fails.
+deps:
+	@if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEBS); \
+	else \
+	  echo "run as root:  apt-get update && apt-get install -y $(DEBS)"; exit 1; \
+	fi
+
+# Installs the packages only when a library is missing (so 'make demo' works on a fresh machine).
+check-deps:
+	@pkg-config --exists openblas lapacke hdf5 && [ -f /usr/include/lapacke.h ] \
+	  && /usr/bin/python3 -c 'import numpy, h5py' 2>/dev/null || $(MAKE) --no-print-directory deps
+
+# Binaries linked with a static Swift runtime, so they run on nodes without a toolchain
+# (they still need the Debian runtime libraries libopenblas0, liblapacke and libhdf5).
+install: check-deps
+	$(SWIFT) build -c release --static-swift-stdlib $(SWIFTFLAGS) --scratch-path .build-static
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	for t in $(TOOLS); do install -m 755 .build-static/release/$$t $(DESTDIR)$(PREFIX)/bin/; done
+	install -m 644 man/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 man/man5/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+
+# Regenerates the bundled sample data with the toolkit's own generator.
+share: build
+	.build/release/dkl-synth --seed 0 share/plasmon
+
+clean:
+	rm -rf .build .build-static bench/out
