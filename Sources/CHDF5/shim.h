@@ -21,9 +21,10 @@ static inline unsigned dkl_h5f_acc_excl(void) { return H5F_ACC_EXCL; }
 
 static inline hid_t dkl_h5dopen(hid_t loc, const char *name) { return H5Dopen2(loc, name, H5P_DEFAULT); }
 static inline hid_t dkl_h5gopen(hid_t loc, const char *name) { return H5Gopen2(loc, name, H5P_DEFAULT); }
-static inline hid_t dkl_h5gcreate(hid_t loc, const char *name, hid_t lcpl) {
-    return H5Gcreate2(loc, name, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+static inline hid_t dkl_h5gcreate(hid_t loc, const char *name, hid_t lcpl, hid_t gcpl) {
+    return H5Gcreate2(loc, name, lcpl, gcpl, H5P_DEFAULT);
 }
+static inline hid_t dkl_h5p_group_create(void) { return H5P_GROUP_CREATE; }
 static inline hid_t dkl_h5dcreate(hid_t loc, const char *name, hid_t type, hid_t space, hid_t lcpl, hid_t dcpl) {
     return H5Dcreate2(loc, name, type, space, lcpl, dcpl, H5P_DEFAULT);
 }

@@ -36,7 +36,7 @@ ToolMain.run(command) { inv in
         let dtype = DType(rawValue: a.string("dtype") ?? "f32")
         guard let dtype, dtype.isFloat else { throw DKLError.usage("--dtype must be f32 or f64") }
         let source = try ArrayFile.open(spec)
-        let schema = try ArrayStreams.importSchema(shape: source.shape, field: a.string("field"), dtype: dtype)
+        let schema = try locating(file: spec) { try ArrayStreams.importSchema(shape: source.shape, field: a.string("field"), dtype: dtype) }
         let out = try inv.openOutput(StreamHeader(schema: schema, attrs: ArrayStreams.importAttributes(source)))
         let progress = Progress(tool: command.name, what: "rows", total: source.shape.first, enabled: inv.showsProgress)
         try ArrayStreams.importRecords(source, to: out.writer, progress: progress)

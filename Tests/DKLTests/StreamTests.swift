@@ -93,7 +93,7 @@ final class StreamTests: XCTestCase {
         let one = try encode(StreamHeader(schema: schema), [RecordBuilder(schema).bytes], .binary)
         var wrong = one
         wrong[wrong.count - 8] = 5
-        XCTAssertThrowsError(try decode(wrong)) { XCTAssertTrue("\($0)".contains("counts 5 records but the stream has 1"), "\($0)") }
+        XCTAssertThrowsError(try decode(wrong)) { XCTAssertTrue("\($0)".contains("counts 5 records but 1 records of 8 bytes were read"), "\($0)") }
         XCTAssertThrowsError(try decode(one + one)) { XCTAssertTrue("\($0)".contains("data after the end marker"), "\($0)") }
     }
 
@@ -137,10 +137,18 @@ final class StreamTests: XCTestCase {
                                 (#"{"dkl_stream":1,"fields":[{"name":"a","dtype":"c64"}]}"#, "unknown dtype"),
                                 (#"{"dkl_stream":1,"fields":[{"name":"a","dtype":"f32"},{"name":"a","dtype":"f32"}]}"#, "appears twice"),
                                 (#"{"dkl_stream":1,"fields":[{"name":"a","dtype":"f32","shape":[0]}]}"#, "invalid shape")] {
-            XCTAssertThrowsError(try decode(Data(text.utf8)), text) { e in
+            XCTAssertThrowsError(try decode(Data((text.isEmpty || text == "hello" ? text : text + "\n").utf8)), text) { e in
                 XCTAssertTrue("\(e)".contains(message), "\(text): \(e)")
             }
         }
+    }
+
+    func testNDJSONWithoutFinalNewlineIsTruncated() throws {
+        let schema = try Schema([Field("v", .f64)])
+        let text = StreamHeader(schema: schema).json.text
+        XCTAssertThrowsError(try decode(Data(text.utf8))) { XCTAssertTrue("\($0)".hasSuffix(":header: the header line has no newline (input may be truncated)"), "\($0)") }
+        XCTAssertThrowsError(try decode(Data((text + "\n{\"v\":1}").utf8))) { XCTAssertTrue("\($0)".hasSuffix(":1: the last line has no newline (input may be truncated)"), "\($0)") }
+        XCTAssertEqual(try decode(Data((text + "\n{\"v\":1}\n\n").utf8)).1.count, 1)
     }
 
     func testEncodingChoice() {

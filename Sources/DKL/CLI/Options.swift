@@ -115,6 +115,9 @@ public struct Command: Sendable {
                 }
             }
         }
+        if result.values["ndjson"] != nil && result.values["binary"] != nil {
+            throw DKLError.usage("give at most one of --ndjson and --binary")
+        }
         return result
     }
 }

@@ -44,6 +44,8 @@ public final class HDF5Writer {
         defer { H5Sclose(space) }
         let dcpl = H5Pcreate(dkl_h5p_dataset_create())
         defer { H5Pclose(dcpl) }
+        H5Pset_obj_track_times(dcpl, false)   // no timestamps: the same data gives the same bytes
+        try group((dataset as NSString).deletingLastPathComponent)
         if !shape.isEmpty, values.count * size >= HDF5Writer.compressAbove {
             var chunk = HDF5Writer.chunkShape(shape, itemSize: size).map { hsize_t($0) }
             H5Pset_chunk(dcpl, Int32(shape.count), &chunk)
@@ -72,8 +74,12 @@ public final class HDF5Writer {
 
     /// Creates a group (and its parents).
     public func group(_ path: String) throws {
-        if dkl_h5_object_kind(id, path) == 0 { return }
-        let g = dkl_h5gcreate(id, path, lcpl)
+        if path.isEmpty || path == "/" || dkl_h5_object_kind(id, path) == 0 { return }
+        try group((path as NSString).deletingLastPathComponent)
+        let gcpl = H5Pcreate(dkl_h5p_group_create())
+        defer { H5Pclose(gcpl) }
+        H5Pset_obj_track_times(gcpl, false)
+        let g = dkl_h5gcreate(id, path, lcpl, gcpl)
         if g < 0 { throw DKLError.data("cannot create group '\(path)'", file: self.path) }
         H5Gclose(g)
     }

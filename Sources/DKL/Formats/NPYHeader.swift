@@ -49,7 +49,7 @@ public struct NPYHeader: Equatable, Sendable {
         var lexer = PyLiteralLexer(Array(text.utf8))
         guard case .dict(let d)? = try? lexer.value() else { throw DKLError.data("NPY header is not a Python dict: \(text.prefix(80))") }
         guard case .string(let descr)? = d["descr"] else {
-            throw DKLError.data("unsupported NPY dtype (a structured or missing 'descr'): \(text.prefix(120))")
+            throw DKLError.data("unsupported NPY dtype (a structured dtype, or no 'descr')")
         }
         guard case .bool(let fortran)? = d["fortran_order"] else { throw DKLError.data("NPY header has no 'fortran_order'") }
         guard case .tuple(let shape)? = d["shape"], shape.allSatisfy({ $0 >= 0 }) else { throw DKLError.data("NPY header has no valid 'shape'") }

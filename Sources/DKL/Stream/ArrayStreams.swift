@@ -44,13 +44,23 @@ public enum ArrayStreams {
         let per = shape.dropFirst(2).reduce(1, *)
         for y in 0..<shape[0] {
             try Interrupts.check()
-            let row = try source.readBlockFloats(start: [y, 0] + shape.dropFirst(2).map { _ in 0 },
-                                                 count: [1, shape[1]] + shape.dropFirst(2))
-            try row.withUnsafeBufferPointer { buf in
+            let start = [y, 0] + shape.dropFirst(2).map { _ in 0 }, count = [1, shape[1]] + shape.dropFirst(2)
+            if schema.fields[vi].dtype == .f32 {
+                let row = try source.readBlockFloats(start: start, count: count)
+                try row.withUnsafeBufferPointer { buf in
+                    for x in 0..<shape[1] {
+                        rec.set(0, int: y)
+                        rec.set(1, int: x)
+                        rec.set(vi, floats: UnsafeBufferPointer(rebasing: buf[(x * per)..<((x + 1) * per)]))
+                        try writer.write(rec.bytes)
+                    }
+                }
+            } else {
+                let row = try source.readBlock(start: start, count: count)
                 for x in 0..<shape[1] {
                     rec.set(0, int: y)
                     rec.set(1, int: x)
-                    rec.set(vi, floats: UnsafeBufferPointer(rebasing: buf[(x * per)..<((x + 1) * per)]))
+                    rec.set(vi, Array(row[(x * per)..<((x + 1) * per)]))
                     try writer.write(rec.bytes)
                 }
             }

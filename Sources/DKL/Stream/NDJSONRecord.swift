@@ -83,6 +83,7 @@ extension JSONParser {
         skipSpace()
         guard pos < bytes.count else { throw fail("unexpected end of line in a record") }
         let c = bytes[pos]
+        if c == UInt8(ascii: "[") { throw DKLError.data("field '\(f.name)': expected a number, found a nested array (shape \(f.shape))") }
         if c == UInt8(ascii: "n") {
             try literal("null")
             guard f.dtype.isFloat else { throw DKLError.data("field '\(f.name)' is null; it is an \(f.dtype.rawValue) field") }

@@ -79,7 +79,8 @@ public final class StreamReader {
 
     static func readNDJSONHeader(_ input: ByteReader) throws -> StreamHeader {
         guard let line = try nextLine(input) else { throw DKLError.data("empty input: no stream header") }
-        defer { input.consume(line.count + 1 <= input.available ? line.count + 1 : line.count) }
+        guard line.count < input.available else { throw DKLError.data("the header line has no newline (input may be truncated)") }
+        defer { input.consume(line.count + 1) }
         let json: JSON
         do { json = try JSONParser.parseDocument(line) } catch let e as JSONParser.Failure {
             throw DKLError.data("the header line is not valid JSON: \(e)")
@@ -143,8 +144,8 @@ public final class StreamReader {
             if b.count >= t && isTrailer(b, at: 0, count: recordsRead) {
                 input.consume(t)
                 if try input.available > 0 || input.refill() {
-                    throw DKLError.data("data after the end marker (concatenated streams? use 'dkl-cat A B' to join them)",
-                                        file: name, record: recordsRead)
+                    throw DKLError(.data, "data after the end marker (concatenated streams? use 'dkl-cat A B' to join them)",
+                                   file: name, location: "end")
                 }
                 finished = true
                 return nil
@@ -161,7 +162,8 @@ public final class StreamReader {
             if input.atEOF {
                 if b.count >= 8, Array(b[0..<8]) == BinaryFormat.endMagic, b.count == t {
                     let n = b.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian
-                    throw DKLError.data("the end marker counts \(n) records but the stream has \(recordsRead)", file: name, record: recordsRead)
+                    throw DKLError(.data, "the end marker counts \(n) records but \(recordsRead) records of \(rs) bytes were read (a damaged stream, or records that do not match the header)",
+                                   file: name, location: "end")
                 }
                 throw DKLError.data("input ends inside record \(recordsRead + 1) or before the end marker (input may be truncated)",
                                     file: name, record: recordsRead + 1)
@@ -181,14 +183,17 @@ public final class StreamReader {
         var seen = [Bool](repeating: false, count: schema.fields.count)
         while n < maxRecords {
             guard let line = try StreamReader.nextLine(input) else { break }
-            let consumed = line.count < input.available ? line.count + 1 : line.count
+            guard line.count < input.available else {
+                throw DKLError.data("the last line has no newline (input may be truncated)", file: name, record: recordsRead + n + 1)
+            }
+            let consumed = line.count + 1
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { input.consume(consumed); continue }
             let recordNo = recordsRead + n + 1
             var parser = JSONParser(bytes: line)
             do {
                 try parser.parseRecord(schema, index: lineParserFieldIndex, into: scratch! + n * rs, seen: &seen)
             } catch let e as JSONParser.Failure {
-                throw DKLError.data("invalid JSON: \(e)", file: name, record: recordNo)
+                throw DKLError.data("invalid JSON (line \(recordNo + 1)): \(e.message) at byte \(e.offset + 1)", file: name, record: recordNo)
             } catch let e as DKLError {
                 throw e.located(file: name, record: recordNo)
             }

@@ -1,0 +1,134 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The bad-input corpus (Tests/Corpus, made by make_corpus.py): each file's exit status
+/// and exact message are pinned in expected.tsv.
+final class CorpusTests: XCTestCase {
+    let corpus = Tools.root + "/Tests/Corpus"
+
+    struct Case { let args: [String]; let status: Int32; let message: String }
+
+    var cases: [Case] {
+        get throws {
+            try String(contentsOfFile: corpus + "/expected.tsv", encoding: .utf8).split(separator: "\n").map { line in
+                let cols = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+                return Case(args: cols[0].split(separator: " ").map(String.init), status: Int32(cols[1])!, message: cols.count > 2 ? cols[2] : "")
+            }
+        }
+    }
+
+    func testEveryCorpusFileHasItsPinnedStatusAndMessage() throws {
+        let all = try cases
+        XCTAssertGreaterThanOrEqual(all.count, 28)
+        let files = try FileManager.default.contentsOfDirectory(atPath: corpus).filter { !$0.hasSuffix(".py") && !$0.hasSuffix(".tsv") && !$0.hasSuffix(".sh") }
+        XCTAssertEqual(Set(files), Set(all.map { $0.args[1].components(separatedBy: ":")[0] }), "every corpus file is pinned")
+        for c in all {
+            let r = try Tools.run("dkl-cat", c.args, cwd: corpus)
+            XCTAssertFalse(r.signaled, r.report)
+            XCTAssertEqual(r.status, c.status, r.report)
+            XCTAssertEqual(r.err, c.message.isEmpty ? "" : c.message + "\n", r.report)
+            if c.status != 0 { XCTAssertTrue(r.out.isEmpty, "no output on failure: \(r.report)") }
+        }
+    }
+
+    /// `--check` rejects every corpus file but the valid ones, whatever the file is.
+    func testCheckRejectsEveryDefect() throws {
+        for c in try cases {
+            let file = c.args[1].components(separatedBy: ":")[0]
+            let r = try Tools.run("dkl-cat", ["--check", file], cwd: corpus)
+            XCTAssertEqual(r.status, file.hasPrefix("valid") ? 0 : 1, r.report)
+            XCTAssertEqual(r.err.split(separator: "\n").count, file.hasPrefix("valid") ? 0 : 1, r.report)
+        }
+    }
+
+    /// The harness can fail: a wrong pin is noticed.
+    func testNegativeControl() throws {
+        let r = try Tools.run("dkl-cat", ["--check", "truncated.dkl"], cwd: corpus)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertNotEqual(r.err, "dkl-cat: truncated.dkl:2: something else\n")
+    }
+}
+
+/// Seeded truncations and byte flips of valid streams and NPY files: every run ends in
+/// exit 0 (a flip that kept the file valid) or exit 1 with one message; never a crash, a
+/// trap or another status. Truncations always exit 1.
+final class FuzzTests: XCTestCase {
+    func testThousandsOfDamagedInputsNeverCrash() throws {
+        let dir = TempDir()
+        let corpus = Tools.root + "/Tests/Corpus"
+        let sources: [(String, [String])] = [
+            ("valid.dkl", ["--check"]), ("valid.ndjson", ["--check"]),
+            ("npy", ["--import"]),
+        ]
+        let npy = try Data(contentsOf: URL(fileURLWithPath: Tools.root + "/Tests/Fixtures/npy/f8_be_f.npy"))
+        var rng = SystemRandomNumberGeneratorSeeded(seed: 20261126)
+        struct Job { let name: String; let k: Int; let args: [String]; let truncated: Bool; let data: Data }
+        var jobs: [Job] = []
+        let perSource = 350
+        for (name, args) in sources {
+            let original = name == "npy" ? npy : try Data(contentsOf: URL(fileURLWithPath: corpus + "/" + name))
+            let ext = name == "npy" ? "npy" : (name as NSString).pathExtension
+            for k in 0..<perSource {
+                var data = original
+                let truncate = k % 2 == 0
+                if truncate {
+                    data = data.prefix(Int(rng.next() % UInt64(data.count)))
+                } else {
+                    // Flip 1 to 4 bytes, half of the time inside the first 200 bytes (the header).
+                    for _ in 0..<(1 + Int(rng.next() % 4)) {
+                        let span = rng.next() % 2 == 0 ? min(200, data.count) : data.count
+                        let i = Int(rng.next() % UInt64(span))
+                        data[i] ^= UInt8(1 + rng.next() % 255)
+                    }
+                }
+                let file = "\(name.prefix(3))\(k).\(ext)"
+                _ = try dir.write(file, data)
+                jobs.append(Job(name: name, k: k, args: args + [file] + (name == "npy" ? ["-o", "\(file).dkl"] : []),
+                                truncated: truncate, data: data))
+            }
+        }
+        // Two at a time (the machine has two cores); results are checked in order afterwards.
+        let results = UnsafeMutableBufferPointer<RunResult?>.allocate(capacity: jobs.count)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        nonisolated(unsafe) let shared = results
+        let allArgs = jobs.map(\.args), cwd = dir.path
+        DispatchQueue.concurrentPerform(iterations: 2) { lane in
+            for i in stride(from: lane, to: allArgs.count, by: 2) { shared[i] = try? Tools.run("dkl-cat", allArgs[i], cwd: cwd) }
+        }
+        var runs = 0, truncations = 0, rejected = 0
+        for (i, job) in jobs.enumerated() {
+            guard let r = results[i] else { XCTFail("\(job.name) #\(job.k) did not run"); continue }
+            runs += 1
+            XCTAssertFalse(r.signaled, "\(job.name) #\(job.k): \(r.report)")
+            XCTAssertTrue(r.status == 0 || r.status == 1, "\(job.name) #\(job.k): \(r.report)")
+            // NDJSON cut exactly at a line's end is a shorter valid stream (dkl-stream(5)).
+            if job.truncated && !(job.name == "valid.ndjson" && job.data.last == 0x0A) {
+                truncations += 1
+                XCTAssertEqual(r.status, 1, "truncation of \(job.name) at \(job.data.count) was not detected: \(r.report)")
+            }
+            if r.status == 1 {
+                rejected += 1
+                XCTAssertTrue(r.err.hasPrefix("dkl-cat: ") && r.err.split(separator: "\n").count == 1, r.report)
+            }
+        }
+        XCTAssertGreaterThanOrEqual(runs, 1000)
+        XCTAssertGreaterThan(truncations, 400)
+        XCTAssertGreaterThan(rejected, 600)
+        XCTAssertEqual(dir.listing().filter { $0.contains(".tmp") }, [], "no temporary files left")
+    }
+}
+
+/// A SplitMix64 generator, seeded, for the fuzz test's choices.
+struct SystemRandomNumberGeneratorSeeded: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,143 @@
+import DKL
+import Foundation
+import TestSupport
+import XCTest
+
+final class DklCatTests: XCTestCase {
+    func testHelpAndVersion() throws {
+        let h = try Tools.expect(0, "dkl-cat", ["--help"])
+        XCTAssertTrue(h.out.hasPrefix("usage: dkl-cat [options] [STREAM...]\n"), h.out)
+        XCTAssertTrue(h.err.isEmpty)
+        XCTAssertEqual(try Tools.expect(0, "dkl-cat", ["--version"]).out, "dkl-cat \(DKLVersion.string)\n")
+    }
+
+    func testUsageErrorsExit64WithTheUsageLine() throws {
+        for args in [["--bogus"], ["--head"], ["--head", "x"], ["--export", "a.npy"], ["-J", "-B", "-"]] {
+            let r = try Tools.expect(64, "dkl-cat", args, stdin: Data())
+            let lines = r.err.split(separator: "\n")
+            XCTAssertTrue(lines.first?.hasPrefix("dkl-cat: error: ") ?? false, r.report)
+            XCTAssertEqual(lines.last, "See 'dkl-cat --help'.", r.report)
+            XCTAssertTrue(r.err.contains("usage: dkl-cat"), r.report)
+        }
+    }
+
+    func testMissingFileNamesTheFile() throws {
+        let r = try Tools.expect(1, "dkl-cat", ["nope.dkl"])
+        XCTAssertEqual(r.err, "dkl-cat: nope.dkl: No such file or directory\n")
+    }
+
+    /// Import → stream → export round trip against numpy, in both encodings.
+    func testImportExportRoundTripAgainstNumpy() throws {
+        let dir = TempDir()
+        _ = try Tools.python("""
+            import numpy as np
+            a = (np.arange(5 * 7 * 9, dtype=np.float64).reshape(5, 7, 9) / 7 - 20).astype('>f8')
+            np.save('cube.npy', a)
+            """, cwd: dir.path)
+        try Tools.expect(0, "dkl-cat", ["--import", "cube.npy", "--dtype", "f64", "-o", "s.ndjson"], cwd: dir.path)
+        try Tools.expect(0, "dkl-cat", ["s.ndjson", "-o", "s.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-cat", ["--export", "back.h5:/g/cube", "--field", "spectrum", "s.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-cat", ["--export", "back.npy", "--field", "spectrum", "s.ndjson"], cwd: dir.path)
+        let out = try Tools.python("""
+            import numpy as np, h5py
+            a = np.load('cube.npy'); b = np.load('back.npy'); c = h5py.File('back.h5')['g/cube'][...]
+            print(b.dtype, c.dtype, b.shape, np.array_equal(a, b), np.array_equal(a, c))
+            """, cwd: dir.path)
+        XCTAssertEqual(out, "float64 float64 (5, 7, 9) True True\n")
+    }
+
+    func testSparseExportFillsNaNAndHonoursTheGrid() throws {
+        let dir = TempDir()
+        let s = """
+            {"dkl_stream":1,"fields":[{"name":"y","dtype":"i32","shape":[]},{"name":"x","dtype":"i32","shape":[]},{"name":"v","dtype":"f64","shape":[]}],"attrs":{"grid":[3,2]}}
+            {"y":2,"x":1,"v":5.5}
+            {"y":0,"x":0,"v":-1}
+
+            """
+        _ = try dir.write("s.ndjson", s)
+        try Tools.expect(0, "dkl-cat", ["--export", "v.npy", "--field", "v", "s.ndjson"], cwd: dir.path)
+        let out = try Tools.python("import numpy as np; print(np.load('v.npy').tolist())", cwd: dir.path)
+        XCTAssertEqual(out, "[[-1.0, nan], [nan, nan], [nan, 5.5]]\n")
+        _ = try dir.write("dup.ndjson", s + #"{"y":2,"x":1,"v":0}"# + "\n")
+        let r = try Tools.expect(1, "dkl-cat", ["--export", "d.npy", "--field", "v", "dup.ndjson"], cwd: dir.path)
+        XCTAssertEqual(r.err, "dkl-cat: dup.ndjson:3: a second record at (2, 1)\n")
+        XCTAssertFalse(dir.exists("d.npy"))
+    }
+
+    func testHeadTailFieldsAndConcatenation() throws {
+        let dir = TempDir()
+        try Tools.expect(0, "dkl-cat", ["--import", Tools.root + "/share/plasmon/image.npy", "-o", "img.dkl"], cwd: dir.path)
+        let t = try Tools.expect(0, "dkl-cat", ["-J", "--tail", "2", "--fields", "x,y", "img.dkl"], cwd: dir.path)
+        XCTAssertEqual(Array(t.out.split(separator: "\n").dropFirst()), [#"{"x":62,"y":63}"#, #"{"x":63,"y":63}"#])
+        let c = try Tools.expect(0, "dkl-cat", ["img.dkl", "-", "img.dkl"], stdin: try dir.read("img.dkl"), cwd: dir.path)
+        let r = try Tools.expect(0, "dkl-cat", ["--count"], stdin: c.stdout)
+        XCTAssertEqual(r.out, "12288\n")
+        // Schemas must agree.
+        try Tools.expect(0, "dkl-cat", ["--fields", "y,value", "img.dkl", "-o", "other.dkl"], cwd: dir.path)
+        let bad = try Tools.expect(1, "dkl-cat", ["img.dkl", "other.dkl"], cwd: dir.path)
+        XCTAssertTrue(bad.err.hasPrefix("dkl-cat: other.dkl:header: its fields (y i32, value f32) differ from those of img.dkl"), bad.err)
+    }
+
+    func testProvenanceIsAppendedOrSkipped() throws {
+        let dir = TempDir()
+        try Tools.expect(0, "dkl-cat", ["--import", Tools.root + "/share/plasmon/image.npy", "-o", "a.dkl"], cwd: dir.path)
+        let h = try Tools.expect(0, "dkl-cat", ["--header"], stdin: try Tools.expect(0, "dkl-cat", ["a.dkl", "--head", "3"], cwd: dir.path).stdout)
+        let json = try JSONParser.parse(h.out.trimmingCharacters(in: .whitespacesAndNewlines))
+        let prov = json["provenance"]!.arrayValue!
+        XCTAssertEqual(prov.count, 2)
+        XCTAssertEqual(prov[1]["argv"], ["a.dkl", "--head", "3"])
+        XCTAssertEqual(prov[1]["tool"], "dkl-cat")
+        let quiet = try Tools.expect(0, "dkl-cat", ["a.dkl", "--no-provenance", "--header"], cwd: dir.path)
+        XCTAssertEqual(try JSONParser.parse(quiet.out.trimmingCharacters(in: .newlines))["provenance"]?.arrayValue?.count, 1)
+    }
+
+    /// A reader that goes away is not an error, and a closed stdout is.
+    func testBrokenPipeExitsZeroQuietly() throws {
+        let dir = TempDir()
+        try Tools.expect(0, "dkl-cat", ["--import", Tools.root + "/share/plasmon/spectra.h5:/spectra", "-o", "s.dkl"], cwd: dir.path)
+        let r = try Tools.run("/bin/sh", ["-c", "'\(Tools.path("dkl-cat"))' -J s.dkl s.dkl s.dkl | head -c 100 >/dev/null; echo ${PIPESTATUS:-}"], cwd: dir.path)
+        XCTAssertEqual(r.status, 0, r.report)
+        let st = try Tools.run("/bin/bash", ["-c", "'\(Tools.path("dkl-cat"))' -J s.dkl s.dkl s.dkl | head -c 100 >/dev/null; echo ${PIPESTATUS[0]}"], cwd: dir.path)
+        XCTAssertEqual(st.out, "0\n", st.report)
+        XCTAssertEqual(st.err, "", st.report)
+        let full = try Tools.run("/bin/bash", ["-c", "'\(Tools.path("dkl-cat"))' s.dkl > /dev/full"], cwd: dir.path)
+        XCTAssertEqual(full.status, 1, full.report)
+        XCTAssertTrue(full.err.hasPrefix("dkl-cat: <stdout>: write failed: No space left on device"), full.report)
+    }
+
+    /// A failing run leaves no output file and no temporary file.
+    func testNoPartialOutputOnFailure() throws {
+        let dir = TempDir()
+        try Tools.expect(0, "dkl-cat", ["--import", Tools.root + "/share/plasmon/image.npy", "-o", "a.dkl"], cwd: dir.path)
+        let data = try dir.read("a.dkl")
+        _ = try dir.write("cut.dkl", data.prefix(data.count - 100))
+        try Tools.expect(1, "dkl-cat", ["a.dkl", "cut.dkl", "-o", "out.dkl"], cwd: dir.path)
+        try Tools.expect(1, "dkl-cat", ["--export", "out.npy", "--field", "value", "cut.dkl"], cwd: dir.path)
+        try Tools.expect(1, "dkl-cat", ["--export", "out.h5", "--field", "value", "cut.dkl"], cwd: dir.path)
+        XCTAssertEqual(dir.listing(), ["a.dkl", "cut.dkl"])
+    }
+
+    /// ^C during a long write removes the temporary file and exits 130.
+    func testInterruptLeavesNoPartialFile() throws {
+        let dir = TempDir()
+        let fifo = dir.file("in.fifo")
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Tools.path("dkl-cat"))
+        p.arguments = ["in.fifo", "-o", "out.dkl"]
+        p.currentDirectoryURL = URL(fileURLWithPath: dir.path)
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let writer = FileHandle(forWritingAtPath: fifo)!
+        let header = try Data(contentsOf: URL(fileURLWithPath: Tools.root + "/Tests/Corpus/valid.dkl")).prefix(400)
+        try writer.write(contentsOf: header)
+        var waited = 0
+        while dir.listing().filter({ $0.hasPrefix(".out.dkl.tmp") }).isEmpty && waited < 200 { usleep(10_000); waited += 1 }
+        XCTAssertFalse(dir.listing().filter { $0.hasPrefix(".out.dkl.tmp") }.isEmpty, "the temporary file exists while writing")
+        p.interrupt()
+        p.waitUntilExit()
+        try? writer.close()
+        XCTAssertEqual(p.terminationStatus, 130)
+        XCTAssertEqual(dir.listing(), ["in.fifo"])
+    }
+}

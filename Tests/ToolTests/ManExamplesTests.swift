@@ -1,0 +1,79 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Runs every EXAMPLES block of every man page, in order, in one temporary directory per
+/// page (with share/ linked in and the built tools first on PATH). Lines starting with
+/// `$ ` are commands (a `<<'EOF'` here-document continues to its EOF line); the lines
+/// after a command, if any, are its exact expected output.
+final class ManExamplesTests: XCTestCase {
+    struct Example { var command: String; var expected: [String] }
+
+    static func examples(_ page: String) -> [Example] {
+        var out: [Example] = []
+        var inExamples = false, inBlock = false
+        var heredoc = false
+        for raw in page.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            if raw.hasPrefix(".SH") { inExamples = raw.contains("EXAMPLES"); continue }
+            guard inExamples else { continue }
+            if raw.hasPrefix(".EX") { inBlock = true; continue }
+            if raw.hasPrefix(".EE") { inBlock = false; continue }
+            guard inBlock else { continue }
+            let line = unroff(raw)
+            if heredoc {
+                out[out.count - 1].command += "\n" + line
+                if line == "EOF" { heredoc = false }
+            } else if line.hasPrefix("$ ") {
+                out.append(Example(command: String(line.dropFirst(2)), expected: []))
+                heredoc = line.contains("<<'EOF'")
+            } else if !out.isEmpty {
+                out[out.count - 1].expected.append(line)
+            }
+        }
+        return out
+    }
+
+    /// Undoes the roff escapes used in example blocks.
+    static func unroff(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\e", with: "\\").replacingOccurrences(of: "\\-", with: "-").replacingOccurrences(of: "\\&", with: "")
+    }
+
+    func runPage(_ name: String) throws {
+        let page = try String(contentsOfFile: Tools.root + "/man/" + name, encoding: .utf8)
+        let examples = ManExamplesTests.examples(page)
+        XCTAssertFalse(examples.isEmpty, "\(name) has no examples")
+        let dir = TempDir()
+        try FileManager.default.createSymbolicLink(atPath: dir.file("share"), withDestinationPath: Tools.root + "/share")
+        let path = Tools.binDir + ":" + (Tools.python.map { ($0 as NSString).deletingLastPathComponent + ":" } ?? "")
+            + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        for ex in examples {
+            let r = try Tools.run("/bin/sh", ["-c", ex.command], cwd: dir.path, env: ["PATH": path])
+            XCTAssertEqual(r.status, 0, "\(name): \(r.report)")
+            if !ex.expected.isEmpty {
+                XCTAssertEqual(r.out.split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
+                               ex.expected + [""], "\(name): \(ex.command)")
+            }
+        }
+    }
+
+    func testDklStream5() throws { try runPage("man5/dkl-stream.5") }
+    func testDklCat1() throws { try runPage("man1/dkl-cat.1") }
+    func testDklSynth1() throws { try runPage("man1/dkl-synth.1") }
+
+    /// Every tool in Package.swift has a man page with EXIT STATUS and EXAMPLES, tested above.
+    func testEveryToolHasAManPageWithExitStatusAndExamples() throws {
+        let manifest = try String(contentsOfFile: Tools.root + "/Package.swift", encoding: .utf8)
+        let list = manifest.components(separatedBy: "let tools = [")[1].components(separatedBy: "]")[0]
+        let tools = list.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " \"\n")) }
+        XCTAssertGreaterThanOrEqual(tools.count, 2)
+        for t in tools {
+            let page = try String(contentsOfFile: Tools.root + "/man/man1/\(t).1", encoding: .utf8)
+            XCTAssertTrue(page.contains(".SH EXIT STATUS"), t)
+            XCTAssertTrue(page.contains(".SH EXAMPLES"), t)
+            let test = "test" + t.split(separator: "-").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined() + "1"
+            XCTAssertTrue(ManExamplesTests.allTestNames.contains(test), "no \(test) runs the examples of \(t)(1)")
+        }
+    }
+
+    static let allTestNames = ["testDklCat1", "testDklSynth1"]
+}
