@@ -16,7 +16,11 @@ public final class ByteReader {
 
     /// Opens `path` for reading; `-` is standard input.
     public convenience init(path: String, bufferSize: Int = 1 << 20) throws {
-        if path == "-" { self.init(fd: 0, name: "<stdin>", ownsFD: false, bufferSize: bufferSize); return }
+        if path == "-" {
+            Pipes.enlarge(0)
+            self.init(fd: 0, name: "<stdin>", ownsFD: false, bufferSize: bufferSize)
+            return
+        }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw DKLError.data(String(cString: strerror(errno)), file: path) }
         var st = stat()

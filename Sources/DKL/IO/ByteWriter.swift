@@ -17,8 +17,12 @@ public final class ByteWriter {
         buffer.reserveCapacity(bufferSize)
     }
 
-    /// Standard output.
-    public static func stdout() -> ByteWriter { ByteWriter(fd: 1, name: "<stdout>") }
+    /// Standard output. When it is a pipe, the pipe's buffer is enlarged to the writer's
+    /// (Linux allows up to 1 MiB unprivileged): fewer, larger transfers to the next tool.
+    public static func stdout() -> ByteWriter {
+        Pipes.enlarge(1)
+        return ByteWriter(fd: 1, name: "<stdout>")
+    }
 
     @inline(__always)
     public func write(_ bytes: [UInt8]) throws {

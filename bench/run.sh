@@ -1,0 +1,7 @@
+#!/bin/sh
+# Runs every benchmark of the toolkit and rewrites RESULTS.md. usage: bench/run.sh [BIN]
+# (BIN: the built tools, default .build/release; run 'make bench' to build them first).
+set -eu
+cd "$(dirname "$0")/.."
+bin=${1:-.build/release}
+./bench/stream.sh "$bin"
