@@ -15,7 +15,7 @@ let command = Command(
         Option("size", "s", value: "HxW", help: "grid size (default 64x64)"),
         Option("channels", "E", value: "N", help: "energy channels from 0.5 to 4.5 eV (default 96)"),
         Option("particles", "p", value: "N", help: "number of particles (default 14)"),
-        Option("seed", value: "N", help: "random seed (default 0)"),
+        Option.seed,
     ]
 )
 

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Rewrites expected.tsv from the current dkl-cat: run it only after reviewing every message.
+# Rewrites expected.tsv from the current dkl-cat (also: DKL_UPDATE_GOLDEN=1 make test, which then fails).
+# Review every changed message in the diff before committing.
 # usage: Tests/Corpus/make_expected.sh .build/debug   (from the package root)
 bin=$(cd "$1" && pwd); cd "$(dirname "$0")"
 for f in *; do

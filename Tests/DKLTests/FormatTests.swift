@@ -132,3 +132,38 @@ final class HDF5Tests: XCTestCase {
         XCTAssertEqual(back.attributes["window"], [1.35, 2.05])
     }
 }
+
+/// One diffraction pattern of a 4 GiB 4D-STEM cube is read without reading the cube: the
+/// file is sparse (only its header and one pattern are written), and reading the pattern
+/// must neither take long nor grow the process by more than a few MiB.
+final class LargeArrayTests: XCTestCase {
+    func testOnePatternOfAHugeCube() throws {
+        let dir = TempDir()
+        let path = dir.file("cube.npy")
+        let (ny, nx, ky, kx) = (256, 256, 128, 128)   // 256·256·128·128·4 bytes = 4 GiB
+        let header = NPYHeader(kind: .float, itemSize: 4, shape: [ny, nx, ky, kx]).encoded()
+        let fd = open(path, O_WRONLY | O_CREAT, 0o644)
+        XCTAssertGreaterThan(fd, 0)
+        _ = header.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let total = header.count + ny * nx * ky * kx * 4
+        XCTAssertEqual(ftruncate(fd, off_t(total)), 0)
+        let (y, x) = (200, 37)
+        let pattern = (0..<(ky * kx)).map { Float($0 % 97) - 3.5 }
+        let offset = header.count + ((y * nx + x) * ky * kx) * 4
+        _ = pattern.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
+        close(fd)
+
+        let before = LargeArrayTests.residentMiB()
+        let cube = try ArrayFile.open(path)
+        XCTAssertEqual(cube.shape, [ny, nx, ky, kx])
+        XCTAssertEqual(try cube.readFloats(at: [y, x]), pattern)
+        XCTAssertEqual(try cube.readFloats(at: [y, x + 1]).max(), 0, "the next pattern is a hole of zeros")
+        XCTAssertLessThan(LargeArrayTests.residentMiB() - before, 16, "resident memory grew by more than 16 MiB")
+    }
+
+    static func residentMiB() -> Double {
+        guard let s = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let pages = Double(s.split(separator: " ")[1]) ?? 0
+        return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
+    }
+}

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One command-line option: `--long` (and `-s`), taking a value when `value` names it.
 public struct Option: Sendable {
     public let long: String
@@ -18,6 +20,10 @@ public struct Option: Sendable {
         Option("quiet", "q", help: "print no progress or notes on stderr"),
         Option("progress", help: "show progress on stderr even when it is not a terminal"),
     ]
+
+    /// `--seed` and `--threads`, for tools with randomness or parallel work.
+    public static let seed = Option("seed", value: "N", help: "seed of the random generator (default 0): the same seed gives the same output")
+    public static let threads = Option("threads", "j", value: "N", help: "worker threads (default: the number of cores)")
 
     /// Options of every tool that writes a stream.
     public static let streamOutput: [Option] = [
@@ -156,6 +162,11 @@ public struct Arguments: Sendable {
         guard let s = string("seed") else { return d }
         guard let v = UInt64(s) else { throw DKLError.usage("option '--seed' needs a non-negative integer, not '\(s)'") }
         return v
+    }
+
+    /// `--threads N` (default: the number of active cores).
+    public func threads() throws -> Int {
+        try int("threads", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...4096)
     }
 
     /// The encoding chosen by `--ndjson`/`--binary`, or nil.

@@ -17,7 +17,8 @@ public final class Progress {
     public func update(_ done: Int, force: Bool = false) {
         guard enabled else { return }
         let now = Date()
-        guard force || now.timeIntervalSince(lastDraw) >= 0.25 else { return }
+        // A terminal line is redrawn 4 times a second; a log file gets a line every 5 s.
+        guard force || now.timeIntervalSince(lastDraw) >= (isatty(2) != 0 ? 0.25 : 5) else { return }
         lastDraw = now
         let elapsed = now.timeIntervalSince(started)
         var line = "\(tool): \(what) \(done)"
