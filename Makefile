@@ -14,7 +14,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 all: build
 
 build: check-deps
-	$(SWIFT) build -c release $(SWIFTFLAGS)
+	for t in $(TOOLS); do $(SWIFT) build -c release $(SWIFTFLAGS) --product $$t || exit 1; done
 
 test: check-deps
 	$(SWIFT) build $(SWIFTFLAGS)
@@ -42,7 +42,7 @@ check-deps:
 # Binaries linked with a static Swift runtime, so they run on nodes without a toolchain
 # (they still need the Debian runtime libraries libopenblas0, liblapacke and libhdf5).
 install: check-deps
-	$(SWIFT) build -c release --static-swift-stdlib $(SWIFTFLAGS) --scratch-path .build-static
+	for t in $(TOOLS); do $(SWIFT) build -c release --static-swift-stdlib $(SWIFTFLAGS) --scratch-path .build-static --product $$t || exit 1; done
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
 	for t in $(TOOLS); do install -m 755 .build-static/release/$$t $(DESTDIR)$(PREFIX)/bin/; done
 	install -m 644 man/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
