@@ -1,7 +1,7 @@
 import COpenBLAS
 
-/// The toolkit's door to OpenBLAS and LAPACKE: the only file (with its siblings in
-/// this folder) that imports the C module. Matrices are row-major Double buffers.
+/// The toolkit's door to OpenBLAS and LAPACKE: the files of this folder are the only ones
+/// that import the C module. Matrices are row-major.
 public enum BLAS {
     /// C ← α·op(A)·op(B) + β·C for row-major A (m×k, or k×m if `transA`), B (k×n, or n×k).
     public static func gemm(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>,
@@ -16,5 +16,55 @@ public enum BLAS {
     /// (0 on success, i > 0 when the leading minor of order i is not positive definite).
     public static func potrf(_ a: UnsafeMutablePointer<Double>, n: Int) -> Int {
         Int(LAPACKE_dpotrf(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "L")), Int32(n), a, Int32(n)))
+    }
+
+    /// The inverse of A from its lower Cholesky factor (in place; lower triangle set).
+    public static func potri(_ a: UnsafeMutablePointer<Double>, n: Int) -> Int {
+        Int(LAPACKE_dpotri(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "L")), Int32(n), a, Int32(n)))
+    }
+
+    /// Solves L·X = B (or Lᵀ·X = B when `transpose`) for lower-triangular L (n×n), B n×m, in place.
+    public static func trsm(_ l: UnsafePointer<Double>, _ b: UnsafeMutablePointer<Double>, n: Int, m: Int, transpose: Bool) {
+        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, transpose ? CblasTrans : CblasNoTrans, CblasNonUnit,
+                    Int32(n), Int32(m), 1, l, Int32(n), b, Int32(m))
+    }
+
+    /// Solves L·x = b (or Lᵀ·x = b) for one vector, in place.
+    public static func trsv(_ l: UnsafePointer<Double>, _ x: UnsafeMutablePointer<Double>, n: Int, transpose: Bool) {
+        cblas_dtrsv(CblasRowMajor, CblasLower, transpose ? CblasTrans : CblasNoTrans, CblasNonUnit, Int32(n), l, Int32(n), x, 1)
+    }
+
+    /// y ← α·op(A)·x + β·y for row-major A (m×n).
+    public static func gemv(_ a: UnsafePointer<Double>, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>,
+                            m: Int, n: Int, transpose: Bool = false, alpha: Double = 1, beta: Double = 0) {
+        cblas_dgemv(CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(n), x, 1, beta, y, 1)
+    }
+
+    /// C ← α·A·Aᵀ + β·C (lower triangle) for row-major A (n×k).
+    public static func syrk(_ a: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>, n: Int, k: Int, alpha: Double = 1, beta: Double = 0) {
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, Int32(n), Int32(k), alpha, a, Int32(k), beta, c, Int32(n))
+    }
+
+    /// Sets the number of OpenBLAS threads for this process.
+    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+}
+
+extension Matrix {
+    /// op(self)·op(other), through dgemm.
+    public func matmul(_ other: Matrix, transA: Bool = false, transB: Bool = false) -> Matrix {
+        let m = transA ? cols : rows, k = transA ? rows : cols
+        let n = transB ? other.rows : other.cols
+        precondition(k == (transB ? other.cols : other.rows), "matmul: inner sizes \(k) and \(transB ? other.cols : other.rows)")
+        var c = Matrix(rows: m, cols: n)
+        if m == 0 || n == 0 { return c }
+        if k == 0 { return c }
+        data.withUnsafeBufferPointer { a in
+            other.data.withUnsafeBufferPointer { b in
+                c.data.withUnsafeMutableBufferPointer { cc in
+                    BLAS.gemm(a.baseAddress!, b.baseAddress!, cc.baseAddress!, m: m, n: n, k: k, transA: transA, transB: transB)
+                }
+            }
+        }
+        return c
     }
 }
