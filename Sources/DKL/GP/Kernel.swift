@@ -1,0 +1,62 @@
+import Foundation
+
+/// Stationary kernels of the scaled distance r = ‖(z − z′)/ℓ‖ (ARD lengthscales ℓ), with
+/// unit output scale (the GP multiplies by its output scale):
+///
+/// * RBF: exp(−r²/2)
+/// * Matérn 1/2: exp(−r);  3/2: (1 + √3 r)·exp(−√3 r);  5/2: (1 + √5 r + 5r²/3)·exp(−√5 r)
+public enum Kernel: String, Sendable, CaseIterable {
+    case rbf, matern12, matern32, matern52
+
+    /// k as a function of r².
+    @inline(__always)
+    public func value(r2: Double) -> Double {
+        switch self {
+        case .rbf: return exp(-0.5 * r2)
+        case .matern12: return exp(-r2.squareRoot())
+        case .matern32: let r = (3 * r2).squareRoot(); return (1 + r) * exp(-r)
+        case .matern52: let r = (5 * r2).squareRoot(); return (1 + r + r * r / 3) * exp(-r)
+        }
+    }
+
+    /// (1/r)·dk/dr as a function of r² (finite at r = 0 except for Matérn 1/2, where 0 is
+    /// returned: the kernel has a cusp there and coincident points get no input gradient).
+    @inline(__always)
+    public func derivativeOverR(r2: Double) -> Double {
+        switch self {
+        case .rbf: return -exp(-0.5 * r2)
+        case .matern12: let r = r2.squareRoot(); return r > 0 ? -exp(-r) / r : 0
+        case .matern32: return -3 * exp(-(3 * r2).squareRoot())
+        case .matern52: let r = (5 * r2).squareRoot(); return -(5.0 / 3) * (1 + r) * exp(-r)
+        }
+    }
+
+    /// Scaled squared distances between the rows of a (m×d) and b (n×d), m×n.
+    public static func scaledDistances(_ a: Matrix, _ b: Matrix, lengthscales: [Double]) -> Matrix {
+        let d = lengthscales.count
+        precondition(a.cols == d && b.cols == d)
+        let inv = lengthscales.map { 1 / $0 }
+        var out = Matrix(rows: a.rows, cols: b.rows)
+        a.data.withUnsafeBufferPointer { pa in
+            b.data.withUnsafeBufferPointer { pb in
+                out.data.withUnsafeMutableBufferPointer { o in
+                    for i in 0..<a.rows {
+                        for j in 0..<b.rows {
+                            var s = 0.0
+                            for k in 0..<d { let t = (pa[i * d + k] - pb[j * d + k]) * inv[k]; s += t * t }
+                            o[i * b.rows + j] = s
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The kernel matrix s·k(a, b), m×n.
+    public func matrix(_ a: Matrix, _ b: Matrix, lengthscales: [Double], outputscale s: Double) -> Matrix {
+        var k = Kernel.scaledDistances(a, b, lengthscales: lengthscales)
+        k.data.withUnsafeMutableBufferPointer { p in for i in 0..<p.count { p[i] = s * value(r2: p[i]) } }
+        return k
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+
+/// Adam (Kingma and Ba), with decoupled weight decay when `weightDecay` > 0 (AdamW,
+/// Loshchilov and Hutter). The state is kept per parameter, in the order given.
+public struct Adam: Sendable {
+    public var learningRate: Double
+    public var beta1: Double
+    public var beta2: Double
+    public var epsilon: Double
+    public var weightDecay: Double
+    /// Which parameters the weight decay applies to (all when nil).
+    public var decayMask: [Bool]?
+    public private(set) var step = 0
+    var m: [[Double]] = []
+    var v: [[Double]] = []
+
+    public init(learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
+                weightDecay: Double = 0, decayMask: [Bool]? = nil) {
+        self.learningRate = learningRate; self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
+        self.weightDecay = weightDecay; self.decayMask = decayMask
+    }
+
+    /// One update of `params` from their gradients.
+    public mutating func update(_ params: inout [Matrix], _ grads: [Matrix]) {
+        if m.isEmpty {
+            m = params.map { [Double](repeating: 0, count: $0.count) }
+            v = m
+        }
+        step += 1
+        let c1 = 1 - pow(beta1, Double(step)), c2 = 1 - pow(beta2, Double(step))
+        for k in params.indices {
+            let decay = weightDecay > 0 && (decayMask?[k] ?? true) ? learningRate * weightDecay : 0
+            let (b1, b2, lr, eps) = (beta1, beta2, learningRate, epsilon)
+            params[k].data.withUnsafeMutableBufferPointer { p in
+                m[k].withUnsafeMutableBufferPointer { mk in
+                    v[k].withUnsafeMutableBufferPointer { vk in
+                        grads[k].data.withUnsafeBufferPointer { g in
+                            for i in 0..<p.count {
+                                mk[i] = b1 * mk[i] + (1 - b1) * g[i]
+                                vk[i] = b2 * vk[i] + (1 - b2) * g[i] * g[i]
+                                p[i] -= decay * p[i] + lr * (mk[i] / c1) / ((vk[i] / c2).squareRoot() + eps)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import DKL
+import Foundation
+import TestSupport
+import XCTest
+
+/// The exact GP against scikit-learn (Tests/Fixtures/gp/make_gp_reference.py), kernel
+/// contracts, sanity limits and the O(n²) update.
+final class GPTests: XCTestCase {
+    struct Reference {
+        let x: Matrix, y: [Double], xs: Matrix, p: GPParameters, kernels: JSON
+    }
+
+    static let reference: Reference = {
+        let text = try! String(contentsOfFile: fixtures + "/gp/reference.json", encoding: .utf8)
+        let j = try! JSONParser.parse(text)
+        func matrix(_ v: JSON) -> Matrix {
+            let rows = v.arrayValue!.map { $0.arrayValue!.map { $0.doubleValue! } }
+            return Matrix(rows: rows.count, cols: rows[0].count, data: rows.flatMap { $0 })
+        }
+        return Reference(x: matrix(j["X"]!), y: j["y"]!.arrayValue!.map { $0.doubleValue! }, xs: matrix(j["Xs"]!),
+                         p: GPParameters(lengthscales: j["lengthscales"]!.arrayValue!.map { $0.doubleValue! },
+                                         outputscale: j["outputscale"]!.doubleValue!, noise: j["noise"]!.doubleValue!),
+                         kernels: j["kernels"]!)
+    }()
+
+    func numbers(_ v: JSON?) -> [Double] { v!.arrayValue!.flatMap { $0.arrayValue ?? [$0] }.map { $0.doubleValue! } }
+
+    func testMarginalLikelihoodAndGradientsMatchScikitLearn() throws {
+        let r = GPTests.reference
+        for kernel in Kernel.allCases {
+            let ref = r.kernels[kernel.rawValue]!
+            let n = Double(r.y.count)
+            let res = try MarginalLikelihood.evaluate(inputs: r.x, targets: r.y, kernel: kernel, parameters: r.p)
+            assertClose(-res.loss * n, ref["mll"]!.doubleValue!, rtol: 1e-10, "\(kernel) MLL")
+            let g = res.gradParameters.map { -$0 * n }
+            assertClose(Array(g[0..<2]), numbers(ref["grad_lengthscales"]), rtol: 1e-8, "\(kernel) ∂/∂ℓ")
+            assertClose(g[2], ref["grad_outputscale"]!.doubleValue!, rtol: 1e-8, "\(kernel) ∂/∂s")
+            assertClose(g[3], ref["grad_noise"]!.doubleValue!, rtol: 1e-8, "\(kernel) ∂/∂σ²")
+            assertClose(res.gradInputs.data.map { -$0 * n }, numbers(ref["grad_inputs"]), rtol: 1e-5, atol: 1e-7, "\(kernel) ∂/∂Z")
+            let k0 = kernel.matrix(r.x.rows(0..<1), r.x, lengthscales: r.p.lengthscales, outputscale: r.p.outputscale)
+            assertClose(k0.data, numbers(ref["kernel_row0"]), rtol: 1e-12, "\(kernel) k(x₀, X)")
+        }
+    }
+
+    func testPosteriorMatchesScikitLearnChunkedOrNot() throws {
+        let r = GPTests.reference
+        for kernel in Kernel.allCases {
+            let ref = r.kernels[kernel.rawValue]!
+            let post = try GPPosterior(inputs: r.x, targets: r.y, kernel: kernel, parameters: r.p)
+            for chunk in [1, 2, 64] {
+                let (m, v) = post.predict(r.xs, chunk: chunk)
+                assertClose(m, numbers(ref["mean"]), rtol: 1e-10, atol: 1e-12, "\(kernel) mean, chunk \(chunk)")
+                assertClose(v, numbers(ref["variance"]), rtol: 1e-8, atol: 1e-12, "\(kernel) variance, chunk \(chunk)")
+            }
+        }
+    }
+
+    /// The mean's gradient, which scikit-learn (zero mean) does not have: against finite differences.
+    func testMeanGradient() throws {
+        let r = GPTests.reference
+        var p = r.p
+        p.mean = 0.3
+        let g = try MarginalLikelihood.evaluate(inputs: r.x, targets: r.y, kernel: .matern52, parameters: p).gradParameters[4]
+        func loss(_ c: Double) throws -> Double {
+            var q = p; q.mean = c
+            return try MarginalLikelihood.evaluate(inputs: r.x, targets: r.y, kernel: .matern52, parameters: q, needsGradient: false).loss
+        }
+        assertClose(g, (try loss(0.3 + 1e-6) - loss(0.3 - 1e-6)) / 2e-6, rtol: 1e-6)
+    }
+
+    /// Priors add −log p to the loss; their gradient against finite differences.
+    func testPriorsGradient() throws {
+        let r = GPTests.reference
+        let priors = GPPriors(lengthscale: .init(shape: 3, rate: 6), outputscale: .init(shape: 2, rate: 0.15), noise: .init(shape: 1.1, rate: 10))
+        checkGradients([Matrix(row: r.p.lengthscales + [r.p.outputscale, r.p.noise, 0.1])], eps: 1e-6, rtol: 1e-5) { v in
+            try! v[0].tape.constant(r.x).gpNegativeMLL(targets: r.y, kernel: .rbf, parameters: v[0], priors: priors)
+        }
+    }
+
+    /// DKL's chain: inputs → linear map → GP loss, through the positivity transform.
+    func testGradientThroughFeatureMapAndConstraints() throws {
+        let r = GPTests.reference
+        let constraints = GPConstraints()
+        let raw = constraints.raw(GPParameters(lengthscales: [0.8, 1.1], outputscale: 1.2, noise: 0.1, mean: 0.2))
+        for kernel in Kernel.allCases {
+            checkGradients([randomMatrix(2, 2, seed: 5), raw], rtol: 1e-5, atol: 1e-7) { v in
+                let z = v[0].tape.constant(r.x).matmul(v[0]).tanh()
+                return try! z.gpNegativeMLL(targets: r.y, kernel: kernel, parameters: constraints.parameters(v[1]))
+            }
+        }
+    }
+
+    /// Kernel contracts, for every kernel: symmetric, unit diagonal times s, positive
+    /// definite, and block evaluation equals the whole.
+    func testKernelContracts() throws {
+        let z = randomMatrix(30, 3, seed: 11, in: -2...2)
+        for kernel in Kernel.allCases {
+            let k = kernel.matrix(z, z, lengthscales: [0.5, 1, 2], outputscale: 1.7)
+            for i in 0..<30 {
+                XCTAssertEqual(k[i, i], 1.7, accuracy: 1e-15, "\(kernel) diagonal")
+                for j in 0..<i { XCTAssertEqual(k[i, j], k[j, i], "\(kernel) symmetric") }
+            }
+            XCTAssertEqual(try Cholesky(k).jitter, 0, "\(kernel) positive definite")
+            let top = kernel.matrix(z.rows(0..<10), z, lengthscales: [0.5, 1, 2], outputscale: 1.7)
+            XCTAssertEqual(top.data, Array(k.data[0..<300]), "\(kernel) blocks")
+        }
+    }
+
+    func testAbsurdHyperparametersGiveThePrior() throws {
+        let r = GPTests.reference
+        let post = try GPPosterior(inputs: r.x, targets: r.y, kernel: .rbf,
+                                   parameters: GPParameters(lengthscales: [1e-4, 1e-4], outputscale: 2, noise: 0.1, mean: 0.25))
+        let (m, v) = post.predict(r.xs)
+        assertClose(m, [Double](repeating: 0.25, count: 5), rtol: 0, atol: 1e-12)
+        assertClose(v, [Double](repeating: 2, count: 5), rtol: 0, atol: 1e-12)
+    }
+
+    func testTinyNoiseInterpolatesTheTrainingPoints() throws {
+        let r = GPTests.reference
+        let post = try GPPosterior(inputs: r.x, targets: r.y, kernel: .matern52,
+                                   parameters: GPParameters(lengthscales: [0.3, 0.3], outputscale: 1, noise: 1e-9))
+        let (m, v) = post.predict(r.x)
+        assertClose(m, r.y, rtol: 0, atol: 1e-6)
+        XCTAssertLessThan(v.max()!, 1e-8)
+    }
+
+    func testAddingOneObservationEqualsRefitting() throws {
+        let r = GPTests.reference
+        let small = try GPPosterior(inputs: r.x.rows(0..<11), targets: Array(r.y[0..<11]), kernel: .matern32, parameters: r.p)
+        let grown = try small.adding(r.x.row(11), r.y[11])
+        let full = try GPPosterior(inputs: r.x, targets: r.y, kernel: .matern32, parameters: r.p)
+        let (a, b) = (grown.predict(r.xs), full.predict(r.xs))
+        assertClose(a.mean, b.mean, rtol: 1e-10, atol: 1e-12)
+        assertClose(a.variance, b.variance, rtol: 1e-9, atol: 1e-12)
+    }
+}
