@@ -31,6 +31,19 @@ public enum Kernel: String, Sendable, CaseIterable {
         }
     }
 
+    /// k and (1/r)·dk/dr together, with one exponential.
+    @inline(__always)
+    public func valueAndDerivativeOverR(r2: Double, needsDerivative: Bool) -> (Double, Double) {
+        switch self {
+        case .rbf: let e = exp(-0.5 * r2); return (e, -e)
+        case .matern12:
+            let r = r2.squareRoot(), e = exp(-r)
+            return (e, needsDerivative && r > 0 ? -e / r : 0)
+        case .matern32: let r = (3 * r2).squareRoot(), e = exp(-r); return ((1 + r) * e, -3 * e)
+        case .matern52: let r = (5 * r2).squareRoot(), e = exp(-r); return ((1 + r + r * r / 3) * e, -(5.0 / 3) * (1 + r) * e)
+        }
+    }
+
     /// Scaled squared distances between the rows of a (m×d) and b (n×d), m×n.
     public static func scaledDistances(_ a: Matrix, _ b: Matrix, lengthscales: [Double]) -> Matrix {
         let d = lengthscales.count

@@ -23,13 +23,27 @@ public struct MarginalLikelihood {
                                 priors: GPPriors = .none, needsGradient: Bool = true) throws -> Result {
         let n = z.rows, d = z.cols
         precondition(y.count == n && p.dimension == d)
-        let r2 = Kernel.scaledDistances(z, z, lengthscales: p.lengthscales)
-        var unit = r2
-        unit.data.withUnsafeMutableBufferPointer { u in for i in 0..<u.count { u[i] = kernel.value(r2: u[i]) } }
-        var k = unit
-        k.data.withUnsafeMutableBufferPointer { kk in
-            for i in 0..<kk.count { kk[i] *= p.outputscale }
-            for i in 0..<n { kk[i * n + i] += p.noise }
+        let s = p.outputscale
+        // One pass over the lower triangle: K (full, for the factorization) and (1/r)dk/dr.
+        let zs = Matrix(rows: n, cols: d, data: (0..<(n * d)).map { z.data[$0] / p.lengthscales[$0 % d] })
+        var k = Matrix(rows: n, cols: n)
+        var dk = needsGradient ? Matrix(rows: n, cols: n) : Matrix(rows: 0, cols: 0)
+        zs.data.withUnsafeBufferPointer { zz in
+            k.data.withUnsafeMutableBufferPointer { kk in
+                dk.data.withUnsafeMutableBufferPointer { dd in
+                    for i in 0..<n {
+                        for j in 0..<i {
+                            var r2 = 0.0
+                            for c in 0..<d { let t = zz[i * d + c] - zz[j * d + c]; r2 += t * t }
+                            let (v, dv) = kernel.valueAndDerivativeOverR(r2: r2, needsDerivative: needsGradient)
+                            kk[i * n + j] = s * v
+                            kk[j * n + i] = s * v
+                            if needsGradient { dd[i * n + j] = dv }
+                        }
+                        kk[i * n + i] = s + p.noise
+                    }
+                }
+            }
         }
         let chol = try Cholesky(k)
         let resid = y.map { $0 - p.mean }
@@ -44,38 +58,77 @@ public struct MarginalLikelihood {
         guard needsGradient else {
             return Result(loss: -mll * scale, gradInputs: Matrix(rows: n, cols: d), gradParameters: priorGrad.map { $0 * scale }, cholesky: chol)
         }
-        // G = ½(ααᵀ − K⁻¹), in place of K⁻¹.
-        var g = chol.inverse()
-        g.data.withUnsafeMutableBufferPointer { gg in
-            for i in 0..<n { for j in 0..<n { gg[i * n + j] = 0.5 * (alpha[i] * alpha[j] - gg[i * n + j]) } }
-        }
+        // G = ½(ααᵀ − K⁻¹) and W = G ∘ s·(1/r)dk/dr, visited once per pair (i > j): the
+        // symmetric sums are accumulated for both rows, so no n×n product is formed.
+        let inv = chol.inverse(lowerOnly: true)
         var gradS = 0.0, gradNoise = 0.0
-        var w = r2   // W = G ∘ s·(dk/dr)/r, zero on the diagonal
-        g.data.withUnsafeBufferPointer { gg in
-            unit.data.withUnsafeBufferPointer { uu in
-                w.data.withUnsafeMutableBufferPointer { ww in
-                    for i in 0..<(n * n) {
-                        gradS += gg[i] * uu[i]
-                        ww[i] = gg[i] * p.outputscale * kernel.derivativeOverR(r2: ww[i])
+        var rowSums = [Double](repeating: 0, count: n)
+        var wz = [Double](repeating: 0, count: n * d)
+        var sqSums = [Double](repeating: 0, count: d)
+        let kUnit = 1 / s
+        inv.data.withUnsafeBufferPointer { ki in
+        k.data.withUnsafeBufferPointer { kk in
+        dk.data.withUnsafeBufferPointer { dd in
+        z.data.withUnsafeBufferPointer { zz in
+        alpha.withUnsafeBufferPointer { al in
+        rowSums.withUnsafeMutableBufferPointer { rs in
+        wz.withUnsafeMutableBufferPointer { w in
+        sqSums.withUnsafeMutableBufferPointer { sq in
+            for i in 0..<n {
+                let ai = al[i]
+                let gii = 0.5 * (ai * ai - ki[i * n + i])
+                gradNoise += gii
+                gradS += gii
+                var rsi = 0.0, gs = 0.0
+                if d == 2 {
+                    // The usual DKL embedding: the same sums, unrolled.
+                    let (zi0, zi1) = (zz[2 * i], zz[2 * i + 1])
+                    var (wi0, wi1, sq0, sq1) = (0.0, 0.0, 0.0, 0.0)
+                    for j in 0..<i {
+                        let g = 0.5 * (ai * al[j] - ki[i * n + j])
+                        gs += g * kk[i * n + j]
+                        let wij = g * s * dd[i * n + j]
+                        rsi += wij
+                        rs[j] += wij
+                        let (zj0, zj1) = (zz[2 * j], zz[2 * j + 1])
+                        wi0 += wij * zj0
+                        wi1 += wij * zj1
+                        w[2 * j] += wij * zi0
+                        w[2 * j + 1] += wij * zi1
+                        sq0 += wij * (zi0 - zj0) * (zi0 - zj0)
+                        sq1 += wij * (zi1 - zj1) * (zi1 - zj1)
                     }
-                    for i in 0..<n { gradNoise += gg[i * n + i]; ww[i * n + i] = 0 }
+                    w[2 * i] += wi0
+                    w[2 * i + 1] += wi1
+                    sq[0] += 2 * sq0
+                    sq[1] += 2 * sq1
+                    rs[i] += rsi
+                    gradS += 2 * gs * kUnit
+                    continue
                 }
+                for j in 0..<i {
+                    let g = 0.5 * (ai * al[j] - ki[i * n + j])
+                    gs += g * kk[i * n + j]
+                    let wij = g * s * dd[i * n + j]
+                    rsi += wij
+                    rs[j] += wij
+                    for c in 0..<d {
+                        let zi = zz[i * d + c], zj = zz[j * d + c]
+                        w[i * d + c] += wij * zj
+                        w[j * d + c] += wij * zi
+                        sq[c] += 2 * wij * (zi - zj) * (zi - zj)
+                    }
+                }
+                rs[i] += rsi
+                gradS += 2 * gs * kUnit
             }
-        }
-        let rowSums = (0..<n).map { i in w.data[(i * n)..<((i + 1) * n)].reduce(0, +) }
-        let wz = w.matmul(z)
+        } } } } } } } }
         var gradZ = Matrix(rows: n, cols: d)
         var gradL = [Double](repeating: 0, count: d)
-        for k in 0..<d {
-            let l2 = p.lengthscales[k] * p.lengthscales[k]
-            var sq = 0.0, cross = 0.0
-            for i in 0..<n {
-                let zik = z.data[i * d + k]
-                gradZ.data[i * d + k] = 2 / l2 * (zik * rowSums[i] - wz.data[i * d + k])
-                sq += zik * zik * rowSums[i]
-                cross += zik * wz.data[i * d + k]
-            }
-            gradL[k] = -(2 * sq - 2 * cross) / (l2 * p.lengthscales[k])
+        for c in 0..<d {
+            let l2 = p.lengthscales[c] * p.lengthscales[c]
+            for i in 0..<n { gradZ.data[i * d + c] = 2 / l2 * (z.data[i * d + c] * rowSums[i] - wz[i * d + c]) }
+            gradL[c] = -sqSums[c] / (l2 * p.lengthscales[c])
         }
         let gradMean = alpha.reduce(0, +)
         // The loss is −MLL/n: negate and scale; prior gradients are already of −log p.

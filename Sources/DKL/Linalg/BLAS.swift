@@ -14,13 +14,15 @@ public enum BLAS {
 
     /// In-place lower Cholesky factor of the row-major n×n matrix `a`; returns LAPACK's info
     /// (0 on success, i > 0 when the leading minor of order i is not positive definite).
+    /// A row-major lower triangle is a column-major upper one, so LAPACK works in place
+    /// without the transposed copies LAPACKE's row-major path makes.
     public static func potrf(_ a: UnsafeMutablePointer<Double>, n: Int) -> Int {
-        Int(LAPACKE_dpotrf(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "L")), Int32(n), a, Int32(n)))
+        Int(LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "U")), Int32(n), a, Int32(n)))
     }
 
     /// The inverse of A from its lower Cholesky factor (in place; lower triangle set).
     public static func potri(_ a: UnsafeMutablePointer<Double>, n: Int) -> Int {
-        Int(LAPACKE_dpotri(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "L")), Int32(n), a, Int32(n)))
+        Int(LAPACKE_dpotri_work(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "U")), Int32(n), a, Int32(n)))
     }
 
     /// Solves L·X = B (or Lᵀ·X = B when `transpose`) for lower-triangular L (n×n), B n×m, in place.

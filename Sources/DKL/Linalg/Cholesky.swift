@@ -71,11 +71,12 @@ public struct Cholesky: Sendable {
         return x
     }
 
-    /// A⁻¹ (full, symmetric), from the factor.
-    public func inverse() -> Matrix {
+    /// A⁻¹ from the factor: full and symmetric, or only its lower triangle (the upper is then
+    /// left as L's zeros) when `lowerOnly`.
+    public func inverse(lowerOnly: Bool = false) -> Matrix {
         var m = l
         _ = m.data.withUnsafeMutableBufferPointer { BLAS.potri($0.baseAddress!, n: n) }
-        for i in 0..<n { for j in (i + 1)..<max(n, i + 1) { m.data[i * n + j] = m.data[j * n + i] } }
+        if !lowerOnly { for i in 0..<n { for j in (i + 1)..<max(n, i + 1) { m.data[i * n + j] = m.data[j * n + i] } } }
         return m
     }
 

@@ -1,0 +1,38 @@
+/// Everything that defines a DKL model and its training.
+public struct DKLConfig: Equatable, Sendable {
+    public enum Extractor: String, Sendable, CaseIterable {
+        /// An MLP from the inputs to the embedding.
+        case mlp
+        /// No network: a plain GP on the (scaled) inputs.
+        case none
+    }
+
+    public var extractor: Extractor = .mlp
+    /// Hidden widths of the MLP (the input width comes from the data, the output is `embedding`).
+    public var hidden: [Int] = [64, 64]
+    public var embedding = 2
+    public var activation: MLP.Activation = .relu
+    public var kernel: Kernel = .rbf
+    public var iterations = 500
+    public var learningRate = 0.01
+    /// Decoupled weight decay on the network's weights (AdamW); 0 = Adam.
+    public var weightDecay = 0.0
+    public var seed: UInt64 = 0
+    public var constraints = GPConstraints()
+    public var priors = GPPriors.none
+    /// Stop when the loss has not improved by `earlyStoppingDelta` for this many iterations (0: never).
+    public var earlyStoppingPatience = 0
+    public var earlyStoppingDelta = 1e-4
+    /// Fraction of the training points held out (seeded) to choose the iteration to keep
+    /// (the best validation NLPD, checked every `validationEvery` iterations) and to
+    /// calibrate the predictive variance; 0 keeps the last iteration and no calibration.
+    /// Used only with at least 20 points.
+    public var validationFraction = 0.2
+    public var validationEvery = 10
+    /// Initial hyperparameters (before softplus floors): GPyTorch's softplus(0) by default.
+    public var initialLengthscale = 0.6931471805599453
+    public var initialOutputscale = 0.6931471805599453
+    public var initialNoise = 0.6931471805599453
+
+    public init() {}
+}

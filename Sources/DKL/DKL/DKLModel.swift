@@ -1,0 +1,71 @@
+import Foundation
+
+/// A trained deep-kernel-learning model: feature extractor, embedding scaling, GP
+/// hyperparameters, target standardization and the training data, which is everything
+/// needed to predict again (see `DKLModel+File.swift`).
+public struct DKLModel: Sendable {
+    public var config: DKLConfig
+    /// The network (nil for `.none`).
+    public var network: MLP?
+    /// Raw GP parameters [ℓ…, s, σ², c] before the positivity transform.
+    public var rawGP: Matrix
+    /// The embedding is mapped to [−1, 1] per dimension: z′ = (z − low)·scale − 1.
+    public var embeddingLow: [Double]
+    public var embeddingScale: [Double]
+    /// Targets are standardized inside the model: y′ = (y − targetMean)/targetStd.
+    public var targetMean: Double
+    public var targetStd: Double
+    public var trainInputs: Matrix
+    public var trainTargets: [Double]
+    /// The loss (−MLL/n, with priors) at every iteration run.
+    public var lossCurve: [Double]
+    /// Predictive variances are multiplied by this factor, fitted on held-out points (1 when none were).
+    public var varianceScale: Double = 1
+    /// The iteration whose parameters were kept, and its validation NLPD (standardized units; NaN without validation).
+    public var keptIteration: Int = 0
+    public var validationNLPD: Double = .nan
+    public var provenance: [JSON] = []
+
+    public var gpParameters: GPParameters { config.constraints.parameters(rawGP) }
+
+    /// The raw network output (or the inputs) for a batch, before scaling.
+    func features(_ x: Matrix) -> Matrix { network?.apply(x) ?? x }
+
+    /// The scaled embedding of a batch of inputs (rows).
+    public func embed(_ x: Matrix) -> Matrix {
+        var z = features(x)
+        let e = z.cols
+        z.data.withUnsafeMutableBufferPointer { p in
+            for i in 0..<p.count { p[i] = (p[i] - embeddingLow[i % e]) * embeddingScale[i % e] - 1 }
+        }
+        return z
+    }
+
+    /// The posterior on the training data (in standardized units).
+    public func posterior() throws -> GPPosterior {
+        try GPPosterior(inputs: embed(trainInputs), targets: trainTargets.map { ($0 - targetMean) / targetStd },
+                        kernel: config.kernel, parameters: gpParameters)
+    }
+
+    /// Predictions in the targets' units: mean, latent variance and the noise variance.
+    public func predict(_ x: Matrix, posterior: GPPosterior? = nil) throws -> (mean: [Double], variance: [Double], noise: Double) {
+        let post = try posterior ?? self.posterior()
+        let (m, v) = post.predict(embed(x))
+        let s2 = targetStd * targetStd
+        let c = varianceScale
+        return (m.map { $0 * targetStd + targetMean }, v.map { $0 * s2 * c }, post.parameters.noise * s2 * c)
+    }
+}
+
+/// Ensembles: moments of k models combined as one Gaussian.
+public enum Ensemble {
+    /// Mean of means; variance = mean of (variance + mean²) − mean².
+    public static func combine(_ predictions: [(mean: [Double], variance: [Double])]) -> (mean: [Double], variance: [Double]) {
+        let k = Double(predictions.count), m = predictions[0].mean.count
+        var mean = [Double](repeating: 0, count: m), second = mean
+        for p in predictions {
+            for i in 0..<m { mean[i] += p.mean[i] / k; second[i] += (p.variance[i] + p.mean[i] * p.mean[i]) / k }
+        }
+        return (mean, (0..<m).map { max(second[$0] - mean[$0] * mean[$0], 0) })
+    }
+}
