@@ -43,7 +43,7 @@ public final class HDF5File {
     public var datasetPaths: [String] { objects().datasets }
 
     /// 1 dataset, 0 group, -1 nothing at `path`.
-    func kind(_ path: String) -> Int32 { dkl_h5_object_kind(id, path) }
+    public func kind(_ path: String) -> Int32 { dkl_h5_object_kind(id, path) }
 
     /// The dataset at `path`; with no path, the file's only dataset or the main dataset
     /// of an EMD (1.0 or emdfile), NSID or USID file.
