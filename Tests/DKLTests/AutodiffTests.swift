@@ -98,3 +98,40 @@ final class CholeskyTests: XCTestCase {
         assertClose(grown.l.data, try Cholesky(a).l.data, rtol: 1e-12, atol: 1e-13)
     }
 }
+
+/// Convolution and pooling: gradients, and values against a direct loop.
+final class ConvTests: XCTestCase {
+    let shape = ImageShape(channels: 2, height: 5, width: 6)
+
+    func testConv2dGradients() {
+        let x = randomMatrix(2, shape.count, seed: 1), w = randomMatrix(3, 2 * 9, seed: 2), b = randomMatrix(1, 3, seed: 3)
+        for p in [0, 1] {
+            checkGradients([x, w, b]) { v in v[0].conv2d(shape, weight: v[1], bias: v[2], kernel: 3, padding: p).0.square().sum() }
+        }
+    }
+
+    func testConv2dValueAgainstDirectLoop() {
+        let x = randomMatrix(1, shape.count, seed: 4), w = randomMatrix(1, 2 * 9, seed: 5)
+        let t = Tape()
+        let (y, o) = t.constant(x).conv2d(shape, weight: t.constant(w), bias: t.constant(.scalar(0.5)), kernel: 3, padding: 1)
+        XCTAssertEqual(o, ImageShape(channels: 1, height: 5, width: 6))
+        for oy in 0..<5 { for ox in 0..<6 {
+            var s = 0.5
+            for c in 0..<2 { for ky in 0..<3 { for kx in 0..<3 {
+                let (iy, ix) = (oy + ky - 1, ox + kx - 1)
+                if iy >= 0 && iy < 5 && ix >= 0 && ix < 6 { s += w.data[(c * 3 + ky) * 3 + kx] * x.data[(c * 5 + iy) * 6 + ix] }
+            } } }
+            XCTAssertEqual(y.value.data[oy * 6 + ox], s, accuracy: 1e-13)
+        } }
+    }
+
+    func testPoolingGradientsAndValues() {
+        let x = randomMatrix(2, shape.count, seed: 6)
+        checkGradients([x]) { $0[0].maxPool(shape, size: 2).0.square().sum() }
+        checkGradients([x]) { $0[0].avgPool(shape, size: 2).0.square().sum() }
+        let t = Tape()
+        let (m, o) = t.constant(x).maxPool(shape, size: 2)
+        XCTAssertEqual(o, ImageShape(channels: 2, height: 2, width: 3))
+        XCTAssertEqual(m.value.data[0], [x.data[0], x.data[1], x.data[6], x.data[7]].max()!)
+    }
+}
