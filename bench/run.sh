@@ -5,3 +5,5 @@ set -eu
 cd "$(dirname "$0")/.."
 bin=${1:-.build/release}
 ./bench/stream.sh "$bin"
+./bench/dkl.sh
+/usr/bin/python3 bench/report.py > /dev/null

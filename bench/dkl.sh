@@ -1,0 +1,32 @@
+#!/bin/sh
+# DKL training and prediction on the shared canonical workload, against GPyTorch run in the
+# same invocation (../shared/bench/anchor_dkl.py). Both use 2 threads.
+# usage: bench/dkl.sh            (N=500, seeds 0-2; FULL=1 adds N=2000, one seed)
+# The anchor needs a Python with torch and gpytorch: DKL_PY_TORCH=/path/to/python
+# (see ../shared/bench/README.md); without it only the toolkit's rows are measured.
+set -eu
+cd "$(dirname "$0")/.."
+shared=${DKL_SHARED:-../shared}
+out=bench/out
+mkdir -p "$out"
+(cd bench/dkl && swift build -c release -q)
+bin=bench/dkl/.build/release/dkl-bench
+export OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE
+jsonl=$out/dkl.jsonl
+: > "$jsonl"
+run() {   # run LABEL COMMAND...: appends RESULT + peak RSS
+  /usr/bin/time -v "$@" > "$out/run.log" 2> "$out/time.log" || { echo "bench: $* failed" >&2; cat "$out/run.log" "$out/time.log" >&2; return 0; }
+  rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$out/time.log")
+  sed -n 's/^RESULT //p' "$out/run.log" | /usr/bin/python3 -c "import json,sys; r=json.load(sys.stdin); r['peak_rss_mb']=$rss/1024; print(json.dumps(r))" >> "$jsonl"
+  tail -n 1 "$jsonl" >&2
+}
+plan="500:0 500:1 500:2"
+[ "${FULL:-0}" = 1 ] && plan="$plan 2000:0"
+for item in $plan; do
+  n=${item%:*}; s=${item#*:}
+  run "$bin" --n "$n" --seed "$s" --setting canonical --data "$shared/bench/data"
+  run "$bin" --n "$n" --seed "$s" --setting default --data "$shared/bench/data"
+  if [ -n "${DKL_PY_TORCH:-}" ]; then
+    run "$DKL_PY_TORCH" "$shared/bench/anchor_dkl.py" run --anchor gpytorch --mode static --n "$n" --seed "$s" --data "$shared/bench/data"
+  fi
+done

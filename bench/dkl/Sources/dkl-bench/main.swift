@@ -1,0 +1,62 @@
+import DKL
+import Foundation
+
+// The canonical static workload: 16×16 patches of the globally normalized image, all 12,769
+// candidates, targets the standardized ratio map; train on train_idx_N, predict everything,
+// score on the held-out candidates. Prints one "RESULT {json}" line like the anchor runner.
+//   dkl-bench --n 500 --seed 0 --setting canonical|default [--data DIR]
+// canonical: the anchors' recipe (500 Adam iterations, lr 0.01, no validation split);
+// default:   the toolkit's defaults (held-out validation picks the iteration and calibrates).
+var args = [String: String]()
+var it = CommandLine.arguments.dropFirst().makeIterator()
+while let k = it.next() { if k.hasPrefix("--"), let v = it.next() { args[String(k.dropFirst(2))] = v } }
+let data = args["data"] ?? "../shared/bench/data"
+let n = Int(args["n"] ?? "500")!, seed = UInt64(args["seed"] ?? "0")!, setting = args["setting"] ?? "canonical"
+
+let img = try ArrayFile.open(data + "/image.npy").readAll()
+let (lo, hi) = (img.min()!, img.max()!)
+let truth = try ArrayFile.open(data + "/truth_ratio.npy").readAll()
+var X = Matrix(rows: 12769, cols: 256)
+var raw = [Double](repeating: 0, count: 12769)
+for i in 0..<113 { for j in 0..<113 {
+    let k = i * 113 + j
+    for r in 0..<16 { for c in 0..<16 { X.data[k * 256 + r * 16 + c] = (img[(i + r) * 128 + j + c] - lo) / (hi - lo) } }
+    raw[k] = truth[(i + 8) * 128 + j + 8]
+} }
+let mean = raw.reduce(0, +) / 12769
+let sd = (raw.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 12769).squareRoot()
+let y = raw.map { ($0 - mean) / sd }
+let train = try ArrayFile.open(data + "/train_idx_\(n).npy").readAll().map { Int($0) }
+
+var config = DKLConfig()
+config.seed = seed
+if setting == "canonical" { config.validationFraction = 0 }
+let t0 = Date()
+let model = try DKLTrainer.train(x: X.gather(train), y: train.map { y[$0] }, config: config)
+let t1 = Date()
+let pred = try model.predict(X)
+let t2 = Date()
+_ = try model.predict(X)
+let t3 = Date()
+let trainSet = Set(train)
+var se = 0.0, nlpd = 0.0, inside = 0, count = 0
+for k in 0..<12769 where !trainSet.contains(k) {
+    let v = pred.variance[k] + pred.noise, e = pred.mean[k] - y[k]
+    se += e * e
+    nlpd += 0.5 * log(2 * .pi * v) + e * e / (2 * v)
+    if abs(e) <= 2 * v.squareRoot() { inside += 1 }
+    count += 1
+}
+let p = model.gpParameters
+let result: JSON = [
+    "anchor": .string("dkl-\(setting)"), "mode": "static", "n": .number(Double(n)), "seed": .number(Double(seed)),
+    "dtype": "float64", "train_iters": .number(Double(config.iterations)), "iters_done": .number(Double(model.lossCurve.count)),
+    "kept_iteration": .number(Double(model.keptIteration)),
+    "train_s": .number(t1.timeIntervalSince(t0)), "predict_s": .number(t2.timeIntervalSince(t1)),
+    "predict_again_s": .number(t3.timeIntervalSince(t2)),
+    "rmse": .number((se / Double(count)).squareRoot()), "nlpd": .number(nlpd / Double(count)),
+    "coverage_2sd": .number(Double(inside) / Double(count)), "n_test": .number(Double(count)),
+    "noise": .number(p.noise), "variance_scale": .number(model.varianceScale),
+    "blas_threads": .string(ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "default"),
+]
+print("RESULT " + result.text)
