@@ -21,7 +21,29 @@ extension Var {
     }
 
     /// Elementwise sum; `other` may be a 1×n row (added to every row) or a 1×1 scalar.
-    public static func + (a: Var, b: Var) -> Var { a.broadcasting(b, { $0 + $1 }, { g, _, _ in g }, { g, _, _ in g }) }
+    public static func + (a: Var, b: Var) -> Var {
+        let (av, bv) = (a.value, b.value)
+        if bv.rows == 1 && bv.cols == av.cols && av.rows > 1 { return a.addingRow(b) }
+        return a.broadcasting(b, { $0 + $1 }, { g, _, _ in g }, { g, _, _ in g })
+    }
+
+    /// self + a 1×n row added to every row (a layer's bias): the hot path of every network.
+    func addingRow(_ b: Var) -> Var {
+        let a = self
+        var out = a.value
+        let n = out.cols
+        b.value.data.withUnsafeBufferPointer { bb in
+            out.data.withUnsafeMutableBufferPointer { o in for i in 0..<o.count { o[i] += bb[i % n] } }
+        }
+        return tape.record(out, parents: [a, b]) { g, t in
+            t.accumulate(a, g)
+            var gb = Matrix(rows: 1, cols: n)
+            gb.data.withUnsafeMutableBufferPointer { s in
+                g.data.withUnsafeBufferPointer { gg in for i in 0..<gg.count { s[i % n] += gg[i] } }
+            }
+            t.accumulate(b, gb)
+        }
+    }
     public static func - (a: Var, b: Var) -> Var { a.broadcasting(b, { $0 - $1 }, { g, _, _ in g }, { g, _, _ in -g }) }
     /// Elementwise product (with the same broadcasting).
     public static func * (a: Var, b: Var) -> Var { a.broadcasting(b, { $0 * $1 }, { g, _, y in g * y }, { g, x, _ in g * x }) }
@@ -143,7 +165,17 @@ extension Var {
         }
     }
 
-    public func relu() -> Var { unary({ max($0, 0) }, { x, _ in x > 0 ? 1 : 0 }) }
+    public func relu() -> Var {
+        let a = self
+        let out = a.value.map { max($0, 0) }
+        return tape.record(out, parents: [a]) { g, t in
+            var ga = g
+            ga.data.withUnsafeMutableBufferPointer { d in
+                out.data.withUnsafeBufferPointer { y in for i in 0..<d.count where y[i] <= 0 { d[i] = 0 } }
+            }
+            t.accumulate(a, ga)
+        }
+    }
     public func tanh() -> Var { unary({ Foundation.tanh($0) }, { _, y in 1 - y * y }) }
     public func sigmoid() -> Var { unary(Activations.sigmoid, { _, y in y * (1 - y) }) }
     /// log(1 + eˣ), computed without overflow.

@@ -36,8 +36,7 @@ public struct MarginalLikelihood {
                             var r2 = 0.0
                             for c in 0..<d { let t = zz[i * d + c] - zz[j * d + c]; r2 += t * t }
                             let (v, dv) = kernel.valueAndDerivativeOverR(r2: r2, needsDerivative: needsGradient)
-                            kk[i * n + j] = s * v
-                            kk[j * n + i] = s * v
+                            kk[i * n + j] = s * v   // the lower triangle is all the factorization reads
                             if needsGradient { dd[i * n + j] = dv }
                         }
                         kk[i * n + i] = s + p.noise

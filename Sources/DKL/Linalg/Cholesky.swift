@@ -11,11 +11,13 @@ public struct Cholesky: Sendable {
     public var n: Int { l.rows }
 
     /// Tries A, then A + j·I for j = 1e-8·mean(diag A) ×10 per try (at most `maxTries`).
-    /// Throws, naming the last jitter tried, when no try succeeds or A holds NaN or infinity.
+    /// Only A's lower triangle is read. Throws, naming the last jitter tried, when no try
+    /// succeeds or A holds NaN or infinity (which then shows in the factor's diagonal).
     public init(_ a: Matrix, maxTries: Int = 6) throws {
         precondition(a.rows == a.cols, "Cholesky of a non-square matrix")
         let n = a.rows
-        guard a.allFinite else { throw DKLError.data("the kernel matrix holds NaN or infinity (diverged parameters?)") }
+        let nonFinite = DKLError.data("the kernel matrix holds NaN or infinity (diverged parameters?)")
+        guard (0..<n).allSatisfy({ a[$0, $0].isFinite }) else { throw nonFinite }
         let meanDiag = n == 0 ? 1 : (0..<n).map { a[$0, $0] }.reduce(0, +) / Double(n)
         var jitter = 0.0
         for attempt in 0...maxTries {
@@ -23,11 +25,13 @@ public struct Cholesky: Sendable {
             if jitter > 0 { for i in 0..<n { m.data[i * n + i] += jitter } }
             let info = m.data.withUnsafeMutableBufferPointer { BLAS.potrf($0.baseAddress!, n: n) }
             if info == 0 {
+                guard (0..<n).allSatisfy({ m[$0, $0].isFinite }) else { throw nonFinite }
                 for i in 0..<n { for j in (i + 1)..<max(n, i + 1) { m.data[i * n + j] = 0 } }
                 l = m
                 self.jitter = jitter
                 return
             }
+            if info < 0 || (0..<n).contains(where: { m[$0, $0].isNaN }) { throw nonFinite }
             if attempt == maxTries { break }
             jitter = jitter == 0 ? 1e-8 * max(abs(meanDiag), 1e-300) : jitter * 10
         }
