@@ -1,4 +1,5 @@
 import DKL
+import Foundation
 import TestSupport
 import XCTest
 
@@ -88,5 +89,22 @@ final class BLASTests: XCTestCase {
         assertClose([s[0], s[2], s[3]], [2, 1, 2.0.squareRoot()], rtol: 1e-15)
         var bad: [Double] = [1, 2, 2, 1]
         XCTAssertEqual(BLAS.potrf(&bad, n: 2), 2)
+    }
+}
+
+final class FastMathTests: XCTestCase {
+    /// FastMath.exp against the C library's exp over the kernels' range, worst error reported.
+    func testExpAgainstLibm() {
+        var g = Xoshiro(seed: 4)
+        var worst = 0.0, at = 0.0
+        for i in 0..<1_000_000 {
+            let x = i < 1000 ? -Double(i) * 0.708 : -708 * g.uniform() * (i % 2 == 0 ? 1 : 0.01) + (i % 7 == 0 ? 5 * g.uniform() : 0)
+            let e = Foundation.exp(x), f = FastMath.exp(x)
+            let rel = abs(f - e) / e
+            if rel > worst { worst = rel; at = x }
+        }
+        XCTAssertLessThan(worst, 4e-16, "worst relative error \(worst) at x = \(at)")
+        XCTAssertEqual(FastMath.exp(0), 1)
+        XCTAssertEqual(FastMath.exp(-800), 0)
     }
 }

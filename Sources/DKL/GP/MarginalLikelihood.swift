@@ -28,18 +28,18 @@ public struct MarginalLikelihood {
         let zs = Matrix(rows: n, cols: d, data: (0..<(n * d)).map { z.data[$0] / p.lengthscales[$0 % d] })
         var k = Matrix(rows: n, cols: n)
         var dk = needsGradient ? Matrix(rows: n, cols: n) : Matrix(rows: 0, cols: 0)
+        var r2 = [Double](repeating: 0, count: n)
         zs.data.withUnsafeBufferPointer { zz in
             k.data.withUnsafeMutableBufferPointer { kk in
                 dk.data.withUnsafeMutableBufferPointer { dd in
-                    for i in 0..<n {
-                        for j in 0..<i {
-                            var r2 = 0.0
-                            for c in 0..<d { let t = zz[i * d + c] - zz[j * d + c]; r2 += t * t }
-                            let (v, dv) = kernel.valueAndDerivativeOverR(r2: r2, needsDerivative: needsGradient)
-                            kk[i * n + j] = s * v   // the lower triangle is all the factorization reads
-                            if needsGradient { dd[i * n + j] = dv }
+                    r2.withUnsafeMutableBufferPointer { rr in
+                        for i in 0..<n {
+                            // Row i left of the diagonal: the lower triangle is all the factorization reads.
+                            Kernel.distances(zz.baseAddress!, row: i, to: zz.baseAddress!, count: i, d: d, into: rr.baseAddress!)
+                            kernel.fill(r2: rr.baseAddress!, count: i, scale: s, k: kk.baseAddress! + i * n,
+                                        dk: needsGradient ? dd.baseAddress! + i * n : nil)
+                            kk[i * n + i] = s + p.noise
                         }
-                        kk[i * n + i] = s + p.noise
                     }
                 }
             }
