@@ -76,6 +76,40 @@ final class DKLModelTests: XCTestCase {
         XCTAssertGreaterThan(min(ls[2], ls[3]), max(ls[0], ls[1]), "irrelevant inputs get longer lengthscales: \(ls)")
     }
 
+    /// A CNN on 8×8 patches whose target is the brightness of their centre: trains, and
+    /// an ensemble of two saves and loads with identical predictions.
+    func testCNNExtractorAndEnsembleFile() throws {
+        var g = Xoshiro(seed: 12)
+        let n = 60
+        var x = Matrix(rows: n, cols: 64)
+        var y = [Double](repeating: 0, count: n)
+        for i in 0..<n {
+            let (cy, cx, a) = (2 + 4 * g.uniform(), 2 + 4 * g.uniform(), g.uniform())
+            for r in 0..<8 { for c in 0..<8 { x[i, r * 8 + c] = a * exp(-((Double(r) - cy) * (Double(r) - cy) + (Double(c) - cx) * (Double(c) - cx)) / 4) } }
+            y[i] = a * exp(-((3.5 - cy) * (3.5 - cy) + (3.5 - cx) * (3.5 - cx)) / 4)
+        }
+        var c = config(40)
+        c.extractor = .cnn
+        c.cnnChannels = [4]
+        c.cnnHidden = 8
+        c.ensemble = 2
+        let e = try DKLEnsemble.train(x: x, y: y, config: c)
+        XCTAssertEqual(e.members.count, 2)
+        XCTAssertTrue(e.members[0].network is CNN)
+        XCTAssertNotEqual(e.members[0].network!.parameters, e.members[1].network!.parameters, "different seeds")
+        XCTAssertLessThan(e.members[0].lossCurve.last!, e.members[0].lossCurve.first!)
+        let dir = TempDir()
+        try e.save(to: dir.file("e.h5"))
+        let back = try DKLEnsemble.load(from: dir.file("e.h5"))
+        let (a, b) = (try e.predict(x), try back.predict(x))
+        XCTAssertEqual(a.mean, b.mean)
+        XCTAssertEqual(a.variance, b.variance)
+        XCTAssertThrowsError(try DKLModel.load(from: dir.file("e.h5"))) { XCTAssertTrue("\($0)".contains("an ensemble of 2"), "\($0)") }
+        var bad = c
+        bad.patchChannels = 3
+        XCTAssertThrowsError(try DKLTrainer.train(x: x, y: y, config: bad)) { XCTAssertTrue("\($0)".contains("square patches"), "\($0)") }
+    }
+
     func testEnsembleMoments() {
         let c = Ensemble.combine([([1, 0], [0.5, 1]), ([3, 0], [1.5, 1])])
         XCTAssertEqual(c.mean, [2, 0])

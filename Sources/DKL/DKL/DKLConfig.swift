@@ -3,6 +3,8 @@ public struct DKLConfig: Equatable, Sendable {
     public enum Extractor: String, Sendable, CaseIterable {
         /// An MLP from the inputs to the embedding.
         case mlp
+        /// A small CNN on square image patches (see `CNN`).
+        case cnn
         /// No network: a plain GP on the (scaled) inputs.
         case none
     }
@@ -11,6 +13,13 @@ public struct DKLConfig: Equatable, Sendable {
     /// Hidden widths of the MLP (the input width comes from the data, the output is `embedding`).
     public var hidden: [Int] = [64, 64]
     public var embedding = 2
+    /// CNN: convolution channels per block, the dense layer's width, and the patches'
+    /// channels (the patch side is √(input width / channels)).
+    public var cnnChannels: [Int] = [8, 16]
+    public var cnnHidden = 64
+    public var patchChannels = 1
+    /// Number of models trained from seeds seed, seed+1, …; their moments are combined.
+    public var ensemble = 1
     public var activation: MLP.Activation = .relu
     public var kernel: Kernel = .rbf
     public var iterations = 500
@@ -35,4 +44,19 @@ public struct DKLConfig: Equatable, Sendable {
     public var initialNoise = 0.6931471805599453
 
     public init() {}
+
+    /// The feature network this configuration builds for inputs of `width` values (nil for `.none`).
+    public func makeNetwork(inputWidth width: Int, seed: UInt64) throws -> (any FeatureNetwork)? {
+        switch extractor {
+        case .none: return nil
+        case .mlp: return MLP(widths: [width] + hidden + [embedding], activation: activation, seed: seed)
+        case .cnn:
+            let side = Int((Double(width / max(patchChannels, 1))).squareRoot().rounded())
+            guard side * side * patchChannels == width, side >= 1 << cnnChannels.count else {
+                throw DKLError.data("a CNN needs square patches of \(patchChannels) channel(s) at least \(1 << cnnChannels.count) pixels wide; the inputs have \(width) values")
+            }
+            return CNN(input: ImageShape(channels: patchChannels, height: side, width: side), channels: cnnChannels,
+                       hidden: cnnHidden, embedding: embedding, seed: seed)
+        }
+    }
 }

@@ -1,91 +1,111 @@
 import Foundation
 
-/// A DKL model as one HDF5 file that holds everything needed to predict again, bit for
-/// bit: the configuration, the network's weights, the GP's raw hyperparameters, the
-/// embedding scaling, the target standardization, the variance calibration, the training
-/// inputs and targets, the loss curve and the provenance.
+/// A DKL model (or an ensemble of them) as one HDF5 file holding everything needed to
+/// predict again, bit for bit: each member's configuration, network weights, GP raw
+/// hyperparameters, embedding scaling, target standardization, variance calibration and
+/// loss curve, the training inputs and targets (shared), and the provenance.
 ///
-///     /          attrs: format "dkl-model", format_version 1, config (JSON), provenance (JSON)
-///     /network/W0, /network/b0, …   (in×out and 1×out, float64)
-///     /gp/raw                       [ℓ…, s, σ², c] before the positivity transform
-///     /scaling/low, /scaling/scale, /scaling/target   (targetMean, targetStd, varianceScale)
-///     /train/inputs, /train/targets, /train/loss
-extension DKLModel {
+///     /                attrs: format "dkl-model", format_version 1, members N, provenance (JSON)
+///     /train/inputs, /train/targets
+///     /members/K       attrs: config (JSON), kept_iteration, validation_nlpd
+///     /members/K/network/p0, p1, …        the network's parameters in order (float64, 2-D)
+///     /members/K/gp/raw                   [ℓ…, s, σ², c] before the positivity transform
+///     /members/K/scaling/low, scale, target (targetMean, targetStd, varianceScale)
+///     /members/K/loss
+extension DKLEnsemble {
     public static let fileFormat = "dkl-model"
     public static let fileVersion = 1
 
-    /// Writes the model to `path` atomically.
+    /// Writes the model file atomically.
     public func save(to path: String) throws {
+        guard let first = members.first else { throw DKLError.data("an empty ensemble cannot be saved", file: path) }
         let w = try HDF5Writer(path: path)
         do {
-            try w.setAttribute("/", "format", .string(DKLModel.fileFormat))
-            try w.setAttribute("/", "format_version", .number(Double(DKLModel.fileVersion)))
-            try w.setAttribute("/", "config", .string(config.json.text))
-            try w.setAttribute("/", "provenance", .string(JSON.array(provenance).text))
-            try w.setAttribute("/", "kept_iteration", .number(Double(keptIteration)))
-            try w.setAttribute("/", "validation_nlpd", .number(validationNLPD.isFinite ? validationNLPD : -1))
-            if let net = network {
-                for (i, p) in net.parameters.enumerated() {
-                    try w.write("/network/\(i % 2 == 0 ? "W" : "b")\(i / 2)", shape: [p.rows, p.cols], values: .double(p.data))
+            try w.setAttribute("/", "format", .string(DKLEnsemble.fileFormat))
+            try w.setAttribute("/", "format_version", .number(Double(DKLEnsemble.fileVersion)))
+            try w.setAttribute("/", "members", .number(Double(members.count)))
+            try w.setAttribute("/", "provenance", .string(JSON.array(first.provenance).text))
+            try w.write("/train/inputs", shape: [first.trainInputs.rows, first.trainInputs.cols], values: .double(first.trainInputs.data))
+            try w.write("/train/targets", shape: [first.trainTargets.count], values: .double(first.trainTargets))
+            for (k, m) in members.enumerated() {
+                let g = "/members/\(k)"
+                for (i, p) in (m.network?.parameters ?? []).enumerated() {
+                    try w.write("\(g)/network/p\(i)", shape: [p.rows, p.cols], values: .double(p.data))
                 }
+                try w.write("\(g)/gp/raw", shape: [m.rawGP.count], values: .double(m.rawGP.data))
+                try w.write("\(g)/scaling/low", shape: [m.embeddingLow.count], values: .double(m.embeddingLow))
+                try w.write("\(g)/scaling/scale", shape: [m.embeddingScale.count], values: .double(m.embeddingScale))
+                try w.write("\(g)/scaling/target", shape: [3], values: .double([m.targetMean, m.targetStd, m.varianceScale]))
+                try w.write("\(g)/loss", shape: [m.lossCurve.count], values: .double(m.lossCurve))
+                try w.setAttribute(g, "config", .string(m.config.json.text))
+                try w.setAttribute(g, "kept_iteration", .number(Double(m.keptIteration)))
+                try w.setAttribute(g, "validation_nlpd", .number(m.validationNLPD.isFinite ? m.validationNLPD : -1))
             }
-            try w.write("/gp/raw", shape: [rawGP.count], values: .double(rawGP.data))
-            try w.write("/scaling/low", shape: [embeddingLow.count], values: .double(embeddingLow))
-            try w.write("/scaling/scale", shape: [embeddingScale.count], values: .double(embeddingScale))
-            try w.write("/scaling/target", shape: [3], values: .double([targetMean, targetStd, varianceScale]))
-            try w.write("/train/inputs", shape: [trainInputs.rows, trainInputs.cols], values: .double(trainInputs.data))
-            try w.write("/train/targets", shape: [trainTargets.count], values: .double(trainTargets))
-            try w.write("/train/loss", shape: [lossCurve.count], values: .double(lossCurve))
             try w.commit()
         } catch { w.abort(); throw error }
     }
 
-    /// Reads a model written by `save(to:)`.
-    public static func load(from path: String) throws -> DKLModel {
+    /// Reads a model file written by `save(to:)`.
+    public static func load(from path: String) throws -> DKLEnsemble {
         let f = try HDF5File(path: path)
         let root = f.attributes(at: "/")
         guard root["format"]?.stringValue == fileFormat else { throw DKLError.data("not a dkl model file (no format attribute 'dkl-model')", file: path) }
         guard root["format_version"]?.intValue == fileVersion else {
             throw DKLError.data("unsupported model file version \(root["format_version"]?.text ?? "?")", file: path)
         }
-        let config = try locating(file: path) { try DKLConfig(json: try JSONParser.parse(root["config"]?.stringValue ?? "")) }
         func read(_ ds: String) throws -> (shape: [Int], values: [Double]) {
             let a = try f.dataset(ds)
             return (a.shape, try a.readAll())
         }
-        var network: MLP?
-        if config.extractor == .mlp {
-            var params: [Matrix] = []
-            var widths: [Int] = []
-            var layer = 0
-            while f.kind("/network/W\(layer)") == 1 {
-                let w = try read("/network/W\(layer)"), b = try read("/network/b\(layer)")
-                guard w.shape.count == 2, b.values.count == w.shape[1] else { throw DKLError.data("damaged network layer \(layer)", file: path) }
-                if widths.isEmpty { widths.append(w.shape[0]) }
-                widths.append(w.shape[1])
-                params += [Matrix(rows: w.shape[0], cols: w.shape[1], data: w.values), Matrix(rows: 1, cols: w.shape[1], data: b.values)]
-                layer += 1
+        let inputs = try read("/train/inputs"), targets = try read("/train/targets").values
+        guard inputs.shape.count == 2, targets.count == inputs.shape[0] else { throw DKLError.data("damaged training data", file: path) }
+        let x = Matrix(rows: inputs.shape[0], cols: inputs.shape[1], data: inputs.values)
+        let provenance = (try? JSONParser.parse(root["provenance"]?.stringValue ?? "[]"))?.arrayValue ?? []
+        let count = root["members"]?.intValue ?? 0
+        guard count >= 1 else { throw DKLError.data("the model file has no members", file: path) }
+        var members: [DKLModel] = []
+        for k in 0..<count {
+            let g = "/members/\(k)"
+            let attrs = f.attributes(at: g)
+            let config = try locating(file: path) { try DKLConfig(json: try JSONParser.parse(attrs["config"]?.stringValue ?? "")) }
+            var network = try locating(file: path) { try config.makeNetwork(inputWidth: x.cols, seed: config.seed) }
+            if network != nil {
+                var params: [Matrix] = []
+                for (i, p) in network!.parameters.enumerated() {
+                    let v = try read("\(g)/network/p\(i)")
+                    guard v.shape == [p.rows, p.cols] else { throw DKLError.data("network parameter \(i) of member \(k) has shape \(v.shape), expected [\(p.rows), \(p.cols)]", file: path) }
+                    params.append(Matrix(rows: p.rows, cols: p.cols, data: v.values))
+                }
+                network!.parameters = params
             }
-            guard layer > 0 else { throw DKLError.data("the model has no network layers", file: path) }
-            network = MLP(widths: widths, activation: config.activation, parameters: params)
+            let target = try read("\(g)/scaling/target").values
+            guard target.count == 3 else { throw DKLError.data("damaged scaling of member \(k)", file: path) }
+            var m = DKLModel(config: config, network: network, rawGP: Matrix(row: try read("\(g)/gp/raw").values),
+                             embeddingLow: try read("\(g)/scaling/low").values, embeddingScale: try read("\(g)/scaling/scale").values,
+                             targetMean: target[0], targetStd: target[1], trainInputs: x, trainTargets: targets,
+                             lossCurve: try read("\(g)/loss").values)
+            m.varianceScale = target[2]
+            m.keptIteration = attrs["kept_iteration"]?.intValue ?? 0
+            let v = attrs["validation_nlpd"]?.doubleValue ?? -1
+            m.validationNLPD = v < 0 ? .nan : v
+            m.provenance = provenance
+            guard m.rawGP.count == m.embeddingLow.count + 3, m.embeddingScale.count == m.embeddingLow.count,
+                  m.embeddingLow.count == (network?.outputWidth ?? x.cols) else { throw DKLError.data("inconsistent member \(k)", file: path) }
+            members.append(m)
         }
-        let raw = try read("/gp/raw").values
-        let inputs = try read("/train/inputs")
-        let target = try read("/scaling/target").values
-        guard inputs.shape.count == 2, target.count == 3 else { throw DKLError.data("damaged training data or scaling", file: path) }
-        var m = DKLModel(config: config, network: network, rawGP: Matrix(row: raw),
-                         embeddingLow: try read("/scaling/low").values, embeddingScale: try read("/scaling/scale").values,
-                         targetMean: target[0], targetStd: target[1],
-                         trainInputs: Matrix(rows: inputs.shape[0], cols: inputs.shape[1], data: inputs.values),
-                         trainTargets: try read("/train/targets").values, lossCurve: try read("/train/loss").values)
-        m.varianceScale = target[2]
-        m.keptIteration = root["kept_iteration"]?.intValue ?? 0
-        let v = root["validation_nlpd"]?.doubleValue ?? -1
-        m.validationNLPD = v < 0 ? .nan : v
-        m.provenance = (try? JSONParser.parse(root["provenance"]?.stringValue ?? "[]"))?.arrayValue ?? []
-        guard raw.count == m.embeddingLow.count + 3, m.embeddingScale.count == m.embeddingLow.count,
-              m.trainTargets.count == m.trainInputs.rows else { throw DKLError.data("inconsistent model file", file: path) }
-        return m
+        return DKLEnsemble(members: members)
+    }
+}
+
+extension DKLModel {
+    /// Writes this model alone as a model file.
+    public func save(to path: String) throws { try DKLEnsemble(members: [self]).save(to: path) }
+
+    /// Reads a model file with one member.
+    public static func load(from path: String) throws -> DKLModel {
+        let e = try DKLEnsemble.load(from: path)
+        guard e.members.count == 1 else { throw DKLError.data("the file holds an ensemble of \(e.members.count) models", file: path) }
+        return e.members[0]
     }
 }
 
@@ -94,6 +114,8 @@ extension DKLConfig {
     public var json: JSON {
         var o: JSON = [
             "extractor": .string(extractor.rawValue), "hidden": JSON(hidden), "embedding": .number(Double(embedding)),
+            "cnn_channels": JSON(cnnChannels), "cnn_hidden": .number(Double(cnnHidden)), "patch_channels": .number(Double(patchChannels)),
+            "ensemble": .number(Double(ensemble)),
             "activation": .string(activation.rawValue), "kernel": .string(kernel.rawValue),
             "iterations": .number(Double(iterations)), "learning_rate": .number(learningRate), "weight_decay": .number(weightDecay),
             "seed": .string(String(seed)), "validation_fraction": .number(validationFraction), "validation_every": .number(Double(validationEvery)),
@@ -119,6 +141,8 @@ extension DKLConfig {
               let s = j["seed"]?.stringValue.flatMap({ UInt64($0) }) else { throw DKLError.data("damaged model configuration") }
         extractor = e; activation = a; kernel = k; seed = s
         hidden = h.compactMap(\.intValue)
+        cnnChannels = j["cnn_channels"]?.arrayValue?.compactMap(\.intValue) ?? cnnChannels
+        cnnHidden = Int(try num("cnn_hidden")); patchChannels = Int(try num("patch_channels")); ensemble = Int(try num("ensemble"))
         embedding = Int(try num("embedding")); iterations = Int(try num("iterations"))
         learningRate = try num("learning_rate"); weightDecay = try num("weight_decay")
         validationFraction = try num("validation_fraction"); validationEvery = Int(try num("validation_every"))

@@ -6,7 +6,7 @@ import Foundation
 public struct DKLModel: Sendable {
     public var config: DKLConfig
     /// The network (nil for `.none`).
-    public var network: MLP?
+    public var network: (any FeatureNetwork)?
     /// Raw GP parameters [ℓ…, s, σ², c] before the positivity transform.
     public var rawGP: Matrix
     /// The embedding is mapped to [−1, 1] per dimension: z′ = (z − low)·scale − 1.
@@ -54,6 +54,33 @@ public struct DKLModel: Sendable {
         let s2 = targetStd * targetStd
         let c = varianceScale
         return (m.map { $0 * targetStd + targetMean }, v.map { $0 * s2 * c }, post.parameters.noise * s2 * c)
+    }
+}
+
+/// Models trained from consecutive seeds whose predictions are combined as one Gaussian.
+public struct DKLEnsemble: Sendable {
+    public var members: [DKLModel]
+    public init(members: [DKLModel]) { self.members = members }
+
+    /// Trains `config.ensemble` members (seeds seed, seed+1, …); `initial` warm-starts them member by member.
+    public static func train(x: Matrix, y: [Double], config: DKLConfig, initial: DKLEnsemble? = nil,
+                             observe: ((Int, Int, Double) -> Bool)? = nil) throws -> DKLEnsemble {
+        var members: [DKLModel] = []
+        for k in 0..<max(config.ensemble, 1) {
+            var c = config
+            c.seed = config.seed &+ UInt64(k)
+            let start = initial.flatMap { k < $0.members.count ? $0.members[k] : nil }
+            members.append(try DKLTrainer.train(x: x, y: y, config: c, initial: start, observe: observe.map { o in { o(k, $0, $1) } }))
+        }
+        return DKLEnsemble(members: members)
+    }
+
+    /// Mean, latent variance and noise variance, combined over the members.
+    public func predict(_ x: Matrix) throws -> (mean: [Double], variance: [Double], noise: Double) {
+        let preds = try members.map { try $0.predict(x) }
+        if preds.count == 1 { return preds[0] }
+        let combined = Ensemble.combine(preds.map { ($0.mean, $0.variance) })
+        return (combined.mean, combined.variance, preds.map(\.noise).reduce(0, +) / Double(preds.count))
     }
 }
 

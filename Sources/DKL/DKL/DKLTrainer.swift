@@ -29,22 +29,18 @@ public enum DKLTrainer {
         let xFit = x.gather(fit), yFit = fit.map { ys[$0] }
         let xHeld = x.gather(held), yHeld = held.map { ys[$0] }
 
-        var network: MLP?
-        let e: Int
-        switch config.extractor {
-        case .mlp:
-            if let prior = initial?.network, prior.inputWidth == x.cols { network = prior } else {
-                network = MLP(widths: [x.cols] + config.hidden + [config.embedding], activation: config.activation, seed: config.seed)
-            }
-            e = network!.outputWidth
-        case .none:
-            e = x.cols
+        var network: (any FeatureNetwork)?
+        if let prior = initial?.network, prior.inputWidth == x.cols, initial?.config.extractor == config.extractor {
+            network = prior
+        } else {
+            network = try config.makeNetwork(inputWidth: x.cols, seed: config.seed)
         }
+        let e = network?.outputWidth ?? x.cols
         let raw0 = initial?.rawGP.count == e + 3 ? initial!.rawGP : config.constraints.raw(
             GPParameters(lengthscales: [Double](repeating: config.initialLengthscale, count: e),
                          outputscale: config.initialOutputscale, noise: config.initialNoise, mean: 0))
         var params = (network?.parameters ?? []) + [raw0]
-        let decayMask = params.indices.map { $0 < params.count - 1 && $0 % 2 == 0 }   // network weights only
+        let decayMask = (network?.decayMask ?? []) + [false]   // network weights only
         var adam = Adam(learningRate: config.learningRate, weightDecay: config.weightDecay, decayMask: decayMask)
 
         func model(_ p: [Matrix], on xs: Matrix, _ yRaw: [Double]) -> DKLModel {
