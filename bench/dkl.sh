@@ -20,6 +20,8 @@ run() {   # run LABEL COMMAND...: appends RESULT + peak RSS
   sed -n 's/^RESULT //p' "$out/run.log" | /usr/bin/python3 -c "import json,sys; r=json.load(sys.stdin); r['peak_rss_mb']=$rss/1024; print(json.dumps(r))" >> "$jsonl"
   tail -n 1 "$jsonl" >&2
 }
+run "$bin" --setting peak --data "$shared/bench/data"
+run "$bin" --setting million --n 500 --data "$shared/bench/data"
 plan="500:0 500:1 500:2"
 [ "${FULL:-0}" = 1 ] && plan="$plan 2000:0"
 for item in $plan; do

@@ -47,6 +47,9 @@ def dkl_table():
     if not os.path.exists(path):
         return "Not run yet: `bench/dkl.sh`."
     runs = [json.loads(l) for l in open(path) if l.strip()]
+    peak = next((r for r in runs if r["anchor"] == "peak"), None)
+    million = next((r for r in runs if r["anchor"] == "dkl-million"), None)
+    runs = [r for r in runs if r["anchor"] not in ("peak", "dkl-million")]
     groups = {}
     for r in runs:
         groups.setdefault((r["n"], r["anchor"]), []).append(r)
@@ -62,6 +65,22 @@ def dkl_table():
         cov = med(rs, "coverage_2sd")
         lines.append(f"| {n} | {name} | {len(rs)} | {med(rs, 'train_s'):.2f} | {med(rs, 'predict_s'):.2f} ({med(rs, 'predict_again_s'):.2f}) "
                      f"| {med(rs, 'rmse'):.3f} | {med(rs, 'nlpd'):.2f} | {'' if cov != cov else f'{cov:.3f}'} | {med(rs, 'peak_rss_mb'):.0f} | {ratio_t} | {ratio_p} |")
+    if peak:
+        lines.append("")
+        lines.append(f"Machine rates measured in the same run (2 threads, n = 2000): dgemm {peak['dgemm_gflops']:.1f} GFLOP/s, "
+                     f"Cholesky {peak['cholesky_gflops']:.1f} GFLOP/s.")
+        for (n, name), rs in sorted(groups.items()):
+            if name != "dkl-canonical":
+                continue
+            ms = med(rs, "ms_per_iteration")
+            flops = n ** 3 + 6 * n * (256 * 64 + 64 * 64 + 64 * 2)   # potrf n³/3 + potri 2n³/3, MLP forward and backward
+            lines.append(f"One training iteration at N={n}: {ms:.1f} ms for about {flops / 1e9:.2f} GFLOP (Cholesky, inverse, network), "
+                         f"{flops / (ms / 1000) / 1e9:.1f} GFLOP/s = {flops / (ms / 1000) / 1e9 / peak['cholesky_gflops']:.0%} of the Cholesky rate, "
+                         f"{flops / (ms / 1000) / 1e9 / peak['dgemm_gflops']:.0%} of the dgemm rate.")
+    if million:
+        lines.append("")
+        lines.append(f"Prediction of {million['candidates']:,.0f} candidates (N=500, chunks of 8,192): {million['predict_s']:.1f} s "
+                     f"({million['candidates_per_s']:,.0f} candidates/s), peak RSS {million['peak_rss_mb']:.0f} MB (target: under 500 MB).")
     return "\n".join(lines)
 
 

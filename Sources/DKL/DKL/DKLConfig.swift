@@ -19,7 +19,8 @@ public struct DKLConfig: Equatable, Sendable {
     public var cnnHidden = 64
     public var patchChannels = 1
     /// Number of models trained from seeds seed, seed+1, …; their moments are combined.
-    public var ensemble = 1
+    /// Three by default: averaging seeds lowers the error and steadies the variance.
+    public var ensemble = 3
     public var activation: MLP.Activation = .relu
     public var kernel: Kernel = .rbf
     public var iterations = 500
@@ -38,6 +39,8 @@ public struct DKLConfig: Equatable, Sendable {
     /// Used only with at least 20 points.
     public var validationFraction = 0.2
     public var validationEvery = 10
+    /// Stop when the held-out NLPD has not improved for this many iterations (0: run them all).
+    public var validationPatience = 100
     /// Initial hyperparameters (before softplus floors): GPyTorch's softplus(0) by default.
     public var initialLengthscale = 0.6931471805599453
     public var initialOutputscale = 0.6931471805599453

@@ -115,7 +115,7 @@ extension DKLConfig {
         var o: JSON = [
             "extractor": .string(extractor.rawValue), "hidden": JSON(hidden), "embedding": .number(Double(embedding)),
             "cnn_channels": JSON(cnnChannels), "cnn_hidden": .number(Double(cnnHidden)), "patch_channels": .number(Double(patchChannels)),
-            "ensemble": .number(Double(ensemble)),
+            "ensemble": .number(Double(ensemble)), "validation_patience": .number(Double(validationPatience)),
             "activation": .string(activation.rawValue), "kernel": .string(kernel.rawValue),
             "iterations": .number(Double(iterations)), "learning_rate": .number(learningRate), "weight_decay": .number(weightDecay),
             "seed": .string(String(seed)), "validation_fraction": .number(validationFraction), "validation_every": .number(Double(validationEvery)),
@@ -143,6 +143,7 @@ extension DKLConfig {
         hidden = h.compactMap(\.intValue)
         cnnChannels = j["cnn_channels"]?.arrayValue?.compactMap(\.intValue) ?? cnnChannels
         cnnHidden = Int(try num("cnn_hidden")); patchChannels = Int(try num("patch_channels")); ensemble = Int(try num("ensemble"))
+        validationPatience = Int(try num("validation_patience"))
         embedding = Int(try num("embedding")); iterations = Int(try num("iterations"))
         learningRate = try num("learning_rate"); weightDecay = try num("weight_decay")
         validationFraction = try num("validation_fraction"); validationEvery = Int(try num("validation_every"))

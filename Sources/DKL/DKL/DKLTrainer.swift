@@ -74,6 +74,7 @@ public enum DKLTrainer {
                 best = (v.nlpd, params, iteration, v.ratio)
             }
             if iteration == iterations { break }
+            if !held.isEmpty && config.validationPatience > 0 && iteration - best.iteration >= config.validationPatience { break }
             let tape = Tape()
             let vars = params.map { tape.variable($0) }
             let xv = tape.constant(xFit)

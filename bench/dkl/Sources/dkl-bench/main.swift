@@ -28,15 +28,65 @@ let sd = (raw.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 12769).squareRoot
 let y = raw.map { ($0 - mean) / sd }
 let train = try ArrayFile.open(data + "/train_idx_\(n).npy").readAll().map { Int($0) }
 
+if setting == "peak" {
+    // The machine's dgemm and Cholesky rates at n = 2000 (the denominator of the FLOP fractions).
+    let m = 2000
+    var g = Xoshiro(seed: 1)
+    let a = Matrix(rows: m, cols: m, data: (0..<(m * m)).map { _ in g.uniform() - 0.5 })
+    var spd = a.matmul(a, transB: true)
+    for i in 0..<m { spd[i, i] += Double(m) }
+    var gemm = [Double](), chol = [Double]()
+    for _ in 0..<5 {
+        let t0 = Date(); _ = a.matmul(a); gemm.append(2 * pow(Double(m), 3) / Date().timeIntervalSince(t0) / 1e9)
+        let t1 = Date(); _ = try Cholesky(spd); chol.append(pow(Double(m), 3) / 3 / Date().timeIntervalSince(t1) / 1e9)
+    }
+    let r: JSON = ["anchor": "peak", "n": .number(Double(m)), "dgemm_gflops": .number(gemm.sorted()[2]),
+                   "cholesky_gflops": .number(chol.sorted()[2]),
+                   "blas_threads": .string(ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "default")]
+    print("RESULT " + r.text)
+    exit(0)
+}
+
 var config = DKLConfig()
 config.seed = seed
-if setting == "canonical" { config.validationFraction = 0 }
+if setting == "canonical" { config.validationFraction = 0; config.ensemble = 1 }
+if setting == "million" {
+    // Prediction of 1,000,000 candidates in bounded memory: a model trained briefly, then
+    // candidates made chunk by chunk (patches of the image, shifted in brightness so that
+    // none repeats) and predicted one chunk at a time.
+    config.iterations = 50
+    config.ensemble = 1
+    let model = try DKLTrainer.train(x: X.gather(train), y: train.map { y[$0] }, config: config)
+    let post = try model.posterior()
+    let total = 1_000_000, chunk = 8192
+    var done = 0, sumMean = 0.0, maxVar = 0.0
+    let t0 = Date()
+    while done < total {
+        let rows = min(chunk, total - done)
+        var c = Matrix(rows: rows, cols: 256)
+        for r in 0..<rows {
+            let k = (done + r) % 12769, shift = Double((done + r) / 12769) * 1e-4
+            for j in 0..<256 { c.data[r * 256 + j] = X.data[k * 256 + j] + shift }
+        }
+        let p = try model.predict(c, posterior: post)
+        sumMean += p.mean.reduce(0, +)
+        maxVar = max(maxVar, p.variance.max()!)
+        done += rows
+    }
+    let s = Date().timeIntervalSince(t0)
+    let r: JSON = ["anchor": "dkl-million", "n": .number(Double(n)), "candidates": .number(Double(total)),
+                   "predict_s": .number(s), "candidates_per_s": .number(Double(total) / s),
+                   "mean_of_means": .number(sumMean / Double(total)), "max_variance": .number(maxVar)]
+    print("RESULT " + r.text)
+    exit(0)
+}
 let t0 = Date()
-let model = try DKLTrainer.train(x: X.gather(train), y: train.map { y[$0] }, config: config)
+let ensemble = try DKLEnsemble.train(x: X.gather(train), y: train.map { y[$0] }, config: config)
+let model = ensemble.members[0]
 let t1 = Date()
-let pred = try model.predict(X)
+let pred = try ensemble.predict(X)
 let t2 = Date()
-_ = try model.predict(X)
+_ = try ensemble.predict(X)
 let t3 = Date()
 let trainSet = Set(train)
 var se = 0.0, nlpd = 0.0, inside = 0, count = 0
@@ -58,5 +108,8 @@ let result: JSON = [
     "coverage_2sd": .number(Double(inside) / Double(count)), "n_test": .number(Double(count)),
     "noise": .number(p.noise), "variance_scale": .number(model.varianceScale),
     "blas_threads": .string(ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "default"),
+    "ms_per_iteration": .number(1000 * t1.timeIntervalSince(t0) / Double(max(ensemble.members.map(\.lossCurve.count).reduce(0, +), 1))),
+    "members": .number(Double(ensemble.members.count)),
+    "fit_points": .number(Double(setting == "canonical" ? n : n - Int((Double(n) * config.validationFraction).rounded()))),
 ]
 print("RESULT " + result.text)
