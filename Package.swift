@@ -16,7 +16,9 @@ let package = Package(
         // libhdf5 (serial); wrapped only by Sources/DKL/Formats/HDF5*.swift.
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5",
                        providers: [.apt(["libhdf5-dev"])]),
-        .target(name: "DKL", dependencies: ["COpenBLAS", "CHDF5"]),
+        // malloc tuning (mallopt), which the Glibc module does not export; used by IO/Allocator.swift only.
+        .target(name: "CPlatform"),
+        .target(name: "DKL", dependencies: ["COpenBLAS", "CHDF5", "CPlatform"]),
         .target(name: "TestSupport", dependencies: ["DKL"], path: "Tests/TestSupport"),
         .testTarget(name: "DKLTests", dependencies: ["DKL", "TestSupport"]),
         .testTarget(name: "ToolTests", dependencies: ["DKL", "TestSupport"]),

@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 shared=${DKL_SHARED:-../shared}
 out=bench/out
 mkdir -p "$out"
-(cd bench/dkl && swift build -c release -q)
+# A clean build: SwiftPM can miss files added to a path dependency since the last build.
+(cd bench/dkl && swift package clean && swift build -c release -q)
 bin=bench/dkl/.build/release/dkl-bench
 export OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE
 jsonl=$out/dkl.jsonl

@@ -13,6 +13,7 @@ public enum DKLTrainer {
 
     public static func train(x: Matrix, y: [Double], config: DKLConfig, initial: DKLModel? = nil,
                              observe: Observer? = nil) throws -> DKLModel {
+        Allocator.keepLargeBlocks()
         let n = x.rows
         guard n >= 2, y.count == n else { throw DKLError.data("training needs at least 2 points with targets (got \(n) inputs, \(y.count) targets)") }
         guard x.allFinite, y.allSatisfy(\.isFinite) else { throw DKLError.data("training inputs or targets hold NaN or infinity") }

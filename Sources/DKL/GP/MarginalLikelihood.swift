@@ -28,17 +28,18 @@ public struct MarginalLikelihood {
         let zs = Matrix(rows: n, cols: d, data: (0..<(n * d)).map { z.data[$0] / p.lengthscales[$0 % d] })
         var k = Matrix(rows: n, cols: n)
         var dk = needsGradient ? Matrix(rows: n, cols: n) : Matrix(rows: 0, cols: 0)
-        var r2 = [Double](repeating: 0, count: n)
         zs.data.withUnsafeBufferPointer { zz in
             k.data.withUnsafeMutableBufferPointer { kk in
                 dk.data.withUnsafeMutableBufferPointer { dd in
-                    r2.withUnsafeMutableBufferPointer { rr in
-                        for i in 0..<n {
+                    nonisolated(unsafe) let (zp, kp, dp) = (zz.baseAddress!, kk.baseAddress!, dd.baseAddress)
+                    Parallel.forEachTrianglePart(n) { _, rows in
+                        let r2 = UnsafeMutablePointer<Double>.allocate(capacity: n)
+                        defer { r2.deallocate() }
+                        for i in rows {
                             // Row i left of the diagonal: the lower triangle is all the factorization reads.
-                            Kernel.distances(zz.baseAddress!, row: i, to: zz.baseAddress!, count: i, d: d, into: rr.baseAddress!)
-                            kernel.fill(r2: rr.baseAddress!, count: i, scale: s, k: kk.baseAddress! + i * n,
-                                        dk: needsGradient ? dd.baseAddress! + i * n : nil)
-                            kk[i * n + i] = s + p.noise
+                            Kernel.distances(zp, row: i, to: zp, count: i, d: d, into: r2)
+                            kernel.fill(r2: r2, count: i, scale: s, k: kp + i * n, dk: needsGradient ? dp! + i * n : nil)
+                            kp[i * n + i] = s + p.noise
                         }
                     }
                 }
@@ -60,68 +61,85 @@ public struct MarginalLikelihood {
         // G = ½(ααᵀ − K⁻¹) and W = G ∘ s·(1/r)dk/dr, visited once per pair (i > j): the
         // symmetric sums are accumulated for both rows, so no n×n product is formed.
         let inv = chol.inverse(lowerOnly: true)
-        var gradS = 0.0, gradNoise = 0.0
-        var rowSums = [Double](repeating: 0, count: n)
-        var wz = [Double](repeating: 0, count: n * d)
-        var sqSums = [Double](repeating: 0, count: d)
+        // Each worker sums into its own accumulators; they are added in a fixed order.
+        final class Sums: @unchecked Sendable {
+            var gradS = 0.0, gradNoise = 0.0
+            var rowSums: [Double], wz: [Double], sq: [Double]
+            init(_ n: Int, _ d: Int) { rowSums = [Double](repeating: 0, count: n); wz = [Double](repeating: 0, count: n * d); sq = [Double](repeating: 0, count: d) }
+        }
+        let parts = (0..<max(Parallel.threads, 1)).map { _ in Sums(n, d) }
         let kUnit = 1 / s
-        inv.data.withUnsafeBufferPointer { ki in
-        k.data.withUnsafeBufferPointer { kk in
-        dk.data.withUnsafeBufferPointer { dd in
-        z.data.withUnsafeBufferPointer { zz in
-        alpha.withUnsafeBufferPointer { al in
-        rowSums.withUnsafeMutableBufferPointer { rs in
-        wz.withUnsafeMutableBufferPointer { w in
-        sqSums.withUnsafeMutableBufferPointer { sq in
-            for i in 0..<n {
-                let ai = al[i]
-                let gii = 0.5 * (ai * ai - ki[i * n + i])
-                gradNoise += gii
-                gradS += gii
-                var rsi = 0.0, gs = 0.0
-                if d == 2 {
-                    // The usual DKL embedding: the same sums, unrolled.
-                    let (zi0, zi1) = (zz[2 * i], zz[2 * i + 1])
-                    var (wi0, wi1, sq0, sq1) = (0.0, 0.0, 0.0, 0.0)
-                    for j in 0..<i {
-                        let g = 0.5 * (ai * al[j] - ki[i * n + j])
-                        gs += g * kk[i * n + j]
-                        let wij = g * s * dd[i * n + j]
-                        rsi += wij
-                        rs[j] += wij
-                        let (zj0, zj1) = (zz[2 * j], zz[2 * j + 1])
-                        wi0 += wij * zj0
-                        wi1 += wij * zj1
-                        w[2 * j] += wij * zi0
-                        w[2 * j + 1] += wij * zi1
-                        sq0 += wij * (zi0 - zj0) * (zi0 - zj0)
-                        sq1 += wij * (zi1 - zj1) * (zi1 - zj1)
+        inv.data.withUnsafeBufferPointer { ki0 in
+        k.data.withUnsafeBufferPointer { kk0 in
+        dk.data.withUnsafeBufferPointer { dd0 in
+        z.data.withUnsafeBufferPointer { zz0 in
+        alpha.withUnsafeBufferPointer { al0 in
+            nonisolated(unsafe) let (ki, kk, dd, zz, al) = (ki0, kk0, dd0, zz0, al0)
+            Parallel.forEachTrianglePart(n) { part, rows in
+                let acc = parts[part]
+                var gradS = 0.0, gradNoise = 0.0
+                acc.rowSums.withUnsafeMutableBufferPointer { rs in
+                acc.wz.withUnsafeMutableBufferPointer { w in
+                acc.sq.withUnsafeMutableBufferPointer { sq in
+                    for i in rows {
+                        let ai = al[i]
+                        let gii = 0.5 * (ai * ai - ki[i * n + i])
+                        gradNoise += gii
+                        gradS += gii
+                        var rsi = 0.0, gs = 0.0
+                        if d == 2 {
+                            // The usual DKL embedding: the same sums, unrolled.
+                            let (zi0, zi1) = (zz[2 * i], zz[2 * i + 1])
+                            var (wi0, wi1, sq0, sq1) = (0.0, 0.0, 0.0, 0.0)
+                            for j in 0..<i {
+                                let g = 0.5 * (ai * al[j] - ki[i * n + j])
+                                gs += g * kk[i * n + j]
+                                let wij = g * s * dd[i * n + j]
+                                rsi += wij
+                                rs[j] += wij
+                                let (zj0, zj1) = (zz[2 * j], zz[2 * j + 1])
+                                wi0 += wij * zj0
+                                wi1 += wij * zj1
+                                w[2 * j] += wij * zi0
+                                w[2 * j + 1] += wij * zi1
+                                sq0 += wij * (zi0 - zj0) * (zi0 - zj0)
+                                sq1 += wij * (zi1 - zj1) * (zi1 - zj1)
+                            }
+                            w[2 * i] += wi0
+                            w[2 * i + 1] += wi1
+                            sq[0] += 2 * sq0
+                            sq[1] += 2 * sq1
+                        } else {
+                            for j in 0..<i {
+                                let g = 0.5 * (ai * al[j] - ki[i * n + j])
+                                gs += g * kk[i * n + j]
+                                let wij = g * s * dd[i * n + j]
+                                rsi += wij
+                                rs[j] += wij
+                                for c in 0..<d {
+                                    let zi = zz[i * d + c], zj = zz[j * d + c]
+                                    w[i * d + c] += wij * zj
+                                    w[j * d + c] += wij * zi
+                                    sq[c] += 2 * wij * (zi - zj) * (zi - zj)
+                                }
+                            }
+                        }
+                        rs[i] += rsi
+                        gradS += 2 * gs * kUnit
                     }
-                    w[2 * i] += wi0
-                    w[2 * i + 1] += wi1
-                    sq[0] += 2 * sq0
-                    sq[1] += 2 * sq1
-                    rs[i] += rsi
-                    gradS += 2 * gs * kUnit
-                    continue
-                }
-                for j in 0..<i {
-                    let g = 0.5 * (ai * al[j] - ki[i * n + j])
-                    gs += g * kk[i * n + j]
-                    let wij = g * s * dd[i * n + j]
-                    rsi += wij
-                    rs[j] += wij
-                    for c in 0..<d {
-                        let zi = zz[i * d + c], zj = zz[j * d + c]
-                        w[i * d + c] += wij * zj
-                        w[j * d + c] += wij * zi
-                        sq[c] += 2 * wij * (zi - zj) * (zi - zj)
-                    }
-                }
-                rs[i] += rsi
-                gradS += 2 * gs * kUnit
+                } } }
+                acc.gradS = gradS
+                acc.gradNoise = gradNoise
             }
-        } } } } } } } }
+        } } } } }
+        var gradS = 0.0, gradNoise = 0.0
+        var rowSums = [Double](repeating: 0, count: n), wz = [Double](repeating: 0, count: n * d), sqSums = [Double](repeating: 0, count: d)
+        for acc in parts {
+            gradS += acc.gradS; gradNoise += acc.gradNoise
+            for i in 0..<n { rowSums[i] += acc.rowSums[i] }
+            for i in 0..<(n * d) { wz[i] += acc.wz[i] }
+            for c in 0..<d { sqSums[c] += acc.sq[c] }
+        }
         var gradZ = Matrix(rows: n, cols: d)
         var gradL = [Double](repeating: 0, count: d)
         for c in 0..<d {
