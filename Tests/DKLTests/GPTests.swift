@@ -134,3 +134,20 @@ final class GPTests: XCTestCase {
         assertClose(a.variance, b.variance, rtol: 1e-9, atol: 1e-12)
     }
 }
+
+final class ParallelTests: XCTestCase {
+    /// The MLL and its gradient are bit-identical with one thread and with several.
+    func testResultsDoNotDependOnTheThreadCount() throws {
+        let z = randomMatrix(300, 2, seed: 3), y = (0..<300).map { sin(Double($0)) }
+        let p = GPParameters(lengthscales: [0.5, 0.7], outputscale: 1.2, noise: 0.1, mean: 0.1)
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        Parallel.threads = 1
+        let one = try MarginalLikelihood.evaluate(inputs: z, targets: y, kernel: .matern52, parameters: p)
+        Parallel.threads = 4
+        let four = try MarginalLikelihood.evaluate(inputs: z, targets: y, kernel: .matern52, parameters: p)
+        XCTAssertEqual(one.loss, four.loss)
+        XCTAssertEqual(one.gradParameters, four.gradParameters)
+        XCTAssertEqual(one.gradInputs, four.gradInputs)
+    }
+}

@@ -67,7 +67,7 @@ public struct MarginalLikelihood {
             var rowSums: [Double], wz: [Double], sq: [Double]
             init(_ n: Int, _ d: Int) { rowSums = [Double](repeating: 0, count: n); wz = [Double](repeating: 0, count: n * d); sq = [Double](repeating: 0, count: d) }
         }
-        let parts = (0..<max(Parallel.threads, 1)).map { _ in Sums(n, d) }
+        let parts = (0..<Parallel.parts).map { _ in Sums(n, d) }
         let kUnit = 1 / s
         inv.data.withUnsafeBufferPointer { ki0 in
         k.data.withUnsafeBufferPointer { kk0 in
