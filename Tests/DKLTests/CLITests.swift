@@ -105,6 +105,8 @@ final class FastMathTests: XCTestCase {
         }
         XCTAssertLessThan(worst, 4e-16, "worst relative error \(worst) at x = \(at)")
         XCTAssertEqual(FastMath.exp(0), 1)
+        XCTAssertEqual(FastMath.exp(-Double.infinity), 0)
+        XCTAssertEqual(FastMath.exp(-707.5), Foundation.exp(-707.5), accuracy: 4e-16 * Foundation.exp(-707.5))
         XCTAssertEqual(FastMath.exp(-800), 0)
     }
 }

@@ -39,10 +39,13 @@ public struct GPPosterior: Sendable {
             let block = Matrix(rows: rows, cols: d, data: Array(candidates.data[(start * d)..<((start + rows) * d)]))
             // K* is n×rows here (transposed), so one triangular solve gives v = L⁻¹K*.
             var ks = kernel.matrix(inputs, block, lengthscales: parameters.lengthscales, outputscale: parameters.outputscale)
-            for j in 0..<rows {
-                var mu = 0.0
-                for i in 0..<n { mu += ks.data[i * rows + j] * alpha[i] }
-                mean[start + j] += mu
+            // μ = c + K*ᵀα as one matrix-vector product.
+            ks.data.withUnsafeBufferPointer { k in
+                alpha.withUnsafeBufferPointer { a in
+                    mean.withUnsafeMutableBufferPointer { m in
+                        BLAS.gemv(k.baseAddress!, a.baseAddress!, m.baseAddress! + start, m: n, n: rows, transpose: true, beta: 1)
+                    }
+                }
             }
             ks = cholesky.solveLower(ks)
             var sq = [Double](repeating: 0, count: rows)

@@ -117,15 +117,18 @@ public enum Kernel: String, Sendable, CaseIterable {
         let inv = lengthscales.map { 1 / $0 }
         let sa = a.data.enumerated().map { $0.element * inv[$0.offset % d] }
         let sb = b.data.enumerated().map { $0.element * inv[$0.offset % d] }
-        var out = Matrix(rows: a.rows, cols: b.rows)
-        var r2 = [Double](repeating: 0, count: b.rows)
+        var out = Matrix.uninitialized(rows: a.rows, cols: b.rows)   // every element is set below
+        let m = b.rows
         sa.withUnsafeBufferPointer { pa in
             sb.withUnsafeBufferPointer { pb in
-                r2.withUnsafeMutableBufferPointer { rr in
-                    out.data.withUnsafeMutableBufferPointer { o in
-                        for i in 0..<a.rows {
-                            Kernel.distances(pa.baseAddress!, row: i, to: pb.baseAddress!, count: b.rows, d: d, into: rr.baseAddress!)
-                            fill(r2: rr.baseAddress!, count: b.rows, scale: s, k: o.baseAddress! + i * b.rows, dk: nil)
+                out.data.withUnsafeMutableBufferPointer { o in
+                    nonisolated(unsafe) let (ap, bp, op) = (pa.baseAddress!, pb.baseAddress!, o.baseAddress!)
+                    Parallel.forEachPart(a.rows, minimumRows: max(1, 65_536 / max(m, 1))) { _, rows in
+                        let r2 = UnsafeMutablePointer<Double>.allocate(capacity: m)
+                        defer { r2.deallocate() }
+                        for i in rows {
+                            Kernel.distances(ap, row: i, to: bp, count: m, d: d, into: r2)
+                            fill(r2: r2, count: m, scale: s, k: op + i * m, dk: nil)
                         }
                     }
                 }

@@ -7,7 +7,10 @@ public enum FastMath {
     @inline(__always)
     public static func exp(_ x: Double) -> Double {
         let xc = max(x, -708.0)
-        let k = (xc * 1.4426950408889634).rounded(.toNearestOrEven)
+        // k = round(x/ln 2) by the 1.5·2⁵² trick: no conversion traps, so loops vectorize;
+        // the low bits of t then hold k, from which 2^k is built with wrapping shifts.
+        let t = xc * 1.4426950408889634 + 6755399441055744.0
+        let k = t - 6755399441055744.0
         let r = (xc - k * 0.6931471803691238) - k * 1.9082149292705877e-10
         var p = 1.6059043836821613e-10          // 1/13!
         p = p * r + 2.08767569878681e-09        // 1/12!
@@ -23,7 +26,8 @@ public enum FastMath {
         p = p * r + 0.5
         p = p * r + 1
         p = p * r + 1
-        let scale = Double(bitPattern: UInt64(Int64(k) + 1023) << 52)
+        let scale = Double(bitPattern: (t.bitPattern &+ 1023) &<< 52)
         return x < -708 ? 0 : p * scale
     }
 }
+

@@ -13,6 +13,11 @@ public struct Matrix: Equatable, Sendable {
         self.init(rows: rows, cols: cols, data: [Double](repeating: v, count: rows * cols))
     }
 
+    /// A matrix whose every element the caller will set (no zero fill).
+    public static func uninitialized(rows: Int, cols: Int) -> Matrix {
+        Matrix(rows: rows, cols: cols, data: [Double](unsafeUninitializedCapacity: rows * cols) { _, n in n = rows * cols })
+    }
+
     /// A 1×n row.
     public init(row: [Double]) { self.init(rows: 1, cols: row.count, data: row) }
     /// An n×1 column.
