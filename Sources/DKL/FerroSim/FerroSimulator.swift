@@ -1,0 +1,157 @@
+import Foundation
+
+/// FerroSim's explicit Euler integration, reproduced exactly (see the golden reference's
+/// specification): a Jacobi sweep per step; the force at a site uses its own clipped P from
+/// the integration array Pn, the neighbour sum (divided by 4 whatever the count, open
+/// boundaries) from the stored array A, the field and the lattice total of Pn; the optional
+/// stochastic update moves a quarter of the sites per step; γ enters twice, as in the original.
+public struct FerroSimulator {
+    public struct Result: Sendable {
+        /// Pn and A (FerroSim's `getPmat()`) and the derivative D at the last step.
+        public var pn: Polarization
+        public var a: Polarization
+        public var d: Polarization
+        /// Σ over sites of Pn and of D at every step (FerroSim's 'Polarization' and 'dPolarization').
+        public var totalP: [(Double, Double)]
+        public var totalD: [(Double, Double)]
+        /// A at every step, when asked for.
+        public var history: [Polarization]?
+        /// Whether the run left the stable regime (|P| reached the clip or became non-finite).
+        public var diverged: Bool
+    }
+
+    /// How the sites to update at step t ≥ 2 are chosen.
+    public enum Update: Sendable {
+        case deterministic
+        /// A quarter of the sites per step, drawn with the toolkit's generator.
+        case stochastic(seed: UInt64)
+        /// Replays given site lists (row t−2 for step t), as the original drew them.
+        case replay([[Int]])
+    }
+
+    public let model: FerroModel
+
+    public init(model: FerroModel) { self.model = model }
+
+    /// Runs the model from `initial` under the field history `field` (one (Ex, Ey) per time,
+    /// in units of Ec) on the time points `times`.
+    public func run(initial: Polarization, field: [(Double, Double)], times: [Double], update: Update = .deterministic,
+                    keepHistory: Bool = false) -> Result {
+        let n = model.n, N = model.sites, T = times.count
+        precondition(field.count == T && initial.x.count == N)
+        let ec = model.coerciveField
+        let (a1, a2, a3) = model.alpha
+        let g = model.gamma
+        let mode = model.mode
+        let dx0 = model.defects.map { $0.0 * ec }, dy0 = model.defects.map { $0.1 * ec }
+        let k = model.k, dep = model.depAlpha
+        var pnx = initial.x, pny = initial.y
+        var ax = pnx, ay = pny
+        var dx = [Double](repeating: 0, count: N), dy = dx
+        var nextPx = pnx, nextPy = pny, nextAx = ax, nextAy = ay
+        var totalP = [(pnx.reduce(0, +), pny.reduce(0, +))]
+        var totalD = [(0.0, 0.0)]
+        var history: [Polarization]? = keepHistory ? [Polarization(x: ax, y: ay)] : nil
+        var diverged = false
+        var rng: Xoshiro?
+        var selected = [Bool](repeating: true, count: N)
+        if case let .stochastic(seed) = update { rng = Xoshiro(seed: seed) }
+        var order = Array(0..<N)
+        guard T >= 2 else {
+            return Result(pn: initial, a: initial, d: Polarization(sites: N, value: (0, 0)), totalP: totalP, totalD: totalD,
+                          history: history, diverged: false)
+        }
+        for t in 1..<T {
+            let dt = times[t] - times[t - 1]
+            let (ex, ey) = (field[t].0 * ec, field[t].1 * ec)
+            let mx = pairwiseSum(pnx), my = pairwiseSum(pny)
+            // Which sites move at this step.
+            var all = true
+            if t >= 2 {
+                switch update {
+                case .deterministic: break
+                case .stochastic:
+                    all = false
+                    for s in 0..<N { selected[s] = false }
+                    for i in 0..<(N / 4) { let j = i + Int(rng!.next() % UInt64(N - i)); order.swapAt(i, j); selected[order[i]] = true }
+                case let .replay(rows):
+                    all = false
+                    for s in 0..<N { selected[s] = false }
+                    for s in rows[t - 2] { selected[s] = true }
+                }
+            }
+            for i in 0..<n {
+                for j in 0..<n {
+                    let s = i * n + j
+                    if !all && !selected[s] {
+                        // Not updated: Pn and D stay, A moves along the stale derivative.
+                        nextPx[s] = pnx[s]; nextPy[s] = pny[s]
+                        nextAx[s] = pnx[s] + g * dx[s] * dt; nextAy[s] = pny[s] + g * dy[s] * dt
+                        continue
+                    }
+                    // Neighbour sum of A: (up + left) + right + down; missing neighbours count as 0.
+                    var sx = 0.0, sy = 0.0
+                    if i > 0 { sx += ax[s - n]; sy += ay[s - n] }
+                    if j > 0 { sx += ax[s - 1]; sy += ay[s - 1] }
+                    if j < n - 1 { sx += ax[s + 1]; sy += ay[s + 1] }
+                    if i < n - 1 { sx += ax[s + n]; sy += ay[s + n] }
+                    let qx = min(max(pnx[s], -10), 10), qy = min(max(pny[s], -10), 10)
+                    let lx = ex - dep[s] * mx / Double(N) + dx0[s]
+                    let ly = ey - dep[s] * my / Double(N) + dy0[s]
+                    var fx: Double, fy: Double
+                    switch mode {
+                    case .tetragonal, .rhombohedral:
+                        fx = -g * (2 * a1 * qx + 4 * a2 * qx * qx * qx + 2 * a3 * qy * qy * qx + k[s] * (qx - sx / 4) - lx)
+                        fy = -g * (2 * a1 * qy + 4 * a2 * qy * qy * qy + 2 * a3 * qx * qx * qy + k[s] * (qy - sy / 4) - ly)
+                    case .squareelectric:
+                        fx = -g * (a2 * qx * qx * qx + a1 * qx + k[s] * (qx - sx / 4) - lx)
+                        fy = -g * (a2 * qy * qy * qy + a1 * qy + k[s] * (qy - sy / 4) - ly)
+                    case .uniaxial:
+                        fx = 0
+                        fy = -g * (a2 * qy * qy * qy + a1 * qy + k[s] * (qy - sy / 4) - ly)
+                    }
+                    dx[s] = fx; dy[s] = fy
+                    if t == 1 {
+                        nextPx[s] = pnx[s] + g * fx * dt; nextPy[s] = pny[s] + g * fy * dt
+                        nextAx[s] = nextPx[s]; nextAy[s] = nextPy[s]
+                    } else {
+                        nextPx[s] = pnx[s] + fx * dt; nextPy[s] = pny[s] + fy * dt
+                        nextAx[s] = pnx[s] + g * fx * dt; nextAy[s] = pny[s] + g * fy * dt
+                    }
+                }
+            }
+            swap(&pnx, &nextPx); swap(&pny, &nextPy); swap(&ax, &nextAx); swap(&ay, &nextAy)
+            totalP.append((pnx.reduce(0, +), pny.reduce(0, +)))
+            totalD.append((dx.reduce(0, +), dy.reduce(0, +)))
+            if keepHistory { history!.append(Polarization(x: ax, y: ay)) }
+            if !diverged, let bad = (0..<N).first(where: { !(abs(pnx[$0]) < 10 && abs(pny[$0]) < 10) }) { _ = bad; diverged = true }
+        }
+        return Result(pn: Polarization(x: pnx, y: pny), a: Polarization(x: ax, y: ay), d: Polarization(x: dx, y: dy),
+                      totalP: totalP, totalD: totalD, history: history, diverged: diverged)
+    }
+
+    /// numpy's pairwise summation (blocks of 8 lanes below 128 elements), so totals match the
+    /// original to the last bits.
+    func pairwiseSum(_ a: [Double]) -> Double {
+        a.withUnsafeBufferPointer { pairwise($0.baseAddress!, $0.count) }
+    }
+
+    func pairwise(_ a: UnsafePointer<Double>, _ n: Int) -> Double {
+        if n < 8 { var s = 0.0; for i in 0..<n { s += a[i] }; return s }
+        if n <= 128 {
+            var r = (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7])
+            var i = 8
+            while i < n - n % 8 {
+                r.0 += a[i]; r.1 += a[i + 1]; r.2 += a[i + 2]; r.3 += a[i + 3]
+                r.4 += a[i + 4]; r.5 += a[i + 5]; r.6 += a[i + 6]; r.7 += a[i + 7]
+                i += 8
+            }
+            var s = ((r.0 + r.1) + (r.2 + r.3)) + ((r.4 + r.5) + (r.6 + r.7))
+            while i < n { s += a[i]; i += 1 }
+            return s
+        }
+        var half = n / 2
+        half -= half % 8
+        return pairwise(a, half) + pairwise(a + half, n - half)
+    }
+}

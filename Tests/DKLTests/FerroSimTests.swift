@@ -1,0 +1,114 @@
+import DKL
+import Foundation
+import TestSupport
+import XCTest
+
+/// FerroSim reproduced against the original's golden cases (../shared/golden/ferrosim), and
+/// physical checks of the model.
+final class FerroSimGoldenTests: XCTestCase {
+    static let golden = Tools.root + "/../shared/golden/ferrosim/"
+
+    func load(_ name: String) throws -> (FerroModel, Polarization, [(Double, Double)], [Double], FerroSimulator.Update, JSON) {
+        let dir = FerroSimGoldenTests.golden + name + "/"
+        let json = try JSONParser.parse(String(contentsOfFile: dir + "case.json", encoding: .utf8))
+        let meta = json["meta"]!
+        let n = meta["n"]!.intValue!
+        var model = FerroModel(n: n, mode: FerroModel.Mode(rawValue: meta["mode"]!.stringValue!)!, gamma: meta["gamma"]!.doubleValue!,
+                               k: meta["k"]!.doubleValue!, depAlpha: meta["dep_alpha"]!.doubleValue!)
+        let defects = try ArrayFile.open(dir + "defects_Ec.npy").readAll()
+        model.defects = (0..<(n * n)).map { (defects[2 * $0], defects[2 * $0 + 1]) }
+        let p0 = try ArrayFile.open(dir + "initial_p.npy").readAll()
+        let initial = Polarization(x: (0..<(n * n)).map { p0[2 * $0] }, y: (0..<(n * n)).map { p0[2 * $0 + 1] })
+        let f = try ArrayFile.open(dir + "applied_field_Ec.npy").readAll()
+        let field = (0..<(f.count / 2)).map { (f[2 * $0], f[2 * $0 + 1]) }
+        let times = try ArrayFile.open(dir + "time_vec.npy").readAll()
+        var update = FerroSimulator.Update.deterministic
+        if meta["stochastic"]!.boolValue! {
+            let sel = try ArrayFile.open(dir + "stochastic_selected_sites.npy")
+            let v = try sel.readAll().map { Int($0) }
+            update = .replay((0..<sel.shape[0]).map { Array(v[($0 * sel.shape[1])..<(($0 + 1) * sel.shape[1])]) })
+        }
+        return (model, initial, field, times, update, json["summary"]!)
+    }
+
+    /// A (2, n, n) reference array as (x, y) site arrays.
+    func field(_ name: String, _ file: String) throws -> ([Double], [Double]) {
+        let v = try ArrayFile.open(FerroSimGoldenTests.golden + name + "/" + file).readAll()
+        return (Array(v[0..<(v.count / 2)]), Array(v[(v.count / 2)...]))
+    }
+
+    func check(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let (model, initial, fieldHistory, times, update, summary) = try load(name)
+        let r = FerroSimulator(model: model).run(initial: initial, field: fieldHistory, times: times, update: update)
+        XCTAssertFalse(r.diverged, file: file, line: line)
+        assertClose(model.coerciveField, summary["Ec"]!.doubleValue!, rtol: 1e-15, "\(name) Ec", file: file, line: line)
+        let pmat = try field(name, "pmat_final.npy"), pnew = try field(name, "pnew_final.npy"), d = try field(name, "dpdt_final.npy")
+        assertClose(r.a.x + r.a.y, pmat.0 + pmat.1, rtol: 0, atol: 1e-9, "\(name) pmat_final", file: file, line: line)
+        assertClose(r.pn.x + r.pn.y, pnew.0 + pnew.1, rtol: 0, atol: 1e-9, "\(name) pnew_final", file: file, line: line)
+        assertClose(r.d.x + r.d.y, d.0 + d.1, rtol: 0, atol: 1e-9, "\(name) dpdt_final", file: file, line: line)
+        let tp = try field(name, "polarization_total.npy"), td = try field(name, "dpolarization_total.npy")
+        assertClose(r.totalP.map(\.0) + r.totalP.map(\.1), tp.0 + tp.1, rtol: 0, atol: 1e-8, "\(name) polarization_total", file: file, line: line)
+        assertClose(r.totalD.map(\.0) + r.totalD.map(\.1), td.0 + td.1, rtol: 0, atol: 1e-8, "\(name) dpolarization_total", file: file, line: line)
+        let curl = r.a.curl(n: model.n)
+        assertClose(curl, try ArrayFile.open(FerroSimGoldenTests.golden + name + "/curl_final.npy").readAll(), rtol: 0, atol: 1e-9, "\(name) curl", file: file, line: line)
+        assertClose(curl.map(abs).reduce(0, +), summary["sum_abs_curl"]!.doubleValue!, rtol: 1e-9, "\(name) sum |curl|", file: file, line: line)
+        let m = r.a.mean
+        let ref = summary["mean_p_final"]!.arrayValue!.map { $0.doubleValue! }
+        assertClose([m.0, m.1], ref, rtol: 1e-9, atol: 1e-12, "\(name) mean P", file: file, line: line)
+    }
+
+    func testG1TetragonalDeterministic() throws { try check("g1_tetra_det_n8_T200") }
+    func testG2StochasticWithDefectsReplayed() throws { try check("g2_tetra_stoch_defects_n10_T300") }
+    func testG3SquareelectricGammaHalfRemanent() throws {
+        try check("g3_square_pr_gamma05_n12_T250")
+        let (model, initial, _, _, _, _) = try load("g3_square_pr_gamma05_n12_T250")
+        XCTAssertTrue(model.remanentState == (0, -1))
+        XCTAssertEqual(initial, Polarization(sites: 144, value: model.remanentState), "the original's integer-truncated remanent state")
+    }
+}
+
+final class FerroSimPhysicsTests: XCTestCase {
+    func randomState(_ n: Int, seed: UInt64, scale: Double = 0.3) -> Polarization {
+        var g = Xoshiro(seed: seed)
+        return Polarization(x: (0..<(n * n)).map { _ in scale * g.normal() }, y: (0..<(n * n)).map { _ in scale * g.normal() })
+    }
+
+    /// p → −p with E → −E (and defects → −defects) gives −P: the model is odd.
+    func testOddSymmetry() {
+        var model = FerroModel(n: 6, mode: .tetragonal, k: 1.2, depAlpha: 0.3)
+        model.defects[7] = (1, -0.5)
+        let times = (0..<150).map { Double($0) / 149 }
+        let field = times.map { (0.3 * sin(6 * $0), 0.8 * cos(5 * $0)) }
+        let p0 = randomState(6, seed: 1)
+        let a = FerroSimulator(model: model).run(initial: p0, field: field, times: times)
+        var flipped = model
+        flipped.defects = model.defects.map { (-$0.0, -$0.1) }
+        let b = FerroSimulator(model: flipped).run(initial: Polarization(x: p0.x.map { -$0 }, y: p0.y.map { -$0 }),
+                                                   field: field.map { (-$0.0, -$0.1) }, times: times)
+        assertClose(b.a.x + b.a.y, (a.a.x + a.a.y).map { -$0 }, rtol: 0, atol: 1e-14)
+    }
+
+    /// The curl of a constructed vortex: P tangent to circles around the lattice's centre.
+    func testCurlOfAVortex() {
+        let n = 8
+        var p = Polarization(sites: n * n, value: (0, 0))
+        for i in 0..<n { for j in 0..<n {
+            let (u, v) = (Double(i) - 3.5, Double(j) - 3.5)
+            p.x[i * n + j] = v; p.y[i * n + j] = -u    // px along axis 0 ∝ j-offset, py ∝ −i-offset
+        } }
+        let c = p.curl(n: n)
+        // Away from the periodic seam the curl is ½((−(i+1)+3.5 + (i−1)−3.5) − ((j+1) − (j−1))) = ½(−2 − 2) = −2.
+        for i in 1..<(n - 1) { for j in 1..<(n - 1) { XCTAssertEqual(c[i * n + j], -2, accuracy: 1e-15) } }
+    }
+
+    /// Too few time steps make explicit Euler diverge: it is reported, not returned as NaN.
+    func testDivergenceIsDetected() {
+        let model = FerroModel(n: 6, mode: .tetragonal)
+        let p0 = randomState(6, seed: 2, scale: 1)
+        let times = (0..<20).map { Double($0) / 19 }
+        let r = FerroSimulator(model: model).run(initial: p0, field: times.map { _ in (0, 0) }, times: times)
+        XCTAssertTrue(r.diverged)
+        let fine = (0..<2000).map { Double($0) / 1999 }
+        XCTAssertFalse(FerroSimulator(model: model).run(initial: p0, field: fine.map { _ in (0, 0) }, times: fine).diverged)
+    }
+}
