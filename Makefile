@@ -3,7 +3,7 @@ SWIFT      ?= swift
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 SWIFTFLAGS ?= -Xswiftc -warnings-as-errors
-TOOLS       = dkl-cat dkl-synth
+TOOLS       = dkl-cat dkl-synth ferrosim
 # Debian 12 packages the build, the tests and the benchmarks need.
 DEBS        = pkg-config libopenblas-dev liblapacke-dev libhdf5-dev python3-numpy python3-h5py hyperfine
 # Two BLAS threads were never faster on 2 cores, and a threaded Cholesky can be far slower under load.

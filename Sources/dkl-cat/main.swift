@@ -23,6 +23,7 @@ let command = Command(
         Option("import", "i", value: "ARRAY", help: "read an array (file.npy, file.h5[:/path]) as a stream"),
         Option("export", "e", value: "ARRAY", help: "write the field named by --field to an array file (.npy or .h5[:/path])"),
         Option("field", value: "NAME", help: "the field to import into or export from"),
+        Option("rows", help: "import the first axis as records {id, NAME[rest]} (a list of spectra, histories, …)"),
         Option("dtype", value: "f32|f64", help: "element type of imported values (default f32)"),
     ] + Option.streamOutput
 )
@@ -36,7 +37,7 @@ ToolMain.run(command) { inv in
         let dtype = DType(rawValue: a.string("dtype") ?? "f32")
         guard let dtype, dtype.isFloat else { throw DKLError.usage("--dtype must be f32 or f64") }
         let source = try ArrayFile.open(spec)
-        let schema = try locating(file: spec) { try ArrayStreams.importSchema(shape: source.shape, field: a.string("field"), dtype: dtype) }
+        let schema = try locating(file: spec) { try ArrayStreams.importSchema(shape: source.shape, field: a.string("field"), dtype: dtype, rows: a.flag("rows")) }
         let out = try inv.openOutput(StreamHeader(schema: schema, attrs: ArrayStreams.importAttributes(source)))
         let progress = Progress(tool: command.name, what: "rows", total: source.shape.first, enabled: inv.showsProgress)
         try ArrayStreams.importRecords(source, to: out.writer, progress: progress)

@@ -23,6 +23,9 @@ public struct DKLError: Error, CustomStringConvertible, Sendable {
     public static func data(_ m: String, file: String? = nil, record: Int? = nil) -> DKLError {
         DKLError(.data, m, file: file, location: record.map(String.init))
     }
+    public static func data(_ m: String, file: String?, location: String) -> DKLError {
+        DKLError(.data, m, file: file, location: location)
+    }
     public static let brokenPipe = DKLError(.brokenPipe, "broken pipe")
 
     /// The same error, located in `file` (and `record`) unless it already is.

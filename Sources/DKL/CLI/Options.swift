@@ -24,6 +24,7 @@ public struct Option: Sendable {
     /// `--seed` and `--threads`, for tools with randomness or parallel work.
     public static let seed = Option("seed", value: "N", help: "seed of the random generator (default 0): the same seed gives the same output")
     public static let threads = Option("threads", "j", value: "N", help: "worker threads (default: the number of cores)")
+    public static let shard = Option("shard", value: "K/N", help: "handle only items i with i mod N = K-1 (a Slurm array task)")
 
     /// Options of every tool that writes a stream.
     public static let streamOutput: [Option] = [
@@ -162,6 +163,17 @@ public struct Arguments: Sendable {
         guard let s = string("seed") else { return d }
         guard let v = UInt64(s) else { throw DKLError.usage("option '--seed' needs a non-negative integer, not '\(s)'") }
         return v
+    }
+
+    /// `--shard K/N`: this process handles the items whose 0-based index i has i mod N = K − 1.
+    /// Returns (K − 1, N); (0, 1) without the option.
+    public func shard() throws -> (index: Int, count: Int) {
+        guard let s = string("shard") else { return (0, 1) }
+        let parts = s.split(separator: "/").map { Int($0) }
+        guard parts.count == 2, let k = parts[0], let n = parts[1], n >= 1, (1...n).contains(k) else {
+            throw DKLError.usage("--shard takes K/N with 1 ≤ K ≤ N, not '\(s)'")
+        }
+        return (k - 1, n)
     }
 
     /// `--threads N` (default: the number of active cores).

@@ -61,6 +61,7 @@ public struct FerroSimulator {
             return Result(pn: initial, a: initial, d: Polarization(sites: N, value: (0, 0)), totalP: totalP, totalD: totalD,
                           history: history, diverged: false)
         }
+        let nf = Double(N)
         for t in 1..<T {
             let dt = times[t] - times[t - 1]
             let (ex, ey) = (field[t].0 * ec, field[t].1 * ec)
@@ -80,54 +81,72 @@ public struct FerroSimulator {
                     for s in rows[t - 2] { selected[s] = true }
                 }
             }
+            pnx.withUnsafeBufferPointer { pxp in pny.withUnsafeBufferPointer { pyp in
+            ax.withUnsafeBufferPointer { axp in ay.withUnsafeBufferPointer { ayp in
+            dx.withUnsafeMutableBufferPointer { dxp in dy.withUnsafeMutableBufferPointer { dyp in
+            nextPx.withUnsafeMutableBufferPointer { npx in nextPy.withUnsafeMutableBufferPointer { npy in
+            nextAx.withUnsafeMutableBufferPointer { nax in nextAy.withUnsafeMutableBufferPointer { nay in
+            k.withUnsafeBufferPointer { kp in dep.withUnsafeBufferPointer { dp in
+            dx0.withUnsafeBufferPointer { d0x in dy0.withUnsafeBufferPointer { d0y in
+            selected.withUnsafeBufferPointer { sel in
             for i in 0..<n {
                 for j in 0..<n {
                     let s = i * n + j
-                    if !all && !selected[s] {
+                    if !all && !sel[s] {
                         // Not updated: Pn and D stay, A moves along the stale derivative.
-                        nextPx[s] = pnx[s]; nextPy[s] = pny[s]
-                        nextAx[s] = pnx[s] + g * dx[s] * dt; nextAy[s] = pny[s] + g * dy[s] * dt
+                        npx[s] = pxp[s]; npy[s] = pyp[s]
+                        nax[s] = pxp[s] + g * dxp[s] * dt; nay[s] = pyp[s] + g * dyp[s] * dt
                         continue
                     }
                     // Neighbour sum of A: (up + left) + right + down; missing neighbours count as 0.
                     var sx = 0.0, sy = 0.0
-                    if i > 0 { sx += ax[s - n]; sy += ay[s - n] }
-                    if j > 0 { sx += ax[s - 1]; sy += ay[s - 1] }
-                    if j < n - 1 { sx += ax[s + 1]; sy += ay[s + 1] }
-                    if i < n - 1 { sx += ax[s + n]; sy += ay[s + n] }
-                    let qx = min(max(pnx[s], -10), 10), qy = min(max(pny[s], -10), 10)
-                    let lx = ex - dep[s] * mx / Double(N) + dx0[s]
-                    let ly = ey - dep[s] * my / Double(N) + dy0[s]
-                    var fx: Double, fy: Double
+                    if i > 0 { sx += axp[s - n]; sy += ayp[s - n] }
+                    if j > 0 { sx += axp[s - 1]; sy += ayp[s - 1] }
+                    if j < n - 1 { sx += axp[s + 1]; sy += ayp[s + 1] }
+                    if i < n - 1 { sx += axp[s + n]; sy += ayp[s + n] }
+                    let qx = min(max(pxp[s], -10), 10), qy = min(max(pyp[s], -10), 10)
+                    let lx = ex - dp[s] * mx / nf + d0x[s]
+                    let ly = ey - dp[s] * my / nf + d0y[s]
+                    let fx: Double, fy: Double
                     switch mode {
                     case .tetragonal, .rhombohedral:
-                        fx = -g * (2 * a1 * qx + 4 * a2 * qx * qx * qx + 2 * a3 * qy * qy * qx + k[s] * (qx - sx / 4) - lx)
-                        fy = -g * (2 * a1 * qy + 4 * a2 * qy * qy * qy + 2 * a3 * qx * qx * qy + k[s] * (qy - sy / 4) - ly)
+                        fx = -g * (2 * a1 * qx + 4 * a2 * qx * qx * qx + 2 * a3 * qy * qy * qx + kp[s] * (qx - sx / 4) - lx)
+                        fy = -g * (2 * a1 * qy + 4 * a2 * qy * qy * qy + 2 * a3 * qx * qx * qy + kp[s] * (qy - sy / 4) - ly)
                     case .squareelectric:
-                        fx = -g * (a2 * qx * qx * qx + a1 * qx + k[s] * (qx - sx / 4) - lx)
-                        fy = -g * (a2 * qy * qy * qy + a1 * qy + k[s] * (qy - sy / 4) - ly)
+                        fx = -g * (a2 * qx * qx * qx + a1 * qx + kp[s] * (qx - sx / 4) - lx)
+                        fy = -g * (a2 * qy * qy * qy + a1 * qy + kp[s] * (qy - sy / 4) - ly)
                     case .uniaxial:
                         fx = 0
-                        fy = -g * (a2 * qy * qy * qy + a1 * qy + k[s] * (qy - sy / 4) - ly)
+                        fy = -g * (a2 * qy * qy * qy + a1 * qy + kp[s] * (qy - sy / 4) - ly)
                     }
-                    dx[s] = fx; dy[s] = fy
+                    dxp[s] = fx; dyp[s] = fy
                     if t == 1 {
-                        nextPx[s] = pnx[s] + g * fx * dt; nextPy[s] = pny[s] + g * fy * dt
-                        nextAx[s] = nextPx[s]; nextAy[s] = nextPy[s]
+                        npx[s] = pxp[s] + g * fx * dt; npy[s] = pyp[s] + g * fy * dt
+                        nax[s] = npx[s]; nay[s] = npy[s]
                     } else {
-                        nextPx[s] = pnx[s] + fx * dt; nextPy[s] = pny[s] + fy * dt
-                        nextAx[s] = pnx[s] + g * fx * dt; nextAy[s] = pny[s] + g * fy * dt
+                        npx[s] = pxp[s] + fx * dt; npy[s] = pyp[s] + fy * dt
+                        nax[s] = pxp[s] + g * fx * dt; nay[s] = pyp[s] + g * fy * dt
                     }
                 }
             }
+            } } } } } } } } } } } } } } }
             swap(&pnx, &nextPx); swap(&pny, &nextPy); swap(&ax, &nextAx); swap(&ay, &nextAy)
             totalP.append((pnx.reduce(0, +), pny.reduce(0, +)))
             totalD.append((dx.reduce(0, +), dy.reduce(0, +)))
             if keepHistory { history!.append(Polarization(x: ax, y: ay)) }
-            if !diverged, let bad = (0..<N).first(where: { !(abs(pnx[$0]) < 10 && abs(pny[$0]) < 10) }) { _ = bad; diverged = true }
+            // |P| at the clip (or not finite) means the explicit step has left the stable regime.
+            if !diverged && !(abs(totalP.last!.0) < 10 * nf && abs(totalP.last!.1) < 10 * nf && maxAbs(pnx, pny) < 10) { diverged = true }
         }
         return Result(pn: Polarization(x: pnx, y: pny), a: Polarization(x: ax, y: ay), d: Polarization(x: dx, y: dy),
                       totalP: totalP, totalD: totalD, history: history, diverged: diverged)
+    }
+
+    /// The largest |component| (NaN propagates as "not below").
+    func maxAbs(_ x: [Double], _ y: [Double]) -> Double {
+        var m = 0.0
+        for v in x where !(abs(v) <= m) { m = abs(v).isNaN ? .infinity : abs(v) }
+        for v in y where !(abs(v) <= m) { m = abs(v).isNaN ? .infinity : abs(v) }
+        return m
     }
 
     /// numpy's pairwise summation (blocks of 8 lanes below 128 elements), so totals match the

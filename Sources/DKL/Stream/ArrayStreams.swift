@@ -2,7 +2,12 @@
 /// `{y, x, spectrum[E]}`, an image `{y, x, value}`; a stream field goes back onto its grid.
 public enum ArrayStreams {
     /// The record layout an array of `shape` is imported as (`field` overrides the value's name).
-    public static func importSchema(shape: [Int], field: String?, dtype: DType) throws -> Schema {
+    /// With `rows`, the first axis lists records {id, value[rest of the shape]} whatever the rank.
+    public static func importSchema(shape: [Int], field: String?, dtype: DType, rows: Bool = false) throws -> Schema {
+        if rows {
+            guard shape.count >= 2 else { throw DKLError.data("--rows needs an array of rank 2 or more, not shape \(shape)") }
+            return try Schema([Field("id", .i64), Field(field ?? "value", dtype, shape: Array(shape.dropFirst()))])
+        }
         switch shape.count {
         case 1: return try Schema([Field("id", .i64), Field(field ?? "value", dtype)])
         case 2: return try Schema([Field("y", .i32), Field("x", .i32), Field(field ?? "value", dtype)])
@@ -26,6 +31,19 @@ public enum ArrayStreams {
         var rec = RecordBuilder(schema)
         let vi = schema.fields.count - 1
         let shape = source.shape
+        if schema.fields.count == 2 && shape.count >= 2 {
+            // One record per row of the first axis.
+            let per = shape.dropFirst().reduce(1, *)
+            for i in 0..<shape[0] {
+                try Interrupts.check()
+                let row = try source.read(at: [i])
+                rec.set(0, int: i)
+                for k in 0..<per { rec.set(vi, row[k], at: k) }
+                try writer.write(rec.bytes)
+                progress?.update(i + 1)
+            }
+            return
+        }
         if shape.count == 1 {
             let chunk = 65536
             var i = 0

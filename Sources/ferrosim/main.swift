@@ -1,0 +1,174 @@
+import DKL
+import Foundation
+
+// ferrosim: the FerroSIM lattice ferroelectric under applied-field histories, one output
+// record per history (from options, an array, or a stream of histories).
+let command = Command(
+    name: "ferrosim",
+    usage: ["[options]", "--histories STREAM [options]"],
+    summary: """
+        Simulate FerroSIM, a square lattice of polarization vectors with a Landau energy,
+        nearest-neighbour coupling, depolarization and random-field defects, exactly as the
+        original integrates it (explicit Euler on a time vector). Each field history gives
+        one record {id, px, py, p_abs, sum_abs_curl, curl_over_p, diverged}: the final mean
+        polarization, Σ|curl| and FerroSim_Env's reward. Fields are in units of Ec.
+        """,
+    options: [
+        Option("size", "n", value: "N", help: "lattice side (default 20)"),
+        Option("steps", "T", value: "T", help: "time points of a history given by options (default 900)"),
+        Option("duration", value: "D", help: "times are linspace(0, D, T) (default 1)"),
+        Option("mode", "m", value: "MODE", help: "tetragonal (default), rhombohedral, squareelectric, uniaxial"),
+        Option("landau", value: "A1,A2[,A3]", help: "Landau coefficients (default: the mode's)"),
+        Option("gamma", value: "G", help: "relaxation rate γ (default 1)"),
+        Option("k", value: "K", help: "coupling constant (default 1)"),
+        Option("dep-alpha", value: "A", help: "depolarization (default 0)"),
+        Option("defects", value: "COUNT", help: "random-field defects at COUNT random sites (default 0)"),
+        Option("defect-field", value: "MX,MY,SX,SY", help: "defect field mean and spread in Ec (default 0,0,1,1)"),
+        Option("defects-file", value: "ARRAY", help: "per-site defect field (N×2 or n×n×2), in Ec"),
+        Option("init", value: "STATE", help: "random (default), remanent, or an array n×n×2"),
+        Option("init-scale", value: "S", help: "standard deviation of the random initial state (default 0.3)"),
+        Option("field-y", "E", value: "A,alpha,omega,B", help: "E_y = A·exp(alpha·t)·sin(omega·t) + B (default 0)"),
+        Option("field-x", value: "A,alpha,omega,B", help: "E_x, the same way (default 0)"),
+        Option("field-file", value: "ARRAY", help: "the field history: T values (E_y) or T×2 (E_x, E_y)"),
+        Option("histories", value: "STREAM", help: "many histories: records with a field 'field' [T] (E_y) or [T,2]"),
+        Option("equilibrate", value: "N", help: "append N steps holding the last field value"),
+        Option("stochastic", help: "update a random quarter of the sites per step (seeded), as the original's default"),
+        Option("maps", value: "FILE.h5", help: "also write the final px, py and curl maps of every history"),
+        Option.seed, Option.threads, Option.shard,
+    ] + Option.streamOutput
+)
+
+ToolMain.run(command) { inv in
+    let a = inv.args
+    try inv.expectPositionals(0...0)
+    let n = try a.int("size", default: 20, range: 2...4096)
+    guard let mode = FerroModel.Mode(rawValue: a.string("mode") ?? "tetragonal") else {
+        throw DKLError.usage("--mode must be tetragonal, rhombohedral, squareelectric or uniaxial")
+    }
+    var model = FerroModel(n: n, mode: mode, gamma: try a.double("gamma", default: 1), k: try a.double("k", default: 1),
+                           depAlpha: try a.double("dep-alpha", default: 0))
+    if let l = a.string("landau") {
+        let v = l.split(separator: ",").compactMap { Double($0) }
+        guard v.count == 2 || v.count == 3 else { throw DKLError.usage("--landau takes A1,A2 or A1,A2,A3") }
+        model.alpha = (v[0], v[1], v.count == 3 ? v[2] : 0)
+    }
+    let seed = try a.seed()
+    var rng = Xoshiro(seed: seed)
+    let sites = n * n
+    if let f = a.string("defects-file") {
+        let d = try ArrayFile.open(f)
+        guard d.count == 2 * sites else { throw DKLError.data("expected \(sites)×2 defect values, found shape \(d.shape)", file: f) }
+        let v = try d.readAll()
+        model.defects = (0..<sites).map { (v[2 * $0], v[2 * $0 + 1]) }
+    } else if let c = try a.optionalInt("defects", range: 0...sites), c > 0 {
+        let spec = (a.string("defect-field") ?? "0,0,1,1").split(separator: ",").compactMap { Double($0) }
+        guard spec.count == 4 else { throw DKLError.usage("--defect-field takes MX,MY,SX,SY") }
+        var order = Array(0..<sites)
+        order.shuffle(using: &rng)
+        for s in order.prefix(c).sorted() { model.defects[s] = (spec[0] + spec[2] * rng.normal(), spec[1] + spec[3] * rng.normal()) }
+    }
+    let initial: Polarization
+    switch a.string("init") ?? "random" {
+    case "random":
+        let scale = try a.double("init-scale", default: 0.3)
+        initial = Polarization(x: (0..<sites).map { _ in scale * rng.normal() }, y: (0..<sites).map { _ in scale * rng.normal() })
+    case "remanent": initial = Polarization(sites: sites, value: model.remanentState)
+    case let file:
+        let p = try ArrayFile.open(file)
+        guard p.shape == [n, n, 2] else { throw DKLError.data("an initial state must have shape [\(n), \(n), 2], not \(p.shape)", file: file) }
+        let v = try p.readAll()
+        initial = Polarization(x: (0..<sites).map { v[2 * $0] }, y: (0..<sites).map { v[2 * $0 + 1] })
+    }
+
+    // The histories: (id, field) pairs.
+    var histories: [(Int, [(Double, Double)])] = []
+    let shard = try a.shard()
+    if let path = a.string("histories") {
+        let r = try StreamReader(path: path)
+        guard let fi = r.schema.index(of: "field"), r.schema.fields[fi].dtype.isFloat else {
+            throw DKLError.data("the stream has no float field 'field' (the field history)", file: r.name, location: "header")
+        }
+        let shape = r.schema.fields[fi].shape
+        guard shape.count == 1 || (shape.count == 2 && shape[1] == 2) else {
+            throw DKLError.data("'field' must be [T] (E_y) or [T,2], not \(shape)", file: r.name, location: "header")
+        }
+        let idField = r.schema.index(of: "id")
+        var index = 0
+        while let batch = try r.nextBatch() {
+            for i in 0..<batch.count {
+                defer { index += 1 }
+                guard index % shard.count == shard.index else { continue }
+                let view = RecordView(batch.record(i), r.schema)
+                let v = view.doubles(fi)
+                guard v.allSatisfy(\.isFinite) else { throw DKLError.data("the field history holds NaN or infinity", file: r.name, record: batch.firstRecord + i) }
+                let pairs = shape.count == 1 ? v.map { (0.0, $0) } : (0..<(v.count / 2)).map { (v[2 * $0], v[2 * $0 + 1]) }
+                histories.append((idField.map { view.int($0) } ?? index, pairs))
+            }
+        }
+    } else if let f = a.string("field-file") {
+        let arr = try ArrayFile.open(f)
+        let v = try arr.readAll()
+        guard arr.rank == 1 || (arr.rank == 2 && arr.shape[1] == 2) else { throw DKLError.data("a field history has shape [T] or [T, 2], not \(arr.shape)", file: f) }
+        histories = [(0, arr.rank == 1 ? v.map { (0.0, $0) } : (0..<(v.count / 2)).map { (v[2 * $0], v[2 * $0 + 1]) })]
+    } else {
+        let t = FieldHistory.linspace(try a.int("steps", default: 900, range: 2...10_000_000), duration: 1)
+        let ey = try a.string("field-y").map { try FieldHistory.parse($0, times: t) } ?? t.map { _ in 0 }
+        let ex = try a.string("field-x").map { try FieldHistory.parse($0, times: t) } ?? t.map { _ in 0 }
+        histories = [(0, Array(zip(ex, ey)))]
+    }
+    let duration = try a.double("duration", default: 1)
+    let equilibrate = try a.int("equilibrate", default: 0, range: 0...10_000_000)
+    let stochastic = a.flag("stochastic")
+    Parallel.threads = try a.threads()
+
+    let schema = try Schema([Field("id", .i64), Field("px", .f64), Field("py", .f64), Field("p_abs", .f64),
+                             Field("sum_abs_curl", .f64), Field("curl_over_p", .f64), Field("diverged", .u8)])
+    let attrs: JSON = ["lattice": JSON([n, n]), "mode": .string(mode.rawValue), "gamma": .number(model.gamma),
+                       "landau": JSON.array([model.alpha.0, model.alpha.1, model.alpha.2].map { .number($0) }),
+                       "ec": .number(model.coerciveField), "update": .string(stochastic ? "stochastic" : "deterministic"),
+                       "equilibrate": .number(Double(equilibrate))]
+    let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
+    let progress = Progress(tool: command.name, what: "histories", total: histories.count, enabled: inv.showsProgress)
+    var maps: [Double] = []
+    var diverged = 0
+    var done = 0
+    let batchSize = 256
+    while done < histories.count {
+        try Interrupts.check()
+        let batch = Array(histories[done..<min(done + batchSize, histories.count)])
+        let results = Ferro.runAll(batch, model: model, initial: initial, duration: duration, equilibrate: equilibrate,
+                                   stochastic: stochastic, seed: seed, keepMaps: a.string("maps") != nil)
+        for (k, r) in results.enumerated() {
+            var rec = RecordBuilder(schema)
+            rec.set(0, int: batch[k].0)
+            rec.set(1, r.summary.meanP.0); rec.set(2, r.summary.meanP.1); rec.set(3, r.summary.magnitude)
+            rec.set(4, r.summary.sumAbsCurl); rec.set(5, r.summary.curlOverP); rec.set(6, r.summary.diverged ? 1 : 0)
+            if r.summary.diverged { diverged += 1 }
+            maps += r.maps
+            try out.writer.write(rec.bytes)
+        }
+        done += batch.count
+        progress.update(done)
+    }
+    if let m = a.string("maps") {
+        let w = try HDF5Writer(path: m)
+        do {
+            let h = histories.count
+            for (c, name) in ["px", "py", "curl"].enumerated() {
+                var v = [Double](); v.reserveCapacity(h * sites)
+                for i in 0..<h {
+                    let start: Int = (3 * i + c) * sites
+                    v.append(contentsOf: maps[start..<(start + sites)])
+                }
+                try w.write("/" + name, shape: [h, n, n], values: .double(v))
+            }
+            try w.write("/id", shape: [h], values: .int64(histories.map { Int64($0.0) }))
+            try w.commit()
+        } catch { w.abort(); throw error }
+    }
+    try out.commit()
+    progress.finish(done)
+    if diverged > 0 {
+        inv.note("\(diverged) of \(histories.count) histories diverged (explicit Euler with too large a step: use more time points); their records have diverged = 1")
+    }
+}
