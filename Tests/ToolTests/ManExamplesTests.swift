@@ -59,6 +59,7 @@ final class ManExamplesTests: XCTestCase {
     func testDklStream5() throws { try runPage("man5/dkl-stream.5") }
     func testDklCat1() throws { try runPage("man1/dkl-cat.1") }
     func testDklSynth1() throws { try runPage("man1/dkl-synth.1") }
+    func testFerrosim1() throws { try runPage("man1/ferrosim.1") }
 
     /// Every tool in Package.swift has a man page with EXIT STATUS and EXAMPLES, tested above.
     func testEveryToolHasAManPageWithExitStatusAndExamples() throws {
@@ -75,5 +76,5 @@ final class ManExamplesTests: XCTestCase {
         }
     }
 
-    static let allTestNames = ["testDklCat1", "testDklSynth1"]
+    static let allTestNames = ["testDklCat1", "testDklSynth1", "testFerrosim1"]
 }

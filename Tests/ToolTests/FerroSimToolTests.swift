@@ -1,0 +1,77 @@
+import DKL
+import Foundation
+import TestSupport
+import XCTest
+
+/// The ferrosim executable on the original's golden inputs, and its conventions.
+final class FerroSimToolTests: XCTestCase {
+    let golden = Tools.root + "/../shared/golden/ferrosim/"
+
+    func record(_ r: RunResult) throws -> JSON {
+        let lines = r.out.split(separator: "\n")
+        return try JSONParser.parse(String(lines[1]))
+    }
+
+    func testGoldenCaseG1ThroughTheTool() throws {
+        let g = golden + "g1_tetra_det_n8_T200/"
+        let r = try Tools.expect(0, "ferrosim", ["-n", "8", "--init", g + "initial_p.npy", "--field-file", g + "applied_field_Ec.npy", "-J"])
+        let rec = try record(r)
+        let summary = try JSONParser.parse(String(contentsOfFile: g + "case.json", encoding: .utf8))["summary"]!
+        assertClose(rec["sum_abs_curl"]!.doubleValue!, summary["sum_abs_curl"]!.doubleValue!, rtol: 1e-9)
+        assertClose([rec["px"]!.doubleValue!, rec["py"]!.doubleValue!], summary["mean_p_final"]!.arrayValue!.map { $0.doubleValue! }, rtol: 1e-9, atol: 1e-12)
+        assertClose(rec["curl_over_p"]!.doubleValue!, summary["curl_over_pmag"]!.doubleValue!, rtol: 1e-9)
+        XCTAssertEqual(rec["diverged"]!.intValue, 0)
+    }
+
+    func testG3WithDefectsFileAndMaps() throws {
+        let g = golden + "g3_square_pr_gamma05_n12_T250/"
+        let dir = TempDir()
+        let r = try Tools.expect(0, "ferrosim", ["-n", "12", "--mode", "squareelectric", "--gamma", "0.5", "--k", "0.8", "--dep-alpha", "0.35",
+                                                 "--init", "remanent", "--defects-file", g + "defects_Ec.npy", "--field-file", g + "applied_field_Ec.npy",
+                                                 "--maps", "maps.h5", "-J"], cwd: dir.path)
+        let summary = try JSONParser.parse(String(contentsOfFile: g + "case.json", encoding: .utf8))["summary"]!
+        assertClose(try record(r)["sum_abs_curl"]!.doubleValue!, summary["sum_abs_curl"]!.doubleValue!, rtol: 1e-9)
+        let curl = try ArrayFile.open(dir.file("maps.h5") + ":/curl")
+        XCTAssertEqual(curl.shape, [1, 12, 12])
+        assertClose(try curl.readAll(), try ArrayFile.open(g + "curl_final.npy").readAll(), rtol: 0, atol: 1e-9)
+    }
+
+    /// Many histories through a stream: input order kept, same numbers with 1 or 2 threads and
+    /// across shards, the same as one history at a time.
+    func testHistoriesStreamThreadsAndShards() throws {
+        let dir = TempDir()
+        _ = try Tools.python("""
+            import numpy as np
+            t = np.linspace(0, 1, 300); rng = np.random.default_rng(1)
+            a, al, om, b = rng.uniform(0, .75, 7), rng.uniform(-2.75, 2.75, 7), rng.uniform(6.28, 8.4, 7), rng.uniform(-.5, .5, 7)
+            np.save('h.npy', a[:, None] * np.exp(al[:, None] * t) * np.sin(om[:, None] * t) + b[:, None])
+            np.save('h3.npy', (a[3] * np.exp(al[3] * t) * np.sin(om[3] * t) + b[3]))
+            """, cwd: dir.path)
+        try Tools.expect(0, "dkl-cat", ["--import", "h.npy", "--rows", "--field", "field", "--dtype", "f64", "-o", "h.dkl"], cwd: dir.path)
+        let common = ["-n", "10", "--seed", "4", "--equilibrate", "20", "--no-provenance", "-J"]
+        let one = try Tools.expect(0, "ferrosim", ["--histories", "h.dkl", "-j", "1"] + common, cwd: dir.path)
+        let two = try Tools.expect(0, "ferrosim", ["--histories", "h.dkl", "-j", "2"] + common, cwd: dir.path)
+        XCTAssertEqual(one.out, two.out)
+        let rows = one.out.split(separator: "\n").dropFirst().map { try! JSONParser.parse(String($0)) }
+        XCTAssertEqual(rows.map { $0["id"]!.intValue! }, Array(0..<7))
+        let shard = try Tools.expect(0, "ferrosim", ["--histories", "h.dkl", "--shard", "2/3"] + common, cwd: dir.path)
+        let shardRows = shard.out.split(separator: "\n").dropFirst().map { try! JSONParser.parse(String($0)) }
+        XCTAssertEqual(shardRows.map { $0["id"]!.intValue! }, [1, 4])
+        XCTAssertEqual(shardRows[0], rows[1])
+        let single = try Tools.expect(0, "ferrosim", ["--field-file", "h3.npy"] + common, cwd: dir.path)
+        var r3 = rows[3]
+        r3.set("id", 0)
+        XCTAssertEqual(try record(single), r3)
+    }
+
+    func testDivergenceIsFlaggedAndBadInputIsNamed() throws {
+        let r = try Tools.expect(0, "ferrosim", ["-n", "6", "-T", "15", "--init-scale", "1", "-J", "--no-provenance"])
+        XCTAssertEqual(try record(r)["diverged"]!.intValue, 1)
+        XCTAssertTrue(r.err.contains("1 of 1 histories diverged"), r.err)
+        let bad = try Tools.expect(64, "ferrosim", ["--mode", "cubic"])
+        XCTAssertTrue(bad.err.hasPrefix("ferrosim: error: --mode must be"), bad.err)
+        let shape = try Tools.expect(1, "ferrosim", ["-n", "5", "--init", golden + "g1_tetra_det_n8_T200/initial_p.npy"])
+        XCTAssertTrue(shape.err.contains("initial_p.npy: an initial state must have shape [5, 5, 2], not [8, 8, 2]"), shape.err)
+        try Tools.expect(64, "ferrosim", ["--shard", "4/3"])
+    }
+}
