@@ -84,6 +84,43 @@ def dkl_table():
     return "\n".join(lines)
 
 
+def ferrosim_table():
+    path = os.path.join(out, "ferrosim.jsonl")
+    if not os.path.exists(path):
+        return "Not run yet: `bench/ferrosim.sh`."
+    rs = [json.loads(l) for l in open(path) if l.strip()]
+    get = lambda what, **kw: next((r for r in rs if r["what"] == what and all(r.get(k) == v for k, v in kw.items())), None)
+    numpy, tool, orig = get("numpy"), get("ferrosim one run (process included)"), get("original")
+    s1, s2 = get("sweep 10000 histories", threads=1), get("sweep 10000 histories", threads=2)
+    per = s1["seconds"] / 10000
+    lines = ["| implementation | one history, 20×20, 950 steps | Σ\\|curl\\| | vs original | vs numpy |", "|---|---|---|---|---|"]
+    if orig:
+        lines.append(f"| original FerroSim (numba) | {orig['seconds']:.2f} s | {orig['sum_abs_curl']:.9f} | 1× | |")
+    lines.append(f"| vectorized numpy (bench/ferrosim/numpy_ferrosim.py) | {numpy['seconds'] * 1000:.1f} ms | {numpy['sum_abs_curl']:.9f} | "
+                 + (f"{orig['seconds'] / numpy['seconds']:.0f}× | 1× |" if orig else " | 1× |"))
+    lines.append(f"| ferrosim, one process (start-up included) | {tool['seconds'] * 1000:.1f} ms | {tool['sum_abs_curl']:.9f} | "
+                 + (f"{orig['seconds'] / tool['seconds']:.0f}× | " if orig else " | ") + f"{numpy['seconds'] / tool['seconds']:.1f}× |")
+    lines.append(f"| ferrosim, per history in a sweep (one thread) | {per * 1000:.2f} ms | | "
+                 + (f"{orig['seconds'] / per:.0f}× | " if orig else " | ") + f"{numpy['seconds'] / per:.0f}× |")
+    lines.append("")
+    lines.append(f"Sweep of 10,000 histories (900 steps + 50 held, 20×20): {s1['seconds']:.1f} s on one thread, {s2['seconds']:.1f} s on two "
+                 f"(speed-up {s1['seconds'] / s2['seconds']:.2f}×)" + ("; the records are identical." if get("sweep records identical with 1 and 2 threads") else "."))
+    lines.append("")
+    lines.append("Cost per site-step (one history of 950 steps, one thread; the process start-up, about 20 ms, is included, so small lattices read high):")
+    lines.append("")
+    lines.append("| n | sites | seconds | ns per site-step |")
+    lines.append("|---|---|---|---|")
+    for r in rs:
+        if r["what"] == "scaling":
+            n = r["n"]
+            lines.append(f"| {n} | {n * n:,} | {r['seconds']:.3f} | {r['seconds'] / (n * n * 950) * 1e9:.1f} |")
+    lines.append("")
+    lines.append("A site-step needs about 40 floating-point operations (the force's polynomial, the neighbour sum, the Euler update), "
+                 "so 13 ns per site-step (the sweep) is about 3 GFLOP/s on one core: the loop is bound by its dependent scalar "
+                 "arithmetic, not by memory, until the lattice outgrows the caches (200×200).")
+    return "\n".join(lines)
+
+
 text = f"""# Performance results
 
 Reproduce everything here with `make bench` (or `bench/run.sh` after `make`). Each figure is
@@ -112,6 +149,15 @@ held out picks the iteration and calibrates the variance; the model then conditi
 N points). Medians over the seeds run.
 
 {dkl_table()}
+
+## FerroSIM (`bench/ferrosim.sh`)
+
+The same history (E_y = 0.5·e^t·sin(20t), initial state 0.3·N(0,1) from numpy's generator,
+deterministic update, tetragonal defaults) through the original FerroSim, a plain
+vectorized numpy version written from the same algorithm, and `ferrosim`; all three agree
+on Σ|curl| to 1e-9.
+
+{ferrosim_table()}
 """
 if not os.path.exists(os.path.join(out, "stream.json")):
     raise SystemExit("bench/out/stream.json is missing: run bench/stream.sh first")

@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 bin=${1:-.build/release}
 ./bench/stream.sh "$bin"
 ./bench/dkl.sh
+./bench/ferrosim.sh "$bin"
 /usr/bin/python3 bench/report.py > /dev/null
