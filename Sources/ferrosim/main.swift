@@ -14,6 +14,7 @@ let command = Command(
         polarization, Σ|curl| and FerroSim_Env's reward. Fields are in units of Ec.
         """,
     options: [
+        Option("model", value: "compat|clean", help: "compat: exactly as the original integrates (default); clean: the lecture's gradient flow"),
         Option("size", "n", value: "N", help: "lattice side (default 20)"),
         Option("steps", "T", value: "T", help: "time points of a history given by options (default 900)"),
         Option("duration", value: "D", help: "times are linspace(0, D, T) (default 1)"),
@@ -22,6 +23,8 @@ let command = Command(
         Option("gamma", value: "G", help: "relaxation rate γ (default 1)"),
         Option("k", value: "K", help: "coupling constant (default 1)"),
         Option("dep-alpha", value: "A", help: "depolarization (default 0)"),
+        Option("k-file", value: "ARRAY", help: "coupling per site (N or n×n values)"),
+        Option("dep-alpha-file", value: "ARRAY", help: "depolarization per site (N or n×n values)"),
         Option("defects", value: "COUNT", help: "random-field defects at COUNT random sites (default 0)"),
         Option("defect-field", value: "MX,MY,SX,SY", help: "defect field mean and spread in Ec (default 0,0,1,1)"),
         Option("defects-file", value: "ARRAY", help: "per-site defect field (N×2 or n×n×2), in Ec"),
@@ -34,6 +37,7 @@ let command = Command(
         Option("equilibrate", value: "N", help: "append N steps holding the last field value"),
         Option("stochastic", help: "update a random quarter of the sites per step (seeded), as the original's default"),
         Option("maps", value: "FILE.h5", help: "also write the final px, py and curl maps of every history"),
+        Option("series", value: "FILE.h5", help: "also write mean px, py and Σ|curl| at every step of every history (compat)"),
         Option.seed, Option.threads, Option.shard,
     ] + Option.streamOutput
 )
@@ -52,6 +56,19 @@ ToolMain.run(command) { inv in
         guard v.count == 2 || v.count == 3 else { throw DKLError.usage("--landau takes A1,A2 or A1,A2,A3") }
         model.alpha = (v[0], v[1], v.count == 3 ? v[2] : 0)
     }
+    for (option, keyPath) in [("k-file", \FerroModel.k), ("dep-alpha-file", \FerroModel.depAlpha)] {
+        guard let f = a.string(option) else { continue }
+        let arr = try ArrayFile.open(f)
+        guard arr.count == n * n else { throw DKLError.data("expected \(n * n) values (one per site), found shape \(arr.shape)", file: f) }
+        model[keyPath: keyPath] = try arr.readAll()
+    }
+    let clean: Bool
+    switch a.string("model") ?? "compat" {
+    case "compat": clean = false
+    case "clean": clean = true
+    default: throw DKLError.usage("--model must be compat or clean")
+    }
+    if clean && a.string("series") != nil { throw DKLError.usage("--series is available with --model compat") }
     let seed = try a.seed()
     var rng = Xoshiro(seed: seed)
     let sites = n * n
@@ -126,10 +143,11 @@ ToolMain.run(command) { inv in
     let attrs: JSON = ["lattice": JSON([n, n]), "mode": .string(mode.rawValue), "gamma": .number(model.gamma),
                        "landau": JSON.array([model.alpha.0, model.alpha.1, model.alpha.2].map { .number($0) }),
                        "ec": .number(model.coerciveField), "update": .string(stochastic ? "stochastic" : "deterministic"),
-                       "equilibrate": .number(Double(equilibrate))]
+                       "equilibrate": .number(Double(equilibrate)), "model": .string(clean ? "clean" : "compat")]
     let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
     let progress = Progress(tool: command.name, what: "histories", total: histories.count, enabled: inv.showsProgress)
     var maps: [Double] = []
+    var series: [[Double]] = []
     var diverged = 0
     var done = 0
     let batchSize = 256
@@ -137,7 +155,8 @@ ToolMain.run(command) { inv in
         try Interrupts.check()
         let batch = Array(histories[done..<min(done + batchSize, histories.count)])
         let results = Ferro.runAll(batch, model: model, initial: initial, duration: duration, equilibrate: equilibrate,
-                                   stochastic: stochastic, seed: seed, keepMaps: a.string("maps") != nil)
+                                   stochastic: stochastic, seed: seed, keepMaps: a.string("maps") != nil,
+                                   clean: clean, keepSeries: a.string("series") != nil)
         for (k, r) in results.enumerated() {
             var rec = RecordBuilder(schema)
             rec.set(0, int: batch[k].0)
@@ -145,6 +164,7 @@ ToolMain.run(command) { inv in
             rec.set(4, r.summary.sumAbsCurl); rec.set(5, r.summary.curlOverP); rec.set(6, r.summary.diverged ? 1 : 0)
             if r.summary.diverged { diverged += 1 }
             maps += r.maps
+            series.append(r.series)
             try out.writer.write(rec.bytes)
         }
         done += batch.count
@@ -163,6 +183,21 @@ ToolMain.run(command) { inv in
                 try w.write("/" + name, shape: [h, n, n], values: .double(v))
             }
             try w.write("/id", shape: [h], values: .int64(histories.map { Int64($0.0) }))
+            try w.commit()
+        } catch { w.abort(); throw error }
+    }
+    if let path = a.string("series") {
+        let w = try HDF5Writer(path: path)
+        do {
+            let steps = (series.first?.count ?? 0) / 3
+            guard series.allSatisfy({ $0.count == steps * 3 }) else {
+                throw DKLError.data("--series needs histories of one length", file: path)
+            }
+            for (c, name) in ["mean_px", "mean_py", "sum_abs_curl"].enumerated() {
+                let v = series.flatMap { h in (0..<steps).map { h[3 * $0 + c] } }
+                try w.write("/" + name, shape: [series.count, steps], values: .double(v))
+            }
+            try w.write("/id", shape: [histories.count], values: .int64(histories.map { Int64($0.0) }))
             try w.commit()
         } catch { w.abort(); throw error }
     }

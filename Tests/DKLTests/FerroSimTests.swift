@@ -112,3 +112,51 @@ final class FerroSimPhysicsTests: XCTestCase {
         XCTAssertFalse(FerroSimulator(model: model).run(initial: p0, field: fine.map { _ in (0, 0) }, times: fine).diverged)
     }
 }
+
+/// The clean model: a gradient flow of its free energy.
+final class CleanFerroTests: XCTestCase {
+    func model(_ mode: FerroModel.Mode) -> FerroModel {
+        var m = FerroModel(n: 5, mode: mode, k: 1.3, depAlpha: 0.4)
+        m.defects[6] = (0.5, -1)
+        m.k[3] = 2
+        return m
+    }
+
+    func state(seed: UInt64) -> Polarization {
+        var g = Xoshiro(seed: seed)
+        return Polarization(x: (0..<25).map { _ in 0.4 * g.normal() }, y: (0..<25).map { _ in 0.4 * g.normal() })
+    }
+
+    /// ∂F/∂p against central differences of F, for every mode.
+    func testGradientIsTheFreeEnergysDerivative() {
+        for mode in FerroModel.Mode.allCases {
+            let c = CleanFerro(model: model(mode))
+            let p = state(seed: 1), e = (0.3, -0.7)
+            let g = c.gradient(p, field: e)
+            for s in [0, 6, 12, 24] {
+                for axis in 0..<2 where !(mode == .uniaxial && axis == 0) {
+                    var plus = p, minus = p
+                    if axis == 0 { plus.x[s] += 1e-6; minus.x[s] -= 1e-6 } else { plus.y[s] += 1e-6; minus.y[s] -= 1e-6 }
+                    let numeric = (c.freeEnergy(plus, field: e) - c.freeEnergy(minus, field: e)) / 2e-6
+                    XCTAssertEqual(axis == 0 ? g.x[s] : g.y[s], numeric, accuracy: 1e-6 * max(1, abs(numeric)), "\(mode) site \(s) axis \(axis)")
+                }
+            }
+        }
+    }
+
+    /// Under zero field and a small enough step, F never increases (deterministic and stochastic).
+    func testFreeEnergyNeverIncreasesUnderZeroField() {
+        for mode in [FerroModel.Mode.tetragonal, .squareelectric] {
+            let c = CleanFerro(model: model(mode))
+            let times = (0..<3000).map { Double($0) / 2999 }
+            let zero = times.map { _ in (0.0, 0.0) }
+            for seed: UInt64? in [nil, 7] {
+                let r = c.run(initial: state(seed: 2), field: zero, times: times, stochastic: seed)
+                XCTAssertFalse(r.diverged)
+                let rises = zip(r.energy.dropFirst(), r.energy).filter { $0 > $1 + 1e-12 * abs($1) }.count
+                XCTAssertEqual(rises, 0, "\(mode), stochastic \(String(describing: seed))")
+                XCTAssertLessThan(r.energy.last!, r.energy.first!)
+            }
+        }
+    }
+}

@@ -64,6 +64,26 @@ final class FerroSimToolTests: XCTestCase {
         XCTAssertEqual(try record(single), r3)
     }
 
+    /// --series ends where the record does; --model clean runs the gradient flow; per-site k
+    /// from a file equals the uniform option.
+    func testSeriesCleanModelAndPerSiteFiles() throws {
+        let dir = TempDir()
+        let common = ["-n", "8", "-T", "200", "-E", "0.5,1,6.9,0.1", "-J", "--no-provenance"]
+        let rec = try record(try Tools.expect(0, "ferrosim", common + ["--series", "s.h5"], cwd: dir.path))
+        let curl = try ArrayFile.open(dir.file("s.h5") + ":/sum_abs_curl").readAll()
+        XCTAssertEqual(curl.count, 200)
+        XCTAssertEqual(curl.last!, rec["sum_abs_curl"]!.doubleValue!)
+        let clean = try record(try Tools.expect(0, "ferrosim", common + ["--model", "clean"], cwd: dir.path))
+        XCTAssertNotEqual(clean["sum_abs_curl"], rec["sum_abs_curl"])
+        XCTAssertEqual(clean["diverged"]!.intValue, 0)
+        try NPYFile.write(dir.file("k.npy"), shape: [8, 8], values: .double([Double](repeating: 1.7, count: 64)))
+        let fromFile = try Tools.expect(0, "ferrosim", common + ["--k-file", "k.npy"], cwd: dir.path)
+        let fromOption = try Tools.expect(0, "ferrosim", common + ["--k", "1.7"], cwd: dir.path)
+        XCTAssertEqual(try record(fromFile), try record(fromOption))
+        try Tools.expect(64, "ferrosim", common + ["--model", "clean", "--series", "x.h5"], cwd: dir.path)
+        XCTAssertFalse(dir.exists("x.h5"))
+    }
+
     func testDivergenceIsFlaggedAndBadInputIsNamed() throws {
         let r = try Tools.expect(0, "ferrosim", ["-n", "6", "-T", "15", "--init-scale", "1", "-J", "--no-provenance"])
         XCTAssertEqual(try record(r)["diverged"]!.intValue, 1)

@@ -6,13 +6,16 @@ public enum Ferro {
         public var summary: FerroSummary
         /// Final px, py and curl maps (3·n² values), when asked for.
         public var maps: [Double]
+        /// Per time step: mean px, mean py, Σ|curl| (3·T values), when asked for (original model).
+        public var series: [Double]
     }
 
     /// Runs each (id, field) history on `model` from `initial`, on linspace(0, duration, T)
     /// plus `equilibrate` held steps. Stochastic runs draw from a generator seeded by
     /// (seed, id), so results do not depend on the thread count or the batch.
     public static func runAll(_ histories: [(Int, [(Double, Double)])], model: FerroModel, initial: Polarization,
-                              duration: Double, equilibrate: Int, stochastic: Bool, seed: UInt64, keepMaps: Bool) -> [Outcome] {
+                              duration: Double, equilibrate: Int, stochastic: Bool, seed: UInt64, keepMaps: Bool,
+                              clean: Bool = false, keepSeries: Bool = false) -> [Outcome] {
         let sim = FerroSimulator(model: model)
         let out = UnsafeMutableBufferPointer<Outcome?>.allocate(capacity: histories.count)
         out.initialize(repeating: nil)
@@ -26,9 +29,20 @@ public enum Ferro {
                 let (f, times) = FieldHistory.equilibrate(field, times: times0, steps: equilibrate)
                 var g = Xoshiro.stream(seed: seed, index: UInt64(truncatingIfNeeded: id))
                 let update: FerroSimulator.Update = stochastic ? .stochastic(seed: g.next()) : .deterministic
-                let r = sim.run(initial: initial, field: f, times: times, update: update)
+                if clean {
+                    let r = CleanFerro(model: model).run(initial: initial, field: f, times: times, stochastic: stochastic ? g.next() : nil)
+                    results[i] = Outcome(summary: FerroSummary(state: r.state, n: model.n, diverged: r.diverged),
+                                         maps: keepMaps ? r.state.x + r.state.y + r.state.curl(n: model.n) : [], series: [])
+                    continue
+                }
+                let r = sim.run(initial: initial, field: f, times: times, update: update, keepHistory: keepSeries)
+                // Per step: mean px, mean py and Σ|curl| of the stored state A.
+                let series = (r.history ?? []).flatMap { a -> [Double] in
+                    let m = a.mean
+                    return [m.0, m.1, a.curl(n: model.n).map(abs).reduce(0, +)]
+                }
                 results[i] = Outcome(summary: FerroSummary(r, n: model.n),
-                                     maps: keepMaps ? r.a.x + r.a.y + r.a.curl(n: model.n) : [])
+                                     maps: keepMaps ? r.a.x + r.a.y + r.a.curl(n: model.n) : [], series: series)
             }
         }
         return (0..<work.count).map { results[$0]! }

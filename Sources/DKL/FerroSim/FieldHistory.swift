@@ -39,9 +39,11 @@ public struct FerroSummary: Sendable {
     /// FerroSim_Env's reward: Σ|curl| / |⟨P⟩|.
     public var curlOverP: Double { sumAbsCurl / magnitude }
 
-    public init(_ r: FerroSimulator.Result, n: Int) {
-        meanP = r.a.mean
-        sumAbsCurl = r.a.curl(n: n).map(abs).reduce(0, +)
-        diverged = r.diverged
+    public init(_ r: FerroSimulator.Result, n: Int) { self.init(state: r.a, n: n, diverged: r.diverged) }
+
+    public init(state: Polarization, n: Int, diverged: Bool) {
+        meanP = state.mean
+        sumAbsCurl = state.curl(n: n).map(abs).reduce(0, +)
+        self.diverged = diverged
     }
 }
