@@ -36,6 +36,7 @@ let command = Command(
         Option("histories", value: "STREAM", help: "many histories: records with a field 'field' [T] (E_y) or [T,2]"),
         Option("equilibrate", value: "N", help: "append N steps holding the last field value"),
         Option("stochastic", help: "update a random quarter of the sites per step (seeded), as the original's default"),
+        Option("checkpoint", value: "FILE", help: "log finished histories to FILE; run the same command again to resume"),
         Option("maps", value: "FILE.h5", help: "also write the final px, py and curl maps of every history"),
         Option("series", value: "FILE.h5", help: "also write mean px, py and Σ|curl| at every step of every history (compat)"),
         Option.seed, Option.threads, Option.shard,
@@ -144,6 +145,18 @@ ToolMain.run(command) { inv in
                        "landau": JSON.array([model.alpha.0, model.alpha.1, model.alpha.2].map { .number($0) }),
                        "ec": .number(model.coerciveField), "update": .string(stochastic ? "stochastic" : "deterministic"),
                        "equilibrate": .number(Double(equilibrate)), "model": .string(clean ? "clean" : "compat")]
+    // Resuming: histories already in the checkpoint are not run again.
+    var checkpoint: Checkpoint?
+    var finished: [Int: [UInt8]] = [:]
+    if let path = a.string("checkpoint") {
+        if a.string("maps") != nil || a.string("series") != nil { throw DKLError.usage("--checkpoint keeps the records only; give --maps and --series without it") }
+        let skip: Set<String> = ["output", "checkpoint", "threads", "quiet", "progress", "ndjson", "binary", "no-provenance"]
+        let signature = command.signature(of: Array(inv.argv.dropFirst()), skipping: skip)
+        checkpoint = try Checkpoint(path: path, header: StreamHeader(schema: schema, attrs: attrs), signature: signature)
+        for r in checkpoint!.records { r.withUnsafeBytes { finished[RecordView($0, schema).int(0)] = r } }
+        if !finished.isEmpty { inv.note("resuming: \(finished.count) of \(histories.count) histories are in \(path)") }
+        Interrupts.deferExit = true
+    }
     let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
     let progress = Progress(tool: command.name, what: "histories", total: histories.count, enabled: inv.showsProgress)
     var maps: [Double] = []
@@ -152,23 +165,33 @@ ToolMain.run(command) { inv in
     var done = 0
     let batchSize = 256
     while done < histories.count {
-        try Interrupts.check()
         let batch = Array(histories[done..<min(done + batchSize, histories.count)])
-        let results = Ferro.runAll(batch, model: model, initial: initial, duration: duration, equilibrate: equilibrate,
+        let todo = batch.filter { finished[$0.0] == nil }
+        let results = Ferro.runAll(todo, model: model, initial: initial, duration: duration, equilibrate: equilibrate,
                                    stochastic: stochastic, seed: seed, keepMaps: a.string("maps") != nil,
                                    clean: clean, keepSeries: a.string("series") != nil)
+        var fresh: [[UInt8]] = []
         for (k, r) in results.enumerated() {
             var rec = RecordBuilder(schema)
-            rec.set(0, int: batch[k].0)
+            rec.set(0, int: todo[k].0)
             rec.set(1, r.summary.meanP.0); rec.set(2, r.summary.meanP.1); rec.set(3, r.summary.magnitude)
             rec.set(4, r.summary.sumAbsCurl); rec.set(5, r.summary.curlOverP); rec.set(6, r.summary.diverged ? 1 : 0)
-            if r.summary.diverged { diverged += 1 }
             maps += r.maps
             series.append(r.series)
-            try out.writer.write(rec.bytes)
+            fresh.append(rec.bytes)
+            finished[todo[k].0] = rec.bytes
+        }
+        try checkpoint?.append(fresh)
+        for h in batch {
+            let rec = finished[h.0]!
+            if rec[rec.count - 1] == 1 { diverged += 1 }
+            try out.writer.write(rec)
         }
         done += batch.count
         progress.update(done)
+        if Interrupts.signalNumber != 0, let c = checkpoint {
+            throw DKLError(.interrupted, "interrupted: \(finished.count) of \(histories.count) histories are in \(c.path); run the same command to resume")
+        }
     }
     if let m = a.string("maps") {
         let w = try HDF5Writer(path: m)
@@ -202,6 +225,7 @@ ToolMain.run(command) { inv in
         } catch { w.abort(); throw error }
     }
     try out.commit()
+    checkpoint?.remove()
     progress.finish(done)
     if diverged > 0 {
         inv.note("\(diverged) of \(histories.count) histories diverged (explicit Euler with too large a step: use more time points); their records have diverged = 1")

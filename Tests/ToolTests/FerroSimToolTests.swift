@@ -84,6 +84,51 @@ final class FerroSimToolTests: XCTestCase {
         XCTAssertFalse(dir.exists("x.h5"))
     }
 
+    /// ^C during a sweep with --checkpoint: exit 130, no output file, the finished histories
+    /// logged; the same command resumes and gives the records of an uninterrupted run.
+    func testInterruptedSweepResumes() throws {
+        let dir = TempDir()
+        _ = try Tools.python("""
+            import numpy as np
+            t = np.linspace(0, 1, 200); a = np.linspace(0, .75, 800)
+            np.save('h.npy', a[:, None] * np.sin(8 * t)[None, :])
+            """, cwd: dir.path)
+        try Tools.expect(0, "dkl-cat", ["--import", "h.npy", "--rows", "--field", "field", "--dtype", "f64", "-o", "h.dkl"], cwd: dir.path)
+        let args = ["--histories", "h.dkl", "-n", "8", "--checkpoint", "ck.ndjson", "-j", "1", "-o", "out.dkl"]
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Tools.path("ferrosim"))
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: dir.path)
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        var waited = 0
+        func logged() -> Int { ((try? String(contentsOfFile: dir.file("ck.ndjson"), encoding: .utf8)) ?? "").split(separator: "\n").count }
+        while logged() < 2 && waited < 3000 { usleep(10_000); waited += 1 }
+        p.interrupt()
+        p.waitUntilExit()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(p.terminationStatus, 130, message)
+        XCTAssertTrue(message.contains("of 800 histories are in ck.ndjson; run the same command to resume"), message)
+        XCTAssertFalse(dir.exists("out.dkl"))
+        let resumed = try Tools.expect(0, "ferrosim", args, cwd: dir.path)
+        XCTAssertTrue(resumed.err.contains("resuming:"), resumed.err)
+        XCTAssertFalse(dir.exists("ck.ndjson"), "the checkpoint is removed once the output is complete")
+        try Tools.expect(0, "ferrosim", ["--histories", "h.dkl", "-n", "8", "-o", "ref.dkl"], cwd: dir.path)
+        let a = try Tools.expect(0, "dkl-cat", ["-J", "out.dkl"], cwd: dir.path).out.split(separator: "\n").dropFirst()
+        let b = try Tools.expect(0, "dkl-cat", ["-J", "ref.dkl"], cwd: dir.path).out.split(separator: "\n").dropFirst()
+        XCTAssertEqual(Array(a), Array(b))
+        // A checkpoint made by other inputs is refused.
+        let header = try Tools.expect(0, "dkl-cat", ["--header", "ref.dkl"], cwd: dir.path).out
+        var h = try JSONParser.parse(header.trimmingCharacters(in: .newlines))
+        var attrs = h["attrs"]!
+        attrs.set("checkpoint_signature", "other inputs")
+        h.set("attrs", attrs)
+        _ = try dir.write("other.ndjson", h.text + "\n")
+        let refused = try Tools.expect(1, "ferrosim", ["--histories", "h.dkl", "-n", "8", "--checkpoint", "other.ndjson", "-o", "y.dkl"], cwd: dir.path)
+        XCTAssertTrue(refused.err.contains("other.ndjson:header: the checkpoint was made by a different command or inputs"), refused.err)
+    }
+
     func testDivergenceIsFlaggedAndBadInputIsNamed() throws {
         let r = try Tools.expect(0, "ferrosim", ["-n", "6", "-T", "15", "--init-scale", "1", "-J", "--no-provenance"])
         XCTAssertEqual(try record(r)["diverged"]!.intValue, 1)

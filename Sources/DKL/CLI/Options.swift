@@ -65,6 +65,26 @@ public struct Command: Sendable {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// The arguments that define a computation, for checkpoints: `args` without the options
+    /// named in `skipping` (and their values).
+    public func signature(of args: [String], skipping: Set<String>) -> String {
+        var out: [String] = []
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            i += 1
+            let long = a.hasPrefix("--") ? String(a.dropFirst(2).prefix { $0 != "=" }) : nil
+            let short = !a.hasPrefix("--") && a.hasPrefix("-") && a.count >= 2 ? a.dropFirst().first : nil
+            if let o = options.first(where: { (long != nil && $0.long == long) || (short != nil && $0.short == short && a.count == 2) }),
+               skipping.contains(o.long) {
+                if o.value != nil && !a.contains("=") && (long != nil || a.count == 2) { i += 1 }
+                continue
+            }
+            out.append(a)
+        }
+        return out.joined(separator: "\u{1F}")
+    }
+
     /// Parses `args` (without the program name). Throws usage errors.
     public func parse(_ args: [String]) throws -> Arguments {
         var result = Arguments()

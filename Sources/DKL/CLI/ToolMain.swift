@@ -71,7 +71,7 @@ public enum ToolMain {
                 say("\(command.name): error: \(e.message)\n\(command.usageText)\nSee '\(command.name) --help'.\n")
                 exit(64)
             case .interrupted:
-                say("\(command.name): interrupted\n")
+                say("\(command.name): \(e.message)\n")
                 exit(128 + max(Interrupts.signalNumber, 2))
             case .data:
                 say("\(command.name): \(e.description)\n")
