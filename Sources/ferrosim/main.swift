@@ -23,6 +23,7 @@ let command = Command(
         Option("gamma", value: "G", help: "relaxation rate γ (default 1)"),
         Option("k", value: "K", help: "coupling constant (default 1)"),
         Option("dep-alpha", value: "A", help: "depolarization (default 0)"),
+        Option("r", value: "R", help: "neighbours are the sites within distance R (default 1.1: the nearest four)"),
         Option("k-file", value: "ARRAY", help: "coupling per site (N or n×n values)"),
         Option("dep-alpha-file", value: "ARRAY", help: "depolarization per site (N or n×n values)"),
         Option("defects", value: "COUNT", help: "random-field defects at COUNT random sites (default 0)"),
@@ -52,6 +53,8 @@ ToolMain.run(command) { inv in
     }
     var model = FerroModel(n: n, mode: mode, gamma: try a.double("gamma", default: 1), k: try a.double("k", default: 1),
                            depAlpha: try a.double("dep-alpha", default: 0))
+    model.neighbourRadius = try a.double("r", default: 1.1)
+    guard model.neighbourRadius >= 1 else { throw DKLError.usage("--r must be at least 1 (the nearest neighbours)") }
     if let l = a.string("landau") {
         let v = l.split(separator: ",").compactMap { Double($0) }
         guard v.count == 2 || v.count == 3 else { throw DKLError.usage("--landau takes A1,A2 or A1,A2,A3") }
@@ -141,7 +144,7 @@ ToolMain.run(command) { inv in
 
     let schema = try Schema([Field("id", .i64), Field("px", .f64), Field("py", .f64), Field("p_abs", .f64),
                              Field("sum_abs_curl", .f64), Field("curl_over_p", .f64), Field("diverged", .u8)])
-    let attrs: JSON = ["lattice": JSON([n, n]), "mode": .string(mode.rawValue), "gamma": .number(model.gamma),
+    let attrs: JSON = ["lattice": JSON([n, n]), "mode": .string(mode.rawValue), "gamma": .number(model.gamma), "r": .number(model.neighbourRadius),
                        "landau": JSON.array([model.alpha.0, model.alpha.1, model.alpha.2].map { .number($0) }),
                        "ec": .number(model.coerciveField), "update": .string(stochastic ? "stochastic" : "deterministic"),
                        "equilibrate": .number(Double(equilibrate)), "model": .string(clean ? "clean" : "compat")]

@@ -129,6 +129,19 @@ final class FerroSimToolTests: XCTestCase {
         XCTAssertTrue(refused.err.contains("other.ndjson:header: the checkpoint was made by a different command or inputs"), refused.err)
     }
 
+    /// With r = 1.5 the eight surrounding sites are neighbours (the sum still divided by 4):
+    /// against the original FerroSim's numbers (Tests/Fixtures/ferrosim/README.md).
+    func testNeighbourRadiusMatchesTheOriginal() throws {
+        let f = Tools.root + "/Tests/Fixtures/ferrosim/"
+        for (r, curl, px, py) in [("1.1", 6.900760490407594, -0.011681530179669261, 0.032146218860659916),
+                                  ("1.5", 7.156886193713582, -0.011555708589825308, 0.04141162859804311)] {
+            let rec = try record(try Tools.expect(0, "ferrosim", ["-n", "8", "--r", r, "--dep-alpha", "0.1", "--init", f + "init.npy",
+                                                                 "--field-file", f + "field.npy", "-J"]))
+            assertClose(rec["sum_abs_curl"]!.doubleValue!, curl, rtol: 1e-9, "r = \(r)")
+            assertClose([rec["px"]!.doubleValue!, rec["py"]!.doubleValue!], [px, py], rtol: 1e-9, "r = \(r)")
+        }
+    }
+
     func testDivergenceIsFlaggedAndBadInputIsNamed() throws {
         let r = try Tools.expect(0, "ferrosim", ["-n", "6", "-T", "15", "--init-scale", "1", "-J", "--no-provenance"])
         XCTAssertEqual(try record(r)["diverged"]!.intValue, 1)

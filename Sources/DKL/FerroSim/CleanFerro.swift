@@ -28,7 +28,10 @@ public struct CleanFerro {
         for i in 0..<n {
             for j in 0..<n {
                 let s = i * n + j
-                for (ok, t) in [(i + 1 < n, s + n), (j + 1 < n, s + 1)] where ok {
+                for (di, dj) in model.neighbourOffsets where di * n + dj > 0 {
+                    let (ii, jj) = (i + di, j + dj)
+                    guard ii >= 0 && ii < n && jj >= 0 && jj < n else { continue }
+                    let t = ii * n + jj
                     let kp = 0.5 * (model.k[s] + model.k[t])
                     f += kp * ((p.x[s] - p.x[t]) * (p.x[s] - p.x[t]) + (p.y[s] - p.y[t]) * (p.y[s] - p.y[t]))
                 }
@@ -57,7 +60,10 @@ public struct CleanFerro {
                 let s = i * n + j
                 let (x, y) = (p.x[s], p.y[s])
                 var cx = 0.0, cy = 0.0
-                for (ok, t) in [(i > 0, s - n), (j > 0, s - 1), (j < n - 1, s + 1), (i < n - 1, s + n)] where ok {
+                for (di, dj) in model.neighbourOffsets {
+                    let (ii, jj) = (i + di, j + dj)
+                    guard ii >= 0 && ii < n && jj >= 0 && jj < n else { continue }
+                    let t = ii * n + jj
                     cx += 2 * pairK(s, t) * (x - p.x[t]); cy += 2 * pairK(s, t) * (y - p.y[t])
                 }
                 g.x[s] = 2 * a1 * x + 4 * a2 * x * x * x + (useA3 ? 2 * a3 * y * y * x : 0) + cx

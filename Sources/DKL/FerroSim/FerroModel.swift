@@ -17,6 +17,20 @@ public struct FerroModel: Sendable {
     public var depAlpha: [Double]
     /// Random-field defects per site, in units of Ec (zero: no defect).
     public var defects: [(Double, Double)]
+    /// Sites at a distance in (0, r] are neighbours (1.1: the four nearest). The original
+    /// divides the neighbour sum by 4 whatever their number, and so does the simulator.
+    public var neighbourRadius = 1.1
+
+    /// Neighbour offsets (di, dj) within the radius, in ascending site order (the order in
+    /// which the original adds them).
+    public var neighbourOffsets: [(Int, Int)] {
+        let m = Int(neighbourRadius.rounded(.down))
+        var out: [(Int, Int)] = []
+        for di in -m...m { for dj in -m...m where (di != 0 || dj != 0) && Double(di * di + dj * dj) <= neighbourRadius * neighbourRadius {
+            out.append((di, dj))
+        } }
+        return out.sorted { $0.0 * n + $0.1 < $1.0 * n + $1.1 }
+    }
 
     /// FerroSim's default Landau coefficients for each mode.
     public static func defaultLandau(_ mode: Mode) -> (Double, Double, Double) {

@@ -62,6 +62,8 @@ public struct FerroSimulator {
                           history: history, diverged: false)
         }
         let nf = Double(N)
+        let offsets = model.neighbourOffsets
+        let nearestOnly = offsets.count == 4 && offsets.allSatisfy { abs($0.0) + abs($0.1) == 1 }
         for t in 1..<T {
             let dt = times[t] - times[t - 1]
             let (ex, ey) = (field[t].0 * ec, field[t].1 * ec)
@@ -100,10 +102,17 @@ public struct FerroSimulator {
                     }
                     // Neighbour sum of A: (up + left) + right + down; missing neighbours count as 0.
                     var sx = 0.0, sy = 0.0
-                    if i > 0 { sx += axp[s - n]; sy += ayp[s - n] }
-                    if j > 0 { sx += axp[s - 1]; sy += ayp[s - 1] }
-                    if j < n - 1 { sx += axp[s + 1]; sy += ayp[s + 1] }
-                    if i < n - 1 { sx += axp[s + n]; sy += ayp[s + n] }
+                    if nearestOnly {
+                        if i > 0 { sx += axp[s - n]; sy += ayp[s - n] }
+                        if j > 0 { sx += axp[s - 1]; sy += ayp[s - 1] }
+                        if j < n - 1 { sx += axp[s + 1]; sy += ayp[s + 1] }
+                        if i < n - 1 { sx += axp[s + n]; sy += ayp[s + n] }
+                    } else {
+                        for (di, dj) in offsets {
+                            let (ii, jj) = (i + di, j + dj)
+                            if ii >= 0 && ii < n && jj >= 0 && jj < n { sx += axp[ii * n + jj]; sy += ayp[ii * n + jj] }
+                        }
+                    }
                     let qx = min(max(pxp[s], -10), 10), qy = min(max(pyp[s], -10), 10)
                     let lx = ex - dp[s] * mx / nf + d0x[s]
                     let ly = ey - dp[s] * my / nf + d0y[s]
