@@ -37,6 +37,7 @@ let command = Command(
         Option("histories", value: "STREAM", help: "many histories: records with a field 'field' [T] (E_y) or [T,2]"),
         Option("equilibrate", value: "N", help: "append N steps holding the last field value"),
         Option("stochastic", help: "update a random quarter of the sites per step (seeded), as the original's default"),
+        Option("sites-file", value: "ARRAY", help: "replay the sites to update: row t-2 lists those of step t (T-2 rows)"),
         Option("checkpoint", value: "FILE", help: "log finished histories to FILE; run the same command again to resume"),
         Option("maps", value: "FILE.h5", help: "also write the final px, py and curl maps of every history"),
         Option("series", value: "FILE.h5", help: "also write mean px, py and Σ|curl| at every step of every history (compat)"),
@@ -140,13 +141,24 @@ ToolMain.run(command) { inv in
     let duration = try a.double("duration", default: 1)
     let equilibrate = try a.int("equilibrate", default: 0, range: 0...10_000_000)
     let stochastic = a.flag("stochastic")
+    var replay: [[Int]]?
+    if let f = a.string("sites-file") {
+        guard !stochastic, !clean else { throw DKLError.usage("--sites-file replays the original's choices: give it without --stochastic and --model clean") }
+        let arr = try ArrayFile.open(f)
+        guard arr.rank == 2 else { throw DKLError.data("expected a (T-2)×k array of site indices, found shape \(arr.shape)", file: f) }
+        let v = try arr.readAll()
+        guard v.allSatisfy({ $0 >= 0 && $0 < Double(sites) && $0 == $0.rounded() }) else {
+            throw DKLError.data("site indices must be integers from 0 to \(sites - 1)", file: f)
+        }
+        replay = (0..<arr.shape[0]).map { r in (0..<arr.shape[1]).map { Int(v[r * arr.shape[1] + $0]) } }
+    }
     Parallel.threads = try a.threads()
 
     let schema = try Schema([Field("id", .i64), Field("px", .f64), Field("py", .f64), Field("p_abs", .f64),
                              Field("sum_abs_curl", .f64), Field("curl_over_p", .f64), Field("diverged", .u8)])
     let attrs: JSON = ["lattice": JSON([n, n]), "mode": .string(mode.rawValue), "gamma": .number(model.gamma), "r": .number(model.neighbourRadius),
                        "landau": JSON.array([model.alpha.0, model.alpha.1, model.alpha.2].map { .number($0) }),
-                       "ec": .number(model.coerciveField), "update": .string(stochastic ? "stochastic" : "deterministic"),
+                       "ec": .number(model.coerciveField), "update": .string(stochastic ? "stochastic" : a.string("sites-file") != nil ? "replayed" : "deterministic"),
                        "equilibrate": .number(Double(equilibrate)), "model": .string(clean ? "clean" : "compat")]
     // Resuming: histories already in the checkpoint are not run again.
     var checkpoint: Checkpoint?
@@ -172,7 +184,7 @@ ToolMain.run(command) { inv in
         let todo = batch.filter { finished[$0.0] == nil }
         let results = Ferro.runAll(todo, model: model, initial: initial, duration: duration, equilibrate: equilibrate,
                                    stochastic: stochastic, seed: seed, keepMaps: a.string("maps") != nil,
-                                   clean: clean, keepSeries: a.string("series") != nil)
+                                   clean: clean, keepSeries: a.string("series") != nil, replay: replay)
         var fresh: [[UInt8]] = []
         for (k, r) in results.enumerated() {
             var rec = RecordBuilder(schema)

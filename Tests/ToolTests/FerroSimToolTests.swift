@@ -23,6 +23,16 @@ final class FerroSimToolTests: XCTestCase {
         XCTAssertEqual(rec["diverged"]!.intValue, 0)
     }
 
+    /// The stochastic golden case through the tool, replaying the original's site choices.
+    func testGoldenCaseG2ReplayedThroughTheTool() throws {
+        let g = golden + "g2_tetra_stoch_defects_n10_T300/"
+        let r = try Tools.expect(0, "ferrosim", ["-n", "10", "--k", "1.5", "--dep-alpha", "0.2", "--init", g + "initial_p.npy",
+                                                 "--defects-file", g + "defects_Ec.npy", "--field-file", g + "applied_field_Ec.npy",
+                                                 "--sites-file", g + "stochastic_selected_sites.npy", "-J"])
+        let summary = try JSONParser.parse(String(contentsOfFile: g + "case.json", encoding: .utf8))["summary"]!
+        assertClose(try record(r)["sum_abs_curl"]!.doubleValue!, summary["sum_abs_curl"]!.doubleValue!, rtol: 1e-9)
+    }
+
     func testG3WithDefectsFileAndMaps() throws {
         let g = golden + "g3_square_pr_gamma05_n12_T250/"
         let dir = TempDir()

@@ -15,7 +15,7 @@ public enum Ferro {
     /// (seed, id), so results do not depend on the thread count or the batch.
     public static func runAll(_ histories: [(Int, [(Double, Double)])], model: FerroModel, initial: Polarization,
                               duration: Double, equilibrate: Int, stochastic: Bool, seed: UInt64, keepMaps: Bool,
-                              clean: Bool = false, keepSeries: Bool = false) -> [Outcome] {
+                              clean: Bool = false, keepSeries: Bool = false, replay: [[Int]]? = nil) -> [Outcome] {
         let sim = FerroSimulator(model: model)
         let out = UnsafeMutableBufferPointer<Outcome?>.allocate(capacity: histories.count)
         out.initialize(repeating: nil)
@@ -28,7 +28,7 @@ public enum Ferro {
                 let times0 = FieldHistory.linspace(field.count, duration: duration)
                 let (f, times) = FieldHistory.equilibrate(field, times: times0, steps: equilibrate)
                 var g = Xoshiro.stream(seed: seed, index: UInt64(truncatingIfNeeded: id))
-                let update: FerroSimulator.Update = stochastic ? .stochastic(seed: g.next()) : .deterministic
+                let update: FerroSimulator.Update = replay.map { .replay($0) } ?? (stochastic ? .stochastic(seed: g.next()) : .deterministic)
                 if clean {
                     let r = CleanFerro(model: model).run(initial: initial, field: f, times: times, stochastic: stochastic ? g.next() : nil)
                     results[i] = Outcome(summary: FerroSummary(state: r.state, n: model.n, diverged: r.diverged),

@@ -78,6 +78,8 @@ public struct FerroSimulator {
                     for s in 0..<N { selected[s] = false }
                     for i in 0..<(N / 4) { let j = i + Int(rng!.next() % UInt64(N - i)); order.swapAt(i, j); selected[order[i]] = true }
                 case let .replay(rows):
+                    // Steps beyond the replayed rows (e.g. equilibration) update every site.
+                    guard t - 2 < rows.count else { break }
                     all = false
                     for s in 0..<N { selected[s] = false }
                     for s in rows[t - 2] { selected[s] = true }
