@@ -1,7 +1,7 @@
 #!/bin/sh
 # The demo on the bundled sample data (share/plasmon, made by dkl-synth): the structural
-# image and the spectrum image become streams, are checked, joined by their coordinates'
-# order, cut down, converted to NDJSON and exported back to arrays that match the input.
+# image and the spectrum image become streams, are checked, cut down, converted to NDJSON
+# and exported back to arrays that match the input; then FerroSIM under three fields.
 # usage: pipelines/demo/run.sh [BIN]     (BIN: the built tools, default .build/release)
 set -eu
 cd "$(dirname "$0")/../.."
@@ -31,4 +31,9 @@ cmp "$data/image.npy" "$out/image-back.npy" && echo "image.npy round trip: ident
 
 echo "== how the last file was made (its provenance)"
 dkl-cat --header "$out/gap.dkl" | sed 's/.*"provenance"://'
+echo "== FerroSIM: E_y = A·e^t·sin(20t) on a 20x20 lattice, 900 + 50 steps, three amplitudes"
+for amplitude in 0.25 0.5 0.75; do
+  ferrosim -E "$amplitude,1,20,0" --equilibrate 50 --no-provenance -J | tail -n 1 \
+    | sed "s/^{\"id\":0,/A=$amplitude: /; s/,\"p_abs.*\"sum_abs_curl\"/, sum|curl|/; s/,\"curl_over_p.*//"
+done
 echo "== done: outputs in $out"
