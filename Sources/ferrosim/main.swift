@@ -208,37 +208,9 @@ ToolMain.run(command) { inv in
             throw DKLError(.interrupted, "interrupted: \(finished.count) of \(histories.count) histories are in \(c.path); run the same command to resume")
         }
     }
-    if let m = a.string("maps") {
-        let w = try HDF5Writer(path: m)
-        do {
-            let h = histories.count
-            for (c, name) in ["px", "py", "curl"].enumerated() {
-                var v = [Double](); v.reserveCapacity(h * sites)
-                for i in 0..<h {
-                    let start: Int = (3 * i + c) * sites
-                    v.append(contentsOf: maps[start..<(start + sites)])
-                }
-                try w.write("/" + name, shape: [h, n, n], values: .double(v))
-            }
-            try w.write("/id", shape: [h], values: .int64(histories.map { Int64($0.0) }))
-            try w.commit()
-        } catch { w.abort(); throw error }
-    }
-    if let path = a.string("series") {
-        let w = try HDF5Writer(path: path)
-        do {
-            let steps = (series.first?.count ?? 0) / 3
-            guard series.allSatisfy({ $0.count == steps * 3 }) else {
-                throw DKLError.data("--series needs histories of one length", file: path)
-            }
-            for (c, name) in ["mean_px", "mean_py", "sum_abs_curl"].enumerated() {
-                let v = series.flatMap { h in (0..<steps).map { h[3 * $0 + c] } }
-                try w.write("/" + name, shape: [series.count, steps], values: .double(v))
-            }
-            try w.write("/id", shape: [histories.count], values: .int64(histories.map { Int64($0.0) }))
-            try w.commit()
-        } catch { w.abort(); throw error }
-    }
+    let ids = histories.map(\.0)
+    if let path = a.string("maps") { try FerroOutput.writeMaps(path, ids: ids, n: n, maps: maps) }
+    if let path = a.string("series") { try FerroOutput.writeSeries(path, ids: ids, series: series) }
     try out.commit()
     checkpoint?.remove()
     progress.finish(done)
