@@ -65,12 +65,32 @@ public struct DKLEnsemble: Sendable {
     /// Trains `config.ensemble` members (seeds seed, seed+1, …); `initial` warm-starts them member by member.
     public static func train(x: Matrix, y: [Double], config: DKLConfig, initial: DKLEnsemble? = nil,
                              observe: ((Int, Int, Double) -> Bool)? = nil) throws -> DKLEnsemble {
-        var members: [DKLModel] = []
-        for k in 0..<max(config.ensemble, 1) {
+        let count = max(config.ensemble, 1)
+        func member(_ k: Int) throws -> DKLModel {
             var c = config
             c.seed = config.seed &+ UInt64(k)
             let start = initial.flatMap { k < $0.members.count ? $0.members[k] : nil }
-            members.append(try DKLTrainer.train(x: x, y: y, config: c, initial: start, observe: observe.map { o in { o(k, $0, $1) } }))
+            return try DKLTrainer.train(x: x, y: y, config: c, initial: start, observe: observe.map { o in { o(k, $0, $1) } })
+        }
+        var members: [DKLModel] = []
+        if count >= 2 && Parallel.threads >= 2 && observe == nil {
+            // Members train side by side, one BLAS thread each: small factorizations use two
+            // cores better this way than one factorization on two threads.
+            let blas = BLAS.threads
+            BLAS.setThreads(1)
+            defer { BLAS.setThreads(blas) }
+            let results = UnsafeMutableBufferPointer<Result<DKLModel, Error>?>.allocate(capacity: count)
+            results.initialize(repeating: nil)
+            defer { results.deallocate() }
+            nonisolated(unsafe) let slots = results
+            let lanes = min(Parallel.threads, count)
+            nonisolated(unsafe) let train = member
+            DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+                for k in stride(from: lane, to: count, by: lanes) { slots[k] = Result { try train(k) } }
+            }
+            members = try (0..<count).map { try results[$0]!.get() }
+        } else {
+            members = try (0..<count).map(member)
         }
         return DKLEnsemble(members: members)
     }

@@ -49,6 +49,9 @@ public enum BLAS {
 
     /// Sets the number of OpenBLAS threads for this process.
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+
+    /// The number of OpenBLAS threads in use.
+    public static var threads: Int { Int(openblas_get_num_threads()) }
 }
 
 extension Matrix {
