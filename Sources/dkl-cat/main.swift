@@ -87,12 +87,12 @@ ToolMain.run(command) { inv in
     // Concatenate, select and convert.
     let head = try a.optionalInt("head", range: 0...Int.max)
     let tail = try a.optionalInt("tail", range: 0...Int.max)
-    var readers = [try StreamReader(path: inputs[0])]
-    let schema = readers[0].schema
+    let first = try StreamReader(path: inputs[0])
+    let schema = first.schema
     let outSchema = try a.string("fields").map { try schema.selecting($0.split(separator: ",").map(String.init)) } ?? schema
     let picks = outSchema.fields.map { f in (schema[f.name]!.offset, f.offset, f.byteSize) }
     let direct = outSchema == schema
-    let out = try inv.openOutput(StreamHeader(schema: outSchema, attrs: readers[0].header.attrs, provenance: readers[0].header.provenance))
+    let out = try inv.openOutput(StreamHeader(schema: outSchema, attrs: first.header.attrs, provenance: first.header.provenance))
     var written = 0
     var ring: [[UInt8]] = []
     var ringNext = 0
@@ -108,12 +108,9 @@ ToolMain.run(command) { inv in
 
     var index = 0
     while index < inputs.count {
-        let r = index == 0 ? readers[0] : try StreamReader(path: inputs[index])
-        if index > 0 {
-            guard r.schema == schema else {
-                throw DKLError(.data, "its fields (\(r.schema.fields.map(\.declaration).joined(separator: ", "))) differ from those of \(readers[0].name)", file: r.name, location: "header")
-            }
-            readers = [readers[0]]
+        let r = index == 0 ? first : try StreamReader(path: inputs[index])
+        guard r.schema == schema else {
+            throw DKLError(.data, "its fields (\(r.schema.fields.map(\.declaration).joined(separator: ", "))) differ from those of \(first.name)", file: r.name, location: "header")
         }
         while let batch = try r.nextBatch(maxRecords: 1 << 16) {
             if let t = tail {

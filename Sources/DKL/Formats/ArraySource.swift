@@ -1,3 +1,5 @@
+import Foundation
+
 /// A numeric array in a file (an NPY file or an HDF5 dataset), read whole or by blocks
 /// without reading the rest of the file.
 public protocol ArraySource: AnyObject {
@@ -163,4 +165,3 @@ public enum ArrayValues {
     }
 }
 
-import Foundation

@@ -8,44 +8,10 @@ import Foundation
 public enum Kernel: String, Sendable, CaseIterable {
     case rbf, matern12, matern32, matern52
 
-    /// k as a function of r².
-    @inline(__always)
-    public func value(r2: Double) -> Double {
-        switch self {
-        case .rbf: return exp(-0.5 * r2)
-        case .matern12: return exp(-r2.squareRoot())
-        case .matern32: let r = (3 * r2).squareRoot(); return (1 + r) * exp(-r)
-        case .matern52: let r = (5 * r2).squareRoot(); return (1 + r + r * r / 3) * exp(-r)
-        }
-    }
-
-    /// (1/r)·dk/dr as a function of r² (finite at r = 0 except for Matérn 1/2, where 0 is
-    /// returned: the kernel has a cusp there and coincident points get no input gradient).
-    @inline(__always)
-    public func derivativeOverR(r2: Double) -> Double {
-        switch self {
-        case .rbf: return -exp(-0.5 * r2)
-        case .matern12: let r = r2.squareRoot(); return r > 0 ? -exp(-r) / r : 0
-        case .matern32: return -3 * exp(-(3 * r2).squareRoot())
-        case .matern52: let r = (5 * r2).squareRoot(); return -(5.0 / 3) * (1 + r) * exp(-r)
-        }
-    }
-
-    /// k and (1/r)·dk/dr together, with one exponential.
-    @inline(__always)
-    public func valueAndDerivativeOverR(r2: Double, needsDerivative: Bool) -> (Double, Double) {
-        switch self {
-        case .rbf: let e = exp(-0.5 * r2); return (e, -e)
-        case .matern12:
-            let r = r2.squareRoot(), e = exp(-r)
-            return (e, needsDerivative && r > 0 ? -e / r : 0)
-        case .matern32: let r = (3 * r2).squareRoot(), e = exp(-r); return ((1 + r) * e, -3 * e)
-        case .matern52: let r = (5 * r2).squareRoot(), e = exp(-r); return ((1 + r + r * r / 3) * e, -(5.0 / 3) * (1 + r) * e)
-        }
-    }
-
-    /// k (times `scale`) and, if `dk` is given, (1/r)·dk/dr for a run of squared distances,
-    /// in loops that vectorize (one `FastMath.exp` per element).
+    /// k (times `scale`) and, if `dk` is given, (1/r)·dk/dr for a run of squared distances
+    /// r² (one `FastMath.exp` per element). (1/r)·dk/dr is finite at r = 0 except for
+    /// Matérn 1/2, where 0 is given: the kernel has a cusp there and coincident points get
+    /// no input gradient.
     @inline(__always)
     public func fill(r2: UnsafePointer<Double>, count: Int, scale s: Double, k: UnsafeMutablePointer<Double>, dk: UnsafeMutablePointer<Double>?) {
         switch self {
@@ -86,28 +52,6 @@ public enum Kernel: String, Sendable, CaseIterable {
             for c in 0..<d { let t = zs[i * d + c] - other[j * d + c]; s += t * t }
             out[j] = s
         }
-    }
-
-    /// Scaled squared distances between the rows of a (m×d) and b (n×d), m×n.
-    public static func scaledDistances(_ a: Matrix, _ b: Matrix, lengthscales: [Double]) -> Matrix {
-        let d = lengthscales.count
-        precondition(a.cols == d && b.cols == d)
-        let inv = lengthscales.map { 1 / $0 }
-        var out = Matrix(rows: a.rows, cols: b.rows)
-        a.data.withUnsafeBufferPointer { pa in
-            b.data.withUnsafeBufferPointer { pb in
-                out.data.withUnsafeMutableBufferPointer { o in
-                    for i in 0..<a.rows {
-                        for j in 0..<b.rows {
-                            var s = 0.0
-                            for k in 0..<d { let t = (pa[i * d + k] - pb[j * d + k]) * inv[k]; s += t * t }
-                            o[i * b.rows + j] = s
-                        }
-                    }
-                }
-            }
-        }
-        return out
     }
 
     /// The kernel matrix s·k(a, b), m×n.

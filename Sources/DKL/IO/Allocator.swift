@@ -2,8 +2,7 @@ import CPlatform
 
 /// The training loops allocate and free matrices of a few MB every iteration. glibc serves
 /// such blocks with fresh mmap()s and returns them to the system at once, so every
-/// iteration page-faults its whole working set again (measured: a third of an N=500 step).
-/// Keeping large blocks in the heap removes that; peak memory is unchanged, since the same
+/// iteration page-faults its whole working set again. Keeping large blocks in the heap removes that; peak memory is unchanged, since the same
 /// blocks are reused.
 public enum Allocator {
     nonisolated(unsafe) static var tuned = false

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The toolkit's seeded generator: xoshiro256** seeded through SplitMix64. The same seed
 /// gives the same numbers on every machine and thread count.
 public struct Xoshiro: RandomNumberGenerator, Sendable {
@@ -39,7 +41,7 @@ public struct Xoshiro: RandomNumberGenerator, Sendable {
         var u = uniform()
         while u <= 0 { u = uniform() }
         let v = uniform()
-        return (-2 * _log(u)).squareRoot() * _cos(2 * Double.pi * v)
+        return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
     }
 
     /// A generator for stream `k` of this seed (for per-item or per-thread streams).
@@ -47,7 +49,3 @@ public struct Xoshiro: RandomNumberGenerator, Sendable {
         Xoshiro(seed: seed ^ (k &* 0xD1B5_4A32_D192_ED03) &+ k)
     }
 }
-
-import Foundation
-@inline(__always) func _log(_ x: Double) -> Double { Foundation.log(x) }
-@inline(__always) func _cos(_ x: Double) -> Double { Foundation.cos(x) }
