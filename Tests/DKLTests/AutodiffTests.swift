@@ -77,6 +77,20 @@ final class CholeskyTests: XCTestCase {
         assertClose(two.logDeterminant, log(8.0), rtol: 1e-14)
     }
 
+    /// The recursive triangular inverse past its base case (32): odd and even splits.
+    func testInverseAtSizesThatRecurse() throws {
+        for n in [1, 33, 65, 150, 257] {
+            let a = spd(n, seed: UInt64(n))
+            let c = try Cholesky(a)
+            let inv = c.inverseFactor()
+            assertClose(c.l.matmul(inv).data, Matrix.identity(n).data, rtol: 0, atol: 1e-10, "L·L⁻¹, n = \(n)")
+            XCTAssertTrue((0..<n).allSatisfy { i in ((i + 1)..<n).allSatisfy { inv[i, $0] == 0 } }, "upper zero, n = \(n)")
+            let full = c.inverse()
+            assertClose(a.matmul(full).data, Matrix.identity(n).data, rtol: 0, atol: 1e-8, "A·A⁻¹, n = \(n)")
+            assertClose(full.data, full.transposed.data, rtol: 0, atol: 0, "symmetric, n = \(n)")
+        }
+    }
+
     func testJitterLadderAndItsLimit() throws {
         // A rank-1 (singular) matrix needs jitter; the jitter used is reported.
         let v = Matrix(column: [1, 2, 3])
@@ -96,6 +110,11 @@ final class CholeskyTests: XCTestCase {
         let small = try Cholesky(Matrix(rows: 6, cols: 6, data: (0..<36).map { a[$0 / 6, $0 % 6] }))
         let grown = try small.appending(column: (0..<6).map { a[$0, 6] }, diagonal: a[6, 6])
         assertClose(grown.l.data, try Cholesky(a).l.data, rtol: 1e-12, atol: 1e-13)
+        // L⁻¹ and its O(n²) extension: L·L⁻¹ = I, upper triangle zero, extension = inverting again.
+        let inv = small.inverseFactor()
+        assertClose(small.l.matmul(inv).data, Matrix.identity(6).data, rtol: 0, atol: 1e-12)
+        XCTAssertTrue((0..<6).allSatisfy { i in ((i + 1)..<6).allSatisfy { inv[i, $0] == 0 } })
+        assertClose(Cholesky.extendInverse(inv, by: grown).data, grown.inverseFactor().data, rtol: 1e-12, atol: 1e-13)
     }
 }
 

@@ -150,4 +150,32 @@ final class ParallelTests: XCTestCase {
         XCTAssertEqual(one.gradParameters, four.gradParameters)
         XCTAssertEqual(one.gradInputs, four.gradInputs)
     }
+
+    /// Prediction runs its chunks on lanes with one BLAS thread each: the same numbers with
+    /// one thread, with two, and (to rounding) in one chunk, and against solves by the factor.
+    func testPredictionDoesNotDependOnTheThreadCount() throws {
+        let z = randomMatrix(400, 2, seed: 5), y = (0..<400).map { cos(Double($0) / 7) }
+        let cand = randomMatrix(3000, 2, seed: 6)
+        let post = try GPPosterior(inputs: z, targets: y, kernel: .rbf,
+                                   parameters: GPParameters(lengthscales: [0.3, 0.4], outputscale: 1.5, noise: 0.05, mean: -0.2))
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        Parallel.threads = 1
+        let one = post.predict(cand, chunk: 256)
+        Parallel.threads = 2
+        let two = post.predict(cand, chunk: 256)
+        XCTAssertEqual(one.mean, two.mean)
+        XCTAssertEqual(one.variance, two.variance)
+        let whole = post.predict(cand, chunk: 3000)
+        assertClose(whole.mean, one.mean, rtol: 1e-12, atol: 1e-12)
+        assertClose(whole.variance, one.variance, rtol: 1e-10, atol: 1e-12)
+        // Independently: variance = s − k*ᵀK⁻¹k* by two triangular solves, for a few candidates.
+        for j in [0, 1234, 2999] {
+            let ks = Kernel.rbf.matrix(z, cand.rows(j..<(j + 1)), lengthscales: [0.3, 0.4], outputscale: 1.5)
+            let w = post.cholesky.solve(ks.data)
+            let q = zip(ks.data, w).map { $0 * $1 }.reduce(0, +)
+            XCTAssertEqual(one.variance[j], 1.5 - q, accuracy: 1e-10)
+            XCTAssertEqual(one.mean[j], -0.2 + zip(ks.data, post.alpha).map { $0 * $1 }.reduce(0, +), accuracy: 1e-10)
+        }
+    }
 }

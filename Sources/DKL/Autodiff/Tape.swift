@@ -30,10 +30,12 @@ public final class Tape {
 
     public func value(_ v: Var) -> Matrix { values[v.id] }
 
-    /// Adds `g` to the gradient of `v` (used by backward closures).
+    /// Adds `g` to the gradient of `v` (used by backward closures). `g` is evaluated only
+    /// when `v` needs a gradient, so no work is spent on constants such as the inputs.
     @inline(__always)
-    public func accumulate(_ v: Var, _ g: Matrix) {
+    public func accumulate(_ v: Var, _ g: @autoclosure () -> Matrix) {
         guard needsGrad[v.id] else { return }
+        let g = g()
         if var existing = grads[v.id] {
             grads[v.id] = nil
             existing.data.withUnsafeMutableBufferPointer { e in

@@ -76,18 +76,12 @@ public struct DKLEnsemble: Sendable {
         if count >= 2 && Parallel.threads >= 2 && observe == nil {
             // Members train side by side, one BLAS thread each: small factorizations use two
             // cores better this way than one factorization on two threads.
-            let blas = BLAS.threads
-            BLAS.setThreads(1)
-            defer { BLAS.setThreads(blas) }
             let results = UnsafeMutableBufferPointer<Result<DKLModel, Error>?>.allocate(capacity: count)
             results.initialize(repeating: nil)
             defer { results.deallocate() }
             nonisolated(unsafe) let slots = results
-            let lanes = min(Parallel.threads, count)
             nonisolated(unsafe) let train = member
-            DispatchQueue.concurrentPerform(iterations: lanes) { lane in
-                for k in stride(from: lane, to: count, by: lanes) { slots[k] = Result { try train(k) } }
-            }
+            Parallel.lanes(count) { k in slots[k] = Result { try train(k) } }
             members = try (0..<count).map { try results[$0]!.get() }
         } else {
             members = try (0..<count).map(member)

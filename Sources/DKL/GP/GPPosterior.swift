@@ -9,6 +9,8 @@ public struct GPPosterior: Sendable {
     public private(set) var inputs: Matrix
     public private(set) var targets: [Double]
     public private(set) var cholesky: Cholesky
+    /// L⁻¹ (lower triangular): the variance reduction k*ᵀK⁻¹k* is |L⁻¹k*|².
+    public private(set) var inverseFactor: Matrix
     /// K⁻¹(y − c).
     public private(set) var alpha: [Double]
 
@@ -20,42 +22,55 @@ public struct GPPosterior: Sendable {
         var k = kernel.matrix(inputs, inputs, lengthscales: parameters.lengthscales, outputscale: parameters.outputscale)
         for i in 0..<inputs.rows { k[i, i] += parameters.noise }
         cholesky = try Cholesky(k)
+        inverseFactor = cholesky.inverseFactor()
         alpha = cholesky.solve(targets.map { $0 - parameters.mean })
     }
 
     public var count: Int { inputs.rows }
 
     /// Mean and latent variance (add `parameters.noise` for the noisy variance) at each
-    /// row of `candidates` (m×d), computed `chunk` rows at a time.
+    /// row of `candidates` (m×d), computed `chunk` rows at a time (by default as many as keep
+    /// a chunk's n×rows kernel block near 4 MB, and at least 512 for the triangular product's
+    /// efficiency). Chunks run side by
+    /// side on the cores, each with one BLAS thread; the result does not depend on the
+    /// number of threads.
     public func predict(_ candidates: Matrix, chunk: Int? = nil) -> (mean: [Double], variance: [Double]) {
-        let m = candidates.rows, n = count, d = candidates.cols
-        let rowsPerChunk = chunk ?? max(64, min(8192, (1 << 22) / max(n, 1)))
+        let m = candidates.rows, n = count
         var mean = [Double](repeating: parameters.mean, count: m)
         var variance = [Double](repeating: parameters.outputscale, count: m)
-        if n == 0 { return (mean, variance) }
-        var start = 0
-        while start < m {
-            let rows = min(rowsPerChunk, m - start)
-            let block = Matrix(rows: rows, cols: d, data: Array(candidates.data[(start * d)..<((start + rows) * d)]))
-            // K* is n×rows here (transposed), so one triangular solve gives v = L⁻¹K*.
-            var ks = kernel.matrix(inputs, block, lengthscales: parameters.lengthscales, outputscale: parameters.outputscale)
-            // μ = c + K*ᵀα as one matrix-vector product.
-            ks.data.withUnsafeBufferPointer { k in
-                alpha.withUnsafeBufferPointer { a in
-                    mean.withUnsafeMutableBufferPointer { m in
-                        BLAS.gemv(k.baseAddress!, a.baseAddress!, m.baseAddress! + start, m: n, n: rows, transpose: true, beta: 1)
-                    }
+        if n == 0 || m == 0 { return (mean, variance) }
+        let rowsPerChunk = max(1, chunk ?? max(512, min(4096, (1 << 19) / n)))
+        let chunks = (m + rowsPerChunk - 1) / rowsPerChunk
+        mean.withUnsafeMutableBufferPointer { meanOut in
+            variance.withUnsafeMutableBufferPointer { varOut in
+                nonisolated(unsafe) let (mo, vo) = (meanOut.baseAddress!, varOut.baseAddress!)
+                Parallel.lanes(chunks) { c in
+                    let start = c * rowsPerChunk, rows = min(rowsPerChunk, m - start)
+                    predictChunk(candidates, start: start, rows: rows, mean: mo + start, variance: vo + start)
                 }
             }
-            ks = cholesky.solveLower(ks)
-            var sq = [Double](repeating: 0, count: rows)
-            ks.data.withUnsafeBufferPointer { v in
-                for i in 0..<n { for j in 0..<rows { sq[j] += v[i * rows + j] * v[i * rows + j] } }
-            }
-            for j in 0..<rows { variance[start + j] = max(parameters.outputscale - sq[j], 0) }
-            start += rows
         }
         return (mean, variance)
+    }
+
+    /// One chunk of `predict`: rows start..<start+rows of the candidates.
+    private func predictChunk(_ candidates: Matrix, start: Int, rows: Int,
+                              mean: UnsafeMutablePointer<Double>, variance: UnsafeMutablePointer<Double>) {
+        let n = count, d = candidates.cols
+        let block = Matrix(rows: rows, cols: d, data: Array(candidates.data[(start * d)..<((start + rows) * d)]))
+        // K* is n×rows here (transposed), so that one triangular product gives v = L⁻¹K*.
+        var ks = kernel.matrix(inputs, block, lengthscales: parameters.lengthscales, outputscale: parameters.outputscale,
+                               parallel: false)
+        var sq = [Double](repeating: 0, count: rows)
+        ks.data.withUnsafeMutableBufferPointer { k in
+            // μ = c + K*ᵀα as one matrix-vector product.
+            alpha.withUnsafeBufferPointer { a in
+                BLAS.gemv(k.baseAddress!, a.baseAddress!, mean, m: n, n: rows, transpose: true, beta: 1)
+            }
+            inverseFactor.data.withUnsafeBufferPointer { c in BLAS.trmm(c.baseAddress!, k.baseAddress!, n: n, m: rows) }
+            for i in 0..<n { for j in 0..<rows { sq[j] += k[i * rows + j] * k[i * rows + j] } }
+        }
+        for j in 0..<rows { variance[j] = max(parameters.outputscale - sq[j], 0) }
     }
 
     /// The posterior with one more observation (z, y) and the same hyperparameters, in O(n²).
@@ -65,6 +80,7 @@ public struct GPPosterior: Sendable {
         let zm = Matrix(row: z)
         let c = kernel.matrix(inputs, zm, lengthscales: parameters.lengthscales, outputscale: parameters.outputscale).data
         next.cholesky = try cholesky.appending(column: c, diagonal: parameters.outputscale + parameters.noise)
+        next.inverseFactor = Cholesky.extendInverse(inverseFactor, by: next.cholesky)
         next.inputs = Matrix(rows: inputs.rows + 1, cols: inputs.cols, data: inputs.data + z)
         next.targets = targets + [y]
         next.alpha = next.cholesky.solve(next.targets.map { $0 - parameters.mean })

@@ -54,8 +54,8 @@ public enum Kernel: String, Sendable, CaseIterable {
         }
     }
 
-    /// The kernel matrix s·k(a, b), m×n.
-    public func matrix(_ a: Matrix, _ b: Matrix, lengthscales: [Double], outputscale s: Double) -> Matrix {
+    /// The kernel matrix s·k(a, b), m×n; its rows are shared between threads when `parallel`.
+    public func matrix(_ a: Matrix, _ b: Matrix, lengthscales: [Double], outputscale s: Double, parallel: Bool = true) -> Matrix {
         let d = lengthscales.count
         precondition(a.cols == d && b.cols == d)
         let inv = lengthscales.map { 1 / $0 }
@@ -67,7 +67,8 @@ public enum Kernel: String, Sendable, CaseIterable {
             sb.withUnsafeBufferPointer { pb in
                 out.data.withUnsafeMutableBufferPointer { o in
                     nonisolated(unsafe) let (ap, bp, op) = (pa.baseAddress!, pb.baseAddress!, o.baseAddress!)
-                    Parallel.forEachPart(a.rows, minimumRows: max(1, 65_536 / max(m, 1))) { _, rows in
+                    let minimumRows = parallel ? max(1, 65_536 / max(m, 1)) : Int.max / Parallel.parts
+                    Parallel.forEachPart(a.rows, minimumRows: minimumRows) { _, rows in
                         let r2 = UnsafeMutablePointer<Double>.allocate(capacity: m)
                         defer { r2.deallocate() }
                         for i in rows {

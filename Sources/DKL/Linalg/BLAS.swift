@@ -1,4 +1,5 @@
 import COpenBLAS
+import Foundation
 
 /// The toolkit's door to OpenBLAS and LAPACKE: the files of this folder are the only ones
 /// that import the C module. Matrices are row-major.
@@ -20,15 +21,46 @@ public enum BLAS {
         Int(LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "U")), Int32(n), a, Int32(n)))
     }
 
-    /// The inverse of A from its lower Cholesky factor (in place; lower triangle set).
-    public static func potri(_ a: UnsafeMutablePointer<Double>, n: Int) -> Int {
-        Int(LAPACKE_dpotri_work(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "U")), Int32(n), a, Int32(n)))
+    /// The inverse of A from its lower Cholesky factor L (in place; lower triangle set):
+    /// L⁻¹ by `trtri`, then (L⁻¹)ᵀL⁻¹ by LAPACK's blocked dlauum.
+    public static func potri(_ a: UnsafeMutablePointer<Double>, n: Int) {
+        trtri(a, n: n)
+        _ = LAPACKE_dlauum_work(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "U")), Int32(n), a, Int32(n))
     }
 
     /// Solves L·X = B (or Lᵀ·X = B when `transpose`) for lower-triangular L (n×n), B n×m, in place.
     public static func trsm(_ l: UnsafePointer<Double>, _ b: UnsafeMutablePointer<Double>, n: Int, m: Int, transpose: Bool) {
         cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, transpose ? CblasTrans : CblasNoTrans, CblasNonUnit,
                     Int32(n), Int32(m), 1, l, Int32(n), b, Int32(m))
+    }
+
+    /// B ← L·B for lower-triangular L (n×n), B n×m, in place.
+    public static func trmm(_ l: UnsafePointer<Double>, _ b: UnsafeMutablePointer<Double>, n: Int, m: Int) {
+        cblas_dtrmm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, Int32(n), Int32(m), 1, l, Int32(n), b, Int32(m))
+    }
+
+    /// In-place inverse of the row-major lower-triangular n×n matrix `a` with a nonzero
+    /// diagonal. Recursive on halves, [A 0; B D]⁻¹ = [A⁻¹ 0; −D⁻¹BA⁻¹ D⁻¹], with the
+    /// off-diagonal block by two triangular products: about three times the speed of
+    /// LAPACK's dtrtri below n ≈ 1,500, where OpenBLAS runs it unblocked.
+    public static func trtri(_ a: UnsafeMutablePointer<Double>, n: Int) { triangularInverse(a, n: n, ld: n) }
+
+    /// `trtri` on the n×n diagonal block at `a` of a matrix with row length `ld`. In BLAS's
+    /// column-major terms the block is upper triangular: U = [A B; 0 D] with U⁻¹ =
+    /// [A⁻¹ −A⁻¹BD⁻¹; 0 D⁻¹].
+    private static func triangularInverse(_ a: UnsafeMutablePointer<Double>, n: Int, ld: Int) {
+        if n <= 32 {
+            _ = LAPACKE_dtrtri_work(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "U")), Int8(UInt8(ascii: "N")), Int32(n), a, Int32(ld))
+            return
+        }
+        let h = n / 2, r = n - h
+        let upperLeft = a, offDiagonal = a + h * ld, lowerRight = a + h * ld + h
+        triangularInverse(upperLeft, n: h, ld: ld)
+        triangularInverse(lowerRight, n: r, ld: ld)
+        cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, Int32(h), Int32(r), 1,
+                    upperLeft, Int32(ld), offDiagonal, Int32(ld))
+        cblas_dtrmm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, Int32(h), Int32(r), -1,
+                    lowerRight, Int32(ld), offDiagonal, Int32(ld))
     }
 
     /// Solves L·x = b (or Lᵀ·x = b) for one vector, in place.
@@ -52,6 +84,27 @@ public enum BLAS {
 
     /// The number of OpenBLAS threads in use.
     public static var threads: Int { Int(openblas_get_num_threads()) }
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var singleDepth = 0
+    nonisolated(unsafe) private static var savedThreads = 1
+
+    /// Runs `body` with OpenBLAS on one thread, for work spread over the toolkit's own
+    /// threads instead (each calling BLAS). Nested and concurrent uses share one save and
+    /// one restore of the thread count.
+    public static func singleThreaded<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        if singleDepth == 0 { savedThreads = threads; setThreads(1) }
+        singleDepth += 1
+        lock.unlock()
+        defer {
+            lock.lock()
+            singleDepth -= 1
+            if singleDepth == 0 { setThreads(savedThreads) }
+            lock.unlock()
+        }
+        return try body()
+    }
 }
 
 extension Matrix {

@@ -75,11 +75,41 @@ public struct Cholesky: Sendable {
         return x
     }
 
+    /// L⁻¹, lower triangular (the strict upper triangle zero): |L⁻¹b|² = bᵀA⁻¹b by one
+    /// triangular product, which runs at the matrix-multiply rate where a solve does not.
+    public func inverseFactor() -> Matrix {
+        var m = l
+        if n > 0 { m.data.withUnsafeMutableBufferPointer { BLAS.trtri($0.baseAddress!, n: n) } }
+        return m
+    }
+
+    /// L′⁻¹ for the factor `extended` by one row [L 0; wᵀ s] (from `appending`), given
+    /// `inverse` = L⁻¹, in O(n²): its last row is (−wᵀL⁻¹/s, 1/s).
+    public static func extendInverse(_ inverse: Matrix, by extended: Cholesky) -> Matrix {
+        let n = inverse.rows
+        precondition(extended.n == n + 1)
+        var out = Matrix(rows: n + 1, cols: n + 1)
+        for i in 0..<n { for j in 0...i { out.data[i * (n + 1) + j] = inverse.data[i * n + j] } }
+        let s = extended.l[n, n]
+        var row = [Double](repeating: 0, count: n)
+        if n > 0 {
+            let w = Array(extended.l.data[(n * (n + 1))..<(n * (n + 1) + n)])
+            inverse.data.withUnsafeBufferPointer { c in
+                w.withUnsafeBufferPointer { wp in
+                    row.withUnsafeMutableBufferPointer { BLAS.gemv(c.baseAddress!, wp.baseAddress!, $0.baseAddress!, m: n, n: n, transpose: true, alpha: -1 / s) }
+                }
+            }
+        }
+        for j in 0..<n { out.data[n * (n + 1) + j] = row[j] }
+        out.data[n * (n + 1) + n] = 1 / s
+        return out
+    }
+
     /// A⁻¹ from the factor: full and symmetric, or only its lower triangle (the upper is then
     /// left as L's zeros) when `lowerOnly`.
     public func inverse(lowerOnly: Bool = false) -> Matrix {
         var m = l
-        _ = m.data.withUnsafeMutableBufferPointer { BLAS.potri($0.baseAddress!, n: n) }
+        if n > 0 { m.data.withUnsafeMutableBufferPointer { BLAS.potri($0.baseAddress!, n: n) } }
         if !lowerOnly { for i in 0..<n { for j in (i + 1)..<max(n, i + 1) { m.data[i * n + j] = m.data[j * n + i] } } }
         return m
     }

@@ -24,6 +24,26 @@ public enum Parallel {
         run(k, body) { (n * $0 / k)..<(n * ($0 + 1) / k) }
     }
 
+    /// Runs tasks 0..<count on min(threads, count) lanes (lane j takes tasks j, j + lanes, …),
+    /// with OpenBLAS on one thread meanwhile when there is more than one lane: for
+    /// independent pieces of BLAS work too small to share well between threads. Each task
+    /// writes only its own outputs.
+    public static func lanes(_ count: Int, _ body: (Int) -> Void) {
+        let lanes = min(threads, count)
+        if lanes <= 1 {
+            for k in 0..<count { body(k) }
+            return
+        }
+        BLAS.singleThreaded {
+            withoutActuallyEscaping(body) { escaping in
+                nonisolated(unsafe) let work = escaping
+                DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+                    for k in stride(from: lane, to: count, by: lanes) { work(k) }
+                }
+            }
+        }
+    }
+
     /// Runs the parts. The body's captures are the caller's responsibility: each part
     /// writes only its own rows or its own accumulators.
     static func run(_ count: Int, _ body: (Int, Range<Int>) -> Void, _ range: @escaping @Sendable (Int) -> Range<Int>) {
