@@ -1,7 +1,7 @@
 #!/bin/sh
 # DKL training and prediction on the shared canonical workload, against GPyTorch run in the
 # same invocation (../shared/bench/anchor_dkl.py). Both use 2 threads.
-# usage: bench/dkl.sh            (N=500, seeds 0-2; FULL=1 adds N=2000, one seed)
+# usage: bench/dkl.sh            (N=500, seeds 0-2; FULL=1 adds N=2000, seeds 0-2, GPyTorch on seed 0)
 # The anchor needs a Python with torch and gpytorch: DKL_PY_TORCH=/path/to/python
 # (see ../shared/bench/README.md); without it only the toolkit's rows are measured.
 set -eu
@@ -23,13 +23,14 @@ run() {   # run LABEL COMMAND...: appends RESULT + peak RSS
 }
 run "$bin" --setting peak --data "$shared/bench/data"
 run "$bin" --setting million --n 500 --data "$shared/bench/data"
-plan="500:0 500:1 500:2"
-[ "${FULL:-0}" = 1 ] && plan="$plan 2000:0"
+# N:seed:anchor — the anchor (GPyTorch, about 5 minutes per run at N=2000) runs once at N=2000.
+plan="500:0:1 500:1:1 500:2:1"
+[ "${FULL:-0}" = 1 ] && plan="$plan 2000:0:1 2000:1:0 2000:2:0"
 for item in $plan; do
-  n=${item%:*}; s=${item#*:}
+  n=${item%%:*}; rest=${item#*:}; s=${rest%%:*}; anchor=${rest#*:}
   run "$bin" --n "$n" --seed "$s" --setting canonical --data "$shared/bench/data"
   run "$bin" --n "$n" --seed "$s" --setting default --data "$shared/bench/data"
-  if [ -n "${DKL_PY_TORCH:-}" ]; then
+  if [ -n "${DKL_PY_TORCH:-}" ] && [ "$anchor" = 1 ]; then
     run "$DKL_PY_TORCH" "$shared/bench/anchor_dkl.py" run --anchor gpytorch --mode static --n "$n" --seed "$s" --data "$shared/bench/data"
   fi
 done

@@ -90,6 +90,22 @@ final class GPTests: XCTestCase {
         }
     }
 
+    /// The general path (any embedding width; 2 has its own unrolled loop): gradients in the
+    /// inputs and every hyperparameter against finite differences, at widths 1, 3 and 4.
+    func testGradientsAtOtherWidths() throws {
+        let r = GPTests.reference
+        let constraints = GPConstraints()
+        for width in [1, 3, 4] {
+            let raw = constraints.raw(GPParameters(lengthscales: (0..<width).map { 0.6 + 0.2 * Double($0) }, outputscale: 1.3, noise: 0.08, mean: 0.1))
+            for kernel in [Kernel.rbf, .matern52, .matern12] {
+                checkGradients([randomMatrix(2, width, seed: UInt64(width)), raw], rtol: 1e-5, atol: 1e-7) { v in
+                    let z = v[0].tape.constant(r.x).matmul(v[0]).tanh()
+                    return try! z.gpNegativeMLL(targets: r.y, kernel: kernel, parameters: constraints.parameters(v[1]))
+                }
+            }
+        }
+    }
+
     /// Kernel contracts, for every kernel: symmetric, unit diagonal times s, positive
     /// definite, and block evaluation equals the whole.
     func testKernelContracts() throws {

@@ -12,17 +12,20 @@ public struct DKLConfig: Equatable, Sendable {
     public var extractor: Extractor = .mlp
     /// Hidden widths of the MLP (the input width comes from the data, the output is `embedding`).
     public var hidden: [Int] = [64, 64]
-    public var embedding = 2
+    /// The embedding's width. Four by default: on the shared benchmark a 4-D embedding with
+    /// a Matérn 5/2 kernel lowers the held-out error at N = 2,000 from 0.65 to 0.60 (RBF on 2-D).
+    public var embedding = 4
     /// CNN: convolution channels per block, the dense layer's width, and the patches'
     /// channels (the patch side is √(input width / channels)).
     public var cnnChannels: [Int] = [8, 16]
     public var cnnHidden = 64
     public var patchChannels = 1
     /// Number of models trained from seeds seed, seed+1, …; their moments are combined.
-    /// Three by default: averaging seeds lowers the error and steadies the variance.
-    public var ensemble = 3
+    /// Four by default: averaging seeds lowers the error and steadies the variance, and
+    /// members train side by side, so on two cores four cost what three do.
+    public var ensemble = 4
     public var activation: MLP.Activation = .relu
-    public var kernel: Kernel = .rbf
+    public var kernel: Kernel = .matern52
     public var iterations = 500
     public var learningRate = 0.01
     /// Decoupled weight decay on the network's weights (AdamW); 0 = Adam.
@@ -40,7 +43,7 @@ public struct DKLConfig: Equatable, Sendable {
     public var validationFraction = 0.2
     public var validationEvery = 10
     /// Stop when the held-out NLPD has not improved for this many iterations (0: run them all).
-    public var validationPatience = 100
+    public var validationPatience = 50
     /// Initial hyperparameters (before softplus floors): GPyTorch's softplus(0) by default.
     public var initialLengthscale = 0.6931471805599453
     public var initialOutputscale = 0.6931471805599453

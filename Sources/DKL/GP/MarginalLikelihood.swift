@@ -61,7 +61,9 @@ public struct MarginalLikelihood {
         // G = ½(ααᵀ − K⁻¹) and W = G ∘ s·(1/r)dk/dr, visited once per pair (i > j): the
         // symmetric sums are accumulated for both rows, so no n×n product is formed.
         let inv = chol.inverse(lowerOnly: true)
-        // Each worker sums into its own accumulators; they are added in a fixed order.
+        // Each worker sums into its own accumulators; they are added in a fixed order. The
+        // inputs and their gradient sums are kept transposed (d×n), so that every inner loop
+        // below runs over contiguous memory whatever the embedding's width.
         final class Sums: @unchecked Sendable {
             var gradS = 0.0, gradNoise = 0.0
             var rowSums: [Double], wz: [Double], sq: [Double]
@@ -69,15 +71,19 @@ public struct MarginalLikelihood {
         }
         let parts = (0..<Parallel.parts).map { _ in Sums(n, d) }
         let kUnit = 1 / s
+        var zt = [Double](repeating: 0, count: n * d)
+        for i in 0..<n { for c in 0..<d { zt[c * n + i] = z.data[i * d + c] } }
         inv.data.withUnsafeBufferPointer { ki0 in
         k.data.withUnsafeBufferPointer { kk0 in
         dk.data.withUnsafeBufferPointer { dd0 in
-        z.data.withUnsafeBufferPointer { zz0 in
+        zt.withUnsafeBufferPointer { zz0 in
         alpha.withUnsafeBufferPointer { al0 in
             nonisolated(unsafe) let (ki, kk, dd, zz, al) = (ki0, kk0, dd0, zz0, al0)
             Parallel.forEachTrianglePart(n) { part, rows in
                 let acc = parts[part]
                 var gradS = 0.0, gradNoise = 0.0
+                let wrow = UnsafeMutablePointer<Double>.allocate(capacity: max(n, 1))
+                defer { wrow.deallocate() }
                 acc.rowSums.withUnsafeMutableBufferPointer { rs in
                 acc.wz.withUnsafeMutableBufferPointer { w in
                 acc.sq.withUnsafeMutableBufferPointer { sq in
@@ -88,8 +94,8 @@ public struct MarginalLikelihood {
                         gradS += gii
                         var rsi = 0.0, gs = 0.0
                         if d == 2 {
-                            // The usual DKL embedding: the same sums, unrolled.
-                            let (zi0, zi1) = (zz[2 * i], zz[2 * i + 1])
+                            // The canonical DKL embedding: every sum in one pass, unrolled.
+                            let (zi0, zi1) = (zz[i], zz[n + i])
                             var (wi0, wi1, sq0, sq1) = (0.0, 0.0, 0.0, 0.0)
                             for j in 0..<i {
                                 let g = 0.5 * (ai * al[j] - ki[i * n + j])
@@ -97,35 +103,48 @@ public struct MarginalLikelihood {
                                 let wij = g * s * dd[i * n + j]
                                 rsi += wij
                                 rs[j] += wij
-                                let (zj0, zj1) = (zz[2 * j], zz[2 * j + 1])
+                                let (zj0, zj1) = (zz[j], zz[n + j])
                                 wi0 += wij * zj0
                                 wi1 += wij * zj1
-                                w[2 * j] += wij * zi0
-                                w[2 * j + 1] += wij * zi1
+                                w[j] += wij * zi0
+                                w[n + j] += wij * zi1
                                 sq0 += wij * (zi0 - zj0) * (zi0 - zj0)
                                 sq1 += wij * (zi1 - zj1) * (zi1 - zj1)
                             }
-                            w[2 * i] += wi0
-                            w[2 * i + 1] += wi1
+                            w[i] += wi0
+                            w[n + i] += wi1
                             sq[0] += 2 * sq0
                             sq[1] += 2 * sq1
-                        } else {
-                            for j in 0..<i {
-                                let g = 0.5 * (ai * al[j] - ki[i * n + j])
-                                gs += g * kk[i * n + j]
-                                let wij = g * s * dd[i * n + j]
-                                rsi += wij
-                                rs[j] += wij
-                                for c in 0..<d {
-                                    let zi = zz[i * d + c], zj = zz[j * d + c]
-                                    w[i * d + c] += wij * zj
-                                    w[j * d + c] += wij * zi
-                                    sq[c] += 2 * wij * (zi - zj) * (zi - zj)
-                                }
-                            }
+                            rs[i] += rsi
+                            gradS += 2 * gs * kUnit
+                            continue
+                        }
+                        // w_ij = G_ij·s·(1/r)dk/dr for j < i.
+                        for j in 0..<i {
+                            let g = 0.5 * (ai * al[j] - ki[i * n + j])
+                            gs += g * kk[i * n + j]
+                            let wij = g * s * dd[i * n + j]
+                            wrow[j] = wij
+                            rsi += wij
+                            rs[j] += wij
                         }
                         rs[i] += rsi
                         gradS += 2 * gs * kUnit
+                        // Per dimension: Σ_j w_ij z_j (both ways) and Σ_j w_ij (z_i − z_j)².
+                        for c in 0..<d {
+                            let zc = zz.baseAddress! + c * n, wc = w.baseAddress! + c * n
+                            let zi = zc[i]
+                            var wi = 0.0, sqc = 0.0
+                            for j in 0..<i {
+                                let wij = wrow[j], zj = zc[j]
+                                wi += wij * zj
+                                wc[j] += wij * zi
+                                let t = zi - zj
+                                sqc += wij * t * t
+                            }
+                            wc[i] += wi
+                            sq[c] += 2 * sqc
+                        }
                     }
                 } } }
                 acc.gradS = gradS
@@ -137,7 +156,7 @@ public struct MarginalLikelihood {
         for acc in parts {
             gradS += acc.gradS; gradNoise += acc.gradNoise
             for i in 0..<n { rowSums[i] += acc.rowSums[i] }
-            for i in 0..<(n * d) { wz[i] += acc.wz[i] }
+            for c in 0..<d { for i in 0..<n { wz[i * d + c] += acc.wz[c * n + i] } }
             for c in 0..<d { sqSums[c] += acc.sq[c] }
         }
         var gradZ = Matrix(rows: n, cols: d)

@@ -49,13 +49,15 @@ if setting == "peak" {
 
 var config = DKLConfig()
 config.seed = seed
-if setting == "canonical" { config.validationFraction = 0; config.ensemble = 1 }
+if setting == "canonical" || setting == "million" {
+    // The anchors' model: one MLP 256-64-64-2 and an RBF kernel, no validation split.
+    config.validationFraction = 0; config.ensemble = 1; config.kernel = .rbf; config.embedding = 2; config.hidden = [64, 64]
+}
 if setting == "million" {
     // Prediction of 1,000,000 candidates in bounded memory: a model trained briefly, then
     // candidates made chunk by chunk (patches of the image, shifted in brightness so that
     // none repeats) and predicted one chunk at a time.
     config.iterations = 50
-    config.ensemble = 1
     let model = try DKLTrainer.train(x: X.gather(train), y: train.map { y[$0] }, config: config)
     let post = try model.posterior()
     let total = 1_000_000, chunk = 8192
