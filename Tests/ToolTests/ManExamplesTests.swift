@@ -58,6 +58,7 @@ final class ManExamplesTests: XCTestCase {
 
     func testDklStream5() throws { try runPage("man5/dkl-stream.5") }
     func testDklCat1() throws { try runPage("man1/dkl-cat.1") }
+    func testDklPatches1() throws { try runPage("man1/dkl-patches.1") }
     func testDklSynth1() throws { try runPage("man1/dkl-synth.1") }
     func testFerrosim1() throws { try runPage("man1/ferrosim.1") }
 
@@ -76,5 +77,5 @@ final class ManExamplesTests: XCTestCase {
         }
     }
 
-    static let allTestNames = ["testDklCat1", "testDklSynth1", "testFerrosim1"]
+    static let allTestNames = ["testDklCat1", "testDklPatches1", "testDklSynth1", "testFerrosim1"]
 }

@@ -72,6 +72,9 @@ public enum ArrayFile {
 
     enum Kind { case npy, hdf5 }
 
+    /// Whether `path` is an NPY or HDF5 file (and not, say, a dkl stream).
+    public static func isArrayFile(_ path: String) -> Bool { (try? sniff(path)) != nil }
+
     static func sniff(_ path: String) throws -> Kind {
         let r = try ByteReader(path: path, bufferSize: 4096)
         _ = try r.fill(8)
