@@ -13,6 +13,22 @@ public struct EnergyAxis: Sendable, Equatable {
     /// `energy_start_eV` and `energy_step_eV` (as dkl-synth writes them); a dataset
     /// `energy` beside it in the same HDF5 file.
     public static func resolve(option: String?, source: ArraySource, channels: Int) throws -> EnergyAxis {
+        var sibling: String?
+        let (path, dataset) = ArrayFile.split(source.name)
+        if let dataset, HDF5File.isHDF5(path) {
+            let dir = (dataset as NSString).deletingLastPathComponent
+            sibling = path + ":" + (dir == "/" ? "" : dir) + "/energy"
+        }
+        return try resolve(option: option, attributes: [source.attributes], sibling: sibling, channels: channels, name: source.name)
+    }
+
+    /// The same for a stream: its header's attributes, or those of the array it was
+    /// imported from (`source_attrs`, as dkl-cat --import records them).
+    public static func resolve(option: String?, header: StreamHeader, channels: Int, name: String) throws -> EnergyAxis {
+        try resolve(option: option, attributes: [header.attrs, header.attrs["source_attrs"] ?? .null], sibling: nil, channels: channels, name: name)
+    }
+
+    static func resolve(option: String?, attributes: [JSON], sibling: String?, channels: Int, name: String) throws -> EnergyAxis {
         if let option {
             let parts = option.split(separator: ":", omittingEmptySubsequences: false)
             if parts.count == 2, let start = Double(parts[0]), let step = Double(parts[1]) {
@@ -27,18 +43,15 @@ public struct EnergyAxis: Sendable, Equatable {
             guard v.allSatisfy(\.isFinite) else { throw DKLError.data("the energy axis holds NaN or infinity", file: file.name) }
             return EnergyAxis(values: v)
         }
-        if let start = source.attributes["energy_start_eV"]?.doubleValue, let step = source.attributes["energy_step_eV"]?.doubleValue {
-            return EnergyAxis(start: start, step: step, count: channels)
-        }
-        let (path, dataset) = ArrayFile.split(source.name)
-        if let dataset, ArrayFile.isHDF5Name(path) || HDF5File.isHDF5(path) {
-            let sibling = (dataset as NSString).deletingLastPathComponent
-            let spec = path + ":" + (sibling == "/" || sibling.isEmpty ? "" : sibling) + "/energy"
-            if let file = try? ArrayFile.open(spec), file.count == channels {
-                return EnergyAxis(values: try file.readAll())
+        for attrs in attributes {
+            if let start = attrs["energy_start_eV"]?.doubleValue, let step = attrs["energy_step_eV"]?.doubleValue {
+                return EnergyAxis(start: start, step: step, count: channels)
             }
         }
-        throw DKLError.data("no energy axis: give --energy START:STEP (eV) or --energy FILE", file: source.name)
+        if let sibling, let file = try? ArrayFile.open(sibling), file.count == channels {
+            return EnergyAxis(values: try file.readAll())
+        }
+        throw DKLError.data("no energy axis: give --energy START:STEP (eV) or --energy FILE", file: name)
     }
 
     /// Parses `LO:HI` (eV).
@@ -50,9 +63,13 @@ public struct EnergyAxis: Sendable, Equatable {
         return lo...hi
     }
 
-    /// The channels whose energy lies in `band` (ends included); throws when there are none.
+    /// The channels whose energy lies in `band` (ends included, to a millionth of a step, so
+    /// that an axis rebuilt from a start and a step keeps its end channels); throws when there
+    /// are none.
     public func channels(in band: ClosedRange<Double>) throws -> [Int] {
-        let c = values.indices.filter { band.contains(values[$0]) }
+        let step = values.count > 1 ? abs(values[values.count - 1] - values[0]) / Double(values.count - 1) : 0
+        let slack = 1e-6 * step
+        let c = values.indices.filter { values[$0] >= band.lowerBound - slack && values[$0] <= band.upperBound + slack }
         guard !c.isEmpty else {
             let (lo, hi) = (values.min() ?? 0, values.max() ?? 0)
             throw DKLError.data(String(format: "no channel lies in %g–%g eV (the spectra cover %g–%g eV)", band.lowerBound, band.upperBound, lo, hi))

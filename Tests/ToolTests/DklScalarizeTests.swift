@@ -1,0 +1,150 @@
+import DKL
+import Foundation
+import TestSupport
+import XCTest
+
+/// dkl-scalarize against the shared benchmark's scalar maps, numpy, known peaks and bad input.
+final class DklScalarizeTests: XCTestCase {
+    /// Every field of a stream file, by name, in record order.
+    func columns(_ path: String) throws -> [String: [Double]] {
+        let r = try StreamReader(path: path)
+        var out = [String: [Double]]()
+        while let rec = try r.next() {
+            let v = RecordView(rec, r.schema)
+            for (i, f) in r.schema.fields.enumerated() { out[f.name, default: []].append(v.double(i)) }
+        }
+        return out
+    }
+
+    /// The benchmark's target is a ratio of band integrals of its noisy spectra: the same
+    /// numbers from its files (float32 maps).
+    func testRatioAndIntegralMatchTheSharedBenchmark() throws {
+        let data = Tools.root + "/../shared/bench/data/"
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: data + "spectra.npy"), "../shared/bench is not here")
+        let dir = TempDir()
+        try Tools.expect(0, "dkl-scalarize", [data + "spectra.npy", "--energy", data + "energy.npy",
+                                              "-S", "r=ratio:1.35:2.05:2.30:3.10", "-S", "i=integral:1.35:2.05", "-o", "s.dkl"], cwd: dir.path)
+        let c = try columns(dir.file("s.dkl"))
+        XCTAssertEqual(c["y"]!.count, 128 * 128)
+        XCTAssertEqual(Array(c["x"]!.prefix(3)), [0, 1, 2])
+        assertClose(c["r"]!, try ArrayFile.open(data + "truth_ratio.npy").readAll(), rtol: 2e-6)
+        assertClose(c["i"]!, try ArrayFile.open(data + "truth_integral.npy").readAll(), rtol: 2e-6)
+        XCTAssertEqual(c["flags"]!.max(), 0)
+    }
+
+    /// Band statistics against numpy, fitted peaks against the parameters that made them,
+    /// a NaN spectrum and a spectrum without a peak flagged; and the same through a stream.
+    func testScalarizersAgainstNumpyAndKnownPeaks() throws {
+        let dir = TempDir()
+        _ = try Tools.python("""
+            import numpy as np, h5py
+            rng = np.random.default_rng(7)
+            E = np.linspace(0.5, 4.5, 161)
+            H, W = 3, 4
+            s = np.zeros((H, W, E.size)); truth = []
+            for y in range(H):
+                for x in range(W):
+                    c, h, w = rng.uniform(1.8, 3.2), rng.uniform(0.5, 2), rng.uniform(0.25, 0.6)
+                    lor = (y + x) % 2 == 1
+                    u = (E - c) / w
+                    peak = h / (1 + 4 * u * u) if lor else h * np.exp(-4 * np.log(2) * u * u)
+                    s[y, x] = peak + 0.3 - 0.05 * E + rng.normal(0, 1e-4, E.size)
+                    truth.append([c, h, w, lor])
+            s[2, 3] = 0.2                      # no peak: the fit is refused
+            s[0, 1, 40] = np.nan               # NaN inside every band below
+            with h5py.File('s.h5', 'w') as f:
+                d = f.create_dataset('spectra', data=s.astype(np.float64))
+                d.attrs['energy_start_eV'] = 0.5; d.attrs['energy_step_eV'] = E[1] - E[0]
+            np.save('truth.npy', np.array(truth))
+            band = (E >= 1.0) & (E <= 4.0); idx = np.flatnonzero(band)
+            exp = {'mean': [], 'max': [], 'prom': [], 'integral': []}
+            for y in range(H):
+                for x in range(W):
+                    v = s[y, x, band]
+                    t = int(np.argmax(v))
+                    exp['mean'].append(v.mean()); exp['max'].append(v.max())
+                    exp['prom'].append(v[t] - max(v[:t + 1].min(), v[t:].min()))
+                    exp['integral'].append((E[1] - E[0]) * v.sum())
+            for k, v in exp.items(): np.save(k + '.npy', np.array(v))
+            """, cwd: dir.path)
+        let specs = ["mean:1:4", "max:1:4", "prom=prominence:1:4", "i=integral:1:4", "p=peak:1:4", "g=fit:gauss:1:4", "l=fit:lorentz:1:4"]
+        let r = try Tools.expect(0, "dkl-scalarize", ["s.h5"] + specs.flatMap { ["-S", $0] } + ["-o", "a.dkl"], cwd: dir.path)
+        XCTAssertTrue(r.err.contains("2 of 12 records are flagged"), r.err)
+        let c = try columns(dir.file("a.dkl"))
+        XCTAssertEqual(Array(c.keys).sorted(), ["flags", "g_area", "g_centre", "g_fwhm", "g_height", "g_r2", "i", "l_area", "l_centre", "l_fwhm",
+                                                 "l_height", "l_r2", "max_1_4", "mean_1_4", "p", "prom", "x", "y"])
+        let ok = (0..<12).filter { $0 != 1 && $0 != 11 }
+        func pick(_ v: [Double]) -> [Double] { ok.map { v[$0] } }
+        assertClose(pick(c["mean_1_4"]!), pick(try ArrayFile.open(dir.file("mean.npy")).readAll()), rtol: 1e-12)
+        assertClose(pick(c["max_1_4"]!), pick(try ArrayFile.open(dir.file("max.npy")).readAll()), rtol: 1e-12)
+        assertClose(pick(c["prom"]!), pick(try ArrayFile.open(dir.file("prom.npy")).readAll()), rtol: 1e-12)
+        assertClose(pick(c["i"]!), pick(try ArrayFile.open(dir.file("integral.npy")).readAll()), rtol: 1e-12)
+        let truth = try ArrayFile.open(dir.file("truth.npy")).readAll()
+        for k in ok {
+            let (centre, height, fwhm, lorentz) = (truth[4 * k], truth[4 * k + 1], truth[4 * k + 2], truth[4 * k + 3] == 1)
+            let f = lorentz ? "l" : "g"
+            assertClose(c[f + "_centre"]![k], centre, rtol: 0, atol: 1e-3, "record \(k)")
+            assertClose(c[f + "_height"]![k], height, rtol: 2e-3, "record \(k)")
+            assertClose(c[f + "_fwhm"]![k], fwhm, rtol: 2e-3, "record \(k)")
+            XCTAssertGreaterThan(c[f + "_r2"]![k], 0.9999)
+            // The peak's energy to a fraction of a channel (0.025 eV) on a tilted background.
+            assertClose(c["p"]![k], centre, rtol: 0, atol: 0.01, "record \(k)")
+        }
+        XCTAssertEqual(c["flags"]![1], 1)
+        XCTAssertTrue(c["mean_1_4"]![1].isNaN)
+        XCTAssertEqual(c["flags"]![11], 2)
+        XCTAssertTrue(c["g_centre"]![11].isNaN)
+        XCTAssertFalse(c["mean_1_4"]![11].isNaN)
+        // A stream of the same spectra (energy axis from the imported attributes), through stdin.
+        let stream = try Tools.expect(0, "dkl-cat", ["--import", "s.h5:/spectra", "--field", "spectrum", "--dtype", "f64"], cwd: dir.path)
+        try Tools.expect(0, "dkl-scalarize", ["-"] + specs.flatMap { ["-S", $0] } + ["-o", "b.dkl", "-q"], stdin: stream.stdout, cwd: dir.path)
+        let b = try columns(dir.file("b.dkl"))
+        for (k, v) in c { XCTAssertEqual(v.map { $0.isNaN ? -999 : $0 }, b[k]!.map { $0.isNaN ? -999 : $0 }, k) }
+    }
+
+    /// 4D-STEM: the centre of mass of each pattern against numpy, about a given centre and
+    /// about the mean pattern's, within a disc.
+    func testCentreOfMass() throws {
+        let dir = TempDir()
+        _ = try Tools.python("""
+            import numpy as np
+            rng = np.random.default_rng(3)
+            cube = rng.uniform(0, 1, (3, 4, 9, 11)); np.save('cube.npy', cube)
+            ky, kx = np.mgrid[0:9, 0:11]
+            def com(p, cy, cx, m):
+                t = (p * m).sum(); y = (p * m * (ky - cy)).sum() / t; x = (p * m * (kx - cx)).sum() / t
+                return [x, y, np.hypot(x, y), np.degrees(np.arctan2(y, x))]
+            ones = np.ones((9, 11))
+            mean = cube.mean(axis=(0, 1)); cy = (mean * ky).sum() / mean.sum(); cx = (mean * kx).sum() / mean.sum()
+            np.save('given.npy', np.array([com(cube[y, x], 4.0, 5.5, ones) for y in range(3) for x in range(4)]))
+            disc = ((ky - cy) ** 2 + (kx - cx) ** 2 <= 3.5 ** 2).astype(float)
+            np.save('auto.npy', np.array([com(cube[y, x], cy, cx, disc) for y in range(3) for x in range(4)]))
+            """, cwd: dir.path)
+        for (args, expected) in [(["--centre", "4,5.5"], "given.npy"), (["--radius", "3.5"], "auto.npy")] {
+            try Tools.expect(0, "dkl-scalarize", ["--com", "cube.npy", "-o", "c.dkl"] + args, cwd: dir.path)
+            let c = try columns(dir.file("c.dkl"))
+            let got = (0..<12).flatMap { k in ["com_x", "com_y", "com_magnitude", "com_angle"].map { c[$0]![k] } }
+            assertClose(got, try ArrayFile.open(dir.file(expected)).readAll(), rtol: 1e-10, atol: 1e-12, expected)
+        }
+    }
+
+    func testBadInput() throws {
+        let dir = TempDir()
+        _ = try Tools.python("import numpy as np; np.save('s.npy', np.ones((2, 3, 50))); np.save('im.npy', np.ones((4, 4)))", cwd: dir.path)
+        let cases: [([String], Int32, String)] = [
+            (["s.npy"], 64, "dkl-scalarize: error: give at least one -S SPEC (or --com for a 4D-STEM cube)\n"),
+            (["s.npy", "-S", "area:1:2"], 64, "dkl-scalarize: error: unknown scalarizer 'area' (integral, mean, max, ratio, peak, prominence, fit)\n"),
+            (["s.npy", "-S", "integral:2:1"], 64, "dkl-scalarize: error: a band must be LO:HI in eV with LO ≤ HI, not '2:1'\n"),
+            (["s.npy", "-S", "integral:1:2"], 1, "dkl-scalarize: s.npy: no energy axis: give --energy START:STEP (eV) or --energy FILE\n"),
+            (["s.npy", "-S", "integral:9:10", "--energy", "1:0.1"], 1, "dkl-scalarize: s.npy: no channel lies in 9–10 eV (the spectra cover 1–5.9 eV)\n"),
+            (["im.npy", "-S", "integral:1:2"], 1, "dkl-scalarize: im.npy: expected a spectrum image H×W×E (rank 3), found shape [4, 4]\n"),
+            (["s.npy", "--com"], 1, "dkl-scalarize: s.npy: expected a 4D-STEM cube H×W×ky×kx (rank 4), found shape [2, 3, 50]\n"),
+            (["missing.h5", "-S", "integral:1:2"], 1, "dkl-scalarize: missing.h5: no such file\n"),
+        ]
+        for (args, status, message) in cases {
+            let r = try Tools.expect(status, "dkl-scalarize", args + ["-o", "out.dkl"], cwd: dir.path)
+            XCTAssertTrue(r.err.hasPrefix(message), "\(args): \(r.err)")
+            XCTAssertFalse(dir.exists("out.dkl"), "\(args) left an output")
+        }
+    }
+}
