@@ -6,7 +6,8 @@ import Foundation
 /// loss curve, the training inputs and targets (shared), and the provenance.
 ///
 ///     /                attrs: format "dkl-model", format_version 1, members N, provenance (JSON)
-///     /train/inputs, /train/targets
+///     /train/inputs, /train/targets, /train/coordinates (n×2 y, x; optional)
+///                      / attrs also: inputs (JSON: the patches' header attributes; optional)
 ///     /members/K       attrs: config (JSON), kept_iteration, validation_nlpd
 ///     /members/K/network/p0, p1, …        the network's parameters in order (float64, 2-D)
 ///     /members/K/gp/raw                   [ℓ…, s, σ², c] before the positivity transform
@@ -27,6 +28,10 @@ extension DKLEnsemble {
             try w.setAttribute("/", "provenance", .string(JSON.array(first.provenance).text))
             try w.write("/train/inputs", shape: [first.trainInputs.rows, first.trainInputs.cols], values: .double(first.trainInputs.data))
             try w.write("/train/targets", shape: [first.trainTargets.count], values: .double(first.trainTargets))
+            if coordinates.count == 2 * first.trainTargets.count && !coordinates.isEmpty {
+                try w.write("/train/coordinates", shape: [coordinates.count / 2, 2], values: .double(coordinates.map(Double.init)))
+            }
+            try w.setAttribute("/", "inputs", .string(inputs.text))
             for (k, m) in members.enumerated() {
                 let g = "/members/\(k)"
                 for (i, p) in (m.network?.parameters ?? []).enumerated() {
@@ -93,7 +98,12 @@ extension DKLEnsemble {
                   m.embeddingLow.count == (network?.outputWidth ?? x.cols) else { throw DKLError.data("inconsistent member \(k)", file: path) }
             members.append(m)
         }
-        return DKLEnsemble(members: members)
+        var ensemble = DKLEnsemble(members: members)
+        if f.kind("/train/coordinates") == 1, let c = try? read("/train/coordinates"), c.shape == [targets.count, 2] {
+            ensemble.coordinates = c.values.map { Int($0) }
+        }
+        ensemble.inputs = (try? JSONParser.parse(root["inputs"]?.stringValue ?? "{}")) ?? .object([])
+        return ensemble
     }
 }
 

@@ -60,9 +60,16 @@ public struct DKLModel: Sendable {
 /// Models trained from consecutive seeds whose predictions are combined as one Gaussian.
 public struct DKLEnsemble: Sendable {
     public var members: [DKLModel]
+    /// The training points' (y, x) positions, two per point (empty when not known).
+    public var coordinates: [Int] = []
+    /// What the inputs were (the patches stream's header attributes): how to cut new ones.
+    public var inputs: JSON = .object([])
     public init(members: [DKLModel]) { self.members = members }
 
-    /// Trains `config.ensemble` members (seeds seed, seed+1, …); `initial` warm-starts them member by member.
+    /// Trains `config.ensemble` members (seeds seed, seed+1, …); `initial` warm-starts them
+    /// member by member. `observe(member, iteration, loss)` is called after every iteration,
+    /// from the threads that train the members (it must be thread-safe); returning false
+    /// stops that member's training there.
     public static func train(x: Matrix, y: [Double], config: DKLConfig, initial: DKLEnsemble? = nil,
                              observe: ((Int, Int, Double) -> Bool)? = nil) throws -> DKLEnsemble {
         let count = max(config.ensemble, 1)
@@ -73,7 +80,7 @@ public struct DKLEnsemble: Sendable {
             return try DKLTrainer.train(x: x, y: y, config: c, initial: start, observe: observe.map { o in { o(k, $0, $1) } })
         }
         var members: [DKLModel] = []
-        if count >= 2 && Parallel.threads >= 2 && observe == nil {
+        if count >= 2 && Parallel.threads >= 2 {
             // Members train side by side, one BLAS thread each: small factorizations use two
             // cores better this way than one factorization on two threads.
             let results = UnsafeMutableBufferPointer<Result<DKLModel, Error>?>.allocate(capacity: count)

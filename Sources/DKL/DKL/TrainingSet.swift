@@ -1,0 +1,90 @@
+import Foundation
+
+/// Targets keyed by position, and the training set made by joining them with a stream of
+/// patches on (y, x): the patches come from the whole image, the targets from the few
+/// places that were measured.
+public enum TrainingSet {
+    @inline(__always) public static func key(_ y: Int, _ x: Int) -> Int64 { Int64(y) << 32 | Int64(UInt32(truncatingIfNeeded: x)) }
+
+    /// Targets from an array H×W (the value at [y, x]; NaN = not measured) or from a stream
+    /// with fields y, x and `field` (default: its one numeric scalar field besides y, x and
+    /// flags; records whose flags are nonzero or whose value is NaN are left out).
+    public static func readTargets(_ spec: String, field: String?) throws -> (values: [Int64: Double], name: String) {
+        let (path, _) = ArrayFile.split(spec)
+        if spec != "-" && ArrayFile.isArrayFile(path) {
+            let a = try ArrayFile.open(spec)
+            try a.requireRank([2], "a target map H×W")
+            if let field { throw DKLError.usage("--target '\(field)' names a stream field; \(a.name) is an array") }
+            let v = try a.readAll()
+            var out = [Int64: Double]()
+            for y in 0..<a.shape[0] { for x in 0..<a.shape[1] where v[y * a.shape[1] + x].isFinite { out[key(y, x)] = v[y * a.shape[1] + x] } }
+            return (out, "value")
+        }
+        if spec != "-" && !FileManager.default.fileExists(atPath: spec) { throw DKLError.data("no such file", file: spec) }
+        let r = try StreamReader(path: spec)
+        guard let iy = r.schema.index(of: "y"), let ix = r.schema.index(of: "x") else {
+            throw DKLError.data("the targets have no fields y and x", file: r.name, location: "header")
+        }
+        let candidates = r.schema.fields.enumerated().filter {
+            !["y", "x", "flags"].contains($0.element.name) && $0.element.count == 1 && $0.element.dtype != .string
+        }
+        let chosen: Int
+        if let field {
+            guard let i = r.schema.index(of: field), r.schema.fields[i].count == 1 else {
+                throw DKLError.data("no scalar field '\(field)' (fields: \(candidates.map(\.element.name).joined(separator: ", ")))", file: r.name, location: "header")
+            }
+            chosen = i
+        } else {
+            guard candidates.count == 1 else {
+                throw DKLError.usage("\(r.name) has \(candidates.isEmpty ? "no target field" : "several fields (\(candidates.map(\.element.name).joined(separator: ", ")))"): name one with --target")
+            }
+            chosen = candidates[0].offset
+        }
+        let flags = r.schema.index(of: "flags")
+        var out = [Int64: Double]()
+        var record = 0
+        while let batch = try locating(file: r.name, { try r.nextBatch() }) {
+            for i in 0..<batch.count {
+                record += 1
+                let v = RecordView(batch.record(i), r.schema)
+                if let flags, v.int(flags) != 0 { continue }
+                let t = v.double(chosen)
+                guard t.isFinite else { continue }
+                let k = key(v.int(iy), v.int(ix))
+                if out[k] != nil { throw DKLError.data("a second target for (\(v.int(iy)), \(v.int(ix)))", file: r.name, record: record) }
+                out[k] = t
+            }
+        }
+        return (out, r.schema.fields[chosen].name)
+    }
+
+    /// The patches (a stream with y, x and a patch field) at the targets' positions, in the
+    /// stream's order: inputs (one flattened patch per row), targets and (y, x) pairs. The
+    /// stream is read in batches; only the joined patches are kept.
+    public static func join(patches r: StreamReader, field: String = "patch", targets: [Int64: Double])
+        throws -> (inputs: Matrix, targets: [Double], coordinates: [Int], patchCount: Int) {
+        guard let iy = r.schema.index(of: "y"), let ix = r.schema.index(of: "x") else {
+            throw DKLError.data("the patches have no fields y and x", file: r.name, location: "header")
+        }
+        guard let ip = r.schema.index(of: field) else { throw DKLError.data("the patches have no field '\(field)'", file: r.name, location: "header") }
+        let width = r.schema.fields[ip].count
+        var data: [Double] = [], y: [Double] = [], coords: [Int] = []
+        var seen = Set<Int64>()
+        var count = 0
+        while let batch = try locating(file: r.name, { try r.nextBatch() }) {
+            try Interrupts.check()
+            for i in 0..<batch.count {
+                count += 1
+                let v = RecordView(batch.record(i), r.schema)
+                let (py, px) = (v.int(iy), v.int(ix))
+                let k = key(py, px)
+                guard let t = targets[k] else { continue }
+                guard seen.insert(k).inserted else { throw DKLError.data("a second patch for (\(py), \(px))", file: r.name, record: count) }
+                let p = v.doubles(ip)
+                guard p.allSatisfy(\.isFinite) else { throw DKLError.data("the patch at (\(py), \(px)) holds NaN or infinity", file: r.name, record: count) }
+                data += p; y.append(t); coords += [py, px]
+            }
+        }
+        return (Matrix(rows: y.count, cols: width, data: data), y, coords, count)
+    }
+}

@@ -1,0 +1,106 @@
+import DKL
+import Foundation
+
+// dkl-predict: a model file and a stream of patches → {y, x, mean, var} per patch, in chunks.
+let command = Command(
+    name: "dkl-predict",
+    usage: ["--model MODEL [options] [PATCHES]"],
+    summary: """
+        Predict the target at every patch of PATCHES (a stream from dkl-patches; stdin when
+        absent or '-') with the model file MODEL from dkl-train: one record {y, x, mean, var}
+        per patch, in the input's order, where var is the latent variance (the model's
+        uncertainty about the mean; add the header's noise_var for a new measurement's).
+        Patches are read, predicted and written in chunks, so memory stays bounded however
+        many there are; --shard splits them between the tasks of a job array.
+        """,
+    options: [
+        Option("model", "m", value: "MODEL", help: "the model file (from dkl-train)"),
+        Option("field", value: "NAME", help: "the patch field (default patch)"),
+        Option("noisy", help: "var includes the noise variance (the spread of a new measurement)"),
+        Option("embedding", help: "add the first member's embedding, a field embedding[e]"),
+        Option("chunk", value: "N", help: "patches per chunk (default 8192)"),
+        Option.threads, Option.shard,
+    ] + Option.streamOutput
+)
+
+ToolMain.run(command) { inv in
+    let a = inv.args
+    try inv.expectPositionals(0...1)
+    guard let modelPath = a.string("model") else { throw DKLError.usage("give the model file with --model MODEL") }
+    Parallel.threads = try a.threads()
+    BLAS.setThreads(Parallel.threads)
+    let chunk = try a.int("chunk", default: 8192, range: 1...10_000_000)
+    let (shard, shards) = try a.shard()
+    if !FileManager.default.fileExists(atPath: modelPath) { throw DKLError.data("no such file", file: modelPath) }
+    let ensemble = try DKLEnsemble.load(from: modelPath)
+    let posteriors = try ensemble.members.map { m in try locating(file: modelPath) { try m.posterior() } }
+    let width = ensemble.members[0].trainInputs.cols
+
+    let path = a.positionals.first ?? "-"
+    if path != "-" && !FileManager.default.fileExists(atPath: path) { throw DKLError.data("no such file", file: path) }
+    let reader = try StreamReader(path: path)
+    let fieldName = a.string("field") ?? "patch"
+    guard let iy = reader.schema.index(of: "y"), let ix = reader.schema.index(of: "x") else {
+        throw DKLError.data("the patches have no fields y and x", file: reader.name, location: "header")
+    }
+    guard let ip = reader.schema.index(of: fieldName) else { throw DKLError.data("the patches have no field '\(fieldName)'", file: reader.name, location: "header") }
+    guard reader.schema.fields[ip].count == width else {
+        throw DKLError.data("the patches have \(reader.schema.fields[ip].count) values but the model was trained on \(width)", file: reader.name, location: "header")
+    }
+    // Patches cut differently from the training ones predict garbage: say so.
+    for key in ["window", "normalize", "even", "border"] {
+        if let was = ensemble.inputs[key], let now = reader.header.attrs[key], was != now {
+            inv.note("warning: the patches' \(key) is \(now.text) but the model was trained with \(was.text)")
+        }
+    }
+
+    let withEmbedding = a.flag("embedding")
+    let e = ensemble.members[0].config.extractor == .none ? width : ensemble.members[0].config.embedding
+    var fields = [Field("y", .i32), Field("x", .i32), Field("mean", .f64), Field("var", .f64)]
+    if withEmbedding { fields.append(Field("embedding", .f64, shape: [e])) }
+    let schema = try Schema(fields)
+    let noise = ensemble.members.map { m in m.gpParameters.noise * m.targetStd * m.targetStd * m.varianceScale }.reduce(0, +) / Double(ensemble.members.count)
+    let attrs: JSON = ["model": .string(modelPath), "members": .number(Double(ensemble.members.count)), "noise_var": .number(noise),
+                       "var": .string(a.flag("noisy") ? "noisy" : "latent"), "shard": .string("\(shard + 1)/\(shards)")]
+    let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
+    let progress = Progress(tool: command.name, what: "patches", total: nil, enabled: inv.showsProgress)
+    var index = 0, written = 0
+    var coords: [(Int, Int)] = [], values: [Double] = []
+    func flush() throws {
+        guard !coords.isEmpty else { return }
+        let x = Matrix(rows: coords.count, cols: width, data: values)
+        var preds: [(mean: [Double], variance: [Double], noise: Double)] = []
+        for (k, m) in ensemble.members.enumerated() { preds.append(try m.predict(x, posterior: posteriors[k])) }
+        let combined = preds.count == 1 ? (mean: preds[0].mean, variance: preds[0].variance) : Ensemble.combine(preds.map { ($0.mean, $0.variance) })
+        let z = withEmbedding ? ensemble.members[0].embed(x) : nil
+        var rec = RecordBuilder(schema)
+        for (k, (y, xx)) in coords.enumerated() {
+            rec.set(0, int: y); rec.set(1, int: xx)
+            rec.set(2, combined.mean[k])
+            rec.set(3, combined.variance[k] + (a.flag("noisy") ? noise : 0))
+            if let z { rec.set(4, Array(z.data[(k * e)..<((k + 1) * e)])) }
+            try out.writer.write(rec.bytes)
+        }
+        written += coords.count
+        coords.removeAll(keepingCapacity: true); values.removeAll(keepingCapacity: true)
+        progress.update(written)
+        try Interrupts.check()
+    }
+    while let batch = try locating(file: reader.name, { try reader.nextBatch() }) {
+        for i in 0..<batch.count {
+            defer { index += 1 }
+            guard index % shards == shard else { continue }
+            let r = RecordView(batch.record(i), reader.schema)
+            let p = r.doubles(ip)
+            guard p.allSatisfy(\.isFinite) else {
+                throw DKLError.data("the patch at (\(r.int(iy)), \(r.int(ix))) holds NaN or infinity", file: reader.name, record: index + 1)
+            }
+            coords.append((r.int(iy), r.int(ix)))
+            values += p
+            if coords.count == chunk { try flush() }
+        }
+    }
+    try flush()
+    try out.commit()
+    progress.finish(written)
+}

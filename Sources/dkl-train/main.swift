@@ -1,0 +1,179 @@
+import DKL
+import Foundation
+
+// dkl-train: patches (a stream) joined on (y, x) with measured targets → a DKL model file.
+let command = Command(
+    name: "dkl-train",
+    usage: ["--targets TARGETS -o MODEL [options] [PATCHES]", "--spectra CUBE -S SPEC -o MODEL [options] [PATCHES]"],
+    summary: """
+        Train a deep-kernel-learning model (a feature network and an exact Gaussian process,
+        jointly) on the patches of PATCHES (a stream from dkl-patches; stdin when absent or
+        '-') whose positions have a target, and write everything needed to predict again to
+        the model file MODEL (HDF5). Targets come from a stream with y, x and a value (e.g.
+        dkl-scalarize's output), an H×W array (NaN = not measured), or a spectrum image and a
+        scalarizer. Progress goes to stderr, a JSON summary of the fit to stdout. ^C stops
+        training and saves the model reached so far; --init continues from it.
+        """,
+    options: [
+        Option("output", "o", value: "MODEL", help: "the model file to write (HDF5, atomically)"),
+        Option("targets", "t", value: "FILE", help: "targets: a stream with y, x and a value, or an array H×W"),
+        Option("target", value: "NAME", help: "the target field of a stream with several"),
+        Option("spectra", value: "CUBE", help: "targets from a spectrum image and the scalarizer -S"),
+        Option("scalarizer", "S", value: "[NAME=]SPEC", help: "the scalarizer for --spectra (see dkl-scalarize)"),
+        Option("energy", value: "START:STEP|FILE", help: "the spectra's energy axis in eV (default: from the file)"),
+        Option("field", value: "NAME", help: "the patch field (default patch)"),
+        Option("extractor", value: "mlp|cnn|none", help: "feature network (default mlp; none: a GP on the raw inputs)"),
+        Option("hidden", value: "A,B,...", help: "hidden widths of the MLP (default 64,64)"),
+        Option("embedding", "e", value: "N", help: "embedding dimensions (default 4)"),
+        Option("kernel", "k", value: "NAME", help: "rbf, matern12, matern32, matern52 (default)"),
+        Option("iterations", "n", value: "N", help: "Adam iterations (default 500)"),
+        Option("lr", value: "X", help: "learning rate (default 0.01)"),
+        Option("weight-decay", value: "X", help: "decoupled weight decay on the network's weights (default 0)"),
+        Option("ensemble", value: "K", help: "models from seeds seed…seed+K-1, combined (default 4)"),
+        Option("validation", value: "F", help: "fraction held out to choose the iteration and calibrate (default 0.2; 0: none)"),
+        Option("patience", value: "N", help: "stop N iterations after the best held-out score (default 50; 0: never)"),
+        Option("init", value: "MODEL", help: "start from this model's weights and hyperparameters"),
+        Option.seed, Option.threads,
+    ]
+)
+
+/// Progress of the members' training, from several threads.
+final class TrainingProgress: @unchecked Sendable {
+    let lock = NSLock()
+    var iterations: [Int]
+    var losses: [Double]
+    let progress: DKL.Progress
+    let total: Int
+    init(members: Int, iterations: Int, enabled: Bool) {
+        self.iterations = [Int](repeating: 0, count: members)
+        losses = [Double](repeating: .nan, count: members)
+        total = members * iterations
+        progress = DKL.Progress(tool: "dkl-train", what: "iterations", total: total, enabled: enabled)
+    }
+    func observe(_ member: Int, _ iteration: Int, _ loss: Double) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        iterations[member] = iteration
+        losses[member] = loss
+        progress.update(iterations.reduce(0, +))
+        return Interrupts.signalNumber == 0
+    }
+}
+
+ToolMain.run(command) { inv in
+    let a = inv.args
+    try inv.expectPositionals(0...1)
+    guard let modelPath = a.string("output") else { throw DKLError.usage("give the model file with -o MODEL") }
+    let started = Date()
+    Parallel.threads = try a.threads()
+    BLAS.setThreads(Parallel.threads)
+
+    var config = DKLConfig()
+    config.seed = try a.seed()
+    if let e = a.string("extractor") {
+        guard let x = DKLConfig.Extractor(rawValue: e) else { throw DKLError.usage("--extractor must be mlp, cnn or none") }
+        config.extractor = x
+    }
+    if let h = a.string("hidden") {
+        let w = h.split(separator: ",").map { Int($0) }
+        guard !w.isEmpty, w.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 65536 }) else { throw DKLError.usage("--hidden must be widths like 64,64") }
+        config.hidden = w.map { $0! }
+    }
+    config.embedding = try a.int("embedding", default: config.embedding, range: 1...64)
+    if let k = a.string("kernel") {
+        guard let kernel = Kernel(rawValue: k) else { throw DKLError.usage("--kernel must be rbf, matern12, matern32 or matern52") }
+        config.kernel = kernel
+    }
+    config.iterations = try a.int("iterations", default: config.iterations, range: 0...10_000_000)
+    config.learningRate = try a.double("lr", default: config.learningRate)
+    config.weightDecay = try a.double("weight-decay", default: config.weightDecay)
+    config.ensemble = try a.int("ensemble", default: config.ensemble, range: 1...1000)
+    config.validationFraction = try a.double("validation", default: config.validationFraction)
+    config.validationPatience = try a.int("patience", default: config.validationPatience, range: 0...10_000_000)
+    guard config.learningRate > 0, config.learningRate.isFinite else { throw DKLError.usage("--lr must be a positive number") }
+    guard (0..<1).contains(config.validationFraction) else { throw DKLError.usage("--validation must be in [0, 1)") }
+    guard config.weightDecay >= 0 else { throw DKLError.usage("--weight-decay must not be negative") }
+
+    // Targets by position.
+    let targets: [Int64: Double], targetName: String
+    switch (a.string("targets"), a.string("spectra")) {
+    case let (t?, nil):
+        if a.string("scalarizer") != nil { throw DKLError.usage("-S goes with --spectra") }
+        (targets, targetName) = try TrainingSet.readTargets(t, field: a.string("target"))
+    case let (nil, s?):
+        guard let spec = a.string("scalarizer") else { throw DKLError.usage("--spectra needs a scalarizer -S SPEC") }
+        let scalarizer = try Scalarizer.parse(spec)
+        let cube = try ArrayFile.open(s)
+        try cube.requireRank([3], "a spectrum image H×W×E")
+        let axis = try EnergyAxis.resolve(option: a.string("energy"), source: cube, channels: cube.shape[2])
+        let bound = try locating(file: cube.name) { try scalarizer.bind(axis) }
+        let name = a.string("target") ?? scalarizer.fieldNames[0]
+        guard let column = scalarizer.fieldNames.firstIndex(of: name) else {
+            throw DKLError.usage("--target must be one of \(scalarizer.fieldNames.joined(separator: ", "))")
+        }
+        var out = [Int64: Double]()
+        let (h, w, e) = (cube.shape[0], cube.shape[1], cube.shape[2])
+        for y in 0..<h {
+            try Interrupts.check()
+            let row = try cube.readBlock(start: [y, 0, 0], count: [1, w, e])
+            row.withUnsafeBufferPointer { r in
+                for x in 0..<w {
+                    let (v, flags) = bound.evaluate(UnsafeBufferPointer(rebasing: r[(x * e)..<((x + 1) * e)]))
+                    if flags == 0 && v[column].isFinite { out[TrainingSet.key(y, x)] = v[column] }
+                }
+            }
+        }
+        (targets, targetName) = (out, name)
+    case (nil, nil): throw DKLError.usage("give the targets: --targets FILE, or --spectra CUBE with -S SPEC")
+    default: throw DKLError.usage("--targets and --spectra do not mix")
+    }
+
+    // The training set: the patches at the targets' positions.
+    let patchesPath = a.positionals.first ?? "-"
+    if patchesPath != "-" && !FileManager.default.fileExists(atPath: patchesPath) { throw DKLError.data("no such file", file: patchesPath) }
+    let reader = try StreamReader(path: patchesPath)
+    let set = try TrainingSet.join(patches: reader, field: a.string("field") ?? "patch", targets: targets)
+    guard set.targets.count >= 2 else {
+        throw DKLError.data("only \(set.targets.count) of the \(set.patchCount) patches have a target (of \(targets.count) targets): at least 2 are needed", file: reader.name)
+    }
+    inv.note("training on \(set.targets.count) patches with a target (of \(set.patchCount) patches, \(targets.count) targets)")
+    if config.extractor == .cnn {
+        let shape = reader.schema[a.string("field") ?? "patch"]!.shape
+        config.patchChannels = shape.count == 3 ? shape[0] : 1
+    }
+
+    var initial: DKLEnsemble?
+    if let path = a.string("init") {
+        initial = try DKLEnsemble.load(from: path)
+        guard initial!.members[0].trainInputs.cols == set.inputs.cols else {
+            throw DKLError.data("the model's inputs have \(initial!.members[0].trainInputs.cols) values, the patches \(set.inputs.cols)", file: path)
+        }
+    }
+    let watch = TrainingProgress(members: config.ensemble, iterations: config.iterations, enabled: inv.showsProgress)
+    Interrupts.deferExit = true
+    var ensemble = try DKLEnsemble.train(x: set.inputs, y: set.targets, config: config, initial: initial, observe: watch.observe)
+    watch.progress.finish(watch.iterations.reduce(0, +))
+    let interrupted = Interrupts.signalNumber != 0
+    ensemble.coordinates = set.coordinates
+    ensemble.inputs = reader.header.attrs
+    let entry = StreamHeader.provenanceEntry(tool: command.name, argv: Array(inv.argv.dropFirst()))
+    for k in ensemble.members.indices { ensemble.members[k].provenance = reader.header.provenance + [entry] }
+    try ensemble.save(to: modelPath)
+
+    // The summary of the fit.
+    let members: [JSON] = ensemble.members.map { m in
+        let p = m.gpParameters
+        return ["iterations": .number(Double(m.lossCurve.count)), "kept_iteration": .number(Double(m.keptIteration)),
+                "loss": .number(m.lossCurve.last ?? .nan), "validation_nlpd": m.validationNLPD.isFinite ? .number(m.validationNLPD) : .null,
+                "variance_scale": .number(m.varianceScale), "noise": .number(p.noise), "outputscale": .number(p.outputscale),
+                "lengthscales": JSON.array(p.lengthscales.map { .number($0) })]
+    }
+    let summary: JSON = ["model": .string(modelPath), "points": .number(Double(set.targets.count)), "patches": .number(Double(set.patchCount)),
+                         "target": .string(targetName), "inputs": .number(Double(set.inputs.cols)), "interrupted": .bool(interrupted),
+                         "seconds": .number((Date().timeIntervalSince(started) * 1000).rounded() / 1000), "members": .array(members)]
+    let out = ByteWriter.stdout()
+    try out.write(summary.text + "\n")
+    try out.flush()
+    if interrupted {
+        throw DKLError(.interrupted, "interrupted: the model reached so far is in \(modelPath); continue with --init \(modelPath)")
+    }
+}
