@@ -59,8 +59,10 @@ final class ManExamplesTests: XCTestCase {
     func testDklStream5() throws { try runPage("man5/dkl-stream.5") }
     func testDklCat1() throws { try runPage("man1/dkl-cat.1") }
     func testDklPatches1() throws { try runPage("man1/dkl-patches.1") }
+    func testDklPredict1() throws { try runPage("man1/dkl-predict.1") }
     func testDklScalarize1() throws { try runPage("man1/dkl-scalarize.1") }
     func testDklSynth1() throws { try runPage("man1/dkl-synth.1") }
+    func testDklTrain1() throws { try runPage("man1/dkl-train.1") }
     func testFerrosim1() throws { try runPage("man1/ferrosim.1") }
 
     /// Every tool in Package.swift has a man page with EXIT STATUS and EXAMPLES, tested above.
@@ -78,5 +80,5 @@ final class ManExamplesTests: XCTestCase {
         }
     }
 
-    static let allTestNames = ["testDklCat1", "testDklPatches1", "testDklScalarize1", "testDklSynth1", "testFerrosim1"]
+    static let allTestNames = ["testDklCat1", "testDklPatches1", "testDklPredict1", "testDklScalarize1", "testDklSynth1", "testDklTrain1", "testFerrosim1"]
 }
