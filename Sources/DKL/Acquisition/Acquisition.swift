@@ -41,6 +41,14 @@ public enum Acquisition: Sendable, Equatable {
         }
     }
 
+    /// Whether the score depends on the best observed value.
+    public var needsBest: Bool {
+        switch self {
+        case .ei, .logEI, .pi: return true
+        case .ucb, .kappa, .maxVariance: return false
+        }
+    }
+
     /// Scores for arrays of means and variances.
     public func scores(mean: [Double], variance: [Double], best: Double, maximize: Bool = true) -> [Double] {
         (0..<mean.count).map { score(mean: mean[$0], sd: max(variance[$0], 0).squareRoot(), best: best, maximize: maximize) }

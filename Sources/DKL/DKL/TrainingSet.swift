@@ -10,14 +10,22 @@ public enum TrainingSet {
     /// with fields y, x and `field` (default: its one numeric scalar field besides y, x and
     /// flags; records whose flags are nonzero or whose value is NaN are left out).
     public static func readTargets(_ spec: String, field: String?) throws -> (values: [Int64: Double], name: String) {
+        let (list, name) = try readTargets(spec, field: field, ordered: true)
+        var out = [Int64: Double]()
+        for t in list { out[key(t.y, t.x)] = t.value }
+        return (out, name)
+    }
+
+    /// The same as a list in the file's order (rows then columns for an array).
+    public static func readTargets(_ spec: String, field: String?, ordered: Bool) throws -> (values: [(y: Int, x: Int, value: Double)], name: String) {
         let (path, _) = ArrayFile.split(spec)
         if spec != "-" && ArrayFile.isArrayFile(path) {
             let a = try ArrayFile.open(spec)
             try a.requireRank([2], "a target map H×W")
             if let field { throw DKLError.usage("--target '\(field)' names a stream field; \(a.name) is an array") }
             let v = try a.readAll()
-            var out = [Int64: Double]()
-            for y in 0..<a.shape[0] { for x in 0..<a.shape[1] where v[y * a.shape[1] + x].isFinite { out[key(y, x)] = v[y * a.shape[1] + x] } }
+            var out: [(y: Int, x: Int, value: Double)] = []
+            for y in 0..<a.shape[0] { for x in 0..<a.shape[1] where v[y * a.shape[1] + x].isFinite { out.append((y, x, v[y * a.shape[1] + x])) } }
             return (out, "value")
         }
         if spec != "-" && !FileManager.default.fileExists(atPath: spec) { throw DKLError.data("no such file", file: spec) }
@@ -41,7 +49,8 @@ public enum TrainingSet {
             chosen = candidates[0].offset
         }
         let flags = r.schema.index(of: "flags")
-        var out = [Int64: Double]()
+        var out: [(y: Int, x: Int, value: Double)] = []
+        var seen = Set<Int64>()
         var record = 0
         while let batch = try locating(file: r.name, { try r.nextBatch() }) {
             for i in 0..<batch.count {
@@ -50,9 +59,10 @@ public enum TrainingSet {
                 if let flags, v.int(flags) != 0 { continue }
                 let t = v.double(chosen)
                 guard t.isFinite else { continue }
-                let k = key(v.int(iy), v.int(ix))
-                if out[k] != nil { throw DKLError.data("a second target for (\(v.int(iy)), \(v.int(ix)))", file: r.name, record: record) }
-                out[k] = t
+                guard seen.insert(key(v.int(iy), v.int(ix))).inserted else {
+                    throw DKLError.data("a second target for (\(v.int(iy)), \(v.int(ix)))", file: r.name, record: record)
+                }
+                out.append((v.int(iy), v.int(ix), t))
             }
         }
         return (out, r.schema.fields[chosen].name)

@@ -1,0 +1,130 @@
+import DKL
+import Foundation
+
+// dkl-acquire: predictions {y, x, mean, var} → the next q points to measure (or the whole
+// acquisition map), excluding and improving on the points already measured.
+let command = Command(
+    name: "dkl-acquire",
+    usage: ["[options] [PREDICTIONS]"],
+    summary: """
+        Score every candidate of PREDICTIONS (a stream {y, x, mean, var} from dkl-predict;
+        stdin when absent or '-') by an acquisition function and write the q best as
+        records {y, x, score, mean, var}, best first, or with --map every candidate's score.
+        Points already measured (--measured: a stream or array of targets, or the model file,
+        which holds its training points) are never chosen, and the best measured value is
+        what improvement is counted from.
+        """,
+    options: [
+        Option("acquisition", "a", value: "NAME", help: "ei (default), logei, pi, ucb, kappa, maxvar"),
+        Option("xi", value: "X", help: "ei, logei, pi: improvement asked beyond the best, in target units (default 0.01)"),
+        Option("beta", value: "B", help: "ucb: mean + sqrt(B)·sd (default 4)"),
+        Option("kappa", value: "K", help: "kappa: mean + K·sd (default 10, the lecture's mu + 10 sigma)"),
+        Option("minimize", help: "look for the smallest value instead of the largest"),
+        Option("measured", value: "FILE", help: "measured points: a stream with y, x and a value, an H×W array (NaN = not measured), or a model file"),
+        Option("target", value: "NAME", help: "the value field of a --measured stream with several"),
+        Option("best", value: "X", help: "the best value so far (default: from --measured)"),
+        Option("count", "q", value: "Q", help: "points to choose (default 1)"),
+        Option("radius", value: "R", help: "with q > 1, damp scores within about R pixels of each chosen point (default 3)"),
+        Option("recent", value: "N", help: "also damp around the last N measured points (default 0)"),
+        Option("map", help: "write every candidate's score instead of the q best"),
+    ] + Option.streamOutput
+)
+
+ToolMain.run(command) { inv in
+    let a = inv.args
+    try inv.expectPositionals(0...1)
+    let xi = try a.double("xi", default: 0.01), beta = try a.double("beta", default: 4), kappa = try a.double("kappa", default: 10)
+    let acquisition: Acquisition
+    switch a.string("acquisition") ?? "ei" {
+    case "ei": acquisition = .ei(xi: xi)
+    case "logei": acquisition = .logEI(xi: xi)
+    case "pi": acquisition = .pi(xi: xi)
+    case "ucb":
+        guard beta >= 0 else { throw DKLError.usage("--beta must not be negative") }
+        acquisition = .ucb(beta: beta)
+    case "kappa": acquisition = .kappa(kappa)
+    case "maxvar": acquisition = .maxVariance
+    case let other: throw DKLError.usage("unknown acquisition '\(other)' (ei, logei, pi, ucb, kappa, maxvar)")
+    }
+    let maximize = !a.flag("minimize")
+    let q = try a.int("count", default: 1, range: 1...1_000_000)
+    let radius = try a.double("radius", default: 3)
+    guard radius > 0 else { throw DKLError.usage("--radius must be positive") }
+    let recentCount = try a.int("recent", default: 0, range: 0...1_000_000)
+
+    // Measured points, in the order they were measured.
+    var measured: [(y: Int, x: Int, value: Double)] = []
+    if let path = a.string("measured") {
+        if ArrayFile.isArrayFile(path) && HDF5File.isHDF5(path), (try? HDF5File(path: path).attributes(at: "/")["format"]?.stringValue) == DKLEnsemble.fileFormat {
+            let model = try DKLEnsemble.load(from: path)
+            guard model.coordinates.count == 2 * model.members[0].trainTargets.count else {
+                throw DKLError.data("the model file does not record its training positions", file: path)
+            }
+            measured = model.members[0].trainTargets.indices.map { (model.coordinates[2 * $0], model.coordinates[2 * $0 + 1], model.members[0].trainTargets[$0]) }
+        } else {
+            let (values, _) = try TrainingSet.readTargets(path, field: a.string("target"), ordered: true)
+            measured = values
+        }
+    }
+    let best: Double
+    if let b = a.string("best") {
+        guard let v = Double(b), v.isFinite else { throw DKLError.usage("--best must be a number") }
+        best = v
+    } else {
+        guard !measured.isEmpty || !acquisition.needsBest else {
+            throw DKLError.usage("\(a.string("acquisition") ?? "ei") improves on the best measured value: give --measured FILE or --best X")
+        }
+        best = Acquisition.best(observed: measured.map(\.value), maximize: maximize)
+    }
+
+    // The candidates.
+    let path = a.positionals.first ?? "-"
+    if path != "-" && !FileManager.default.fileExists(atPath: path) { throw DKLError.data("no such file", file: path) }
+    let reader = try StreamReader(path: path)
+    guard let iy = reader.schema.index(of: "y"), let ix = reader.schema.index(of: "x"),
+          let im = reader.schema.index(of: "mean"), let iv = reader.schema.index(of: "var") else {
+        throw DKLError.data("the predictions need fields y, x, mean and var (from dkl-predict)", file: reader.name, location: "header")
+    }
+    var coords: [(Int, Int)] = [], mean: [Double] = [], variance: [Double] = []
+    var record = 0
+    while let batch = try locating(file: reader.name, { try reader.nextBatch() }) {
+        for i in 0..<batch.count {
+            record += 1
+            let r = RecordView(batch.record(i), reader.schema)
+            let (m, v) = (r.double(im), r.double(iv))
+            guard m.isFinite, v.isFinite, v >= 0 else {
+                throw DKLError.data("the prediction at (\(r.int(iy)), \(r.int(ix))) has mean \(m) and variance \(v)", file: reader.name, record: record)
+            }
+            coords.append((r.int(iy), r.int(ix))); mean.append(m); variance.append(v)
+        }
+    }
+    let measuredKeys = Set(measured.map { TrainingSet.key($0.y, $0.x) })
+    let excluded = Set(coords.indices.filter { measuredKeys.contains(TrainingSet.key(coords[$0].0, coords[$0].1)) })
+    let scores = acquisition.scores(mean: mean, variance: variance, best: best, maximize: maximize)
+
+    let attrs: JSON = ["acquisition": .string(a.string("acquisition") ?? "ei"), "best": best.isFinite ? .number(best) : .null,
+                       "maximize": .bool(maximize), "measured": .number(Double(measured.count)), "candidates": .number(Double(coords.count))]
+    if a.flag("map") {
+        let schema = try Schema([Field("y", .i32), Field("x", .i32), Field("score", .f64), Field("measured", .u8)])
+        let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
+        var rec = RecordBuilder(schema)
+        for k in coords.indices {
+            rec.set(0, int: coords[k].0); rec.set(1, int: coords[k].1); rec.set(2, scores[k]); rec.set(3, int: excluded.contains(k) ? 1 : 0)
+            try out.writer.write(rec.bytes)
+        }
+        try out.commit()
+        return
+    }
+    let recent = measured.suffix(recentCount).map { ($0.y, $0.x) }
+    let chosen = q == 1 && recent.isEmpty ? BatchSelection.argmax(scores, excluding: excluded).map { [$0] } ?? []
+        : BatchSelection.locallyPenalized(scores: scores, coordinates: coords, q: q, radius: radius, excluded: excluded, recent: recent)
+    if chosen.count < q { inv.note("only \(chosen.count) candidates were left to choose") }
+    let schema = try Schema([Field("y", .i32), Field("x", .i32), Field("score", .f64), Field("mean", .f64), Field("var", .f64)])
+    let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
+    var rec = RecordBuilder(schema)
+    for k in chosen {
+        rec.set(0, int: coords[k].0); rec.set(1, int: coords[k].1); rec.set(2, scores[k]); rec.set(3, mean[k]); rec.set(4, variance[k])
+        try out.writer.write(rec.bytes)
+    }
+    try out.commit()
+}
