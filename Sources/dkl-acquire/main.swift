@@ -23,7 +23,7 @@ let command = Command(
         Option("measured", value: "FILE", help: "measured points: a stream with y, x and a value, an H×W array (NaN = not measured), or a model file"),
         Option("target", value: "NAME", help: "the value field of a --measured stream with several"),
         Option("best", value: "X", help: "the best value so far (default: from --measured)"),
-        Option("count", "q", value: "Q", help: "points to choose (default 1)"),
+        Option("count", value: "Q", help: "points to choose (default 1)"),
         Option("radius", value: "R", help: "with q > 1, damp scores within about R pixels of each chosen point (default 3)"),
         Option("recent", value: "N", help: "also damp around the last N measured points (default 0)"),
         Option("map", help: "write every candidate's score instead of the q best"),

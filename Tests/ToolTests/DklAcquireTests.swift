@@ -53,7 +53,7 @@ final class DklAcquireTests: XCTestCase {
         let none = try Tools.expect(0, "dkl-acquire", ["p.dkl", "--measured", "t.dkl"], cwd: dir.path)
         XCTAssertTrue(none.err.contains("only 0 candidates were left to choose"), none.err)
         // A batch of 5 damped around each choice: distinct, unmeasured, the first the argmax.
-        let batch = try Tools.expect(0, "dkl-acquire", ["p.dkl", "--measured", "m.h5", "-q", "5", "--radius", "4", "-J"], cwd: dir.path)
+        let batch = try Tools.expect(0, "dkl-acquire", ["p.dkl", "--measured", "m.h5", "--count", "5", "--radius", "4", "-J"], cwd: dir.path)
         let chosen = try batch.out.split(separator: "\n").dropFirst().map { try JSONParser.parse(String($0)) }
         XCTAssertEqual(chosen.count, 5)
         let points = chosen.map { [$0["y"]!.intValue!, $0["x"]!.intValue!] }

@@ -59,6 +59,7 @@ final class ManExamplesTests: XCTestCase {
     func testDklStream5() throws { try runPage("man5/dkl-stream.5") }
     func testDklAcquire1() throws { try runPage("man1/dkl-acquire.1") }
     func testDklCat1() throws { try runPage("man1/dkl-cat.1") }
+    func testDklExplore1() throws { try runPage("man1/dkl-explore.1") }
     func testDklPatches1() throws { try runPage("man1/dkl-patches.1") }
     func testDklPredict1() throws { try runPage("man1/dkl-predict.1") }
     func testDklScalarize1() throws { try runPage("man1/dkl-scalarize.1") }
@@ -81,5 +82,5 @@ final class ManExamplesTests: XCTestCase {
         }
     }
 
-    static let allTestNames = ["testDklAcquire1", "testDklCat1", "testDklPatches1", "testDklPredict1", "testDklScalarize1", "testDklSynth1", "testDklTrain1", "testFerrosim1"]
+    static let allTestNames = ["testDklAcquire1", "testDklCat1", "testDklExplore1", "testDklPatches1", "testDklPredict1", "testDklScalarize1", "testDklSynth1", "testDklTrain1", "testFerrosim1"]
 }

@@ -28,7 +28,9 @@ public struct EnergyAxis: Sendable, Equatable {
         try resolve(option: option, attributes: [header.attrs, header.attrs["source_attrs"] ?? .null], sibling: nil, channels: channels, name: name)
     }
 
-    static func resolve(option: String?, attributes: [JSON], sibling: String?, channels: Int, name: String) throws -> EnergyAxis {
+    /// From `option`, then the first of `attributes` with energy_start_eV and energy_step_eV, then
+    /// the array `sibling`; `name` is the data's, for messages.
+    public static func resolve(option: String?, attributes: [JSON], sibling: String?, channels: Int, name: String) throws -> EnergyAxis {
         if let option {
             let parts = option.split(separator: ":", omittingEmptySubsequences: false)
             if parts.count == 2, let start = Double(parts[0]), let step = Double(parts[1]) {

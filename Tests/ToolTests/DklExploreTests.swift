@@ -1,0 +1,153 @@
+import DKL
+import Foundation
+import TestSupport
+import XCTest
+
+/// dkl-explore on the bundled sample data: the trace, the maps, kill -9 and continue, the
+/// same step as the pipe of tools, an instrument program as the oracle, bad input.
+final class DklExploreTests: XCTestCase {
+    static let share = Tools.root + "/share/plasmon/"
+    let base = ["--oracle", DklExploreTests.share + "spectra.h5:/spectra", "-S", "gap=integral:1.35:2.05", "-w", "9",
+                "--init", "10", "--iterations", "40", "-j", "1", DklExploreTests.share + "image.npy"]
+
+    /// The trace's records as (name → values), NDJSON parsed.
+    func trace(_ path: String) throws -> [JSON] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        return try text.split(separator: "\n").dropFirst().map { try JSONParser.parse(String($0)) }
+    }
+
+    func stripTimes(_ r: JSON) -> String {
+        var r = r
+        for k in ["seconds_train", "seconds_predict", "seconds_acquire", "seconds_measure"] { r.set(k, .null) }
+        return r.text
+    }
+
+    func testTraceMapsAndValues() throws {
+        let dir = TempDir()
+        let r = try Tools.expect(0, "dkl-explore", base + ["--steps", "6", "--count", "2", "--trace", "t.ndjson", "--maps", "maps.h5"], cwd: dir.path)
+        XCTAssertTrue(r.err.contains("22 of 3136 points measured (0.7%)"), r.err)
+        let records = try trace(dir.file("t.ndjson"))
+        XCTAssertEqual(records.count, 10 + 6 * 2)
+        XCTAssertEqual(records.map { $0["step"]!.intValue! }, [Int](repeating: 0, count: 10) + (1...6).flatMap { [$0, $0] })
+        let points = records.map { [$0["y"]!.intValue!, $0["x"]!.intValue!] }
+        XCTAssertEqual(Set(points).count, points.count, "nothing measured twice")
+        XCTAssertTrue(records.prefix(10).allSatisfy { $0["mean"] == .null }, "no prediction before the first model")
+        XCTAssertTrue(records.dropFirst(10).allSatisfy { ($0["var"]?.doubleValue ?? -1) > 0 && $0["acquisition"]?.doubleValue != nil })
+        // Each value is the scalarizer on the whole spectrum the trace holds, and on the oracle.
+        try Tools.expect(0, "dkl-scalarize", ["-S", "gap=integral:1.35:2.05", DklExploreTests.share + "spectra.h5:/spectra", "-o", "all.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-scalarize", ["-S", "gap=integral:1.35:2.05", "t.ndjson", "--energy", "0.5:\(4.0 / 95)", "-o", "again.dkl"], cwd: dir.path)
+        let all = try Tools.expect(0, "dkl-cat", ["-J", "all.dkl"], cwd: dir.path).out.split(separator: "\n").dropFirst().map { try JSONParser.parse(String($0)) }
+        let again = try Tools.expect(0, "dkl-cat", ["-J", "again.dkl"], cwd: dir.path).out.split(separator: "\n").dropFirst().map { try JSONParser.parse(String($0)) }
+        for (k, rec) in records.enumerated() {
+            let (y, x) = (rec["y"]!.intValue!, rec["x"]!.intValue!)
+            assertClose(rec["value"]!.doubleValue!, all[y * 64 + x]["gap"]!.doubleValue!, rtol: 1e-12)
+            assertClose(again[k]["gap"]!.doubleValue!, rec["value"]!.doubleValue!, rtol: 1e-9)
+        }
+        // The maps: every candidate predicted, the measured pixels marked with their step.
+        let step = try ArrayFile.open(dir.file("maps.h5") + ":/step").readAll()
+        XCTAssertEqual(step.filter { $0 >= 0 }.count, 22)
+        for rec in records { XCTAssertEqual(step[rec["y"]!.intValue! * 64 + rec["x"]!.intValue!], Double(rec["step"]!.intValue!)) }
+        let sd = try ArrayFile.open(dir.file("maps.h5") + ":/sd").readAll()
+        XCTAssertEqual(sd.filter { !$0.isNaN }.count, 3136)
+        XCTAssertTrue(sd.filter { !$0.isNaN }.allSatisfy { $0 >= 0 })
+    }
+
+    /// kill -9 in the middle of the run, then the same command: the trace equals an
+    /// uninterrupted run's, and continuing with more steps extends it.
+    func testKilledRunContinuesAsIfUninterrupted() throws {
+        let dir = TempDir()
+        try Tools.expect(0, "dkl-explore", base + ["--steps", "12", "--trace", "whole.ndjson"], cwd: dir.path)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Tools.path("dkl-explore"))
+        p.arguments = base + ["--steps", "12", "--trace", "cut.ndjson"]
+        p.currentDirectoryURL = URL(fileURLWithPath: dir.path)
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        var waited = 0
+        func lines() -> Int { ((try? String(contentsOfFile: dir.file("cut.ndjson"), encoding: .utf8)) ?? "").split(separator: "\n").count }
+        while lines() < 16 && waited < 6000 && p.isRunning { usleep(5_000); waited += 1 }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .uncaughtSignal, "the run was killed before it ended")
+        let cut = try trace(dir.file("cut.ndjson")).count
+        XCTAssertLessThan(cut, 22)
+        let r = try Tools.expect(0, "dkl-explore", base + ["--steps", "12", "--trace", "cut.ndjson"], cwd: dir.path)
+        XCTAssertTrue(r.err.contains("continuing: \(cut) points measured"), r.err)
+        XCTAssertEqual(try trace(dir.file("cut.ndjson")).map(stripTimes), try trace(dir.file("whole.ndjson")).map(stripTimes))
+        // More steps later: the same 22 first records, then 3 more.
+        try Tools.expect(0, "dkl-explore", base + ["--steps", "15", "--trace", "cut.ndjson"], cwd: dir.path)
+        let longer = try trace(dir.file("cut.ndjson"))
+        XCTAssertEqual(longer.count, 25)
+        XCTAssertEqual(Array(longer.prefix(22)).map(stripTimes), try trace(dir.file("whole.ndjson")).map(stripTimes))
+        // Other options are another experiment: refused.
+        let other = try Tools.expect(1, "dkl-explore", base + ["--steps", "15", "-a", "kappa", "--trace", "cut.ndjson"], cwd: dir.path)
+        XCTAssertTrue(other.err.contains("the checkpoint was made by a different command or inputs"), other.err)
+    }
+
+    /// Step 1 in one process equals dkl-patches | dkl-train, dkl-predict | dkl-acquire on the
+    /// same initial points.
+    func testOneProcessEqualsThePipe() throws {
+        let dir = TempDir()
+        try Tools.expect(0, "dkl-explore", base + ["--steps", "1", "--trace", "t.ndjson"], cwd: dir.path)
+        let records = try trace(dir.file("t.ndjson"))
+        try Tools.expect(0, "dkl-cat", ["--head", "10", "--fields", "y,x,value", "t.ndjson", "-o", "init.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-patches", ["-w", "9", DklExploreTests.share + "image.npy", "-o", "all.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-train", ["all.dkl", "--targets", "init.dkl", "--iterations", "40", "--ensemble", "1", "-j", "1", "-o", "m.h5", "-q"], cwd: dir.path)
+        try Tools.expect(0, "dkl-predict", ["--model", "m.h5", "all.dkl", "-j", "1", "-o", "p.dkl"], cwd: dir.path)
+        let next = try Tools.expect(0, "dkl-acquire", ["p.dkl", "--measured", "init.dkl", "-J"], cwd: dir.path)
+        let chosen = try JSONParser.parse(String(next.out.split(separator: "\n")[1]))
+        let step1 = records[10]
+        XCTAssertEqual(step1["y"], chosen["y"])
+        XCTAssertEqual(step1["x"], chosen["x"])
+        assertClose(step1["mean"]!.doubleValue!, chosen["mean"]!.doubleValue!, rtol: 1e-9)
+        assertClose(step1["var"]!.doubleValue!, chosen["var"]!.doubleValue!, rtol: 1e-9)
+        assertClose(step1["acquisition"]!.doubleValue!, chosen["score"]!.doubleValue!, rtol: 1e-9)
+    }
+
+    /// An instrument program as the oracle (run without a shell, given Y X): the same
+    /// experiment as with the cube; a failing program stops the run with the trace intact.
+    func testInstrumentProgram() throws {
+        let dir = TempDir()
+        _ = try dir.write("instrument.py", """
+            import sys, io, numpy as np, h5py
+            y, x = int(sys.argv[-2]), int(sys.argv[-1])
+            if sys.argv[1] == 'fail' and y * 64 + x > 0 and open('count', 'a+').write('.') and len(open('count').read()) > 12:
+                sys.exit('boom')
+            s = h5py.File(sys.argv[2], 'r')['/spectra'][y, x].astype(np.float64)
+            b = io.BytesIO(); np.save(b, s); sys.stdout.buffer.write(b.getvalue())
+            """)
+        let python = Tools.python ?? "/usr/bin/python3"
+        let measure = ["--measure", python, "--measure-arg", "instrument.py", "--measure-arg", "ok", "--measure-arg", DklExploreTests.share + "spectra.h5",
+                       "--energy", "0.5:\(4.0 / 95)"]
+        let rest = ["-S", "gap=integral:1.35:2.05", "-w", "9", "--init", "10", "--iterations", "40", "-j", "1", "--steps", "3", DklExploreTests.share + "image.npy"]
+        try Tools.expect(0, "dkl-explore", measure + rest + ["--trace", "m.ndjson"], cwd: dir.path)
+        // The same energy axis (the file's attribute may differ from 4/95 in the last bit).
+        try Tools.expect(0, "dkl-explore", base + ["--steps", "3", "--energy", "0.5:\(4.0 / 95)", "--trace", "o.ndjson"], cwd: dir.path)
+        let m = try trace(dir.file("m.ndjson")), o = try trace(dir.file("o.ndjson"))
+        XCTAssertEqual(m.map { [$0["y"]!, $0["x"]!] }, o.map { [$0["y"]!, $0["x"]!] })
+        for (a, b) in zip(m, o) { XCTAssertEqual(a["value"], b["value"]) }
+        // A program that fails from its 13th call on: the run stops, the trace keeps 12 points.
+        var failing = measure
+        failing[failing.firstIndex(of: "ok")!] = "fail"
+        let r = try Tools.expect(1, "dkl-explore", failing + rest + ["--measure-retries", "1", "--trace", "f.ndjson"], cwd: dir.path)
+        XCTAssertTrue(r.err.contains("failed 2 times; last: exit status 1: boom"), r.err)
+        XCTAssertEqual(try trace(dir.file("f.ndjson")).count, 12)
+    }
+
+    func testBadInput() throws {
+        let dir = TempDir()
+        _ = try Tools.python("import numpy as np; np.save('small.npy', np.ones((10, 10, 96)))", cwd: dir.path)
+        let img = DklExploreTests.share + "image.npy"
+        let cases: [([String], Int32, String)] = [
+            ([img, "-S", "integral:1:2", "--trace", "t.ndjson"], 64, "dkl-explore: error: give the oracle: --oracle CUBE or --measure PROGRAM\n"),
+            ([img, "--oracle", "small.npy", "-S", "integral:1:2", "--trace", "t.ndjson"], 1, "dkl-explore: small.npy: the oracle's grid 10×10 is smaller than the image's 64×64\n"),
+            ([img, "--oracle", DklExploreTests.share + "spectra.h5:/spectra", "-S", "integral:1:2"], 64, "dkl-explore: error: give the trace file with --trace TRACE\n"),
+            ([img, "--oracle", DklExploreTests.share + "spectra.h5:/spectra", "--trace", "t.ndjson"], 64, "dkl-explore: error: give the property to learn with -S SPEC\n"),
+        ]
+        for (args, status, message) in cases {
+            let r = try Tools.expect(status, "dkl-explore", args, cwd: dir.path)
+            XCTAssertTrue(r.err.hasPrefix(message), "\(args): \(r.err)")
+            XCTAssertFalse(dir.exists("t.ndjson"))
+        }
+    }
+}
