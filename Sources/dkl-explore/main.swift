@@ -32,6 +32,8 @@ let command = Command(
         Option("energy", value: "START:STEP|FILE", help: "the spectra's energy axis in eV (default: from the file)"),
         Option("window", "w", value: "W", help: "patch side (default 16)"),
         Option("normalize", "N", value: "MODE", help: "patch normalization, as dkl-patches (default minmax)"),
+        Option("even", value: "interpolate|shift", help: "centring of even windows, as dkl-patches (default interpolate)"),
+        Option("init-coords", value: "FILE", help: "measure these points first (an array K×2 of y, x, or a stream with y and x)"),
         Option("init", value: "N", help: "random points measured first (default 20)"),
         Option("steps", value: "N", help: "steps after the initial points (default 50)"),
         Option("budget", value: "N|P%", help: "stop when this many points (or this share of the patches) are measured"),
@@ -44,7 +46,7 @@ let command = Command(
         Option("kappa", value: "K", help: "kappa's K (default 10)"),
         Option("minimize", help: "look for the smallest value"),
         Option("iterations", "n", value: "N", help: "training iterations per step (default 100)"),
-        Option("ensemble", value: "K", help: "models per step (default 1)"),
+        Option("ensemble", value: "K", help: "models per step, combined (default 4)"),
         Option("embedding", "e", value: "N", help: "embedding dimensions (default 4)"),
         Option("kernel", "k", value: "NAME", help: "rbf, matern12, matern32, matern52 (default)"),
         Option("hidden", value: "A,B,...", help: "hidden widths of the MLP (default 64,64)"),
@@ -70,8 +72,9 @@ ToolMain.run(command) { inv in
         throw DKLError.usage("--normalize must be none, minmax, zscore, patch-minmax or patch-zscore")
     }
     let window = try a.int("window", default: 16, range: 1...1024)
+    guard let even = PatchExtractor.EvenWindow(rawValue: a.string("even") ?? "interpolate") else { throw DKLError.usage("--even must be interpolate or shift") }
     let cutter = try locating(file: image.name) {
-        try PatchExtractor(channels: [try image.readAllFloats()], height: h, width: w, window: window, normalization: norm)
+        try PatchExtractor(channels: [try image.readAllFloats()], height: h, width: w, window: window, even: even, normalization: norm)
     }
     let (ys, xs) = cutter.centreRange(stride: 1)
     let centres = ys.flatMap { y in xs.map { (y, $0) } }
@@ -126,7 +129,7 @@ ToolMain.run(command) { inv in
     var config = DKLConfig()
     config.seed = try a.seed()
     config.iterations = try a.int("iterations", default: 100, range: 1...10_000_000)
-    config.ensemble = try a.int("ensemble", default: 1, range: 1...100)
+    config.ensemble = try a.int("ensemble", default: config.ensemble, range: 1...100)
     config.embedding = try a.int("embedding", default: config.embedding, range: 1...64)
     config.learningRate = try a.double("lr", default: config.learningRate)
     if let k = a.string("kernel") {
@@ -224,7 +227,17 @@ ToolMain.run(command) { inv in
         if !value.isFinite { inv.note("the measurement at (\(centres[k].0), \(centres[k].1)) gives no value (NaN or a refused fit); it is kept in the trace but not learnt") }
     }
 
-    // Initial points: seeded random candidates.
+    // Initial points: the listed ones, then seeded random candidates.
+    if let path = a.string("init-coords") {
+        for (n, c) in try TrainingSet.readCoordinates(path).enumerated() {
+            guard let k = index[TrainingSet.key(c.0, c.1)] else {
+                throw DKLError.data("(\(c.0), \(c.1)) is not a candidate (its window must fit in the image)", file: path, record: n + 1)
+            }
+            if measured.contains(where: { $0.k == k }) { continue }
+            try Interrupts.check()
+            try record(step: 0, k: k, spectrum: nil, mean: .nan, variance: .nan, score: .nan, model: nil, seconds: [0, 0, 0, 0])
+        }
+    }
     var rng = Xoshiro(seed: config.seed &+ 0xA11CE)
     let order = index.values.sorted()
     if let (k, s) = firstAnswer { try record(step: 0, k: k, spectrum: s, mean: .nan, variance: .nan, score: .nan, model: nil, seconds: [0, 0, 0, 0]) }

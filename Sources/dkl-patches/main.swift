@@ -28,35 +28,6 @@ let command = Command(
     ] + Option.streamOutput
 )
 
-/// Centres from an array K×2 or a stream with fields y and x.
-func readCoordinates(_ path: String) throws -> [(Int, Int)] {
-    let (file, _) = ArrayFile.split(path)
-    if ArrayFile.isArrayFile(file) {
-        let a = try ArrayFile.open(path)
-        guard a.rank == 2, a.shape[1] == 2 else { throw DKLError.data("coordinates must be an array K×2 of (y, x), found shape \(a.shape)", file: path) }
-        let v = try a.readAll()
-        return try (0..<a.shape[0]).map { k in
-            let (y, x) = (v[2 * k], v[2 * k + 1])
-            guard y == y.rounded(), x == x.rounded(), abs(y) < 1e9, abs(x) < 1e9 else {
-                throw DKLError.data("coordinates must be whole pixels, found (\(y), \(x))", file: path, record: k + 1)
-            }
-            return (Int(y), Int(x))
-        }
-    }
-    let reader = try StreamReader(path: path)
-    guard let iy = reader.schema.index(of: "y"), let ix = reader.schema.index(of: "x") else {
-        throw DKLError.data("the stream has no fields y and x", file: path, location: "header")
-    }
-    var out: [(Int, Int)] = []
-    while let batch = try locating(file: path, { try reader.nextBatch() }) {
-        for i in 0..<batch.count {
-            let r = RecordView(batch.record(i), reader.schema)
-            out.append((r.int(iy), r.int(ix)))
-        }
-    }
-    return out
-}
-
 ToolMain.run(command) { inv in
     let a = inv.args
     let window = try a.int("window", default: 16, range: 1...1024)
@@ -104,7 +75,7 @@ ToolMain.run(command) { inv in
 
     var centres: [(Int, Int)]
     if let path = a.string("coords") {
-        centres = try readCoordinates(path)
+        centres = try TrainingSet.readCoordinates(path)
         for (k, c) in centres.enumerated() where !cutter.fits(y: c.0, x: c.1) {
             let inside = c.0 >= 0 && c.0 < h && c.1 >= 0 && c.1 < w
             throw DKLError.data(inside ? "the \(window)×\(window) window of (\(c.0), \(c.1)) leaves the \(h)×\(w) image (use --border reflect)"

@@ -8,7 +8,7 @@ import XCTest
 final class DklExploreTests: XCTestCase {
     static let share = Tools.root + "/share/plasmon/"
     let base = ["--oracle", DklExploreTests.share + "spectra.h5:/spectra", "-S", "gap=integral:1.35:2.05", "-w", "9",
-                "--init", "10", "--iterations", "40", "-j", "1", DklExploreTests.share + "image.npy"]
+                "--init", "10", "--iterations", "40", "--ensemble", "1", "-j", "1", DklExploreTests.share + "image.npy"]
 
     /// The trace's records as (name → values), NDJSON parsed.
     func trace(_ path: String) throws -> [JSON] {
@@ -119,7 +119,7 @@ final class DklExploreTests: XCTestCase {
         let python = Tools.python ?? "/usr/bin/python3"
         let measure = ["--measure", python, "--measure-arg", "instrument.py", "--measure-arg", "ok", "--measure-arg", DklExploreTests.share + "spectra.h5",
                        "--energy", "0.5:\(4.0 / 95)"]
-        let rest = ["-S", "gap=integral:1.35:2.05", "-w", "9", "--init", "10", "--iterations", "40", "-j", "1", "--steps", "3", DklExploreTests.share + "image.npy"]
+        let rest = ["-S", "gap=integral:1.35:2.05", "-w", "9", "--init", "10", "--iterations", "40", "--ensemble", "1", "-j", "1", "--steps", "3", DklExploreTests.share + "image.npy"]
         try Tools.expect(0, "dkl-explore", measure + rest + ["--trace", "m.ndjson"], cwd: dir.path)
         // The same energy axis (the file's attribute may differ from 4/95 in the last bit).
         try Tools.expect(0, "dkl-explore", base + ["--steps", "3", "--energy", "0.5:\(4.0 / 95)", "--trace", "o.ndjson"], cwd: dir.path)

@@ -97,4 +97,33 @@ public enum TrainingSet {
         }
         return (Matrix(rows: y.count, cols: width, data: data), y, coords, count)
     }
+
+    /// Positions from an array K×2 of (y, x) or a stream with fields y and x, in order.
+    public static func readCoordinates(_ path: String) throws -> [(Int, Int)] {
+        let (file, _) = ArrayFile.split(path)
+        if ArrayFile.isArrayFile(file) {
+            let a = try ArrayFile.open(path)
+            guard a.rank == 2, a.shape[1] == 2 else { throw DKLError.data("coordinates must be an array K×2 of (y, x), found shape \(a.shape)", file: path) }
+            let v = try a.readAll()
+            return try (0..<a.shape[0]).map { k in
+                let (y, x) = (v[2 * k], v[2 * k + 1])
+                guard y == y.rounded(), x == x.rounded(), abs(y) < 1e9, abs(x) < 1e9 else {
+                    throw DKLError.data("coordinates must be whole pixels, found (\(y), \(x))", file: path, record: k + 1)
+                }
+                return (Int(y), Int(x))
+            }
+        }
+        let reader = try StreamReader(path: path)
+        guard let iy = reader.schema.index(of: "y"), let ix = reader.schema.index(of: "x") else {
+            throw DKLError.data("the stream has no fields y and x", file: path, location: "header")
+        }
+        var out: [(Int, Int)] = []
+        while let batch = try locating(file: path, { try reader.nextBatch() }) {
+            for i in 0..<batch.count {
+                let r = RecordView(batch.record(i), reader.schema)
+                out.append((r.int(iy), r.int(ix)))
+            }
+        }
+        return out
+    }
 }
