@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 bin=${1:-.build/release}
 ./bench/stream.sh "$bin"
 ./bench/dkl.sh
+./bench/pipeline.sh "$bin"
 ./bench/ferrosim.sh "$bin"
 /usr/bin/python3 bench/report.py > /dev/null

@@ -15,7 +15,10 @@ let command = Command(
         what improvement is counted from.
         """,
     options: [
-        Option("acquisition", "a", value: "NAME", help: "ei (default), logei, pi, ucb, kappa, maxvar"),
+        Option("acquisition", "a", value: "NAME", help: "ei (default), logei, pi, ucb, kappa, maxvar, or thompson (with --model)"),
+        Option("model", "m", value: "MODEL", help: "thompson: the model file; PREDICTIONS is then the candidates' patches"),
+        Option("subset", value: "N", help: "thompson: the joint draw is over at most N candidates (default 2000)"),
+        Option.seed,
         Option("xi", value: "X", help: "ei, logei, pi: improvement asked beyond the best, in target units (default 0.01)"),
         Option("beta", value: "B", help: "ucb: mean + sqrt(B)·sd (default 4)"),
         Option("kappa", value: "K", help: "kappa: mean + K·sd (default 10, the lecture's mu + 10 sigma)"),
@@ -43,8 +46,12 @@ ToolMain.run(command) { inv in
         guard beta >= 0 else { throw DKLError.usage("--beta must not be negative") }
         acquisition = .ucb(beta: beta)
     case "kappa": acquisition = .kappa(kappa)
-    case "maxvar": acquisition = .maxVariance
-    case let other: throw DKLError.usage("unknown acquisition '\(other)' (ei, logei, pi, ucb, kappa, maxvar)")
+    case "maxvar", "thompson": acquisition = .maxVariance
+    case let other: throw DKLError.usage("unknown acquisition '\(other)' (ei, logei, pi, ucb, kappa, maxvar, thompson)")
+    }
+    let thompson = a.string("acquisition") == "thompson"
+    if thompson != (a.string("model") != nil) {
+        throw DKLError.usage(thompson ? "thompson draws from the model: give --model MODEL (and the patches as input)" : "--model goes with -a thompson")
     }
     let maximize = !a.flag("minimize")
     let q = try a.int("count", default: 1, range: 1...1_000_000)
@@ -77,9 +84,51 @@ ToolMain.run(command) { inv in
         best = Acquisition.best(observed: measured.map(\.value), maximize: maximize)
     }
 
-    // The candidates.
     let path = a.positionals.first ?? "-"
     if path != "-" && !FileManager.default.fileExists(atPath: path) { throw DKLError.data("no such file", file: path) }
+    if thompson {
+        // Thompson sampling from the ensemble: per point, a member drawn at random, then one
+        // joint draw of its latent function on a subset of the candidates, and its maximum.
+        let model = try DKLEnsemble.load(from: a.string("model")!)
+        let reader = try StreamReader(path: path)
+        guard let ip = reader.schema.index(of: "patch"), let iy = reader.schema.index(of: "y"), let ix = reader.schema.index(of: "x") else {
+            throw DKLError.data("thompson needs the candidates' patches (fields y, x and patch)", file: reader.name, location: "header")
+        }
+        let width = model.members[0].trainInputs.cols
+        guard reader.schema.fields[ip].count == width else {
+            throw DKLError.data("the patches have \(reader.schema.fields[ip].count) values but the model was trained on \(width)", file: reader.name, location: "header")
+        }
+        var coords: [(Int, Int)] = [], values: [Double] = []
+        while let batch = try locating(file: reader.name, { try reader.nextBatch() }) {
+            for i in 0..<batch.count {
+                let r = RecordView(batch.record(i), reader.schema)
+                coords.append((r.int(iy), r.int(ix))); values += r.doubles(ip)
+            }
+        }
+        let x = Matrix(rows: coords.count, cols: width, data: values)
+        let measuredKeys = Set(measured.map { TrainingSet.key($0.y, $0.x) })
+        var excluded = Set(coords.indices.filter { measuredKeys.contains(TrainingSet.key(coords[$0].0, coords[$0].1)) })
+        let seed = try a.seed()
+        let subset = try a.int("subset", default: 2000, range: 2...100_000)
+        let schema = try Schema([Field("y", .i32), Field("x", .i32), Field("score", .f64), Field("member", .i32)])
+        let out = try inv.openOutput(StreamHeader(schema: schema, attrs: ["acquisition": "thompson", "maximize": .bool(maximize)]))
+        var rng = Xoshiro(seed: seed)
+        for draw in 0..<q {
+            let k = Int(rng.next() % UInt64(model.members.count))
+            let m = model.members[k]
+            guard let pick = try Thompson.chooseWithValue(posterior: try m.posterior(), candidates: m.embed(x), maxSubset: subset,
+                                                          seed: seed &+ UInt64(draw) &* 0x9E37_79B9, maximize: maximize, excluded: excluded) else { break }
+            excluded.insert(pick.index)
+            var rec = RecordBuilder(schema)
+            rec.set(0, int: coords[pick.index].0); rec.set(1, int: coords[pick.index].1)
+            rec.set(2, pick.value * m.targetStd + m.targetMean); rec.set(3, int: k)
+            try out.writer.write(rec.bytes)
+        }
+        try out.commit()
+        return
+    }
+
+    // The candidates.
     let reader = try StreamReader(path: path)
     guard let iy = reader.schema.index(of: "y"), let ix = reader.schema.index(of: "x"),
           let im = reader.schema.index(of: "mean"), let iv = reader.schema.index(of: "var") else {

@@ -22,6 +22,7 @@ let command = Command(
         """,
     options: [
         Option("trace", value: "TRACE", help: "the experiment's trace (NDJSON stream), created or continued"),
+        Option("resume", value: "TRACE", help: "continue the run whose trace is TRACE (it must exist; give the same options)"),
         Option("oracle", value: "CUBE", help: "a pre-acquired spectrum image or 4D-STEM cube: measuring reads that position"),
         Option("measure", value: "PROGRAM", help: "an instrument program, run as PROGRAM ARG... Y X; it prints the spectrum (NPY or a stream)"),
         Option("measure-arg", value: "ARG", repeatable: true, help: "an argument for PROGRAM before Y X (repeatable)"),
@@ -52,6 +53,7 @@ let command = Command(
         Option("hidden", value: "A,B,...", help: "hidden widths of the MLP (default 64,64)"),
         Option("lr", value: "X", help: "learning rate (default 0.01)"),
         Option("maps", value: "FILE.h5", help: "write /mean, /sd, /acquisition and /step (H×W) at the end"),
+        Option("png", value: "PREFIX", help: "write PREFIX-mean.png, PREFIX-sd.png, PREFIX-acquisition.png with the measured points"),
         Option.seed, Option.threads,
     ]
 )
@@ -61,7 +63,11 @@ ToolMain.run(command) { inv in
     try inv.expectPositionals(1...1)
     Parallel.threads = try a.threads()
     BLAS.setThreads(Parallel.threads)
-    guard let tracePath = a.string("trace") else { throw DKLError.usage("give the trace file with --trace TRACE") }
+    if let r = a.string("resume") {
+        guard a.string("trace") == nil || a.string("trace") == r else { throw DKLError.usage("--resume and --trace name different files") }
+        guard FileManager.default.fileExists(atPath: r) else { throw DKLError.data("no such file (--resume continues an existing trace)", file: r) }
+    }
+    guard let tracePath = a.string("resume") ?? a.string("trace") else { throw DKLError.usage("give the trace file with --trace TRACE") }
 
     // The candidates: every patch of the image whose window fits.
     let imagePath = a.positionals[0]
@@ -129,7 +135,7 @@ ToolMain.run(command) { inv in
     var config = DKLConfig()
     config.seed = try a.seed()
     config.iterations = try a.int("iterations", default: 100, range: 1...10_000_000)
-    config.ensemble = try a.int("ensemble", default: config.ensemble, range: 1...100)
+    config.ensemble = try a.int("ensemble", default: 4, range: 1...100)
     config.embedding = try a.int("embedding", default: config.embedding, range: 1...64)
     config.learningRate = try a.double("lr", default: config.learningRate)
     if let k = a.string("kernel") {
@@ -177,7 +183,7 @@ ToolMain.run(command) { inv in
     // The spectrum's length is the oracle's; a command oracle's is learnt by a first measurement.
     var itemShape = oracle.itemShape
     var firstAnswer: (Int, [Double])?
-    let skip: Set<String> = ["trace", "steps", "budget", "stop-sd", "threads", "quiet", "progress", "maps", "measure-timeout", "measure-retries"]
+    let skip: Set<String> = ["trace", "resume", "steps", "budget", "stop-sd", "threads", "quiet", "progress", "maps", "png", "measure-timeout", "measure-retries"]
     let signature = command.signature(of: Array(inv.argv.dropFirst()), skipping: skip)
     if itemShape.isEmpty && !FileManager.default.fileExists(atPath: tracePath) {
         // Measure the first random point now to learn the spectrum's length.
@@ -293,7 +299,7 @@ ToolMain.run(command) { inv in
     let bestPoint = maximize ? finite.max { $0.value < $1.value } : finite.min { $0.value < $1.value }
     inv.note("\(measured.count) of \(patchesCount) points measured (\(String(format: "%.1f", 100 * Double(measured.count) / Double(patchesCount)))%); best \(bestPoint.map { "\($0.value) at (\(centres[$0.k].0), \(centres[$0.k].1)), step \($0.step)" } ?? "none")")
 
-    if let mapsPath = a.string("maps") {
+    if a.string("maps") != nil || a.string("png") != nil {
         // The final model, on every measured point.
         let all = finite.sorted { $0.k < $1.k }
         model = try DKLEnsemble.train(x: candidates.gather(all.map(\.k)), y: all.map(\.value), config: config, initial: model)
@@ -304,14 +310,24 @@ ToolMain.run(command) { inv in
             mean[c.0 * w + c.1] = pred.mean[k]; sd[c.0 * w + c.1] = pred.variance[k].squareRoot(); acq[c.0 * w + c.1] = scores[k]
         }
         for p in measured { stepMap[centres[p.k].0 * w + centres[p.k].1] = Double(p.step) }
-        let writer = try HDF5Writer(path: mapsPath)
-        do {
-            try writer.write("/mean", shape: [h, w], values: .double(mean))
-            try writer.write("/sd", shape: [h, w], values: .double(sd))
-            try writer.write("/acquisition", shape: [h, w], values: .double(acq))
-            try writer.write("/step", shape: [h, w], values: .double(stepMap))
-            try writer.setAttribute("/", "trace", .string(tracePath))
-            try writer.commit()
-        } catch { writer.abort(); throw error }
+        if let mapsPath = a.string("maps") {
+            let writer = try HDF5Writer(path: mapsPath)
+            do {
+                try writer.write("/mean", shape: [h, w], values: .double(mean))
+                try writer.write("/sd", shape: [h, w], values: .double(sd))
+                try writer.write("/acquisition", shape: [h, w], values: .double(acq))
+                try writer.write("/step", shape: [h, w], values: .double(stepMap))
+                try writer.setAttribute("/", "trace", .string(tracePath))
+                try writer.commit()
+            } catch { writer.abort(); throw error }
+        }
+        if let prefix = a.string("png") {
+            let points = measured.map { centres[$0.k] }
+            for (name, values) in [("mean", mean), ("sd", sd), ("acquisition", acq)] {
+                var map = Heatmap(values: values, height: h, width: w)
+                map.points = points
+                try map.write("\(prefix)-\(name).png")
+            }
+        }
     }
 }

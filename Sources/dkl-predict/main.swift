@@ -69,9 +69,7 @@ ToolMain.run(command) { inv in
     func flush() throws {
         guard !coords.isEmpty else { return }
         let x = Matrix(rows: coords.count, cols: width, data: values)
-        var preds: [(mean: [Double], variance: [Double], noise: Double)] = []
-        for (k, m) in ensemble.members.enumerated() { preds.append(try m.predict(x, posterior: posteriors[k])) }
-        let combined = preds.count == 1 ? (mean: preds[0].mean, variance: preds[0].variance) : Ensemble.combine(preds.map { ($0.mean, $0.variance) })
+        let combined = try ensemble.predict(x, posteriors: posteriors)
         let z = withEmbedding ? ensemble.members[0].embed(x) : nil
         var rec = RecordBuilder(schema)
         for (k, (y, xx)) in coords.enumerated() {

@@ -29,7 +29,7 @@ let command = Command(
         Option("iterations", "n", value: "N", help: "Adam iterations (default 500)"),
         Option("lr", value: "X", help: "learning rate (default 0.01)"),
         Option("weight-decay", value: "X", help: "decoupled weight decay on the network's weights (default 0)"),
-        Option("ensemble", value: "K", help: "models from seeds seed…seed+K-1, combined (default 4)"),
+        Option("ensemble", value: "K", help: "models from seeds seed…seed+K-1, combined (default: 2 below 1,000 points, 4 from 1,000)"),
         Option("validation", value: "F", help: "fraction held out to choose the iteration and calibrate (default 0.2; 0: none)"),
         Option("patience", value: "N", help: "stop N iterations after the best held-out score (default 50; 0: never)"),
         Option("init", value: "MODEL", help: "start from this model's weights and hyperparameters"),
@@ -86,7 +86,7 @@ ToolMain.run(command) { inv in
     config.iterations = try a.int("iterations", default: config.iterations, range: 0...10_000_000)
     config.learningRate = try a.double("lr", default: config.learningRate)
     config.weightDecay = try a.double("weight-decay", default: config.weightDecay)
-    config.ensemble = try a.int("ensemble", default: config.ensemble, range: 1...1000)
+    config.ensemble = try a.int("ensemble", default: 0, range: 0...1000)
     config.validationFraction = try a.double("validation", default: config.validationFraction)
     config.validationPatience = try a.int("patience", default: config.validationPatience, range: 0...10_000_000)
     guard config.learningRate > 0, config.learningRate.isFinite else { throw DKLError.usage("--lr must be a positive number") }
@@ -148,7 +148,7 @@ ToolMain.run(command) { inv in
             throw DKLError.data("the model's inputs have \(initial!.members[0].trainInputs.cols) values, the patches \(set.inputs.cols)", file: path)
         }
     }
-    let watch = TrainingProgress(members: config.ensemble, iterations: config.iterations, enabled: inv.showsProgress)
+    let watch = TrainingProgress(members: config.members(for: set.targets.count), iterations: config.iterations, enabled: inv.showsProgress)
     Interrupts.deferExit = true
     var ensemble = try DKLEnsemble.train(x: set.inputs, y: set.targets, config: config, initial: initial, observe: watch.observe)
     watch.progress.finish(watch.iterations.reduce(0, +))

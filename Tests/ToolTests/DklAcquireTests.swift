@@ -59,6 +59,16 @@ final class DklAcquireTests: XCTestCase {
         let points = chosen.map { [$0["y"]!.intValue!, $0["x"]!.intValue!] }
         XCTAssertEqual(Set(points).count, 5)
         XCTAssertEqual(points[0], expected["ei"]!.arrayValue!.prefix(2).map { $0.intValue! })
+        // Thompson sampling from the model: q distinct unmeasured points, the same for the same seed.
+        let t1 = try Tools.expect(0, "dkl-acquire", ["all.dkl", "-a", "thompson", "--model", "m.h5", "--measured", "m.h5", "--count", "3", "--subset", "500", "-J"], cwd: dir.path)
+        let t2 = try Tools.expect(0, "dkl-acquire", ["all.dkl", "-a", "thompson", "--model", "m.h5", "--measured", "m.h5", "--count", "3", "--subset", "500", "-J"], cwd: dir.path)
+        let drawn = try t1.out.split(separator: "\n").dropFirst().map { try JSONParser.parse(String($0)) }
+        XCTAssertEqual(drawn.count, 3)
+        XCTAssertEqual(t1.out.split(separator: "\n").dropFirst(), t2.out.split(separator: "\n").dropFirst())
+        let grid = Set(try Tools.expect(0, "dkl-cat", ["-J", "--fields", "y,x", "grid.dkl"], cwd: dir.path).out.split(separator: "\n").dropFirst().map(String.init))
+        let picked = drawn.map { "{\"y\":\($0["y"]!.intValue!),\"x\":\($0["x"]!.intValue!)}" }
+        XCTAssertEqual(Set(picked).count, 3)
+        XCTAssertTrue(grid.isDisjoint(with: picked), "measured points are not drawn")
         // The map: one score per candidate, the measured ones marked.
         let map = try Tools.expect(0, "dkl-acquire", ["p.dkl", "--measured", "m.h5", "--map", "-J"], cwd: dir.path)
         let lines = map.out.split(separator: "\n").dropFirst()
@@ -72,8 +82,9 @@ final class DklAcquireTests: XCTestCase {
         let cases: [([String], Int32, String)] = [
             (["all.dkl", "-a", "kappa"], 1, "dkl-acquire: all.dkl:header: the predictions need fields y, x, mean and var (from dkl-predict)\n"),
             (["all.dkl"], 64, "dkl-acquire: error: ei improves on the best measured value: give --measured FILE or --best X\n"),
-            (["all.dkl", "-a", "greedy"], 64, "dkl-acquire: error: unknown acquisition 'greedy' (ei, logei, pi, ucb, kappa, maxvar)\n"),
+            (["all.dkl", "-a", "greedy"], 64, "dkl-acquire: error: unknown acquisition 'greedy' (ei, logei, pi, ucb, kappa, maxvar, thompson)\n"),
             (["missing.dkl", "-a", "kappa"], 1, "dkl-acquire: missing.dkl: no such file\n"),
+            (["all.dkl", "-a", "thompson"], 64, "dkl-acquire: error: thompson draws from the model: give --model MODEL (and the patches as input)\n"),
         ]
         for (args, status, message) in cases {
             let r = try Tools.expect(status, "dkl-acquire", args + ["-o", "out.dkl"], cwd: dir.path)

@@ -24,7 +24,7 @@ final class DklExploreTests: XCTestCase {
 
     func testTraceMapsAndValues() throws {
         let dir = TempDir()
-        let r = try Tools.expect(0, "dkl-explore", base + ["--steps", "6", "--count", "2", "--trace", "t.ndjson", "--maps", "maps.h5"], cwd: dir.path)
+        let r = try Tools.expect(0, "dkl-explore", base + ["--steps", "6", "--count", "2", "--trace", "t.ndjson", "--maps", "maps.h5", "--png", "run"], cwd: dir.path)
         XCTAssertTrue(r.err.contains("22 of 3136 points measured (0.7%)"), r.err)
         let records = try trace(dir.file("t.ndjson"))
         XCTAssertEqual(records.count, 10 + 6 * 2)
@@ -47,6 +47,11 @@ final class DklExploreTests: XCTestCase {
         let step = try ArrayFile.open(dir.file("maps.h5") + ":/step").readAll()
         XCTAssertEqual(step.filter { $0 >= 0 }.count, 22)
         for rec in records { XCTAssertEqual(step[rec["y"]!.intValue! * 64 + rec["x"]!.intValue!], Double(rec["step"]!.intValue!)) }
+        for name in ["mean", "sd", "acquisition"] {
+            let png = try dir.read("run-\(name).png")
+            XCTAssertEqual(Array(png.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], name)
+            XCTAssertGreaterThan(png.count, 64 * 64 * 3)
+        }
         let sd = try ArrayFile.open(dir.file("maps.h5") + ":/sd").readAll()
         XCTAssertEqual(sd.filter { !$0.isNaN }.count, 3136)
         XCTAssertTrue(sd.filter { !$0.isNaN }.allSatisfy { $0 >= 0 })
@@ -71,7 +76,7 @@ final class DklExploreTests: XCTestCase {
         XCTAssertEqual(p.terminationReason, .uncaughtSignal, "the run was killed before it ended")
         let cut = try trace(dir.file("cut.ndjson")).count
         XCTAssertLessThan(cut, 22)
-        let r = try Tools.expect(0, "dkl-explore", base + ["--steps", "12", "--trace", "cut.ndjson"], cwd: dir.path)
+        let r = try Tools.expect(0, "dkl-explore", base + ["--steps", "12", "--resume", "cut.ndjson"], cwd: dir.path)
         XCTAssertTrue(r.err.contains("continuing: \(cut) points measured"), r.err)
         XCTAssertEqual(try trace(dir.file("cut.ndjson")).map(stripTimes), try trace(dir.file("whole.ndjson")).map(stripTimes))
         // More steps later: the same 22 first records, then 3 more.
@@ -143,6 +148,7 @@ final class DklExploreTests: XCTestCase {
             ([img, "--oracle", "small.npy", "-S", "integral:1:2", "--trace", "t.ndjson"], 1, "dkl-explore: small.npy: the oracle's grid 10×10 is smaller than the image's 64×64\n"),
             ([img, "--oracle", DklExploreTests.share + "spectra.h5:/spectra", "-S", "integral:1:2"], 64, "dkl-explore: error: give the trace file with --trace TRACE\n"),
             ([img, "--oracle", DklExploreTests.share + "spectra.h5:/spectra", "--trace", "t.ndjson"], 64, "dkl-explore: error: give the property to learn with -S SPEC\n"),
+            ([img, "--oracle", DklExploreTests.share + "spectra.h5:/spectra", "-S", "integral:1:2", "--resume", "t.ndjson"], 1, "dkl-explore: t.ndjson: no such file (--resume continues an existing trace)\n"),
         ]
         for (args, status, message) in cases {
             let r = try Tools.expect(status, "dkl-explore", args, cwd: dir.path)

@@ -6,13 +6,20 @@ import Foundation
 public enum Thompson {
     public static func choose(posterior: GPPosterior, candidates: Matrix, maxSubset: Int = 2000, seed: UInt64,
                               maximize: Bool = true, excluded: Set<Int> = []) throws -> Int? {
+        try chooseWithValue(posterior: posterior, candidates: candidates, maxSubset: maxSubset, seed: seed,
+                            maximize: maximize, excluded: excluded)?.index
+    }
+
+    /// The same, with the drawn function's value at the chosen candidate.
+    public static func chooseWithValue(posterior: GPPosterior, candidates: Matrix, maxSubset: Int = 2000, seed: UInt64,
+                                       maximize: Bool = true, excluded: Set<Int> = []) throws -> (index: Int, value: Double)? {
         var rng = Xoshiro(seed: seed)
         var pool = (0..<candidates.rows).filter { !excluded.contains($0) }
         if pool.isEmpty { return nil }
         if pool.count > maxSubset { pool.shuffle(using: &rng); pool = Array(pool.prefix(maxSubset)).sorted() }
         let sample = try draw(posterior: posterior, points: candidates.gather(pool), rng: &rng)
         let scores = maximize ? sample : sample.map { -$0 }
-        return BatchSelection.argmax(scores).map { pool[$0] }
+        return BatchSelection.argmax(scores).map { (pool[$0], sample[$0]) }
     }
 
     /// One joint sample of the latent function at `points` (s×d).

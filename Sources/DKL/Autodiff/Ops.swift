@@ -33,13 +33,17 @@ extension Var {
         var out = a.value
         let n = out.cols
         b.value.data.withUnsafeBufferPointer { bb in
-            out.data.withUnsafeMutableBufferPointer { o in for i in 0..<o.count { o[i] += bb[i % n] } }
+            out.data.withUnsafeMutableBufferPointer { o in
+                for row in 0..<(o.count / max(n, 1)) { for j in 0..<n { o[row * n + j] += bb[j] } }
+            }
         }
         return tape.record(out, parents: [a, b]) { g, t in
             t.accumulate(a, g)
             var gb = Matrix(rows: 1, cols: n)
             gb.data.withUnsafeMutableBufferPointer { s in
-                g.data.withUnsafeBufferPointer { gg in for i in 0..<gg.count { s[i % n] += gg[i] } }
+                g.data.withUnsafeBufferPointer { gg in
+                    for row in 0..<(gg.count / max(n, 1)) { for j in 0..<n { s[j] += gg[row * n + j] } }
+                }
             }
             t.accumulate(b, gb)
         }

@@ -36,7 +36,9 @@ public struct DKLModel: Sendable {
         var z = features(x)
         let e = z.cols
         z.data.withUnsafeMutableBufferPointer { p in
-            for i in 0..<p.count { p[i] = (p[i] - embeddingLow[i % e]) * embeddingScale[i % e] - 1 }
+            for row in 0..<(p.count / max(e, 1)) {
+                for j in 0..<e { p[row * e + j] = (p[row * e + j] - embeddingLow[j]) * embeddingScale[j] - 1 }
+            }
         }
         return z
     }
@@ -66,13 +68,13 @@ public struct DKLEnsemble: Sendable {
     public var inputs: JSON = .object([])
     public init(members: [DKLModel]) { self.members = members }
 
-    /// Trains `config.ensemble` members (seeds seed, seed+1, …); `initial` warm-starts them
+    /// Trains `config.members(for: n)` members (seeds seed, seed+1, …); `initial` warm-starts them
     /// member by member. `observe(member, iteration, loss)` is called after every iteration,
     /// from the threads that train the members (it must be thread-safe); returning false
     /// stops that member's training there.
     public static func train(x: Matrix, y: [Double], config: DKLConfig, initial: DKLEnsemble? = nil,
                              observe: ((Int, Int, Double) -> Bool)? = nil) throws -> DKLEnsemble {
-        let count = max(config.ensemble, 1)
+        let count = config.members(for: x.rows)
         func member(_ k: Int) throws -> DKLModel {
             var c = config
             c.seed = config.seed &+ UInt64(k)
@@ -96,9 +98,10 @@ public struct DKLEnsemble: Sendable {
         return DKLEnsemble(members: members)
     }
 
-    /// Mean, latent variance and noise variance, combined over the members.
-    public func predict(_ x: Matrix) throws -> (mean: [Double], variance: [Double], noise: Double) {
-        let preds = try members.map { try $0.predict(x) }
+    /// Mean, latent variance and noise variance, combined over the members (`posteriors`:
+    /// the members' posteriors when already built).
+    public func predict(_ x: Matrix, posteriors: [GPPosterior]? = nil) throws -> (mean: [Double], variance: [Double], noise: Double) {
+        let preds = try members.indices.map { k in try members[k].predict(x, posterior: posteriors?[k]) }
         if preds.count == 1 { return preds[0] }
         let combined = Ensemble.combine(preds.map { ($0.mean, $0.variance) })
         return (combined.mean, combined.variance, preds.map(\.noise).reduce(0, +) / Double(preds.count))

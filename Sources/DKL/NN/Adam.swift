@@ -27,10 +27,13 @@ public struct Adam: Sendable {
             v = m
         }
         step += 1
+        // lr·m̂/(√v̂ + ε) with m̂ = m/c1, v̂ = v/c2, as lr/c1 · m/(√v/√c2 + ε): one square root
+        // and one division per parameter.
         let c1 = 1 - pow(beta1, Double(step)), c2 = 1 - pow(beta2, Double(step))
+        let lrc = learningRate / c1, rc2 = 1 / c2.squareRoot()
         for k in params.indices {
             let decay = weightDecay > 0 && (decayMask?[k] ?? true) ? learningRate * weightDecay : 0
-            let (b1, b2, lr, eps) = (beta1, beta2, learningRate, epsilon)
+            let (b1, b2, eps) = (beta1, beta2, epsilon)
             params[k].data.withUnsafeMutableBufferPointer { p in
                 m[k].withUnsafeMutableBufferPointer { mk in
                     v[k].withUnsafeMutableBufferPointer { vk in
@@ -38,7 +41,7 @@ public struct Adam: Sendable {
                             for i in 0..<p.count {
                                 mk[i] = b1 * mk[i] + (1 - b1) * g[i]
                                 vk[i] = b2 * vk[i] + (1 - b2) * g[i] * g[i]
-                                p[i] -= decay * p[i] + lr * (mk[i] / c1) / ((vk[i] / c2).squareRoot() + eps)
+                                p[i] -= decay * p[i] + lrc * mk[i] / (vk[i].squareRoot() * rc2 + eps)
                             }
                         }
                     }

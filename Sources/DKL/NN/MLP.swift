@@ -61,15 +61,18 @@ public struct MLP: Sendable {
             let last = l == layers - 1
             let act = activation
             h.data.withUnsafeMutableBufferPointer { d in
-                let n = b.count
-                for i in 0..<d.count {
-                    let v = d[i] + b[i % n]
-                    if last { d[i] = v; continue }
-                    switch act {
-                    case .relu: d[i] = max(v, 0)
-                    case .tanh: d[i] = Foundation.tanh(v)
-                    case .sigmoid: d[i] = Activations.sigmoid(v)
-                    case .softplus: d[i] = Activations.softplus(v)
+                b.withUnsafeBufferPointer { bias in
+                    let n = bias.count
+                    for row in 0..<(d.count / max(n, 1)) {
+                        let r = d.baseAddress! + row * n
+                        for j in 0..<n { r[j] += bias[j] }
+                        if last { continue }
+                        switch act {
+                        case .relu: for j in 0..<n { r[j] = max(r[j], 0) }
+                        case .tanh: for j in 0..<n { r[j] = Foundation.tanh(r[j]) }
+                        case .sigmoid: for j in 0..<n { r[j] = Activations.sigmoid(r[j]) }
+                        case .softplus: for j in 0..<n { r[j] = Activations.softplus(r[j]) }
+                        }
                     }
                 }
             }
