@@ -33,6 +33,9 @@ let command = Command(
         Option("validation", value: "F", help: "fraction held out to choose the iteration and calibrate (default 0.2; 0: none)"),
         Option("patience", value: "N", help: "stop N iterations after the best held-out score (default 50; 0: never)"),
         Option("init", value: "MODEL", help: "start from this model's weights and hyperparameters"),
+        Option("prior-lengthscale", value: "SHAPE,RATE", help: "Gamma prior on the lengthscales (MAP training)"),
+        Option("prior-outputscale", value: "SHAPE,RATE", help: "Gamma prior on the output scale"),
+        Option("prior-noise", value: "SHAPE,RATE", help: "Gamma prior on the noise variance"),
         Option.seed, Option.threads,
     ]
 )
@@ -92,6 +95,13 @@ ToolMain.run(command) { inv in
     guard config.learningRate > 0, config.learningRate.isFinite else { throw DKLError.usage("--lr must be a positive number") }
     guard (0..<1).contains(config.validationFraction) else { throw DKLError.usage("--validation must be in [0, 1)") }
     guard config.weightDecay >= 0 else { throw DKLError.usage("--weight-decay must not be negative") }
+    func gamma(_ name: String) throws -> GPPriors.Gamma? {
+        guard let text = a.string(name) else { return nil }
+        let v = text.split(separator: ",").compactMap { Double($0) }
+        guard v.count == 2, v.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw DKLError.usage("--\(name) must be SHAPE,RATE with positive numbers") }
+        return GPPriors.Gamma(shape: v[0], rate: v[1])
+    }
+    config.priors = GPPriors(lengthscale: try gamma("prior-lengthscale"), outputscale: try gamma("prior-outputscale"), noise: try gamma("prior-noise"))
 
     // Targets by position.
     let targets: [Int64: Double], targetName: String

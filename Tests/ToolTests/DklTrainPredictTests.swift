@@ -130,6 +130,26 @@ final class DklTrainPredictTests: XCTestCase {
         assertClose(second.members[0].lossCurve[0], first.members[0].lossCurve[done - 1], rtol: 0.05, atol: 0.05)
     }
 
+    /// A Gamma prior on the noise moves the fitted noise toward the prior's mode (MAP).
+    func testNoisePriorMovesTheNoise() throws {
+        let dir = TempDir()
+        try prepare(dir)
+        let common = ["grid.dkl", "--targets", "t.dkl", "--ensemble", "1", "--iterations", "150", "--validation", "0", "-j", "1", "-q"]
+        let free = try Tools.expect(0, "dkl-train", common + ["-o", "a.h5"], cwd: dir.path)
+        let held = try Tools.expect(0, "dkl-train", common + ["--prior-noise", "2000,4000", "-o", "b.h5"], cwd: dir.path)
+        func noise(_ r: RunResult) throws -> Double {
+            try JSONParser.parse(r.out.trimmingCharacters(in: .newlines))["members"]!.arrayValue![0]["noise"]!.doubleValue!
+        }
+        // The prior's mode is (2000 − 1)/4000 ≈ 0.5 in standardized units, above the free fit's
+        // noise: the MAP fit lies between the two.
+        let (a, b) = (try noise(free), try noise(held))
+        XCTAssertLessThan(a, 0.2, "free fit")
+        XCTAssertGreaterThan(b, a * 1.2, "with the prior (free \(a))")
+        XCTAssertLessThan(b, 0.49, "with the prior")
+        let bad = try Tools.expect(64, "dkl-train", common + ["--prior-noise", "1", "-o", "c.h5"], cwd: dir.path)
+        XCTAssertTrue(bad.err.hasPrefix("dkl-train: error: --prior-noise must be SHAPE,RATE with positive numbers"), bad.err)
+    }
+
     func testBadInput() throws {
         let dir = TempDir()
         try prepare(dir)
