@@ -19,10 +19,6 @@ let command = Command(
         Option("model", "m", value: "MODEL", help: "thompson: the model file; PREDICTIONS is then the candidates' patches"),
         Option("subset", value: "N", help: "thompson: the joint draw is over at most N candidates (default 2000)"),
         Option.seed,
-        Option("xi", value: "X", help: "ei, logei, pi: improvement asked beyond the best, in target units (default 0.01)"),
-        Option("beta", value: "B", help: "ucb: mean + sqrt(B)·sd (default 4)"),
-        Option("kappa", value: "K", help: "kappa: mean + K·sd (default 10, the lecture's mu + 10 sigma)"),
-        Option("minimize", help: "look for the smallest value instead of the largest"),
         Option("measured", value: "FILE", help: "measured points: a stream with y, x and a value, an H×W array (NaN = not measured), or a model file"),
         Option("target", value: "NAME", help: "the value field of a --measured stream with several"),
         Option("best", value: "X", help: "the best value so far (default: from --measured)"),
@@ -30,26 +26,15 @@ let command = Command(
         Option("radius", value: "R", help: "with q > 1, damp scores within about R pixels of each chosen point (default 3)"),
         Option("recent", value: "N", help: "also damp around the last N measured points (default 0)"),
         Option("map", help: "write every candidate's score instead of the q best"),
-    ] + Option.streamOutput
+    ] + Option.acquisitionParameters + Option.streamOutput
 )
 
 ToolMain.run(command) { inv in
     let a = inv.args
     try inv.expectPositionals(0...1)
-    let xi = try a.double("xi", default: 0.01), beta = try a.double("beta", default: 4), kappa = try a.double("kappa", default: 10)
-    let acquisition: Acquisition
-    switch a.string("acquisition") ?? "ei" {
-    case "ei": acquisition = .ei(xi: xi)
-    case "logei": acquisition = .logEI(xi: xi)
-    case "pi": acquisition = .pi(xi: xi)
-    case "ucb":
-        guard beta >= 0 else { throw DKLError.usage("--beta must not be negative") }
-        acquisition = .ucb(beta: beta)
-    case "kappa": acquisition = .kappa(kappa)
-    case "maxvar", "thompson": acquisition = .maxVariance
-    case let other: throw DKLError.usage("unknown acquisition '\(other)' (ei, logei, pi, ucb, kappa, maxvar, thompson)")
-    }
-    let thompson = a.string("acquisition") == "thompson"
+    let (function, name) = try a.acquisition(others: ["thompson"])
+    let thompson = function == nil
+    let acquisition = function ?? .maxVariance
     if thompson != (a.string("model") != nil) {
         throw DKLError.usage(thompson ? "thompson draws from the model: give --model MODEL (and the patches as input)" : "--model goes with -a thompson")
     }
@@ -79,7 +64,7 @@ ToolMain.run(command) { inv in
         best = v
     } else {
         guard !measured.isEmpty || !acquisition.needsBest else {
-            throw DKLError.usage("\(a.string("acquisition") ?? "ei") improves on the best measured value: give --measured FILE or --best X")
+            throw DKLError.usage("\(name) improves on the best measured value: give --measured FILE or --best X")
         }
         best = Acquisition.best(observed: measured.map(\.value), maximize: maximize)
     }
@@ -151,7 +136,7 @@ ToolMain.run(command) { inv in
     let excluded = Set(coords.indices.filter { measuredKeys.contains(TrainingSet.key(coords[$0].0, coords[$0].1)) })
     let scores = acquisition.scores(mean: mean, variance: variance, best: best, maximize: maximize)
 
-    let attrs: JSON = ["acquisition": .string(a.string("acquisition") ?? "ei"), "best": best.isFinite ? .number(best) : .null,
+    let attrs: JSON = ["acquisition": .string(name), "best": best.isFinite ? .number(best) : .null,
                        "maximize": .bool(maximize), "measured": .number(Double(measured.count)), "candidates": .number(Double(coords.count))]
     if a.flag("map") {
         let schema = try Schema([Field("y", .i32), Field("x", .i32), Field("score", .f64), Field("measured", .u8)])
@@ -165,8 +150,8 @@ ToolMain.run(command) { inv in
         return
     }
     let recent = measured.suffix(recentCount).map { ($0.y, $0.x) }
-    let chosen = q == 1 && recent.isEmpty ? BatchSelection.argmax(scores, excluding: excluded).map { [$0] } ?? []
-        : BatchSelection.locallyPenalized(scores: scores, coordinates: coords, q: q, radius: radius, excluded: excluded, recent: recent)
+    // The first choice is the argmax; damping only acts on the later ones.
+    let chosen = BatchSelection.locallyPenalized(scores: scores, coordinates: coords, q: q, radius: radius, excluded: excluded, recent: recent)
     if chosen.count < q { inv.note("only \(chosen.count) candidates were left to choose") }
     let schema = try Schema([Field("y", .i32), Field("x", .i32), Field("score", .f64), Field("mean", .f64), Field("var", .f64)])
     let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))

@@ -42,10 +42,6 @@ let command = Command(
         Option("count", value: "Q", help: "points measured per step (default 1)"),
         Option("radius", value: "R", help: "with q > 1, damp scores within about R pixels of each choice (default 3)"),
         Option("acquisition", "a", value: "NAME", help: "ei (default), logei, pi, ucb, kappa, maxvar"),
-        Option("xi", value: "X", help: "ei, logei, pi: improvement asked beyond the best (default 0.01)"),
-        Option("beta", value: "B", help: "ucb's beta (default 4)"),
-        Option("kappa", value: "K", help: "kappa's K (default 10)"),
-        Option("minimize", help: "look for the smallest value"),
         Option("iterations", "n", value: "N", help: "training iterations per step (default 100)"),
         Option("ensemble", value: "K", help: "models per step, combined (default 4)"),
         Option("embedding", "e", value: "N", help: "embedding dimensions (default 4)"),
@@ -55,7 +51,7 @@ let command = Command(
         Option("maps", value: "FILE.h5", help: "write /mean, /sd, /acquisition and /step (H×W) at the end"),
         Option("png", value: "PREFIX", help: "write PREFIX-mean.png, PREFIX-sd.png, PREFIX-acquisition.png with the measured points"),
         Option.seed, Option.threads,
-    ]
+    ] + Option.acquisitionParameters
 )
 
 ToolMain.run(command) { inv in
@@ -74,11 +70,8 @@ ToolMain.run(command) { inv in
     let image = try ArrayFile.open(imagePath)
     try image.requireRank([2], "a structural image H×W")
     let (h, w) = (image.shape[0], image.shape[1])
-    guard let norm = PatchExtractor.Normalization(rawValue: a.string("normalize") ?? "minmax") else {
-        throw DKLError.usage("--normalize must be none, minmax, zscore, patch-minmax or patch-zscore")
-    }
+    let norm = try a.patchNormalization(), even = try a.evenWindow()
     let window = try a.int("window", default: 16, range: 1...1024)
-    guard let even = PatchExtractor.EvenWindow(rawValue: a.string("even") ?? "interpolate") else { throw DKLError.usage("--even must be interpolate or shift") }
     let cutter = try locating(file: image.name) {
         try PatchExtractor(channels: [try image.readAllFloats()], height: h, width: w, window: window, even: even, normalization: norm)
     }
@@ -137,30 +130,15 @@ ToolMain.run(command) { inv in
     config.iterations = try a.int("iterations", default: 100, range: 1...10_000_000)
     config.ensemble = try a.int("ensemble", default: 4, range: 1...100)
     config.embedding = try a.int("embedding", default: config.embedding, range: 1...64)
-    config.learningRate = try a.double("lr", default: config.learningRate)
-    if let k = a.string("kernel") {
-        guard let kernel = Kernel(rawValue: k) else { throw DKLError.usage("--kernel must be rbf, matern12, matern32 or matern52") }
-        config.kernel = kernel
-    }
-    if let hidden = a.string("hidden") {
-        let v = hidden.split(separator: ",").compactMap { Int($0) }
-        guard !v.isEmpty, v.allSatisfy({ $0 >= 1 }) else { throw DKLError.usage("--hidden must be widths like 64,64") }
-        config.hidden = v
-    }
-    let xi = try a.double("xi", default: 0.01)
-    let acquisition: Acquisition
-    switch a.string("acquisition") ?? "ei" {
-    case "ei": acquisition = .ei(xi: xi)
-    case "logei": acquisition = .logEI(xi: xi)
-    case "pi": acquisition = .pi(xi: xi)
-    case "ucb": acquisition = .ucb(beta: try a.double("beta", default: 4))
-    case "kappa": acquisition = .kappa(try a.double("kappa", default: 10))
-    case "maxvar": acquisition = .maxVariance
-    case let other: throw DKLError.usage("unknown acquisition '\(other)' (ei, logei, pi, ucb, kappa, maxvar)")
-    }
+    config.learningRate = try a.learningRate(default: config.learningRate)
+    config.kernel = try a.kernel(default: config.kernel)
+    config.hidden = try a.hiddenWidths(default: config.hidden)
+    let (function, acquisitionName) = try a.acquisition()
+    let acquisition = function!
     let maximize = !a.flag("minimize")
     let q = try a.int("count", default: 1, range: 1...100_000)
     let radius = try a.double("radius", default: 3)
+    guard radius > 0 else { throw DKLError.usage("--radius must be positive") }
     let initCount = try a.int("init", default: 20, range: 1...1_000_000)
     let steps = try a.int("steps", default: 50, range: 0...10_000_000)
     let patchesCount = index.count
@@ -198,7 +176,7 @@ ToolMain.run(command) { inv in
     fields[3] = Field("spectrum", .f64, shape: itemShape)
     let schema = try Schema(fields)
     let attrs: JSON = ["image": .string(image.name), "grid": JSON([h, w]), "window": .number(Double(window)), "normalize": .string(norm.rawValue),
-                       "scalarizer": .string(spec), "target": .string(scalarizer.fieldNames[column]), "acquisition": .string(a.string("acquisition") ?? "ei"),
+                       "scalarizer": .string(spec), "target": .string(scalarizer.fieldNames[column]), "acquisition": .string(acquisitionName),
                        "candidates": .number(Double(patchesCount))]
     let trace = try Checkpoint(path: tracePath, header: inv.stamped(StreamHeader(schema: schema, attrs: attrs)), signature: signature)
     struct Point { var step: Int; var k: Int; var value: Double }
@@ -212,14 +190,15 @@ ToolMain.run(command) { inv in
     if !measured.isEmpty { inv.note("continuing: \(measured.count) points measured in \(tracePath), the last at step \(measured.last!.step)") }
     Interrupts.deferExit = true
 
-    /// Measures candidate k and appends it to the trace.
+    /// Measures candidate k (unless `spectrum` is already its measurement) and appends it to
+    /// the trace; `seconds` are the step's train, predict and acquire times.
     func record(step: Int, k: Int, spectrum: [Double]?, mean: Double, variance: Double, score: Double,
                 model: DKLEnsemble?, seconds: [Double]) throws {
         let t0 = Date()
         let s = try spectrum ?? oracle.measure(y: centres[k].0, x: centres[k].1)
         guard s.count == itemShape.reduce(1, *) else { throw DKLError.data("a measurement of \(s.count) values; the trace's hold \(itemShape.reduce(1, *))") }
         let value = try scalar(s)
-        let measureSeconds = Date().timeIntervalSince(t0) + (spectrum == nil ? 0 : seconds[3])
+        let measureSeconds = Date().timeIntervalSince(t0)
         var rec = RecordBuilder(schema)
         rec.set(0, int: step); rec.set(1, int: centres[k].0); rec.set(2, int: centres[k].1)
         rec.set(3, s); rec.set(4, value); rec.set(5, mean); rec.set(6, variance); rec.set(7, score)
@@ -241,18 +220,18 @@ ToolMain.run(command) { inv in
             }
             if measured.contains(where: { $0.k == k }) { continue }
             try Interrupts.check()
-            try record(step: 0, k: k, spectrum: nil, mean: .nan, variance: .nan, score: .nan, model: nil, seconds: [0, 0, 0, 0])
+            try record(step: 0, k: k, spectrum: nil, mean: .nan, variance: .nan, score: .nan, model: nil, seconds: [0, 0, 0])
         }
     }
     var rng = Xoshiro(seed: config.seed &+ 0xA11CE)
     let order = index.values.sorted()
-    if let (k, s) = firstAnswer { try record(step: 0, k: k, spectrum: s, mean: .nan, variance: .nan, score: .nan, model: nil, seconds: [0, 0, 0, 0]) }
+    if let (k, s) = firstAnswer { try record(step: 0, k: k, spectrum: s, mean: .nan, variance: .nan, score: .nan, model: nil, seconds: [0, 0, 0]) }
     while measured.count < min(initCount, patchesCount) {
         try Interrupts.check()
         let taken = Set(measured.map(\.k))
         let k = order[Int(rng.next() % UInt64(order.count))]
         if taken.contains(k) { continue }
-        try record(step: 0, k: k, spectrum: nil, mean: .nan, variance: .nan, score: .nan, model: nil, seconds: [0, 0, 0, 0])
+        try record(step: 0, k: k, spectrum: nil, mean: .nan, variance: .nan, score: .nan, model: nil, seconds: [0, 0, 0])
     }
 
     // The steps. The model of step s is trained on the points measured before step s,
@@ -277,8 +256,7 @@ ToolMain.run(command) { inv in
                                         maximize: maximize)
         let excluded = Set(measured.map(\.k)).union(Set(centres.indices.filter { !usable[$0] }))
         let room = min(q, budget - measured.count)
-        let chosen = room == 1 ? BatchSelection.argmax(scores, excluding: excluded).map { [$0] } ?? []
-            : BatchSelection.locallyPenalized(scores: scores, coordinates: centres, q: room, radius: radius, excluded: excluded)
+        let chosen = BatchSelection.locallyPenalized(scores: scores, coordinates: centres, q: room, radius: radius, excluded: excluded)
         let t3 = Date()
         if let stopSD, (0..<centres.count).filter({ !excluded.contains($0) }).allSatisfy({ pred.variance[$0].squareRoot() <= stopSD }) {
             inv.note("stopping at step \(step): no candidate's predicted sd exceeds \(stopSD)")
@@ -286,7 +264,7 @@ ToolMain.run(command) { inv in
         }
         for k in chosen {
             try record(step: step, k: k, spectrum: nil, mean: pred.mean[k], variance: pred.variance[k], score: scores[k], model: model,
-                       seconds: [t1.timeIntervalSince(t0), t2.timeIntervalSince(t1), t3.timeIntervalSince(t2), 0])
+                       seconds: [t1.timeIntervalSince(t0), t2.timeIntervalSince(t1), t3.timeIntervalSince(t2)])
         }
         progress.update(step)
         if Interrupts.signalNumber != 0 {

@@ -33,10 +33,7 @@ ToolMain.run(command) { inv in
     let window = try a.int("window", default: 16, range: 1...1024)
     let stride = try a.int("stride", default: 1, range: 1...1_000_000)
     guard let border = PatchExtractor.Border(rawValue: a.string("border") ?? "skip") else { throw DKLError.usage("--border must be skip or reflect") }
-    guard let even = PatchExtractor.EvenWindow(rawValue: a.string("even") ?? "interpolate") else { throw DKLError.usage("--even must be interpolate or shift") }
-    guard let norm = PatchExtractor.Normalization(rawValue: a.string("normalize") ?? "minmax") else {
-        throw DKLError.usage("--normalize must be none, minmax, zscore, patch-minmax or patch-zscore")
-    }
+    let even = try a.evenWindow(), norm = try a.patchNormalization()
     let bands = try a.strings("band").map(EnergyAxis.band)
     if a.string("spectra") == nil && !bands.isEmpty { throw DKLError.usage("--band needs --spectra") }
     if a.string("spectra") != nil && bands.isEmpty { throw DKLError.usage("--spectra needs at least one --band") }

@@ -59,7 +59,7 @@ ToolMain.run(command) { inv in
     var fields = [Field("y", .i32), Field("x", .i32), Field("mean", .f64), Field("var", .f64)]
     if withEmbedding { fields.append(Field("embedding", .f64, shape: [e])) }
     let schema = try Schema(fields)
-    let noise = ensemble.members.map { m in m.gpParameters.noise * m.targetStd * m.targetStd * m.varianceScale }.reduce(0, +) / Double(ensemble.members.count)
+    let noise = ensemble.noiseVariance
     let attrs: JSON = ["model": .string(modelPath), "members": .number(Double(ensemble.members.count)), "noise_var": .number(noise),
                        "var": .string(a.flag("noisy") ? "noisy" : "latent"), "shard": .string("\(shard + 1)/\(shards)")]
     let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))

@@ -76,23 +76,15 @@ ToolMain.run(command) { inv in
         guard let x = DKLConfig.Extractor(rawValue: e) else { throw DKLError.usage("--extractor must be mlp, cnn or none") }
         config.extractor = x
     }
-    if let h = a.string("hidden") {
-        let w = h.split(separator: ",").map { Int($0) }
-        guard !w.isEmpty, w.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 65536 }) else { throw DKLError.usage("--hidden must be widths like 64,64") }
-        config.hidden = w.map { $0! }
-    }
+    config.hidden = try a.hiddenWidths(default: config.hidden)
     config.embedding = try a.int("embedding", default: config.embedding, range: 1...64)
-    if let k = a.string("kernel") {
-        guard let kernel = Kernel(rawValue: k) else { throw DKLError.usage("--kernel must be rbf, matern12, matern32 or matern52") }
-        config.kernel = kernel
-    }
+    config.kernel = try a.kernel(default: config.kernel)
     config.iterations = try a.int("iterations", default: config.iterations, range: 0...10_000_000)
-    config.learningRate = try a.double("lr", default: config.learningRate)
+    config.learningRate = try a.learningRate(default: config.learningRate)
     config.weightDecay = try a.double("weight-decay", default: config.weightDecay)
     config.ensemble = try a.int("ensemble", default: 0, range: 0...1000)
     config.validationFraction = try a.double("validation", default: config.validationFraction)
     config.validationPatience = try a.int("patience", default: config.validationPatience, range: 0...10_000_000)
-    guard config.learningRate > 0, config.learningRate.isFinite else { throw DKLError.usage("--lr must be a positive number") }
     guard (0..<1).contains(config.validationFraction) else { throw DKLError.usage("--validation must be in [0, 1)") }
     guard config.weightDecay >= 0 else { throw DKLError.usage("--weight-decay must not be negative") }
     func gamma(_ name: String) throws -> GPPriors.Gamma? {

@@ -98,13 +98,18 @@ public struct DKLEnsemble: Sendable {
         return DKLEnsemble(members: members)
     }
 
+    /// The noise variance of a new measurement in the targets' units: the members' mean.
+    public var noiseVariance: Double {
+        members.map { $0.gpParameters.noise * $0.targetStd * $0.targetStd * $0.varianceScale }.reduce(0, +) / Double(members.count)
+    }
+
     /// Mean, latent variance and noise variance, combined over the members (`posteriors`:
     /// the members' posteriors when already built).
     public func predict(_ x: Matrix, posteriors: [GPPosterior]? = nil) throws -> (mean: [Double], variance: [Double], noise: Double) {
         let preds = try members.indices.map { k in try members[k].predict(x, posterior: posteriors?[k]) }
         if preds.count == 1 { return preds[0] }
         let combined = Ensemble.combine(preds.map { ($0.mean, $0.variance) })
-        return (combined.mean, combined.variance, preds.map(\.noise).reduce(0, +) / Double(preds.count))
+        return (combined.mean, combined.variance, noiseVariance)
     }
 }
 

@@ -41,8 +41,9 @@ public enum BLAS {
 
     /// In-place inverse of the row-major lower-triangular n×n matrix `a` with a nonzero
     /// diagonal. Recursive on halves, [A 0; B D]⁻¹ = [A⁻¹ 0; −D⁻¹BA⁻¹ D⁻¹], with the
-    /// off-diagonal block by two triangular products: about three times the speed of
-    /// LAPACK's dtrtri below n ≈ 1,500, where OpenBLAS runs it unblocked.
+    /// off-diagonal block by two triangular products, so that the work is done in
+    /// matrix-matrix products; OpenBLAS's dtrtri runs unblocked (matrix-vector products) at
+    /// the sizes DKL trains on.
     public static func trtri(_ a: UnsafeMutablePointer<Double>, n: Int) { triangularInverse(a, n: n, ld: n) }
 
     /// `trtri` on the n×n diagonal block at `a` of a matrix with row length `ld`. In BLAS's

@@ -1,0 +1,70 @@
+import Foundation
+
+/// Options that several tools share beyond the common ones: the acquisition function's
+/// parameters, the model's kernel and widths, how patches are cut. One parser each, so the
+/// tools accept and check them the same way.
+extension Option {
+    /// --xi, --beta, --kappa and --minimize (the tool declares -a itself: its choices differ).
+    public static let acquisitionParameters: [Option] = [
+        Option("xi", value: "X", help: "ei, logei, pi: improvement asked beyond the best, in target units (default 0.01)"),
+        Option("beta", value: "B", help: "ucb: mean + sqrt(B)·sd (default 4)"),
+        Option("kappa", value: "K", help: "kappa: mean + K·sd (default 10, the lecture's mu + 10 sigma)"),
+        Option("minimize", help: "look for the smallest value instead of the largest"),
+    ]
+}
+
+extension Arguments {
+    /// The acquisition function named by -a (default ei) with --xi, --beta and --kappa;
+    /// nil for a name in `others` that the tool handles itself (e.g. thompson).
+    public func acquisition(others: [String] = []) throws -> (function: Acquisition?, name: String) {
+        let name = string("acquisition") ?? "ei"
+        let xi = try double("xi", default: 0.01), beta = try double("beta", default: 4), kappa = try double("kappa", default: 10)
+        guard xi.isFinite, beta >= 0, beta.isFinite, kappa.isFinite else { throw DKLError.usage("--xi and --kappa must be numbers, --beta not negative") }
+        switch name {
+        case "ei": return (.ei(xi: xi), name)
+        case "logei": return (.logEI(xi: xi), name)
+        case "pi": return (.pi(xi: xi), name)
+        case "ucb": return (.ucb(beta: beta), name)
+        case "kappa": return (.kappa(kappa), name)
+        case "maxvar": return (.maxVariance, name)
+        case _ where others.contains(name): return (nil, name)
+        default:
+            throw DKLError.usage("unknown acquisition '\(name)' (\((["ei", "logei", "pi", "ucb", "kappa", "maxvar"] + others).joined(separator: ", ")))")
+        }
+    }
+
+    /// --kernel, or `d`.
+    public func kernel(default d: Kernel) throws -> Kernel {
+        guard let k = string("kernel") else { return d }
+        guard let kernel = Kernel(rawValue: k) else { throw DKLError.usage("--kernel must be rbf, matern12, matern32 or matern52") }
+        return kernel
+    }
+
+    /// --hidden A,B,…, or `d`.
+    public func hiddenWidths(default d: [Int]) throws -> [Int] {
+        guard let text = string("hidden") else { return d }
+        let w = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+        guard !w.isEmpty, w.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 65536 }) else { throw DKLError.usage("--hidden must be widths like 64,64") }
+        return w.map { $0! }
+    }
+
+    /// --lr, or `d`, positive.
+    public func learningRate(default d: Double) throws -> Double {
+        let lr = try double("lr", default: d)
+        guard lr > 0, lr.isFinite else { throw DKLError.usage("--lr must be a positive number") }
+        return lr
+    }
+
+    /// --normalize and --even, as dkl-patches takes them.
+    public func patchNormalization() throws -> PatchExtractor.Normalization {
+        guard let n = PatchExtractor.Normalization(rawValue: string("normalize") ?? "minmax") else {
+            throw DKLError.usage("--normalize must be none, minmax, zscore, patch-minmax or patch-zscore")
+        }
+        return n
+    }
+
+    public func evenWindow() throws -> PatchExtractor.EvenWindow {
+        guard let e = PatchExtractor.EvenWindow(rawValue: string("even") ?? "interpolate") else { throw DKLError.usage("--even must be interpolate or shift") }
+        return e
+    }
+}
