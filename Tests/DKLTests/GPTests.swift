@@ -167,6 +167,36 @@ final class ParallelTests: XCTestCase {
         XCTAssertEqual(one.gradInputs, four.gradInputs)
     }
 
+    /// An ensemble trains and predicts its members on lanes (each lane runs its member's own
+    /// parallel loops serially): the same model and the same predictions with one thread
+    /// and with two, and the combined moments equal the members' predictions combined here.
+    func testEnsembleDoesNotDependOnTheThreadCount() throws {
+        let x = randomMatrix(80, 6, seed: 8), y = (0..<80).map { sin(Double($0) / 5) }
+        let cand = randomMatrix(2500, 6, seed: 9)
+        var c = DKLConfig()
+        c.iterations = 30
+        c.hidden = [16]
+        c.ensemble = 3
+        // As the tools' --threads sets both: one thread, or two lanes of one BLAS thread each.
+        let saved = (Parallel.threads, BLAS.threads)
+        defer { Parallel.threads = saved.0; BLAS.setThreads(saved.1) }
+        Parallel.threads = 1
+        BLAS.setThreads(1)
+        let e1 = try DKLEnsemble.train(x: x, y: y, config: c)
+        let p1 = try e1.predict(cand)
+        let each = try e1.members.map { try $0.predict(cand) }
+        Parallel.threads = 2
+        BLAS.setThreads(2)
+        let e2 = try DKLEnsemble.train(x: x, y: y, config: c)
+        let p2 = try e2.predict(cand)
+        XCTAssertEqual(e1.members.map(\.lossCurve), e2.members.map(\.lossCurve))
+        XCTAssertEqual(p1.mean, p2.mean)
+        XCTAssertEqual(p1.variance, p2.variance)
+        let combined = Ensemble.combine(each.map { ($0.mean, $0.variance) })
+        XCTAssertEqual(p1.mean, combined.mean)
+        XCTAssertEqual(p1.variance, combined.variance)
+    }
+
     /// Prediction runs its chunks on lanes with one BLAS thread each: the same numbers with
     /// one thread, with two, and (to rounding) in one chunk, and against solves by the factor.
     func testPredictionDoesNotDependOnTheThreadCount() throws {

@@ -52,7 +52,7 @@ public struct DKLModel: Sendable {
     /// Predictions in the targets' units: mean, latent variance and the noise variance.
     public func predict(_ x: Matrix, posterior: GPPosterior? = nil) throws -> (mean: [Double], variance: [Double], noise: Double) {
         let post = try posterior ?? self.posterior()
-        let (m, v) = post.predict(embed(x))
+        let (m, v) = post.predict(x) { embed($0) }
         let s2 = targetStd * targetStd
         let c = varianceScale
         return (m.map { $0 * targetStd + targetMean }, v.map { $0 * s2 * c }, post.parameters.noise * s2 * c)
@@ -106,8 +106,15 @@ public struct DKLEnsemble: Sendable {
     /// Mean, latent variance and noise variance, combined over the members (`posteriors`:
     /// the members' posteriors when already built).
     public func predict(_ x: Matrix, posteriors: [GPPosterior]? = nil) throws -> (mean: [Double], variance: [Double], noise: Double) {
-        let preds = try members.indices.map { k in try members[k].predict(x, posterior: posteriors?[k]) }
-        if preds.count == 1 { return preds[0] }
+        if members.count == 1 { return try members[0].predict(x, posterior: posteriors?[0]) }
+        // Members predict side by side, one BLAS thread each (as they train).
+        let results = UnsafeMutableBufferPointer<Result<(mean: [Double], variance: [Double], noise: Double), Error>?>.allocate(capacity: members.count)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        nonisolated(unsafe) let slots = results
+        let members = self.members
+        Parallel.lanes(members.count) { k in slots[k] = Result { try members[k].predict(x, posterior: posteriors?[k]) } }
+        let preds = try (0..<members.count).map { try results[$0]!.get() }
         let combined = Ensemble.combine(preds.map { ($0.mean, $0.variance) })
         return (combined.mean, combined.variance, noiseVariance)
     }

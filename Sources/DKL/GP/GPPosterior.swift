@@ -28,36 +28,44 @@ public struct GPPosterior: Sendable {
 
     public var count: Int { inputs.rows }
 
+    /// Candidates are predicted this many rows at a time by default: a fixed number, so that
+    /// callers who split their candidates into calls of a multiple of it (dkl-predict's
+    /// chunks) get bit for bit the numbers of one call over all of them.
+    public static let chunkRows = 1024
+
     /// Mean and latent variance (add `parameters.noise` for the noisy variance) at each
-    /// row of `candidates` (m×d), computed `chunk` rows at a time (by default as many as keep
-    /// a chunk's n×rows kernel block near 4 MB, and at least 512 for the triangular product's
-    /// efficiency). Chunks run side by
-    /// side on the cores, each with one BLAS thread; the result does not depend on the
-    /// number of threads.
-    public func predict(_ candidates: Matrix, chunk: Int? = nil) -> (mean: [Double], variance: [Double]) {
+    /// row of `candidates`, computed `chunk` rows at a time. `features`, when given, maps a
+    /// chunk of raw candidates (m×w) to their inputs to the kernel (m×d) first, so that the
+    /// network and the GP run chunk by chunk and no m×d matrix of features is ever whole.
+    /// Chunks run side by side on the cores, each with one BLAS thread; the result does not
+    /// depend on the number of threads.
+    public func predict(_ candidates: Matrix, chunk: Int? = nil, features: ((Matrix) -> Matrix)? = nil) -> (mean: [Double], variance: [Double]) {
         let m = candidates.rows, n = count
         var mean = [Double](repeating: parameters.mean, count: m)
         var variance = [Double](repeating: parameters.outputscale, count: m)
         if n == 0 || m == 0 { return (mean, variance) }
-        let rowsPerChunk = max(1, chunk ?? max(512, min(4096, (1 << 19) / n)))
+        let rowsPerChunk = max(1, chunk ?? GPPosterior.chunkRows)
         let chunks = (m + rowsPerChunk - 1) / rowsPerChunk
         mean.withUnsafeMutableBufferPointer { meanOut in
             variance.withUnsafeMutableBufferPointer { varOut in
                 nonisolated(unsafe) let (mo, vo) = (meanOut.baseAddress!, varOut.baseAddress!)
-                Parallel.lanes(chunks) { c in
-                    let start = c * rowsPerChunk, rows = min(rowsPerChunk, m - start)
-                    predictChunk(candidates, start: start, rows: rows, mean: mo + start, variance: vo + start)
+                withoutActuallyEscaping(features ?? { $0 }) { f in
+                    nonisolated(unsafe) let features = f
+                    Parallel.lanes(chunks) { c in
+                        let start = c * rowsPerChunk, rows = min(rowsPerChunk, m - start)
+                        let block = features(candidates.rows(start..<(start + rows)))
+                        predictChunk(block, mean: mo + start, variance: vo + start)
+                    }
                 }
             }
         }
         return (mean, variance)
     }
 
-    /// One chunk of `predict`: rows start..<start+rows of the candidates.
-    private func predictChunk(_ candidates: Matrix, start: Int, rows: Int,
-                              mean: UnsafeMutablePointer<Double>, variance: UnsafeMutablePointer<Double>) {
-        let n = count, d = candidates.cols
-        let block = Matrix(rows: rows, cols: d, data: Array(candidates.data[(start * d)..<((start + rows) * d)]))
+    /// One chunk of `predict`: the kernel inputs of `rows` candidates.
+    private func predictChunk(_ block: Matrix, mean: UnsafeMutablePointer<Double>, variance: UnsafeMutablePointer<Double>) {
+        let n = count, rows = block.rows
+        precondition(block.cols == inputs.cols, "GPPosterior.predict: candidates have \(block.cols) columns, the training inputs \(inputs.cols)")
         // K* is n×rows here (transposed), so that one triangular product gives v = L⁻¹K*.
         var ks = kernel.matrix(inputs, block, lengthscales: parameters.lengthscales, outputscale: parameters.outputscale,
                                parallel: false)

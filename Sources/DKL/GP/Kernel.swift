@@ -9,58 +9,74 @@ public enum Kernel: String, Sendable, CaseIterable {
     case rbf, matern12, matern32, matern52
 
     /// k (times `scale`) and, if `dk` is given, (1/r)·dk/dr for a run of squared distances
-    /// r² (one `FastMath.exp` per element). (1/r)·dk/dr is finite at r = 0 except for
-    /// Matérn 1/2, where 0 is given: the kernel has a cusp there and coincident points get
-    /// no input gradient.
+    /// r², four at a time (`FastMath.exp4`; the last few are padded into one more group, so
+    /// every element goes through the same arithmetic wherever it sits in the run).
+    /// (1/r)·dk/dr is finite at r = 0 except for Matérn 1/2, where 0 is given: the kernel
+    /// has a cusp there and coincident points get no input gradient.
     @inline(__always)
     public func fill(r2: UnsafePointer<Double>, count: Int, scale s: Double, k: UnsafeMutablePointer<Double>, dk: UnsafeMutablePointer<Double>?) {
-        switch self {
-        case .rbf:
-            for j in 0..<count { k[j] = FastMath.exp(-0.5 * r2[j]) }
-            if let dk { for j in 0..<count { dk[j] = -k[j] } }
-        case .matern12:
-            for j in 0..<count { k[j] = FastMath.exp(-r2[j].squareRoot()) }
-            if let dk { for j in 0..<count { let r = r2[j].squareRoot(); dk[j] = r > 0 ? -k[j] / r : 0 } }
-        case .matern32:
-            for j in 0..<count {
-                let r = (3 * r2[j]).squareRoot(), e = FastMath.exp(-r)
-                k[j] = (1 + r) * e
-                dk?[j] = -3 * e
-            }
-        case .matern52:
-            for j in 0..<count {
-                let r = (5 * r2[j]).squareRoot(), e = FastMath.exp(-r)
-                k[j] = (1 + r + r * r / 3) * e
-                dk?[j] = -(5.0 / 3) * (1 + r) * e
-            }
+        var j = 0
+        while j + 4 <= count {
+            let (kv, dv) = values(UnsafeRawPointer(r2 + j).loadUnaligned(as: SIMD4<Double>.self))
+            UnsafeMutableRawPointer(k + j).storeBytes(of: kv * s, as: SIMD4<Double>.self)
+            if let dk { UnsafeMutableRawPointer(dk + j).storeBytes(of: dv, as: SIMD4<Double>.self) }
+            j += 4
         }
-        if s != 1 { for j in 0..<count { k[j] *= s } }
+        if j < count {
+            var v = SIMD4<Double>(repeating: 0)
+            for t in 0..<(count - j) { v[t] = r2[j + t] }
+            let (kv, dv) = values(v)
+            for t in 0..<(count - j) { k[j + t] = kv[t] * s; dk?[j + t] = dv[t] }
+        }
     }
 
-    /// Squared distances from row i of `zs` (already divided by the lengthscales) to rows
-    /// 0..<count, into `out`.
+    /// k and (1/r)·dk/dr at four squared distances.
     @inline(__always)
-    static func distances(_ zs: UnsafePointer<Double>, row i: Int, to other: UnsafePointer<Double>, count: Int, d: Int,
+    func values(_ r2: SIMD4<Double>) -> (k: SIMD4<Double>, dk: SIMD4<Double>) {
+        switch self {
+        case .rbf:
+            let k = FastMath.exp4(-0.5 * r2)
+            return (k, -k)
+        case .matern12:
+            let r = FastMath.sqrt4(r2), k = FastMath.exp4(-r)
+            return (k, (-k / r).replacing(with: 0, where: r .== 0))
+        case .matern32:
+            let r = FastMath.sqrt4(3 * r2), e = FastMath.exp4(-r)
+            return ((1 + r) * e, -3 * e)
+        case .matern52:
+            let r = FastMath.sqrt4(5 * r2), e = FastMath.exp4(-r)
+            return ((1 + r + r * r / 3) * e, -(5.0 / 3) * (1 + r) * e)
+        }
+    }
+
+    /// Squared distances from the point `a` (d values) to points 0..<count of `bt`, which
+    /// holds its points by columns (value c of point j at bt[c·stride + j]; all already
+    /// divided by the lengthscales), into `out`. Summed over c in order, one vectorizable
+    /// pass per dimension.
+    @inline(__always)
+    static func distances(from a: UnsafePointer<Double>, toColumns bt: UnsafePointer<Double>, stride: Int, count: Int, d: Int,
                           into out: UnsafeMutablePointer<Double>) {
-        if d == 2 {
-            let (a, b) = (zs[2 * i], zs[2 * i + 1])
-            for j in 0..<count { let t0 = a - other[2 * j], t1 = b - other[2 * j + 1]; out[j] = t0 * t0 + t1 * t1 }
-            return
+        for j in 0..<count { let t = a[0] - bt[j]; out[j] = t * t }
+        for c in 1..<max(d, 1) {
+            let ac = a[c], col = bt + c * stride
+            for j in 0..<count { let t = ac - col[j]; out[j] += t * t }
         }
-        for j in 0..<count {
-            var s = 0.0
-            for c in 0..<d { let t = zs[i * d + c] - other[j * d + c]; s += t * t }
-            out[j] = s
-        }
+    }
+
+    /// The rows of `z` (n×d) divided by the lengthscales, by columns (d×n): the layout `distances` reads.
+    static func scaledColumns(_ z: Matrix, _ lengthscales: [Double]) -> [Double] {
+        let n = z.rows, d = z.cols
+        var out = [Double](repeating: 0, count: n * d)
+        for i in 0..<n { for c in 0..<d { out[c * n + i] = z.data[i * d + c] / lengthscales[c] } }
+        return out
     }
 
     /// The kernel matrix s·k(a, b), m×n; its rows are shared between threads when `parallel`.
     public func matrix(_ a: Matrix, _ b: Matrix, lengthscales: [Double], outputscale s: Double, parallel: Bool = true) -> Matrix {
         let d = lengthscales.count
         precondition(a.cols == d && b.cols == d)
-        let inv = lengthscales.map { 1 / $0 }
-        let sa = a.data.enumerated().map { $0.element * inv[$0.offset % d] }
-        let sb = b.data.enumerated().map { $0.element * inv[$0.offset % d] }
+        let sa = a.data.enumerated().map { $0.element / lengthscales[$0.offset % d] }
+        let sb = Kernel.scaledColumns(b, lengthscales)
         var out = Matrix.uninitialized(rows: a.rows, cols: b.rows)   // every element is set below
         let m = b.rows
         sa.withUnsafeBufferPointer { pa in
@@ -72,7 +88,7 @@ public enum Kernel: String, Sendable, CaseIterable {
                         let r2 = UnsafeMutablePointer<Double>.allocate(capacity: m)
                         defer { r2.deallocate() }
                         for i in rows {
-                            Kernel.distances(ap, row: i, to: bp, count: m, d: d, into: r2)
+                            Kernel.distances(from: ap + i * d, toColumns: bp, stride: m, count: m, d: d, into: r2)
                             fill(r2: r2, count: m, scale: s, k: op + i * m, dk: nil)
                         }
                     }

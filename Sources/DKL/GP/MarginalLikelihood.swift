@@ -26,20 +26,23 @@ public struct MarginalLikelihood {
         let s = p.outputscale
         // One pass over the lower triangle: K (full, for the factorization) and (1/r)dk/dr.
         let zs = Matrix(rows: n, cols: d, data: (0..<(n * d)).map { z.data[$0] / p.lengthscales[$0 % d] })
+        let zsColumns = Kernel.scaledColumns(z, p.lengthscales)
         var k = Matrix(rows: n, cols: n)
         var dk = needsGradient ? Matrix(rows: n, cols: n) : Matrix(rows: 0, cols: 0)
         zs.data.withUnsafeBufferPointer { zz in
-            k.data.withUnsafeMutableBufferPointer { kk in
-                dk.data.withUnsafeMutableBufferPointer { dd in
-                    nonisolated(unsafe) let (zp, kp, dp) = (zz.baseAddress!, kk.baseAddress!, dd.baseAddress)
-                    Parallel.forEachTrianglePart(n) { _, rows in
-                        let r2 = UnsafeMutablePointer<Double>.allocate(capacity: n)
-                        defer { r2.deallocate() }
-                        for i in rows {
-                            // Row i left of the diagonal: the lower triangle is all the factorization reads.
-                            Kernel.distances(zp, row: i, to: zp, count: i, d: d, into: r2)
-                            kernel.fill(r2: r2, count: i, scale: s, k: kp + i * n, dk: needsGradient ? dp! + i * n : nil)
-                            kp[i * n + i] = s + p.noise
+            zsColumns.withUnsafeBufferPointer { ztt in
+                k.data.withUnsafeMutableBufferPointer { kk in
+                    dk.data.withUnsafeMutableBufferPointer { dd in
+                        nonisolated(unsafe) let (zp, ztp, kp, dp) = (zz.baseAddress!, ztt.baseAddress!, kk.baseAddress!, dd.baseAddress)
+                        Parallel.forEachTrianglePart(n) { _, rows in
+                            let r2 = UnsafeMutablePointer<Double>.allocate(capacity: n)
+                            defer { r2.deallocate() }
+                            for i in rows {
+                                // Row i left of the diagonal: the lower triangle is all the factorization reads.
+                                Kernel.distances(from: zp + i * d, toColumns: ztp, stride: n, count: i, d: d, into: r2)
+                                kernel.fill(r2: r2, count: i, scale: s, k: kp + i * n, dk: needsGradient ? dp! + i * n : nil)
+                                kp[i * n + i] = s + p.noise
+                            }
                         }
                     }
                 }

@@ -28,16 +28,20 @@ public enum Parallel {
     /// with OpenBLAS on one thread meanwhile when there is more than one lane: for
     /// independent pieces of BLAS work too small to share well between threads. Each task
     /// writes only its own outputs.
+    /// Inside a lane, further `lanes` and parts run serially on that lane's thread.
     public static func lanes(_ count: Int, _ body: (Int) -> Void) {
         let lanes = min(threads, count)
-        if lanes <= 1 {
+        if lanes <= 1 || insideLane {
             for k in 0..<count { body(k) }
             return
         }
+        BLAS.stopIdleThreads()
         BLAS.singleThreaded {
             withoutActuallyEscaping(body) { escaping in
                 nonisolated(unsafe) let work = escaping
                 DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+                    pthread_setspecific(laneKey, UnsafeRawPointer(bitPattern: 1))
+                    defer { pthread_setspecific(laneKey, nil) }
                     for k in stride(from: lane, to: count, by: lanes) { work(k) }
                 }
             }
@@ -47,7 +51,7 @@ public enum Parallel {
     /// Runs the parts. The body's captures are the caller's responsibility: each part
     /// writes only its own rows or its own accumulators.
     static func run(_ count: Int, _ body: (Int, Range<Int>) -> Void, _ range: @escaping @Sendable (Int) -> Range<Int>) {
-        if count == 1 || threads <= 1 {
+        if count == 1 || threads <= 1 || insideLane {
             for k in 0..<count { body(k, range(k)) }
             return
         }
@@ -56,4 +60,12 @@ public enum Parallel {
             DispatchQueue.concurrentPerform(iterations: count) { k in work(k, range(k)) }
         }
     }
+
+    /// Whether the calling thread is running a lane (a thread-specific flag).
+    static var insideLane: Bool { pthread_getspecific(laneKey) != nil }
+    private static let laneKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
 }
