@@ -16,15 +16,17 @@ let command = Command(
         """,
     options: [
         Option("acquisition", "a", value: "NAME", help: "ei (default), logei, pi, ucb, kappa, maxvar, or thompson (with --model)"),
-        Option("model", "m", value: "MODEL", help: "thompson: the model file; PREDICTIONS is then the candidates' patches"),
+        Option("model", "m", value: "MODEL", help: "thompson and --batch fantasize: the model file; PREDICTIONS is then the candidates' patches"),
         Option("subset", value: "N", help: "thompson: the joint draw is over at most N candidates (default 2000)"),
         Option.seed,
+        Option.threads,
         Option("measured", value: "FILE", help: "measured points: a stream with y, x and a value, an H×W array (NaN = not measured), or a model file"),
         Option("target", value: "NAME", help: "the value field of a --measured stream with several"),
         Option("best", value: "X", help: "the best value so far (default: from --measured)"),
         Option("count", value: "Q", help: "points to choose (default 1)"),
-        Option("radius", value: "R", help: "with q > 1, damp scores within about R pixels of each chosen point (default 3)"),
-        Option("recent", value: "N", help: "also damp around the last N measured points (default 0)"),
+        Option("batch", value: "MODE", help: "how q > 1 points are chosen: penalize (default: damp scores around each pick) or fantasize (with --model: condition the model on each pick)"),
+        Option("radius", value: "R", help: "penalize: damp scores within about R pixels of each chosen point (default 3)"),
+        Option("recent", value: "N", help: "penalize: also damp around the last N measured points (default 0)"),
         Option("map", help: "write every candidate's score instead of the q best"),
     ] + Option.acquisitionParameters + Option.streamOutput
 )
@@ -32,11 +34,21 @@ let command = Command(
 ToolMain.run(command) { inv in
     let a = inv.args
     try inv.expectPositionals(0...1)
+    Parallel.threads = try a.threads()
+    BLAS.setThreads(Parallel.threads)
     let (function, name) = try a.acquisition(others: ["thompson"])
     let thompson = function == nil
     let acquisition = function ?? .maxVariance
-    if thompson != (a.string("model") != nil) {
-        throw DKLError.usage(thompson ? "thompson draws from the model: give --model MODEL (and the patches as input)" : "--model goes with -a thompson")
+    let batch = a.string("batch") ?? "penalize"
+    guard ["penalize", "fantasize"].contains(batch) else { throw DKLError.usage("unknown --batch '\(batch)' (penalize or fantasize)") }
+    let fantasize = batch == "fantasize"
+    if fantasize && (thompson || a.flag("map") || a.string("radius") != nil || a.string("recent") != nil) {
+        throw DKLError.usage("--batch fantasize goes with an acquisition function other than thompson, and without --map, --radius or --recent")
+    }
+    if (thompson || fantasize) != (a.string("model") != nil) {
+        throw DKLError.usage(thompson ? "thompson draws from the model: give --model MODEL (and the patches as input)"
+                             : fantasize ? "--batch fantasize conditions the model: give --model MODEL (and the patches as input)"
+                             : "--model goes with -a thompson or --batch fantasize")
     }
     let maximize = !a.flag("minimize")
     let q = try a.int("count", default: 1, range: 1...1_000_000)
@@ -71,28 +83,23 @@ ToolMain.run(command) { inv in
 
     let path = a.positionals.first ?? "-"
     if path != "-" && !FileManager.default.fileExists(atPath: path) { throw DKLError.data("no such file", file: path) }
-    if thompson {
-        // Thompson sampling from the ensemble: per point, a member drawn at random, then one
-        // joint draw of its latent function on a subset of the candidates, and its maximum.
+    if thompson || fantasize {
         let model = try DKLEnsemble.load(from: a.string("model")!)
-        let reader = try StreamReader(path: path)
-        guard let ip = reader.schema.index(of: "patch"), let iy = reader.schema.index(of: "y"), let ix = reader.schema.index(of: "x") else {
-            throw DKLError.data("thompson needs the candidates' patches (fields y, x and patch)", file: reader.name, location: "header")
-        }
-        let width = model.members[0].trainInputs.cols
-        guard reader.schema.fields[ip].count == width else {
-            throw DKLError.data("the patches have \(reader.schema.fields[ip].count) values but the model was trained on \(width)", file: reader.name, location: "header")
-        }
-        var coords: [(Int, Int)] = [], values: [Double] = []
-        while let batch = try locating(file: reader.name, { try reader.nextBatch() }) {
-            for i in 0..<batch.count {
-                let r = RecordView(batch.record(i), reader.schema)
-                coords.append((r.int(iy), r.int(ix))); values += r.doubles(ip)
-            }
-        }
-        let x = Matrix(rows: coords.count, cols: width, data: values)
+        let (coords, x) = try readPatches(path, width: model.members[0].trainInputs.cols, purpose: batch == "fantasize" ? "--batch fantasize" : "thompson")
         let measuredKeys = Set(measured.map { TrainingSet.key($0.y, $0.x) })
         var excluded = Set(coords.indices.filter { measuredKeys.contains(TrainingSet.key(coords[$0].0, coords[$0].1)) })
+        if fantasize {
+            var fantasies = try EnsembleFantasies(ensemble: model, candidates: x)
+            let (mean, variance) = (fantasies.mean, fantasies.variance)
+            let chosen = BatchSelection.greedyFantasized(&fantasies, q: q, acquisition: acquisition, best: best, maximize: maximize, excluded: excluded)
+            if chosen.count < q { inv.note("only \(chosen.count) candidates were left to choose") }
+            let attrs: JSON = ["acquisition": .string(name), "batch": "fantasize", "best": best.isFinite ? .number(best) : .null,
+                               "maximize": .bool(maximize), "measured": .number(Double(measured.count)), "candidates": .number(Double(coords.count))]
+            try writeChoices(inv, attrs: attrs, chosen.map { ($0.index, $0.score) }, coords: coords, mean: mean, variance: variance)
+            return
+        }
+        // Thompson sampling from the ensemble: per point, a member drawn at random, then one
+        // joint draw of its latent function on a subset of the candidates, and its maximum.
         let seed = try a.seed()
         let subset = try a.int("subset", default: 2000, range: 2...100_000)
         let schema = try Schema([Field("y", .i32), Field("x", .i32), Field("score", .f64), Field("member", .i32)])
@@ -153,12 +160,36 @@ ToolMain.run(command) { inv in
     // The first choice is the argmax; damping only acts on the later ones.
     let chosen = BatchSelection.locallyPenalized(scores: scores, coordinates: coords, q: q, radius: radius, excluded: excluded, recent: recent)
     if chosen.count < q { inv.note("only \(chosen.count) candidates were left to choose") }
+    try writeChoices(inv, attrs: attrs, chosen.map { ($0, scores[$0]) }, coords: coords, mean: mean, variance: variance)
+}
+
+/// The chosen points as records {y, x, score, mean, var}, in the order chosen.
+func writeChoices(_ inv: Invocation, attrs: JSON, _ chosen: [(Int, Double)], coords: [(Int, Int)], mean: [Double], variance: [Double]) throws {
     let schema = try Schema([Field("y", .i32), Field("x", .i32), Field("score", .f64), Field("mean", .f64), Field("var", .f64)])
     let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
     var rec = RecordBuilder(schema)
-    for k in chosen {
-        rec.set(0, int: coords[k].0); rec.set(1, int: coords[k].1); rec.set(2, scores[k]); rec.set(3, mean[k]); rec.set(4, variance[k])
+    for (k, score) in chosen {
+        rec.set(0, int: coords[k].0); rec.set(1, int: coords[k].1); rec.set(2, score); rec.set(3, mean[k]); rec.set(4, variance[k])
         try out.writer.write(rec.bytes)
     }
     try out.commit()
+}
+
+/// The candidates' positions and patches (rows of `width` values) from a patches stream.
+func readPatches(_ path: String, width: Int, purpose: String) throws -> ([(Int, Int)], Matrix) {
+    let reader = try StreamReader(path: path)
+    guard let ip = reader.schema.index(of: "patch"), let iy = reader.schema.index(of: "y"), let ix = reader.schema.index(of: "x") else {
+        throw DKLError.data("\(purpose) needs the candidates' patches (fields y, x and patch)", file: reader.name, location: "header")
+    }
+    guard reader.schema.fields[ip].count == width else {
+        throw DKLError.data("the patches have \(reader.schema.fields[ip].count) values but the model was trained on \(width)", file: reader.name, location: "header")
+    }
+    var coords: [(Int, Int)] = [], values: [Double] = []
+    while let batch = try locating(file: reader.name, { try reader.nextBatch() }) {
+        for i in 0..<batch.count {
+            let r = RecordView(batch.record(i), reader.schema)
+            coords.append((r.int(iy), r.int(ix))); values += r.doubles(ip)
+        }
+    }
+    return (coords, Matrix(rows: coords.count, cols: width, data: values))
 }

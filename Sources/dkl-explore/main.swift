@@ -40,7 +40,8 @@ let command = Command(
         Option("budget", value: "N|P%", help: "stop when this many points (or this share of the patches) are measured"),
         Option("stop-sd", value: "X", help: "stop when no candidate's predicted sd exceeds X"),
         Option("count", value: "Q", help: "points measured per step (default 1)"),
-        Option("radius", value: "R", help: "with q > 1, damp scores within about R pixels of each choice (default 3)"),
+        Option("batch", value: "MODE", help: "how q > 1 points are chosen: penalize (default: damp scores around each choice) or fantasize (condition the model on each choice)"),
+        Option("radius", value: "R", help: "penalize: damp scores within about R pixels of each choice (default 3)"),
         Option("acquisition", "a", value: "NAME", help: "ei (default), logei, pi, ucb, kappa, maxvar"),
         Option("iterations", "n", value: "N", help: "training iterations per step (default 100)"),
         Option("ensemble", value: "K", help: "models per step, combined (default 4)"),
@@ -139,6 +140,9 @@ ToolMain.run(command) { inv in
     let q = try a.int("count", default: 1, range: 1...100_000)
     let radius = try a.double("radius", default: 3)
     guard radius > 0 else { throw DKLError.usage("--radius must be positive") }
+    let batch = a.string("batch") ?? "penalize"
+    guard ["penalize", "fantasize"].contains(batch) else { throw DKLError.usage("unknown --batch '\(batch)' (penalize or fantasize)") }
+    if batch == "fantasize" && a.string("radius") != nil { throw DKLError.usage("--radius goes with --batch penalize") }
     let initCount = try a.int("init", default: 20, range: 1...1_000_000)
     let steps = try a.int("steps", default: 50, range: 0...10_000_000)
     let patchesCount = index.count
@@ -250,20 +254,27 @@ ToolMain.run(command) { inv in
         model = try DKLEnsemble.train(x: x, y: before.map(\.value), config: config, initial: model)
         let t1 = Date()
         if !already.isEmpty { step += 1; continue }   // replayed from the trace
-        let pred = try model!.predict(candidates)
+        var fantasies = batch == "fantasize" ? try EnsembleFantasies(ensemble: model!, candidates: candidates) : nil
+        let pred = try fantasies.map { (mean: $0.mean, variance: $0.variance) } ?? { let p = try model!.predict(candidates); return (p.mean, p.variance) }()
         let t2 = Date()
-        let scores = acquisition.scores(mean: pred.mean, variance: pred.variance, best: Acquisition.best(observed: before.map(\.value), maximize: maximize),
-                                        maximize: maximize)
+        let best = Acquisition.best(observed: before.map(\.value), maximize: maximize)
         let excluded = Set(measured.map(\.k)).union(Set(centres.indices.filter { !usable[$0] }))
         let room = min(q, budget - measured.count)
-        let chosen = BatchSelection.locallyPenalized(scores: scores, coordinates: centres, q: room, radius: radius, excluded: excluded)
+        let chosen: [(Int, Double)]
+        if fantasies != nil {
+            chosen = BatchSelection.greedyFantasized(&fantasies!, q: room, acquisition: acquisition, best: best, maximize: maximize, excluded: excluded)
+                .map { ($0.index, $0.score) }
+        } else {
+            let scores = acquisition.scores(mean: pred.mean, variance: pred.variance, best: best, maximize: maximize)
+            chosen = BatchSelection.locallyPenalized(scores: scores, coordinates: centres, q: room, radius: radius, excluded: excluded).map { ($0, scores[$0]) }
+        }
         let t3 = Date()
         if let stopSD, (0..<centres.count).filter({ !excluded.contains($0) }).allSatisfy({ pred.variance[$0].squareRoot() <= stopSD }) {
             inv.note("stopping at step \(step): no candidate's predicted sd exceeds \(stopSD)")
             break
         }
-        for k in chosen {
-            try record(step: step, k: k, spectrum: nil, mean: pred.mean[k], variance: pred.variance[k], score: scores[k], model: model,
+        for (k, score) in chosen {
+            try record(step: step, k: k, spectrum: nil, mean: pred.mean[k], variance: pred.variance[k], score: score, model: model,
                        seconds: [t1.timeIntervalSince(t0), t2.timeIntervalSince(t1), t3.timeIntervalSince(t2)])
         }
         progress.update(step)

@@ -33,7 +33,7 @@ ToolMain.run(command) { inv in
     let (shard, shards) = try a.shard()
     if !FileManager.default.fileExists(atPath: modelPath) { throw DKLError.data("no such file", file: modelPath) }
     let ensemble = try DKLEnsemble.load(from: modelPath)
-    let posteriors = try ensemble.members.map { m in try locating(file: modelPath) { try m.posterior() } }
+    let posteriors = try locating(file: modelPath) { try ensemble.posteriors() }
     let width = ensemble.members[0].trainInputs.cols
 
     let path = a.positionals.first ?? "-"

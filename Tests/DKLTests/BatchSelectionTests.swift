@@ -79,3 +79,47 @@ final class BatchSelectionTests: XCTestCase {
         XCTAssertNotEqual(pick, 3)
     }
 }
+
+final class EnsembleFantasiesTests: XCTestCase {
+    /// Before any fantasy the ensemble's predictions, bit for bit; after fantasies, each
+    /// member's variance equals conditioning that member's GP on the fantasies (at its
+    /// posterior means) and predicting again, and the combined moments follow.
+    func testFantasiesEqualRefittingEveryMember() throws {
+        let x = randomMatrix(40, 5, seed: 21), y = (0..<40).map { sin(2 * Double($0) / 7) }
+        let cand = randomMatrix(1500, 5, seed: 22)
+        var c = DKLConfig()
+        c.iterations = 20
+        c.hidden = [8]
+        c.ensemble = 2
+        let e = try DKLEnsemble.train(x: x, y: y, config: c)
+        var f = try EnsembleFantasies(ensemble: e, candidates: cand)
+        let direct = try e.predict(cand)
+        XCTAssertEqual(f.mean, direct.mean)
+        XCTAssertEqual(f.variance, direct.variance)
+        let picks = [17, 1203]
+        for i in picks { f.observe(i) }
+        var refitted: [(mean: [Double], variance: [Double])] = []
+        for m in e.members {
+            var post = try m.posterior()
+            let z = m.embed(cand)
+            for i in picks { post = try post.adding(z.row(i), post.predict(z.rows(i..<(i + 1))).mean[0]) }
+            let (mu, v) = post.predict(z)
+            refitted.append(m.inTargetUnits(mean: mu, variance: v))
+        }
+        let expected = Ensemble.combine(refitted)
+        assertClose(f.mean, expected.mean, rtol: 1e-8, atol: 1e-10)
+        assertClose(f.variance, expected.variance, rtol: 1e-6, atol: 1e-9)
+        for i in picks { XCTAssertLessThan(f.variance[i], direct.variance[i]) }
+        XCTAssertLessThan(f.variance.reduce(0, +), direct.variance.reduce(0, +))
+
+        // Greedy batches: the first pick is the plain argmax; no repeats; exclusions hold.
+        var g = try EnsembleFantasies(ensemble: e, candidates: cand)
+        let acq = Acquisition.ucb(beta: 4)
+        let batch = BatchSelection.greedyFantasized(&g, q: 4, acquisition: acq, best: y.max()!, excluded: [5])
+        let plain = acq.scores(mean: direct.mean, variance: direct.variance, best: y.max()!, maximize: true)
+        XCTAssertEqual(batch.first?.index, BatchSelection.argmax(plain, excluding: [5]))
+        XCTAssertEqual(batch.first?.score, plain[batch[0].index])
+        XCTAssertEqual(Set(batch.map(\.index)).count, 4)
+        XCTAssertFalse(batch.contains { $0.index == 5 })
+    }
+}

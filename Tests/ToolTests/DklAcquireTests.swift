@@ -59,6 +59,18 @@ final class DklAcquireTests: XCTestCase {
         let points = chosen.map { [$0["y"]!.intValue!, $0["x"]!.intValue!] }
         XCTAssertEqual(Set(points).count, 5)
         XCTAssertEqual(points[0], expected["ei"]!.arrayValue!.prefix(2).map { $0.intValue! })
+        // Fantasized batches: the model conditioned on each pick in turn. The first pick and
+        // its score are the pipe's argmax; every later score is no larger (variances only shrink).
+        let fan = try Tools.expect(0, "dkl-acquire", ["all.dkl", "--model", "m.h5", "--measured", "m.h5", "-a", "ucb", "--batch", "fantasize",
+                                                      "--count", "4", "-J"], cwd: dir.path)
+        let fanned = try fan.out.split(separator: "\n").dropFirst().map { try JSONParser.parse(String($0)) }
+        XCTAssertEqual(fanned.count, 4)
+        let ucb = try JSONParser.parse(String(try Tools.expect(0, "dkl-acquire", ["p.dkl", "--measured", "m.h5", "-a", "ucb", "-J"], cwd: dir.path).out.split(separator: "\n")[1]))
+        XCTAssertEqual(fanned[0]["y"], ucb["y"]); XCTAssertEqual(fanned[0]["x"], ucb["x"])
+        XCTAssertEqual(fanned[0]["score"]!.doubleValue!, ucb["score"]!.doubleValue!)
+        XCTAssertEqual(fanned[0]["var"]!.doubleValue!, ucb["var"]!.doubleValue!)
+        XCTAssertEqual(Set(fanned.map { [$0["y"]!.intValue!, $0["x"]!.intValue!] }).count, 4)
+        for (a, b) in zip(fanned, fanned.dropFirst()) { XCTAssertLessThanOrEqual(b["score"]!.doubleValue!, a["score"]!.doubleValue!) }
         // Thompson sampling from the model: q distinct unmeasured points, the same for the same seed.
         let t1 = try Tools.expect(0, "dkl-acquire", ["all.dkl", "-a", "thompson", "--model", "m.h5", "--measured", "m.h5", "--count", "3", "--subset", "500", "-J"], cwd: dir.path)
         let t2 = try Tools.expect(0, "dkl-acquire", ["all.dkl", "-a", "thompson", "--model", "m.h5", "--measured", "m.h5", "--count", "3", "--subset", "500", "-J"], cwd: dir.path)
@@ -85,6 +97,9 @@ final class DklAcquireTests: XCTestCase {
             (["all.dkl", "-a", "greedy"], 64, "dkl-acquire: error: unknown acquisition 'greedy' (ei, logei, pi, ucb, kappa, maxvar, thompson)\n"),
             (["missing.dkl", "-a", "kappa"], 1, "dkl-acquire: missing.dkl: no such file\n"),
             (["all.dkl", "-a", "thompson"], 64, "dkl-acquire: error: thompson draws from the model: give --model MODEL (and the patches as input)\n"),
+            (["all.dkl", "--batch", "fantasize"], 64, "dkl-acquire: error: --batch fantasize conditions the model: give --model MODEL (and the patches as input)\n"),
+            (["all.dkl", "--batch", "fantasise"], 64, "dkl-acquire: error: unknown --batch 'fantasise' (penalize or fantasize)\n"),
+            (["all.dkl", "--batch", "fantasize", "--radius", "2"], 64, "dkl-acquire: error: --batch fantasize goes with an acquisition function other than thompson, and without --map, --radius or --recent\n"),
         ]
         for (args, status, message) in cases {
             let r = try Tools.expect(status, "dkl-acquire", args + ["-o", "out.dkl"], cwd: dir.path)

@@ -109,6 +109,33 @@ final class DklExploreTests: XCTestCase {
         assertClose(step1["acquisition"]!.doubleValue!, chosen["score"]!.doubleValue!, rtol: 1e-9)
     }
 
+    /// A step of three points chosen by fantasies in a two-model ensemble: exactly the points,
+    /// scores and predictions of dkl-train then dkl-acquire --batch fantasize.
+    func testFantasizedBatchEqualsThePipe() throws {
+        let dir = TempDir()
+        let args = base.map { $0 == "1" ? "2" : $0 }   // --ensemble 2, -j 2
+        XCTAssertEqual(args.filter { $0 == "2" }.count, 2)
+        try Tools.expect(0, "dkl-explore", args + ["--steps", "1", "--count", "3", "--batch", "fantasize", "-a", "ucb", "--trace", "t.ndjson"], cwd: dir.path)
+        let records = try trace(dir.file("t.ndjson"))
+        XCTAssertEqual(records.count, 13)
+        try Tools.expect(0, "dkl-cat", ["--head", "10", "--fields", "y,x,value", "t.ndjson", "-o", "init.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-patches", ["-w", "9", DklExploreTests.share + "image.npy", "-o", "all.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-train", ["all.dkl", "--targets", "init.dkl", "--iterations", "40", "--ensemble", "2", "-j", "2", "-o", "m.h5", "-q"], cwd: dir.path)
+        let next = try Tools.expect(0, "dkl-acquire", ["all.dkl", "--model", "m.h5", "--measured", "init.dkl", "-a", "ucb", "--batch", "fantasize",
+                                                       "--count", "3", "-j", "2", "-J"], cwd: dir.path)
+        let chosen = try next.out.split(separator: "\n").dropFirst().map { try JSONParser.parse(String($0)) }
+        XCTAssertEqual(chosen.count, 3)
+        for (r, c) in zip(records[10...], chosen) {
+            XCTAssertEqual(r["step"]?.intValue, 1)
+            XCTAssertEqual(r["y"], c["y"]); XCTAssertEqual(r["x"], c["x"])
+            XCTAssertEqual(r["acquisition"]!.doubleValue!, c["score"]!.doubleValue!)
+            XCTAssertEqual(r["mean"]!.doubleValue!, c["mean"]!.doubleValue!)
+            XCTAssertEqual(r["var"]!.doubleValue!, c["var"]!.doubleValue!)
+        }
+        // The fantasies spread the batch: the later scores fall.
+        XCTAssertLessThanOrEqual(chosen[1]["score"]!.doubleValue!, chosen[0]["score"]!.doubleValue!)
+    }
+
     /// An instrument program as the oracle (run without a shell, given Y X): the same
     /// experiment as with the cube; a failing program stops the run with the trace intact.
     func testInstrumentProgram() throws {

@@ -2,11 +2,9 @@ import Foundation
 
 /// Choosing q points at once on a discrete candidate set.
 public enum BatchSelection {
-    /// Greedy selection with fantasized observations ("kriging believer"): each chosen point
-    /// is observed at its posterior mean, which leaves the mean unchanged and shrinks the
-    /// variance by the rank-one term c(x)²/(σ²(x_q) + noise), c the posterior covariance with
-    /// x_q. This equals conditioning the GP on each fantasy (`GPPosterior.adding`) and
-    /// predicting again, in O(m·n) per point instead of O(m·n²).
+    /// Greedy selection with fantasized observations ("kriging believer"): after each pick
+    /// the GP is conditioned on a fantasy at its posterior mean (`FantasizedVariance`), so
+    /// the next pick sees that point's uncertainty removed.
     ///
     /// - Parameters:
     ///   - posterior: the GP (in the embedding space of `candidates`, standardized units).
@@ -16,45 +14,31 @@ public enum BatchSelection {
     public static func greedyFantasized(posterior: GPPosterior, candidates: Matrix, mean: [Double], variance: [Double],
                                         q: Int, acquisition: Acquisition, best: Double, maximize: Bool = true,
                                         excluded: Set<Int> = []) -> [Int] {
-        let m = candidates.rows
-        var v = variance
+        var fantasies = FantasizedVariance(posterior: posterior, candidates: candidates, variance: variance)
         var chosen: [Int] = []
-        var covs: [[Double]] = []     // c_s over all candidates
-        var denominators: [Double] = []
         var blocked = excluded
-        let p = posterior.parameters
-        for _ in 0..<min(q, m - blocked.count) {
-            let scores = acquisition.scores(mean: mean, variance: v, best: best, maximize: maximize)
+        for _ in 0..<min(q, candidates.rows - blocked.count) {
+            let scores = acquisition.scores(mean: mean, variance: fantasies.variance, best: best, maximize: maximize)
             guard let i = BatchSelection.argmax(scores, excluding: blocked) else { break }
             chosen.append(i)
             blocked.insert(i)
-            // c(x) = k(x, x_i) − k(x, X)K⁻¹k(X, x_i), then the earlier fantasies' rank-one terms.
-            let xi = candidates.rows(i..<(i + 1))
-            let w = posterior.cholesky.solve(posterior.kernel.matrix(posterior.inputs, xi, lengthscales: p.lengthscales,
-                                                                     outputscale: p.outputscale).data)
-            var c = [Double](repeating: 0, count: m)
-            var start = 0
-            let chunk = max(64, (1 << 22) / max(posterior.count, 1))
-            while start < m {
-                let rows = min(chunk, m - start)
-                let block = candidates.rows(start..<(start + rows))
-                let kx = posterior.kernel.matrix(block, posterior.inputs, lengthscales: p.lengthscales, outputscale: p.outputscale)
-                let ki = posterior.kernel.matrix(block, xi, lengthscales: p.lengthscales, outputscale: p.outputscale)
-                for r in 0..<rows {
-                    var dot = 0.0
-                    for j in 0..<posterior.count { dot += kx.data[r * posterior.count + j] * w[j] }
-                    c[start + r] = ki.data[r] - dot
-                }
-                start += rows
-            }
-            for (s, cs) in covs.enumerated() {
-                let f = cs[i] / denominators[s]
-                for x in 0..<m { c[x] -= cs[x] * f }
-            }
-            let d = max(v[i], 0) + p.noise
-            for x in 0..<m { v[x] = max(v[x] - c[x] * c[x] / d, 0) }
-            covs.append(c)
-            denominators.append(d)
+            fantasies.observe(i)
+        }
+        return chosen
+    }
+
+    /// The same for an ensemble: each pick is fantasized in every member. Returns the picks
+    /// with their scores when picked (the first is the plain argmax).
+    public static func greedyFantasized(_ fantasies: inout EnsembleFantasies, q: Int, acquisition: Acquisition, best: Double,
+                                        maximize: Bool = true, excluded: Set<Int> = []) -> [(index: Int, score: Double)] {
+        var chosen: [(index: Int, score: Double)] = []
+        var blocked = excluded
+        for pick in 0..<min(q, fantasies.mean.count - blocked.count) {
+            let scores = acquisition.scores(mean: fantasies.mean, variance: fantasies.variance, best: best, maximize: maximize)
+            guard let i = BatchSelection.argmax(scores, excluding: blocked) else { break }
+            chosen.append((i, scores[i]))
+            blocked.insert(i)
+            if pick + 1 < q { fantasies.observe(i) }
         }
         return chosen
     }

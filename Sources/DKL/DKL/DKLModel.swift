@@ -31,8 +31,20 @@ public struct DKLModel: Sendable {
     /// The raw network output (or the inputs) for a batch, before scaling.
     func features(_ x: Matrix) -> Matrix { network?.apply(x) ?? x }
 
-    /// The scaled embedding of a batch of inputs (rows).
+    /// The scaled embedding of a batch of inputs (rows), `GPPosterior.chunkRows` rows at a
+    /// time: the same numbers, bit for bit, as prediction computes chunk by chunk.
     public func embed(_ x: Matrix) -> Matrix {
+        let rows = GPPosterior.chunkRows, chunks = (x.rows + rows - 1) / rows
+        var parts = [Matrix](repeating: Matrix(rows: 0, cols: 0), count: chunks)
+        parts.withUnsafeMutableBufferPointer { p in
+            nonisolated(unsafe) let out = p
+            Parallel.lanes(chunks) { c in out[c] = embedChunk(x.rows((c * rows)..<min((c + 1) * rows, x.rows))) }
+        }
+        if chunks == 1 { return parts[0] }
+        return Matrix(rows: x.rows, cols: parts.first?.cols ?? 0, data: parts.flatMap(\.data))
+    }
+
+    private func embedChunk(_ x: Matrix) -> Matrix {
         var z = features(x)
         let e = z.cols
         z.data.withUnsafeMutableBufferPointer { p in
@@ -52,10 +64,16 @@ public struct DKLModel: Sendable {
     /// Predictions in the targets' units: mean, latent variance and the noise variance.
     public func predict(_ x: Matrix, posterior: GPPosterior? = nil) throws -> (mean: [Double], variance: [Double], noise: Double) {
         let post = try posterior ?? self.posterior()
-        let (m, v) = post.predict(x) { embed($0) }
+        let (m, v) = post.predict(x) { embedChunk($0) }
+        let (mean, variance) = inTargetUnits(mean: m, variance: v)
+        return (mean, variance, inTargetUnits(mean: [], variance: [post.parameters.noise]).variance[0])
+    }
+
+    /// Standardized means and variances in the targets' units (variances calibrated).
+    public func inTargetUnits(mean: [Double], variance: [Double]) -> (mean: [Double], variance: [Double]) {
         let s2 = targetStd * targetStd
         let c = varianceScale
-        return (m.map { $0 * targetStd + targetMean }, v.map { $0 * s2 * c }, post.parameters.noise * s2 * c)
+        return (mean.map { $0 * targetStd + targetMean }, variance.map { $0 * s2 * c })
     }
 }
 
@@ -98,6 +116,22 @@ public struct DKLEnsemble: Sendable {
         return DKLEnsemble(members: members)
     }
 
+    /// The members' posteriors on their training data: side by side on lanes of one BLAS
+    /// thread each when there are several (as they train, so the numbers do not depend on
+    /// the thread count), with every BLAS thread for a single model. Every path to a
+    /// prediction (dkl-predict, dkl-acquire, dkl-explore) builds them here, so that all
+    /// factor the same matrices the same way.
+    public func posteriors() throws -> [GPPosterior] {
+        if members.count == 1 { return [try members[0].posterior()] }
+        let results = UnsafeMutableBufferPointer<Result<GPPosterior, Error>?>.allocate(capacity: members.count)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        nonisolated(unsafe) let slots = results
+        let members = self.members
+        Parallel.lanes(members.count) { k in slots[k] = Result { try members[k].posterior() } }
+        return try (0..<members.count).map { try results[$0]!.get() }
+    }
+
     /// The noise variance of a new measurement in the targets' units: the members' mean.
     public var noiseVariance: Double {
         members.map { $0.gpParameters.noise * $0.targetStd * $0.targetStd * $0.varianceScale }.reduce(0, +) / Double(members.count)
@@ -106,14 +140,15 @@ public struct DKLEnsemble: Sendable {
     /// Mean, latent variance and noise variance, combined over the members (`posteriors`:
     /// the members' posteriors when already built).
     public func predict(_ x: Matrix, posteriors: [GPPosterior]? = nil) throws -> (mean: [Double], variance: [Double], noise: Double) {
-        if members.count == 1 { return try members[0].predict(x, posterior: posteriors?[0]) }
+        let posteriors = try posteriors ?? self.posteriors()
+        if members.count == 1 { return try members[0].predict(x, posterior: posteriors[0]) }
         // Members predict side by side, one BLAS thread each (as they train).
         let results = UnsafeMutableBufferPointer<Result<(mean: [Double], variance: [Double], noise: Double), Error>?>.allocate(capacity: members.count)
         results.initialize(repeating: nil)
         defer { results.deallocate() }
         nonisolated(unsafe) let slots = results
         let members = self.members
-        Parallel.lanes(members.count) { k in slots[k] = Result { try members[k].predict(x, posterior: posteriors?[k]) } }
+        Parallel.lanes(members.count) { k in slots[k] = Result { try members[k].predict(x, posterior: posteriors[k]) } }
         let preds = try (0..<members.count).map { try results[$0]!.get() }
         let combined = Ensemble.combine(preds.map { ($0.mean, $0.variance) })
         return (combined.mean, combined.variance, noiseVariance)

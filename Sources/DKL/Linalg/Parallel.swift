@@ -25,14 +25,19 @@ public enum Parallel {
     }
 
     /// Runs tasks 0..<count on min(threads, count) lanes (lane j takes tasks j, j + lanes, …),
-    /// with OpenBLAS on one thread meanwhile when there is more than one lane: for
+    /// with OpenBLAS on one thread meanwhile (however many lanes there are): for
     /// independent pieces of BLAS work too small to share well between threads. Each task
     /// writes only its own outputs.
     /// Inside a lane, further `lanes` and parts run serially on that lane's thread.
     public static func lanes(_ count: Int, _ body: (Int) -> Void) {
         let lanes = min(threads, count)
-        if lanes <= 1 || insideLane {
+        if insideLane {
             for k in 0..<count { body(k) }
+            return
+        }
+        if lanes <= 1 {
+            // One BLAS thread here too, so that the numbers are those of several lanes.
+            BLAS.singleThreaded { for k in 0..<count { body(k) } }
             return
         }
         BLAS.stopIdleThreads()
