@@ -132,38 +132,13 @@ ToolMain.run(command) { inv in
         attrs.append(("com_centre", JSON.array([centre.y, centre.x].map { .number($0) })))
     }
 
-    let fieldNames = com ? CentreOfMass.fieldNames.map { "com_" + $0 } : names
+    let scalarizers = centreOfMass.map { SpectrumScalarizers(centreOfMass: $0) } ?? SpectrumScalarizers(bound: bound, binning: factor)
+    let fieldNames = scalarizers.fieldNames
     let schema = try Schema([Field("y", .i32), Field("x", .i32)] + fieldNames.map { Field($0, .f64) } + [Field("flags", .u8)])
     let out = try inv.openOutput(StreamHeader(schema: schema, attrs: .object(attrs)))
     let width = item.reduce(1, *)
-
-    /// Scalarizes `count` items laid out one after another in `values`; in parallel.
-    func evaluate(_ values: [Double], count: Int) -> [([Double], UInt8)] {
-        var results = [([Double], UInt8)](repeating: ([], 0), count: count)
-        values.withUnsafeBufferPointer { v in
-            results.withUnsafeMutableBufferPointer { res in
-                nonisolated(unsafe) let (vp, rp) = (v, res)
-                Parallel.forEachPart(count, minimumRows: 16) { _, range in
-                    for k in range {
-                        let raw = UnsafeBufferPointer(rebasing: vp[(k * width)..<((k + 1) * width)])
-                        if let centreOfMass {
-                            rp[k] = centreOfMass.evaluate(raw)
-                            continue
-                        }
-                        let s = factor > 1 ? SpectralBinning.bin(Array(raw), factor) : Array(raw)
-                        var vals: [Double] = [], flags: UInt8 = 0
-                        s.withUnsafeBufferPointer { sp in
-                            for b in bound { let (x, f) = b.evaluate(sp); vals += x; flags |= f }
-                        }
-                        rp[k] = (vals, flags)
-                    }
-                }
-            }
-        }
-        return results
-    }
     var flagged = 0, done = 0
-    func emit(_ coords: [(Int, Int)], _ results: [([Double], UInt8)]) throws {
+    func emit(_ coords: [(Int, Int)], _ results: [(values: [Double], flags: UInt8)]) throws {
         for (k, (y, x)) in coords.enumerated() {
             var rec = RecordBuilder(schema)
             rec.set(0, int: y); rec.set(1, int: x)
@@ -179,10 +154,8 @@ ToolMain.run(command) { inv in
     case let .array(cube):
         let (h, w) = (cube.shape[0], cube.shape[1])
         let progress = Progress(tool: command.name, what: "rows", total: h, enabled: inv.showsProgress)
-        for y in 0..<h {
-            try Interrupts.check()
-            let row = try cube.readBlock(start: [y, 0] + item.map { _ in 0 }, count: [1, w] + item)
-            try emit((0..<w).map { (y, $0) }, evaluate(row, count: w))
+        try scalarizers.forEachRow(of: cube) { y, results in
+            try emit((0..<w).map { (y, $0) }, results)
             progress.update(y + 1)
         }
         progress.finish(h)
@@ -198,7 +171,7 @@ ToolMain.run(command) { inv in
                 coords.append((r.int(iy), r.int(ix)))
                 values += r.doubles(f)
             }
-            try emit(coords, evaluate(values, count: batch.count))
+            try emit(coords, scalarizers.evaluate(values, count: batch.count, width: width))
             progress.update(done)
         }
         progress.finish(done)

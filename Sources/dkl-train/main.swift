@@ -113,16 +113,8 @@ ToolMain.run(command) { inv in
             throw DKLError.usage("--target must be one of \(scalarizer.fieldNames.joined(separator: ", "))")
         }
         var out = [Int64: Double]()
-        let (h, w, e) = (cube.shape[0], cube.shape[1], cube.shape[2])
-        for y in 0..<h {
-            try Interrupts.check()
-            let row = try cube.readBlock(start: [y, 0, 0], count: [1, w, e])
-            row.withUnsafeBufferPointer { r in
-                for x in 0..<w {
-                    let (v, flags) = bound.evaluate(UnsafeBufferPointer(rebasing: r[(x * e)..<((x + 1) * e)]))
-                    if flags == 0 && v[column].isFinite { out[TrainingSet.key(y, x)] = v[column] }
-                }
-            }
+        try SpectrumScalarizers(bound: [bound]).forEachRow(of: cube) { y, results in
+            for (x, r) in results.enumerated() where r.flags == 0 && r.values[column].isFinite { out[TrainingSet.key(y, x)] = r.values[column] }
         }
         (targets, targetName) = (out, name)
     case (nil, nil): throw DKLError.usage("give the targets: --targets FILE, or --spectra CUBE with -S SPEC")
