@@ -43,16 +43,10 @@ let command = Command(
         Option("batch", value: "MODE", help: "how q > 1 points are chosen: penalize (default: damp scores around each choice) or fantasize (condition the model on each choice)"),
         Option("radius", value: "R", help: "penalize: damp scores within about R pixels of each choice (default 3)"),
         Option("acquisition", "a", value: "NAME", help: "ei (default), logei, pi, ucb, kappa, maxvar"),
-        Option("iterations", "n", value: "N", help: "training iterations per step (default 100)"),
-        Option("ensemble", value: "K", help: "models per step, combined (default 4)"),
-        Option("embedding", "e", value: "N", help: "embedding dimensions (default 4)"),
-        Option("kernel", "k", value: "NAME", help: "rbf, matern12, matern32, matern52 (default)"),
-        Option("hidden", value: "A,B,...", help: "hidden widths of the MLP (default 64,64)"),
-        Option("lr", value: "X", help: "learning rate (default 0.01)"),
         Option("maps", value: "FILE.h5", help: "write /mean, /sd, /acquisition and /step (H×W) at the end"),
         Option("png", value: "PREFIX", help: "write PREFIX-mean.png, PREFIX-sd.png, PREFIX-acquisition.png with the measured points"),
         Option.seed, Option.threads,
-    ] + Option.acquisitionParameters
+    ] + Option.stepModel + Option.acquisitionParameters
 )
 
 ToolMain.run(command) { inv in
@@ -67,26 +61,12 @@ ToolMain.run(command) { inv in
     guard let tracePath = a.string("resume") ?? a.string("trace") else { throw DKLError.usage("give the trace file with --trace TRACE") }
 
     // The candidates: every patch of the image whose window fits.
-    let imagePath = a.positionals[0]
-    let image = try ArrayFile.open(imagePath)
-    try image.requireRank([2], "a structural image H×W")
-    let (h, w) = (image.shape[0], image.shape[1])
-    let norm = try a.patchNormalization(), even = try a.evenWindow()
-    let window = try a.int("window", default: 16, range: 1...1024)
-    let cutter = try locating(file: image.name) {
-        try PatchExtractor(channels: [try image.readAllFloats()], height: h, width: w, window: window, even: even, normalization: norm)
-    }
-    let (ys, xs) = cutter.centreRange(stride: 1)
-    let centres = ys.flatMap { y in xs.map { (y, $0) } }
-    var candidates = Matrix(rows: centres.count, cols: cutter.patchSize)
-    var patch = [Float](repeating: 0, count: cutter.patchSize)
-    var usable = [Bool](repeating: true, count: centres.count)
-    for (k, c) in centres.enumerated() {
-        usable[k] = patch.withUnsafeMutableBufferPointer { cutter.cut(y: c.0, x: c.1, into: $0.baseAddress!) }
-        for j in 0..<patch.count { candidates.data[k * patch.count + j] = usable[k] ? Double(patch[j]) : 0 }
-    }
-    var index = [Int64: Int]()
-    for (k, c) in centres.enumerated() where usable[k] { index[TrainingSet.key(c.0, c.1)] = k }
+    let image = try ArrayFile.open(a.positionals[0])
+    let grid = try CandidateGrid(image: image, window: try a.int("window", default: 16, range: 1...1024), even: try a.evenWindow(),
+                                 normalization: try a.patchNormalization())
+    let (h, w) = (grid.height, grid.width)
+    let (centres, candidates, usable, index) = (grid.centres, grid.inputs, grid.usable, grid.index)
+    let (window, norm) = (grid.window, grid.normalization)
 
     // The oracle and the scalarizer.
     let oracle: Oracle
@@ -126,14 +106,7 @@ ToolMain.run(command) { inv in
     }
 
     // The model and the acquisition.
-    var config = DKLConfig()
-    config.seed = try a.seed()
-    config.iterations = try a.int("iterations", default: 100, range: 1...10_000_000)
-    config.ensemble = try a.int("ensemble", default: 4, range: 1...100)
-    config.embedding = try a.int("embedding", default: config.embedding, range: 1...64)
-    config.learningRate = try a.learningRate(default: config.learningRate)
-    config.kernel = try a.kernel(default: config.kernel)
-    config.hidden = try a.hiddenWidths(default: config.hidden)
+    let config = try a.stepModelConfig()
     let (function, acquisitionName) = try a.acquisition()
     let acquisition = function!
     let maximize = !a.flag("minimize")

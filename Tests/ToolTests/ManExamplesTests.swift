@@ -62,6 +62,7 @@ final class ManExamplesTests: XCTestCase {
     func testDklExplore1() throws { try runPage("man1/dkl-explore.1") }
     func testDklPatches1() throws { try runPage("man1/dkl-patches.1") }
     func testDklPredict1() throws { try runPage("man1/dkl-predict.1") }
+    func testDklReplay1() throws { try runPage("man1/dkl-replay.1") }
     func testDklScalarize1() throws { try runPage("man1/dkl-scalarize.1") }
     func testDklSynth1() throws { try runPage("man1/dkl-synth.1") }
     func testDklTrain1() throws { try runPage("man1/dkl-train.1") }
@@ -82,5 +83,5 @@ final class ManExamplesTests: XCTestCase {
         }
     }
 
-    static let allTestNames = ["testDklAcquire1", "testDklCat1", "testDklExplore1", "testDklPatches1", "testDklPredict1", "testDklScalarize1", "testDklSynth1", "testDklTrain1", "testFerrosim1"]
+    static let allTestNames = ["testDklAcquire1", "testDklCat1", "testDklExplore1", "testDklPatches1", "testDklPredict1", "testDklReplay1", "testDklScalarize1", "testDklSynth1", "testDklTrain1", "testFerrosim1"]
 }

@@ -11,6 +11,16 @@ extension Option {
         Option("kappa", value: "K", help: "kappa: mean + K·sd (default 10, the lecture's mu + 10 sigma)"),
         Option("minimize", help: "look for the smallest value instead of the largest"),
     ]
+
+    /// The model of an active loop, retrained at every step (dkl-explore, dkl-replay).
+    public static let stepModel: [Option] = [
+        Option("iterations", "n", value: "N", help: "training iterations per step (default 100)"),
+        Option("ensemble", value: "K", help: "models per step, combined (default 4)"),
+        Option("embedding", "e", value: "N", help: "embedding dimensions (default 4)"),
+        Option("kernel", "k", value: "NAME", help: "rbf, matern12, matern32, matern52 (default)"),
+        Option("hidden", value: "A,B,...", help: "hidden widths of the MLP (default 64,64)"),
+        Option("lr", value: "X", help: "learning rate (default 0.01)"),
+    ]
 }
 
 extension Arguments {
@@ -31,6 +41,20 @@ extension Arguments {
         default:
             throw DKLError.usage("unknown acquisition '\(name)' (\((["ei", "logei", "pi", "ucb", "kappa", "maxvar"] + others).joined(separator: ", ")))")
         }
+    }
+
+    /// The step model's configuration from `Option.stepModel` and --seed: 100 iterations,
+    /// four members, each warm-started from the previous step's.
+    public func stepModelConfig() throws -> DKLConfig {
+        var config = DKLConfig()
+        config.seed = try seed()
+        config.iterations = try int("iterations", default: 100, range: 1...10_000_000)
+        config.ensemble = try int("ensemble", default: 4, range: 1...100)
+        config.embedding = try int("embedding", default: config.embedding, range: 1...64)
+        config.learningRate = try learningRate(default: config.learningRate)
+        config.kernel = try kernel(default: config.kernel)
+        config.hidden = try hiddenWidths(default: config.hidden)
+        return config
     }
 
     /// --kernel, or `d`.
