@@ -133,7 +133,7 @@ ToolMain.run(command) { inv in
     // The trace: what was measured, and where to continue.
     let schemaFields = [Field("step", .i32), Field("y", .i32), Field("x", .i32), Field("spectrum", .f64, shape: [1]),
                         Field("value", .f64), Field("mean", .f64), Field("var", .f64), Field("acquisition", .f64),
-                        Field("noise", .f64), Field("outputscale", .f64), Field("loss", .f64),
+                        Field("noise", .f64), Field("outputscale", .f64), Field("lengthscale", .f64, shape: [config.embedding]), Field("loss", .f64),
                         Field("seconds_train", .f64), Field("seconds_predict", .f64), Field("seconds_acquire", .f64), Field("seconds_measure", .f64)]
     // The spectrum's length is the oracle's; a command oracle's is learnt by a first measurement.
     var itemShape = oracle.itemShape
@@ -182,8 +182,9 @@ ToolMain.run(command) { inv in
         let m = model?.members[0]
         rec.set(8, m.map { $0.gpParameters.noise * $0.targetStd * $0.targetStd } ?? .nan)
         rec.set(9, m.map { $0.gpParameters.outputscale } ?? .nan)
-        rec.set(10, m?.lossCurve.last ?? .nan)
-        rec.set(11, seconds[0]); rec.set(12, seconds[1]); rec.set(13, seconds[2]); rec.set(14, measureSeconds)
+        rec.set(10, m?.gpParameters.lengthscales ?? [Double](repeating: .nan, count: config.embedding))
+        rec.set(11, m?.lossCurve.last ?? .nan)
+        rec.set(12, seconds[0]); rec.set(13, seconds[1]); rec.set(14, seconds[2]); rec.set(15, measureSeconds)
         try trace.append([rec.bytes])
         measured.append(Point(step: step, k: k, value: value))
         if !value.isFinite { inv.note("the measurement at (\(centres[k].0), \(centres[k].1)) gives no value (NaN or a refused fit); it is kept in the trace but not learnt") }

@@ -33,6 +33,15 @@ final class DklExploreTests: XCTestCase {
         XCTAssertEqual(Set(points).count, points.count, "nothing measured twice")
         XCTAssertTrue(records.prefix(10).allSatisfy { $0["mean"] == .null }, "no prediction before the first model")
         XCTAssertTrue(records.dropFirst(10).allSatisfy { ($0["var"]?.doubleValue ?? -1) > 0 && $0["acquisition"]?.doubleValue != nil })
+        // The hyperparameters of each step's model: positive noise and output scale, one
+        // positive lengthscale per embedding dimension.
+        for rec in records.dropFirst(10) {
+            XCTAssertGreaterThan(rec["noise"]?.doubleValue ?? -1, 0)
+            XCTAssertGreaterThan(rec["outputscale"]?.doubleValue ?? -1, 0)
+            let ls = rec["lengthscale"]?.arrayValue?.compactMap(\.doubleValue) ?? []
+            XCTAssertEqual(ls.count, 4)
+            XCTAssertTrue(ls.allSatisfy { $0 > 0 && $0.isFinite }, "\(ls)")
+        }
         // Each value is the scalarizer on the whole spectrum the trace holds, and on the oracle.
         try Tools.expect(0, "dkl-scalarize", ["-S", "gap=integral:1.35:2.05", DklExploreTests.share + "spectra.h5:/spectra", "-o", "all.dkl"], cwd: dir.path)
         try Tools.expect(0, "dkl-scalarize", ["-S", "gap=integral:1.35:2.05", "t.ndjson", "--energy", "0.5:\(4.0 / 95)", "-o", "again.dkl"], cwd: dir.path)
@@ -107,6 +116,9 @@ final class DklExploreTests: XCTestCase {
         assertClose(step1["mean"]!.doubleValue!, chosen["mean"]!.doubleValue!, rtol: 1e-9)
         assertClose(step1["var"]!.doubleValue!, chosen["var"]!.doubleValue!, rtol: 1e-9)
         assertClose(step1["acquisition"]!.doubleValue!, chosen["score"]!.doubleValue!, rtol: 1e-9)
+        // The trace itself as dkl-acquire's measured points: its 11 points are marked.
+        let map = try Tools.expect(0, "dkl-acquire", ["p.dkl", "--measured", "t.ndjson", "--map", "-J"], cwd: dir.path)
+        XCTAssertEqual(map.out.split(separator: "\n").filter { $0.hasSuffix("\"measured\":1}") }.count, 11)
     }
 
     /// A step of three points chosen by fantasies in a two-model ensemble: exactly the points,

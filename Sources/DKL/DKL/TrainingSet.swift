@@ -8,7 +8,8 @@ public enum TrainingSet {
 
     /// Targets from an array H×W (the value at [y, x]; NaN = not measured) or from a stream
     /// with fields y, x and `field` (default: its one numeric scalar field besides y, x and
-    /// flags; records whose flags are nonzero or whose value is NaN are left out).
+    /// flags, or `value` in an experiment trace, which has a field `step`; records whose
+    /// flags are nonzero or whose value is NaN are left out).
     public static func readTargets(_ spec: String, field: String?) throws -> (values: [Int64: Double], name: String) {
         let (list, name) = try readTargets(spec, field: field, ordered: true)
         var out = [Int64: Double]()
@@ -42,6 +43,8 @@ public enum TrainingSet {
                 throw DKLError.data("no scalar field '\(field)' (fields: \(candidates.map(\.element.name).joined(separator: ", ")))", file: r.name, location: "header")
             }
             chosen = i
+        } else if r.schema.index(of: "step") != nil, let v = r.schema.index(of: "value") {
+            chosen = v   // an experiment trace (dkl-explore): its measured values
         } else {
             guard candidates.count == 1 else {
                 throw DKLError.usage("\(r.name) has \(candidates.isEmpty ? "no target field" : "several fields (\(candidates.map(\.element.name).joined(separator: ", ")))"): name one with --target")

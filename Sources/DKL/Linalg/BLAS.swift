@@ -88,8 +88,9 @@ public enum BLAS {
 
     /// Stops OpenBLAS's idle worker threads, which otherwise keep spinning for a while after
     /// each threaded call (about 0.1 s) and take the cores from the toolkit's own threads;
-    /// the next threaded call starts them again. Call only while no BLAS call runs. A no-op
-    /// with a BLAS that lacks the entry point (found at run time: it is not in cblas.h).
+    /// the next threaded call or change of the thread count starts them again. Call only
+    /// while no BLAS call runs. A no-op with a BLAS that lacks the entry point (found at
+    /// run time: it is not in cblas.h).
     public static func stopIdleThreads() { _ = shutdown?() }
     private static let shutdown: (@convention(c) () -> Int32)? =
         dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_").map { unsafeBitCast($0, to: (@convention(c) () -> Int32).self) }
@@ -103,7 +104,13 @@ public enum BLAS {
     /// one restore of the thread count.
     public static func singleThreaded<T>(_ body: () throws -> T) rethrows -> T {
         lock.lock()
-        if singleDepth == 0 { savedThreads = threads; setThreads(1) }
+        if singleDepth == 0 {
+            savedThreads = threads
+            setThreads(1)
+            // After setThreads: a pool stopped before it would be started again (OpenBLAS
+            // restarts it on any change of the thread count).
+            stopIdleThreads()
+        }
         singleDepth += 1
         lock.unlock()
         defer {

@@ -40,7 +40,6 @@ public enum Parallel {
             BLAS.singleThreaded { for k in 0..<count { body(k) } }
             return
         }
-        BLAS.stopIdleThreads()
         BLAS.singleThreaded {
             withoutActuallyEscaping(body) { escaping in
                 nonisolated(unsafe) let work = escaping
