@@ -85,7 +85,7 @@ ToolMain.run(command) { inv in
     if path != "-" && !FileManager.default.fileExists(atPath: path) { throw DKLError.data("no such file", file: path) }
     if thompson || fantasize {
         let model = try DKLEnsemble.load(from: a.string("model")!)
-        let (coords, x) = try readPatches(path, width: model.members[0].trainInputs.cols, purpose: batch == "fantasize" ? "--batch fantasize" : "thompson")
+        let (coords, x) = try readPatches(path, width: model.members[0].trainInputs.cols, purpose: fantasize ? "--batch fantasize" : "thompson")
         let measuredKeys = Set(measured.map { TrainingSet.key($0.y, $0.x) })
         var excluded = Set(coords.indices.filter { measuredKeys.contains(TrainingSet.key(coords[$0].0, coords[$0].1)) })
         if fantasize {

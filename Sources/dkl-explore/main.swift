@@ -229,7 +229,8 @@ ToolMain.run(command) { inv in
         let t1 = Date()
         if !already.isEmpty { step += 1; continue }   // replayed from the trace
         var fantasies = batch == "fantasize" ? try EnsembleFantasies(ensemble: model!, candidates: candidates) : nil
-        let pred = try fantasies.map { (mean: $0.mean, variance: $0.variance) } ?? { let p = try model!.predict(candidates); return (p.mean, p.variance) }()
+        let pred: (mean: [Double], variance: [Double])
+        if let f = fantasies { pred = (f.mean, f.variance) } else { let p = try model!.predict(candidates); pred = (p.mean, p.variance) }
         let t2 = Date()
         let best = Acquisition.best(observed: before.map(\.value), maximize: maximize)
         let excluded = Set(measured.map(\.k)).union(Set(centres.indices.filter { !usable[$0] }))

@@ -163,10 +163,10 @@ ToolMain.run(command) { inv in
             if abs(e) <= 2 * v.squareRoot() { inside += 1 }
         }
         let values = points.map { truth[$0] }
-        let best = maximize ? values.max()! : values.min()!
+        let best = maximize ? values.max()! : values.min()!, bestRank = rank(best)
         var rec = RecordBuilder(schema)
-        rec.set(0, int: n); rec.set(1, Double(n) / Double(grid.count)); rec.set(2, best); rec.set(3, int: rank(best))
-        rec.set(4, int: rank(best) <= topCount ? 1 : 0)
+        rec.set(0, int: n); rec.set(1, Double(n) / Double(grid.count)); rec.set(2, best); rec.set(3, int: bestRank)
+        rec.set(4, int: bestRank <= topCount ? 1 : 0)
         rec.set(5, (se / Double(scored.count)).squareRoot()); rec.set(6, nl / Double(scored.count)); rec.set(7, Double(inside) / Double(scored.count))
         rec.set(8, pred.noise); rec.set(9, seconds)
         try out.writer.write(rec.bytes)

@@ -68,34 +68,24 @@ public struct EnsembleFantasies: Sendable {
     /// numbers `DKLEnsemble.predict` gives, before any fantasy.
     public init(ensemble: DKLEnsemble, candidates x: Matrix) throws {
         self.ensemble = ensemble
-        var states: [FantasizedVariance?] = Array(repeating: nil, count: ensemble.members.count)
-        var means: [[Double]] = Array(repeating: [], count: ensemble.members.count)
         let members = ensemble.members, posteriors = try ensemble.posteriors()
-        states.withUnsafeMutableBufferPointer { sp in
-            means.withUnsafeMutableBufferPointer { mp in
-                nonisolated(unsafe) let (s, mm) = (sp, mp)
-                Parallel.lanes(members.count) { k in
-                    let z = members[k].embed(x)
-                    let (mu, v) = posteriors[k].predict(z)
-                    s[k] = FantasizedVariance(posterior: posteriors[k], candidates: z, variance: v)
-                    mm[k] = mu
-                }
-            }
+        let each = try Parallel.lanesMap(members.count) { k -> (FantasizedVariance, [Double]) in
+            let z = members[k].embed(x)
+            let (mu, v) = posteriors[k].predict(z)
+            return (FantasizedVariance(posterior: posteriors[k], candidates: z, variance: v), mu)
         }
-        self.members = states.map { $0! }
-        memberMeans = means
+        self.members = each.map(\.0)
+        memberMeans = each.map(\.1)
         (mean, variance) = ([], [])
         combine()
     }
 
     /// Adds a fantasized observation at candidate i to every member.
     public mutating func observe(_ i: Int) {
-        var states = members
-        states.withUnsafeMutableBufferPointer { sp in
+        members.withUnsafeMutableBufferPointer { sp in
             nonisolated(unsafe) let s = sp
             Parallel.lanes(s.count) { k in s[k].observe(i) }
         }
-        members = states
         combine()
     }
 

@@ -103,13 +103,7 @@ public struct DKLEnsemble: Sendable {
         if count >= 2 && Parallel.threads >= 2 {
             // Members train side by side, one BLAS thread each: small factorizations use two
             // cores better this way than one factorization on two threads.
-            let results = UnsafeMutableBufferPointer<Result<DKLModel, Error>?>.allocate(capacity: count)
-            results.initialize(repeating: nil)
-            defer { results.deallocate() }
-            nonisolated(unsafe) let slots = results
-            nonisolated(unsafe) let train = member
-            Parallel.lanes(count) { k in slots[k] = Result { try train(k) } }
-            members = try (0..<count).map { try results[$0]!.get() }
+            members = try Parallel.lanesMap(count, member)
         } else {
             members = try (0..<count).map(member)
         }
@@ -123,13 +117,7 @@ public struct DKLEnsemble: Sendable {
     /// factor the same matrices the same way.
     public func posteriors() throws -> [GPPosterior] {
         if members.count == 1 { return [try members[0].posterior()] }
-        let results = UnsafeMutableBufferPointer<Result<GPPosterior, Error>?>.allocate(capacity: members.count)
-        results.initialize(repeating: nil)
-        defer { results.deallocate() }
-        nonisolated(unsafe) let slots = results
-        let members = self.members
-        Parallel.lanes(members.count) { k in slots[k] = Result { try members[k].posterior() } }
-        return try (0..<members.count).map { try results[$0]!.get() }
+        return try Parallel.lanesMap(members.count) { try members[$0].posterior() }
     }
 
     /// The noise variance of a new measurement in the targets' units: the members' mean.
@@ -143,13 +131,7 @@ public struct DKLEnsemble: Sendable {
         let posteriors = try posteriors ?? self.posteriors()
         if members.count == 1 { return try members[0].predict(x, posterior: posteriors[0]) }
         // Members predict side by side, one BLAS thread each (as they train).
-        let results = UnsafeMutableBufferPointer<Result<(mean: [Double], variance: [Double], noise: Double), Error>?>.allocate(capacity: members.count)
-        results.initialize(repeating: nil)
-        defer { results.deallocate() }
-        nonisolated(unsafe) let slots = results
-        let members = self.members
-        Parallel.lanes(members.count) { k in slots[k] = Result { try members[k].predict(x, posterior: posteriors[k]) } }
-        let preds = try (0..<members.count).map { try results[$0]!.get() }
+        let preds = try Parallel.lanesMap(members.count) { try members[$0].predict(x, posterior: posteriors[$0]) }
         let combined = Ensemble.combine(preds.map { ($0.mean, $0.variance) })
         return (combined.mean, combined.variance, noiseVariance)
     }

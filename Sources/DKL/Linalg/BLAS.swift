@@ -87,10 +87,10 @@ public enum BLAS {
     public static var threads: Int { Int(openblas_get_num_threads()) }
 
     /// Stops OpenBLAS's idle worker threads, which otherwise keep spinning for a while after
-    /// each threaded call (about 0.1 s) and take the cores from the toolkit's own threads;
-    /// the next threaded call or change of the thread count starts them again. Call only
-    /// while no BLAS call runs. A no-op with a BLAS that lacks the entry point (found at
-    /// run time: it is not in cblas.h).
+    /// each threaded call (OpenBLAS's default: 2²⁸ cycles) and take the cores from the
+    /// toolkit's own threads; the next threaded call or change of the thread count starts
+    /// them again. Call only while no BLAS call runs. A no-op with a BLAS that lacks the
+    /// entry point (found at run time: it is not in cblas.h).
     public static func stopIdleThreads() { _ = shutdown?() }
     private static let shutdown: (@convention(c) () -> Int32)? =
         dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_").map { unsafeBitCast($0, to: (@convention(c) () -> Int32).self) }

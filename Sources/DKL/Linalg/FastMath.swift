@@ -3,10 +3,10 @@ import _Builtin_intrinsics.intel   // sqrtpd: Swift's scalar squareRoot() keeps 
 #endif
 
 /// A branch-free exponential for the kernels' hot loops, four values at a time (no library
-/// call, no conversion traps; about twice as fast as scalar code on plain x86-64, which has
-/// two SSE2 lanes): e^x = 2^k·e^r with k = round(x/ln 2), |r| ≤ ln2/2, and e^r from its
-/// Taylor polynomial of degree 13 (evaluated by Estrin's scheme) (truncation below 1e-17 relative). Accurate to a few
-/// ulps for x ≥ −708; returns 0 below (where e^x is subnormal or 0) and is not meant for
+/// call, no conversion traps; the four lanes vectorize on plain x86-64, where the scalar
+/// loop does not): e^x = 2^k·e^r with k = round(x/ln 2), |r| ≤ ln2/2, and e^r from its
+/// Taylor polynomial of degree 13 (truncation below 1e-17 relative), evaluated by Estrin's
+/// scheme. Accurate to a few ulps for x ≥ −708; returns 0 below (where e^x is subnormal or 0) and is not meant for
 /// x > 709.
 public enum FastMath {
     @inline(__always)

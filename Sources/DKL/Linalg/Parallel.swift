@@ -52,6 +52,19 @@ public enum Parallel {
         }
     }
 
+    /// `lanes` for tasks that return a value or throw: the values in task order, or the
+    /// error of the first task (by index) that threw.
+    public static func lanesMap<T>(_ count: Int, _ body: (Int) throws -> T) throws -> [T] {
+        let results = UnsafeMutableBufferPointer<Result<T, Error>?>.allocate(capacity: count)
+        results.initialize(repeating: nil)
+        defer { results.deinitialize(); results.deallocate() }
+        withoutActuallyEscaping(body) { escaping in
+            nonisolated(unsafe) let (slots, work) = (results, escaping)
+            lanes(count) { k in slots[k] = Result { try work(k) } }
+        }
+        return try results.map { try $0!.get() }
+    }
+
     /// Runs the parts. The body's captures are the caller's responsibility: each part
     /// writes only its own rows or its own accumulators.
     static func run(_ count: Int, _ body: (Int, Range<Int>) -> Void, _ range: @escaping @Sendable (Int) -> Range<Int>) {
