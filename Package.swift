@@ -3,7 +3,7 @@
 // No package dependencies: Foundation, XCTest and two Debian system libraries.
 import PackageDescription
 
-let tools = ["dkl-acquire", "dkl-cat", "dkl-explore", "dkl-patches", "dkl-predict", "dkl-replay", "dkl-scalarize", "dkl-synth", "dkl-train", "ferrosim"]
+let tools = ["dkl-acquire", "dkl-cat", "dkl-explore", "dkl-patches", "dkl-predict", "dkl-replay", "dkl-scalarize", "dkl-synth", "dkl-train", "ferrosim", "vae-encode"]
 
 let package = Package(
     name: "dkl",

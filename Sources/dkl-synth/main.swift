@@ -1,30 +1,122 @@
 import DKL
 
-// dkl-synth: writes the synthetic plasmonic-particle STEM-EELS data set the toolkit
-// ships in share/ (a structural image and a spectrum image with its energy axis).
+// dkl-synth: writes the toolkit's synthetic data sets: the plasmonic-particle STEM-EELS
+// set it ships in share/, the lecture's field trajectories and the cards.
 let command = Command(
     name: "dkl-synth",
-    usage: ["[options] DIR"],
+    usage: ["[options] [plasmon] DIR", "trajectories [options]", "cards [options]"],
     summary: """
-        Write a synthetic STEM-EELS data set of metal nanoparticles into DIR: image.npy
-        (the HAADF-like structural image, float32 H×W) and spectra.h5 (/spectra float32
-        H×W×E, /energy in eV, /image, /truth/edge_band and /truth/gap_band: noise-free band
-        integrals). The same seed gives the same files.
+        plasmon: write a synthetic STEM-EELS data set of metal nanoparticles into DIR:
+        image.npy (the HAADF-like structural image, float32 H×W) and spectra.h5 (/spectra
+        float32 H×W×E, /energy in eV, /image, /truth/edge_band and /truth/gap_band:
+        noise-free band integrals).
+        trajectories: a stream of field histories A·exp(α·t)·sin(ω·t) + B, t = linspace(0,
+        D, T), with A, α, ω, B drawn uniformly from [0, 0.75], [−2.75, 2.75], [2π, 8π/3],
+        [−0.5, 0.5]: records {i, A, alpha, omega, B, field[T]}.
+        cards: a stream of card-suit glyphs (clubs, spades, hearts, diamonds) drawn
+        procedurally, rotated by an angle uniform in ±--rotation degrees and sheared by one
+        in ±--shear degrees: records {i, suit (0-3 in that order), angle, shear, image[H,W]}
+        with intensities in [0, 1].
+        The same seed gives the same output.
         """,
     options: [
-        Option("size", "s", value: "HxW", help: "grid size (default 64x64)"),
-        Option("channels", "E", value: "N", help: "energy channels from 0.5 to 4.5 eV (default 96)"),
-        Option("particles", "p", value: "N", help: "number of particles (default 14)"),
+        Option("size", "s", value: "HxW", help: "grid size (plasmon, default 64x64) or image size (cards, default 48x48)"),
+        Option("channels", "E", value: "N", help: "plasmon: energy channels from 0.5 to 4.5 eV (default 96)"),
+        Option("particles", "p", value: "N", help: "plasmon: number of particles (default 14)"),
+        Option("count", "n", value: "N", help: "trajectories, cards: number of records (default 7500, 4000)"),
+        Option("steps", "T", value: "T", help: "trajectories: time points (default 900)"),
+        Option("duration", value: "D", help: "trajectories: times are linspace(0, D, T) (default 1)"),
+        Option("rotation", value: "DEG", help: "cards: angles uniform in [-DEG, DEG] (default 120)"),
+        Option("shear", value: "DEG", help: "cards: shears uniform in [-DEG, DEG] (default 20)"),
+        Option("suits", value: "LIST", help: "cards: comma-separated suits to draw from (default clubs,spades,hearts,diamonds)"),
         Option.seed,
-    ]
+    ] + Option.streamOutput
 )
 
-ToolMain.run(command) { inv in
+/// A size option HxW with both sides in `range`.
+func size(_ a: Arguments, default d: String, range: ClosedRange<Int>) throws -> [Int] {
+    let dims = (a.string("size") ?? d).split(separator: "x").compactMap { Int($0) }
+    guard dims.count == 2, dims.allSatisfy({ range.contains($0) }) else {
+        throw DKLError.usage("--size must be HxW with sides from \(range.lowerBound) to \(range.upperBound)")
+    }
+    return dims
+}
+
+func writeTrajectories(_ inv: Invocation) throws {
     let a = inv.args
     try inv.expectPositionals(1...1)
-    let dir = a.positionals[0]
-    let dims = (a.string("size") ?? "64x64").split(separator: "x").compactMap { Int($0) }
-    guard dims.count == 2, dims.allSatisfy({ (4...4096).contains($0) }) else { throw DKLError.usage("--size must be HxW with sides from 4 to 4096") }
+    let count = try a.int("count", default: 7500, range: 1...10_000_000)
+    let steps = try a.int("steps", default: 900, range: 1...1_000_000)
+    let duration = try a.double("duration", default: 1)
+    guard duration.isFinite && duration > 0 else { throw DKLError.usage("--duration must be positive") }
+    let schema = try Schema([Field("i", .i32), Field("A", .f64), Field("alpha", .f64), Field("omega", .f64), Field("B", .f64),
+                             Field("field", .f32, shape: [steps])])
+    let attrs: JSON = ["set": "trajectories", "formula": "A*exp(alpha*t)*sin(omega*t)+B", "steps": .number(Double(steps)),
+                       "duration": .number(duration)]
+    let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
+    var g = Xoshiro(seed: try a.seed())
+    let progress = Progress(tool: command.name, what: "trajectories", total: count, enabled: inv.showsProgress)
+    var rec = RecordBuilder(schema)
+    for i in 0..<count {
+        let t = Trajectory(&g)
+        rec.set(0, int: i)
+        rec.set(1, t.amplitude); rec.set(2, t.alpha); rec.set(3, t.omega); rec.set(4, t.offset)
+        rec.set(5, t.values(steps: steps, duration: duration))
+        try out.writer.write(rec.bytes)
+        if i % 1000 == 999 { progress.update(i + 1); try Interrupts.check() }
+    }
+    try out.commit()
+    progress.finish(count)
+}
+
+func writeCards(_ inv: Invocation) throws {
+    let a = inv.args
+    try inv.expectPositionals(1...1)
+    let dims = try size(a, default: "48x48", range: 4...1024)
+    let count = try a.int("count", default: 4000, range: 1...10_000_000)
+    let rotation = try a.double("rotation", default: 120), shear = try a.double("shear", default: 20)
+    guard rotation.isFinite, rotation >= 0, rotation <= 180 else { throw DKLError.usage("--rotation must be from 0 to 180 degrees") }
+    guard shear.isFinite, shear >= 0, shear < 60 else { throw DKLError.usage("--shear must be from 0 to below 60 degrees") }
+    var suits: [Card.Suit] = Card.Suit.allCases
+    if let list = a.string("suits") {
+        suits = try list.split(separator: ",").map { name in
+            guard let s = Card.Suit.allCases.first(where: { $0.name == name }) else {
+                throw DKLError.usage("unknown suit '\(name)' (clubs, spades, hearts, diamonds)")
+            }
+            return s
+        }
+        if suits.isEmpty { throw DKLError.usage("--suits is empty") }
+    }
+    let schema = try Schema([Field("i", .i32), Field("suit", .i32), Field("angle", .f64), Field("shear", .f64),
+                             Field("image", .f32, shape: dims)])
+    let attrs: JSON = ["set": "cards", "suits": JSON(Card.Suit.allCases.map(\.name)), "rotation": .number(rotation), "shear": .number(shear),
+                       "angle_units": "degrees, counterclockwise"]
+    let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
+    var g = Xoshiro(seed: try a.seed())
+    let progress = Progress(tool: command.name, what: "cards", total: count, enabled: inv.showsProgress)
+    var rec = RecordBuilder(schema)
+    for i in 0..<count {
+        let suit = suits[Int(g.uniform() * Double(suits.count))]
+        let angle = rotation * (2 * g.uniform() - 1), sh = shear * (2 * g.uniform() - 1)
+        let image = Card.render(suit, angle: angle, shear: sh, height: dims[0], width: dims[1])
+        rec.set(0, int: i); rec.set(1, int: suit.rawValue); rec.set(2, angle); rec.set(3, sh)
+        image.withUnsafeBufferPointer { rec.set(4, floats: $0) }
+        try out.writer.write(rec.bytes)
+        if i % 100 == 99 { progress.update(i + 1); try Interrupts.check() }
+    }
+    try out.commit()
+    progress.finish(count)
+}
+
+func writePlasmon(_ inv: Invocation) throws {
+    let a = inv.args
+    if a.positionals.first == "plasmon" {
+        try inv.expectPositionals(2...2)
+    } else {
+        try inv.expectPositionals(1...1)
+    }
+    let dir = a.positionals.last!
+    let dims = try size(a, default: "64x64", range: 4...4096)
     let channels = try a.int("channels", default: 96, range: 8...4096)
     let count = try a.int("particles", default: 14, range: 0...10_000)
     var scene = PlasmonScene(height: dims[0], width: dims[1], channels: channels, particles: count, seed: try a.seed())
@@ -63,4 +155,13 @@ ToolMain.run(command) { inv in
         try w.commit()
     } catch { w.abort(); throw error }
     progress.finish(dims[0])
+}
+
+ToolMain.run(command) { inv in
+    let a = inv.args
+    switch a.positionals.first {
+    case "trajectories": try writeTrajectories(inv)
+    case "cards": try writeCards(inv)
+    default: try writePlasmon(inv)
+    }
 }

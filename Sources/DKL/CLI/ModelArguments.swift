@@ -65,10 +65,13 @@ extension Arguments {
     }
 
     /// --hidden A,B,…, or `d`.
-    public func hiddenWidths(default d: [Int]) throws -> [Int] {
-        guard let text = string("hidden") else { return d }
+    public func hiddenWidths(default d: [Int]) throws -> [Int] { try widths("hidden", default: d) }
+
+    /// A list of layer widths A,B,… given by `option`, or `d`.
+    public func widths(_ option: String, default d: [Int]) throws -> [Int] {
+        guard let text = string(option) else { return d }
         let w = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
-        guard !w.isEmpty, w.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 65536 }) else { throw DKLError.usage("--hidden must be widths like 64,64") }
+        guard !w.isEmpty, w.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 65536 }) else { throw DKLError.usage("--\(option) must be widths like 64,64") }
         return w.map { $0! }
     }
 

@@ -14,7 +14,8 @@ public final class Progress {
         self.tool = tool; self.what = what; self.total = total; self.enabled = enabled
     }
 
-    public func update(_ done: Int, force: Bool = false) {
+    /// Redraws the line; `detail` (e.g. the current loss) is appended to it.
+    public func update(_ done: Int, force: Bool = false, detail: String? = nil) {
         guard enabled else { return }
         let now = Date()
         // A terminal line is redrawn 4 times a second; a log file gets a line every 5 s.
@@ -27,6 +28,7 @@ public final class Progress {
             if done > 0 && done < t { line += ", ETA " + Progress.clock(elapsed / Double(done) * Double(t - done)) }
         }
         line += ", " + Progress.clock(elapsed)
+        if let detail { line += ", " + detail }
         FileHandle.standardError.write(Data(((isatty(2) != 0 ? "\r\u{1B}[K" : "") + line + (isatty(2) != 0 ? "" : "\n")).utf8))
     }
 

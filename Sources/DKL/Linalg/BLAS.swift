@@ -13,6 +13,15 @@ public enum BLAS {
                     beta, c, Int32(n))
     }
 
+    /// The single-precision gemm, for the networks trained in Float (the VAEs).
+    public static func gemm(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+                            m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false,
+                            alpha: Float = 1, beta: Float = 0) {
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(transA ? m : k), b, Int32(transB ? k : n),
+                    beta, c, Int32(n))
+    }
+
     /// In-place lower Cholesky factor of the row-major n×n matrix `a`; returns LAPACK's info
     /// (0 on success, i > 0 when the leading minor of order i is not positive definite).
     /// A row-major lower triangle is a column-major upper one, so LAPACK works in place

@@ -1,0 +1,101 @@
+import Foundation
+
+/// The options of `vae-encode`, turned into a configuration, a model, latent points.
+public enum VAEArguments {
+    /// The training configuration from the options, for records of `shape`.
+    public static func config(_ a: Arguments, shape: [Int]) throws -> VAEConfig {
+        var c = VAEConfig()
+        c.seed = try a.seed()
+        if let d = a.string("decoder") {
+            guard let v = VAEConfig.Decoder(rawValue: d) else { throw DKLError.usage("--decoder must be mlp or rotational") }
+            c.decoder = v
+        }
+        if c.decoder == .rotational && shape.count != 2 { throw DKLError.usage("--decoder rotational needs images (records of shape [H, W])") }
+        c.latent = try a.int("latent", default: 2, range: c.decoder == .rotational ? 0...64 : 1...64)
+        c.encoderHidden = try a.widths("encoder-hidden", default: c.encoderHidden)
+        c.decoderHidden = try a.widths("decoder-hidden", default: c.decoder == .rotational ? [128, 128, 128] : c.decoderHidden)
+        if let v = a.string("activation") {
+            guard let act = NetActivation(rawValue: v) else { throw DKLError.usage("--activation must be tanh or relu") }
+            c.activation = act
+        }
+        if let v = a.string("likelihood") {
+            guard let l = VAEConfig.Likelihood(rawValue: v) else { throw DKLError.usage("--likelihood must be gaussian or bernoulli") }
+            c.likelihood = l
+        }
+        func positive(_ name: String, _ d: Double) throws -> Double {
+            let v = try a.double(name, default: d)
+            guard v.isFinite && v > 0 else { throw DKLError.usage("--\(name) must be a positive number") }
+            return v
+        }
+        c.beta = try a.double("beta", default: 1)
+        guard c.beta.isFinite && c.beta >= 0 else { throw DKLError.usage("--beta must be a number ≥ 0") }
+        c.rotationPrior = try positive("rotation-prior", 0.1)
+        c.translationPrior = try positive("translation-prior", 0.1)
+        c.learningRate = try positive("lr", 1e-3)
+        c.epochs = try a.int("epochs", default: 100, range: 1...1_000_000)
+        c.batch = try a.int("batch", default: 100, range: 1...1_000_000)
+        c.validationFraction = try a.double("validation", default: 0.1)
+        guard (0..<1).contains(c.validationFraction) else { throw DKLError.usage("--validation must be in [0, 1)") }
+        c.patience = try a.int("patience", default: 10, range: 0...1_000_000)
+        return c
+    }
+
+    /// The model named by --model.
+    public static func loadModel(_ a: Arguments) throws -> VAE {
+        guard let path = a.string("model") else { throw DKLError.usage("give the model file with -m MODEL") }
+        return try VAE.load(from: path).model
+    }
+
+    /// The latent coordinates' names: z0, z1, … or angle, dx, dy, z0, … (rotational).
+    public static func latentNames(_ m: VAE) -> [String] {
+        (m.config.decoder == .rotational ? ["angle", "dx", "dy"] : []) + (0..<m.config.latent).map { "z\($0)" }
+    }
+
+    /// An A×B grid (rows along the first content latent, columns along the second) over the
+    /// training records' latent box, the other latents 0; row-major.
+    public static func grid(_ spec: String, _ m: VAE) throws -> (points: [[Double]], cells: [(Int, Int)]) {
+        let dims = spec.split(separator: "x").compactMap { Int($0) }
+        guard dims.count == 2, dims.allSatisfy({ (1...100_000).contains($0) }), dims[0] * dims[1] <= 100_000_000 else {
+            throw DKLError.usage("--grid must be AxB with sides from 1 to 100000")
+        }
+        let first = m.config.decoder == .rotational ? 3 : 0
+        guard m.config.latent >= 1 else { throw DKLError.usage("--grid needs content latents") }
+        let second = m.config.latent >= 2 ? first + 1 : nil
+        func axis(_ j: Int, _ i: Int, _ n: Int) -> Double {
+            n == 1 ? (m.latentLow[j] + m.latentHigh[j]) / 2 : m.latentLow[j] + (m.latentHigh[j] - m.latentLow[j]) * Double(i) / Double(n - 1)
+        }
+        var points: [[Double]] = [], cells: [(Int, Int)] = []
+        for r in 0..<dims[0] {
+            for c in 0..<dims[1] {
+                var z = [Double](repeating: 0, count: m.latentWidth)
+                z[first] = axis(first, r, dims[0])
+                if let second { z[second] = axis(second, c, dims[1]) }
+                points.append(z); cells.append((r, c))
+            }
+        }
+        return (points, cells)
+    }
+
+    /// Latent points from a stream's field `field` (L values); row and col are kept when the
+    /// records have them.
+    public static func readLatents(_ path: String, field: String, width: Int) throws -> (points: [[Double]], cells: [(Int, Int)]) {
+        if path != "-" && !FileManager.default.fileExists(atPath: path) { throw DKLError.data("no such file", file: path) }
+        let reader = try StreamReader(path: path)
+        guard let fi = reader.schema.index(of: field) else { throw DKLError.data("the stream has no field '\(field)'", file: reader.name, location: "header") }
+        guard reader.schema.fields[fi].count == width else {
+            throw DKLError.data("field '\(field)' has \(reader.schema.fields[fi].count) values; the model's latent has \(width)", file: reader.name, location: "header")
+        }
+        let (ri, ci) = (reader.schema.index(of: "row"), reader.schema.index(of: "col"))
+        var points: [[Double]] = [], cells: [(Int, Int)] = []
+        while let batch = try locating(file: reader.name, { try reader.nextBatch() }) {
+            for i in 0..<batch.count {
+                let r = RecordView(batch.record(i), reader.schema)
+                let z = r.doubles(fi)
+                guard z.allSatisfy(\.isFinite) else { throw DKLError.data("field '\(field)' holds NaN or infinity", file: reader.name, record: points.count + 1) }
+                points.append(z)
+                cells.append((ri.map { r.int($0) } ?? 0, ci.map { r.int($0) } ?? points.count - 1))
+            }
+        }
+        return (points, cells)
+    }
+}

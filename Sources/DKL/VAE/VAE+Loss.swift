@@ -1,0 +1,98 @@
+/// The negative ELBO per record, split into its parts.
+public struct VAELoss: Sendable, Equatable {
+    public var reconstruction = 0.0
+    public var kl = 0.0
+    public var total = 0.0
+    public init() {}
+}
+
+extension VAE {
+    /// The mean over the batch of reconstruction + β·KL for normalized inputs x (B×D), with
+    /// z = μ + exp(λ/2)·ε for the noise ε (B×latent), or z = μ when `noise` is nil; and,
+    /// when `gradients`, the loss's gradient with respect to `params`.
+    ///
+    /// Reconstruction per record: Σ (x − a)² (Gaussian) or Σ softplus(a) − x·a (Bernoulli on
+    /// the logits a). KL per latent: ½(μ² + e^λ − 1 − λ) against N(0, 1); the rotational
+    /// decoder's angle has a prior of width ρ and no mean term: −λ/2 + log ρ + e^λ/(2ρ²) − ½.
+    public func loss<T: NetScalar>(_ x: Tensor<T>, noise: Tensor<T>?, _ params: [[T]], gradients: Bool) -> (VAELoss, [[T]]) {
+        let (b, l) = (x.rows, latentWidth)
+        var encCache: [Tensor<T>] = []
+        let out = encoder.forward(x, params, cache: &encCache)
+        var z = Tensor<T>(rows: b, cols: l), sd = Tensor<T>(rows: b, cols: l)
+        for i in 0..<b {
+            for j in 0..<l {
+                let mu = out.data[i * 2 * l + j], lv = out.data[i * 2 * l + l + j]
+                sd.data[i * l + j] = T.exp(lv / 2)
+                z.data[i * l + j] = mu + (noise.map { sd.data[i * l + j] * $0.data[i * l + j] } ?? 0)
+            }
+        }
+        var mlpCache: [Tensor<T>] = []
+        var coordCache = CoordinateDecoder.Cache<T>()
+        let a: Tensor<T>
+        switch config.decoder {
+        case .mlp: a = mlpDecoder.forward(z, params, cache: &mlpCache)
+        case .rotational: a = coordinateDecoder.forward(z, params, cache: &coordCache)
+        }
+
+        var result = VAELoss()
+        let invB = 1 / T(b)
+        var da = Tensor<T>(rows: b, cols: a.cols)
+        var reconstruction = 0.0
+        switch config.likelihood {
+        case .gaussian:
+            for i in 0..<a.count {
+                let r = a.data[i] - x.data[i]
+                reconstruction += Double(r * r)
+                da.data[i] = 2 * r * invB
+            }
+        case .bernoulli:
+            for i in 0..<a.count {
+                let (ai, xi) = (a.data[i], x.data[i])
+                // softplus(a) − x·a = max(a, 0) − x·a + log(1 + e^−|a|), safe for any a.
+                let e = T.exp(-abs(ai))
+                reconstruction += Double(max(ai, 0) - xi * ai + T.log1p(e))
+                let sigmoid = ai >= 0 ? 1 / (1 + e) : e / (1 + e)
+                da.data[i] = (sigmoid - xi) * invB
+            }
+        }
+        let rho = T(config.rotationPrior)
+        var dmu = Tensor<T>(rows: b, cols: l), dlv = Tensor<T>(rows: b, cols: l)
+        var kl = 0.0
+        let beta = T(config.beta)
+        for i in 0..<b {
+            for j in 0..<l {
+                let mu = out.data[i * 2 * l + j], lv = out.data[i * 2 * l + l + j]
+                let v = sd.data[i * l + j] * sd.data[i * l + j]
+                if config.decoder == .rotational && j == 0 {
+                    kl += Double(-lv / 2 + T.log(rho) + v / (2 * rho * rho) - 0.5)
+                    dlv.data[i * l + j] = beta * invB * (v / (2 * rho * rho) - 0.5)
+                } else {
+                    kl += Double((mu * mu + v - 1 - lv) / 2)
+                    dmu.data[i * l + j] = beta * invB * mu
+                    dlv.data[i * l + j] = beta * invB * (v - 1) / 2
+                }
+            }
+        }
+        result.reconstruction = reconstruction / Double(b)
+        result.kl = kl / Double(b)
+        result.total = result.reconstruction + config.beta * result.kl
+        guard gradients else { return (result, []) }
+
+        var grads = params.map { [T](repeating: 0, count: $0.count) }
+        let dz: Tensor<T>
+        switch config.decoder {
+        case .mlp: dz = mlpDecoder.backward(da, params, cache: mlpCache, grads: &grads, inputGradient: true)!
+        case .rotational: dz = coordinateDecoder.backward(da, params, cache: coordCache, grads: &grads)
+        }
+        var dout = Tensor<T>(rows: b, cols: 2 * l)
+        for i in 0..<b {
+            for j in 0..<l {
+                let eps = noise?.data[i * l + j] ?? 0
+                dout.data[i * 2 * l + j] = dz.data[i * l + j] + dmu.data[i * l + j]
+                dout.data[i * 2 * l + l + j] = dz.data[i * l + j] * eps * sd.data[i * l + j] / 2 + dlv.data[i * l + j]
+            }
+        }
+        encoder.backward(dout, params, cache: encCache, grads: &grads, inputGradient: false)
+        return (result, grads)
+    }
+}

@@ -1,0 +1,103 @@
+/// A variational autoencoder for curves (records of D values) or images (H×W): an MLP
+/// encoder to the mean and log-variance of a Gaussian latent, and an MLP decoder or the
+/// rotation-invariant per-pixel decoder (`CoordinateDecoder`). Inputs are normalized inside
+/// the model (x′ = (x − offset)/scale, from the training data), so raw data trains and
+/// decodes in its own units. Trained in Float.
+public struct VAE: Sendable {
+    public var config: VAEConfig
+    /// The shape of one record: [D] or [H, W].
+    public var shape: [Int]
+    /// The name of the records' field it was trained on (decoded records use it too).
+    public var field: String
+    public var parameters: [[Float]]
+    public var offset: Double
+    public var scale: Double
+    /// The bounding box of the training records' latent means (for decoding a grid).
+    public var latentLow: [Double]
+    public var latentHigh: [Double]
+
+    public init(config: VAEConfig, shape: [Int], field: String, offset: Double, scale: Double) {
+        self.config = config; self.shape = shape; self.field = field; self.offset = offset; self.scale = scale
+        latentLow = [Double](repeating: -3, count: config.latentWidth)
+        latentHigh = [Double](repeating: 3, count: config.latentWidth)
+        parameters = []
+        var g = Xoshiro(seed: config.seed)
+        parameters = encoder.initialParameters(&g)
+        switch config.decoder {
+        case .mlp: parameters += mlpDecoder.initialParameters(&g)
+        case .rotational: parameters += coordinateDecoder.initialParameters(&g)
+        }
+    }
+
+    /// Normalization from the training data: standardization for the Gaussian likelihood,
+    /// [min, max] → [0, 1] for the Bernoulli one.
+    public static func normalization(_ values: [Float], likelihood: VAEConfig.Likelihood) -> (offset: Double, scale: Double) {
+        guard !values.isEmpty else { return (0, 1) }
+        switch likelihood {
+        case .gaussian:
+            var s = 0.0, s2 = 0.0
+            for v in values { s += Double(v) }
+            let mean = s / Double(values.count)
+            for v in values { s2 += (Double(v) - mean) * (Double(v) - mean) }
+            let sd = (s2 / Double(values.count)).squareRoot()
+            return (mean, sd > 0 ? sd : 1)
+        case .bernoulli:
+            let lo = Double(values.min()!), hi = Double(values.max()!)
+            return (lo, hi > lo ? hi - lo : 1)
+        }
+    }
+
+    public var inputWidth: Int { shape.reduce(1, *) }
+    public var latentWidth: Int { config.latentWidth }
+
+    public var encoder: DenseStack {
+        DenseStack(widths: [inputWidth] + config.encoderHidden + [2 * latentWidth], activation: config.activation, first: 0)
+    }
+    public var mlpDecoder: DenseStack {
+        DenseStack(widths: [latentWidth] + config.decoderHidden + [inputWidth], activation: config.activation, first: encoder.parameterCount)
+    }
+    public var coordinateDecoder: CoordinateDecoder {
+        CoordinateDecoder(height: shape.first ?? 1, width: shape.count == 2 ? shape[1] : 1, content: config.latent,
+                          hidden: config.decoderHidden, activation: config.activation,
+                          translationPrior: config.translationPrior, first: encoder.parameterCount)
+    }
+    public var parameterShapes: [(Int, Int)] {
+        encoder.shapes + (config.decoder == .mlp ? mlpDecoder.shapes : coordinateDecoder.shapes)
+    }
+
+    /// Raw records (rows) → the normalized network input.
+    public func normalized(_ rows: [Float], count: Int) -> Tensor<Float> {
+        let (o, s) = (Float(offset), Float(1 / scale))
+        var t = Tensor(rows: count, cols: inputWidth, data: rows.map { ($0 - o) * s })
+        if config.likelihood == .bernoulli { for i in 0..<t.count { t.data[i] = min(max(t.data[i], 0), 1) } }
+        return t
+    }
+
+    /// The latent mean and log-variance (each B×latent) of normalized inputs.
+    public func encode<T: NetScalar>(_ x: Tensor<T>, _ params: [[T]]) -> (mean: Tensor<T>, logVariance: Tensor<T>) {
+        var cache: [Tensor<T>] = []
+        let out = encoder.forward(x, params, cache: &cache)
+        return (out.columns(0..<latentWidth), out.columns(latentWidth..<(2 * latentWidth)))
+    }
+
+    /// The decoder's raw output (B×D): the normalized mean (Gaussian) or the logits (Bernoulli).
+    public func decodeRaw<T: NetScalar>(_ z: Tensor<T>, _ params: [[T]]) -> Tensor<T> {
+        switch config.decoder {
+        case .mlp:
+            var cache: [Tensor<T>] = []
+            return mlpDecoder.forward(z, params, cache: &cache)
+        case .rotational:
+            var cache = CoordinateDecoder.Cache<T>()
+            return coordinateDecoder.forward(z, params, cache: &cache)
+        }
+    }
+
+    /// Decoded records in the data's units (B×D) for latent points z (B×latent).
+    public func decode(_ z: Tensor<Float>) -> [Double] {
+        let raw = decodeRaw(z, parameters)
+        switch config.likelihood {
+        case .gaussian: return raw.data.map { Double($0) * scale + offset }
+        case .bernoulli: return raw.data.map { Activations.sigmoid(Double($0)) * scale + offset }
+        }
+    }
+}

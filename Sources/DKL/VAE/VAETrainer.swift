@@ -1,0 +1,134 @@
+import Foundation
+
+/// Where training stands after a whole epoch: enough to continue exactly as if it had
+/// never stopped (stored in the model file).
+public struct VAETrainingState: Sendable, Equatable {
+    /// Epochs completed.
+    public var epoch = 0
+    /// The parameters after the last epoch (the model keeps the best ones).
+    public var parameters: [[Float]]
+    public var adam: FloatAdam
+    public var bestValidation = Double.infinity
+    public var bestEpoch = 0
+    public var trainLoss: [Double] = []
+    public var validationLoss: [Double] = []
+    /// Whether early stopping ended training.
+    public var stopped = false
+
+    public init(parameters: [[Float]], learningRate: Double) {
+        self.parameters = parameters
+        adam = FloatAdam(learningRate: learningRate)
+    }
+}
+
+/// Mini-batch training of a VAE by Adam with early stopping on a held-out part. Epoch e
+/// shuffles and draws its noise from its own seeded stream, so a run continued from a saved
+/// state gives the same model as one that never stopped.
+public enum VAETrainer {
+    /// One epoch's report.
+    public struct Epoch: Sendable {
+        public var epoch: Int
+        public var train: VAELoss
+        public var validation: VAELoss?
+    }
+
+    /// The indices held out for validation and those trained on.
+    public static func split(count: Int, config: VAEConfig) -> (validation: [Int], train: [Int]) {
+        var g = Xoshiro.stream(seed: config.seed, index: 0x5A11)
+        var order = Array(0..<count)
+        order.shuffle(using: &g)
+        let held = count >= 10 ? Int((config.validationFraction * Double(count)).rounded()) : 0
+        return (Array(order[0..<held]).sorted(), Array(order[held...]).sorted())
+    }
+
+    /// Trains `model` on the normalized records `x` from `state` (a fresh one when nil)
+    /// until the configured epochs or early stopping; `report` is called after every epoch
+    /// with the model (its best parameters so far) and the state.
+    /// `interrupted` is polled between batches: when it returns true, the epoch under way
+    /// is dropped and training returns false (the state is that of the last whole epoch).
+    public static func train(_ model: inout VAE, _ x: Tensor<Float>, state: inout VAETrainingState,
+                             report: (Epoch, VAE, VAETrainingState) -> Void = { _, _, _ in }, interrupted: () -> Bool = { false }) -> Bool {
+        let config = model.config
+        let (validation, train) = split(count: x.rows, config: config)
+        let xv = validation.isEmpty ? nil : x.gather(validation)
+        let l = model.latentWidth
+        while state.epoch < config.epochs && !state.stopped {
+            let e = state.epoch + 1
+            var g = Xoshiro.stream(seed: config.seed, index: UInt64(e))
+            var order = train
+            order.shuffle(using: &g)
+            var params = state.parameters, adam = state.adam
+            var sum = VAELoss()
+            var start = 0
+            while start < order.count {
+                if interrupted() { return false }
+                let idx = order[start..<min(start + config.batch, order.count)]
+                let xb = x.gather(idx)
+                let noise = Tensor<Float>(rows: idx.count, cols: l, data: (0..<(idx.count * l)).map { _ in Float(g.normal()) })
+                let (loss, grads) = model.loss(xb, noise: noise, params, gradients: true)
+                adam.update(&params, grads)
+                let w = Double(idx.count)
+                sum.reconstruction += w * loss.reconstruction; sum.kl += w * loss.kl; sum.total += w * loss.total
+                start += config.batch
+            }
+            let n = Double(max(order.count, 1))
+            sum.reconstruction /= n; sum.kl /= n; sum.total /= n
+            var report1 = Epoch(epoch: e, train: sum, validation: nil)
+            state.parameters = params
+            state.adam = adam
+            state.epoch = e
+            state.trainLoss.append(sum.total)
+            if let xv {
+                let v = evaluate(model, xv, params)
+                report1.validation = v
+                state.validationLoss.append(v.total)
+                if v.total < state.bestValidation {
+                    state.bestValidation = v.total
+                    state.bestEpoch = e
+                    model.parameters = params
+                } else if config.patience > 0 && e - state.bestEpoch >= config.patience {
+                    state.stopped = true
+                }
+            } else {
+                state.bestEpoch = e
+                model.parameters = params
+            }
+            report(report1, model, state)
+        }
+        return true
+    }
+
+    /// The loss at the latent means (no sampling noise), in batches.
+    public static func evaluate(_ model: VAE, _ x: Tensor<Float>, _ params: [[Float]]) -> VAELoss {
+        var sum = VAELoss()
+        var start = 0
+        let step = max(model.config.batch, 256)
+        while start < x.rows {
+            let idx = start..<min(start + step, x.rows)
+            let (loss, _) = model.loss(x.gather(idx), noise: nil, params, gradients: false)
+            let w = Double(idx.count)
+            sum.reconstruction += w * loss.reconstruction; sum.kl += w * loss.kl; sum.total += w * loss.total
+            start += step
+        }
+        let n = Double(max(x.rows, 1))
+        sum.reconstruction /= n; sum.kl /= n; sum.total /= n
+        return sum
+    }
+
+    /// Sets the model's latent bounding box from the means of the records `x`.
+    public static func setLatentBox(_ model: inout VAE, _ x: Tensor<Float>) {
+        var low = [Double](repeating: .infinity, count: model.latentWidth), high = low.map { -$0 }
+        var start = 0
+        while start < x.rows {
+            let idx = start..<min(start + 1024, x.rows)
+            let mean = model.encode(x.gather(idx), model.parameters).mean
+            for i in 0..<mean.rows {
+                for j in 0..<mean.cols {
+                    low[j] = min(low[j], Double(mean.data[i * mean.cols + j])); high[j] = max(high[j], Double(mean.data[i * mean.cols + j]))
+                }
+            }
+            start += 1024
+        }
+        if x.rows > 0 { model.latentLow = low; model.latentHigh = high }
+    }
+}

@@ -1,0 +1,184 @@
+import DKL
+import Foundation
+
+// vae-encode: train a VAE (or a rotation-invariant one) on curves or images, encode
+// records to their latent distributions, decode latent points or a latent grid.
+let command = Command(
+    name: "vae-encode",
+    usage: ["train -o MODEL [options] [INPUT]", "encode -m MODEL [options] [INPUT]", "decode -m MODEL [options] [LATENTS]",
+            "decode -m MODEL --grid AxB [options]"],
+    summary: """
+        train: fit a variational autoencoder to the records of INPUT (a stream with one array
+        field, or an NPY/HDF5 array N×D or N×H×W; stdin when absent or '-') and write it to
+        the model file MODEL (HDF5). Inputs are normalized inside the model. Progress goes to
+        stderr; ^C saves the last whole epoch and --init continues from it, as if training
+        had never stopped.
+        encode: the latent mean and log-variance of every record: {i, mean[L], logvar[L]}
+        plus the input's scalar fields (labels, parameters). With --decoder rotational the
+        latent is [angle (radians), shift x, shift y, content…].
+        decode: curves or images for latent points (records with a field z[L], or --field)
+        or for an A×B grid over the training records' latent box: {i, row, col, z[L],
+        FIELD[shape]}, where FIELD is the name of the field the model was trained on.
+        """,
+    options: [
+        Option("output", "o", value: "FILE", help: "train: the model file; encode, decode: the stream (default stdout)"),
+        Option("model", "m", value: "MODEL", help: "encode, decode: the model file"),
+        Option("field", value: "NAME", help: "the input's array field (default: its only one); decode: the latent field (default z)"),
+        Option("latent", "L", value: "N", help: "latent dimensions (default 2; content dimensions for rotational)"),
+        Option("decoder", value: "mlp|rotational", help: "the decoder (default mlp; rotational: the rVAE, images only)"),
+        Option("encoder-hidden", value: "A,B,...", help: "hidden widths of the encoder (default 128,128)"),
+        Option("decoder-hidden", value: "A,B,...", help: "hidden widths of the decoder (default 128,128; rotational 128,128,128)"),
+        Option("activation", value: "tanh|relu", help: "hidden activation (default tanh)"),
+        Option("likelihood", value: "gaussian|bernoulli", help: "reconstruction term (default gaussian)"),
+        Option("beta", value: "X", help: "weight of the KL term (default 1)"),
+        Option("rotation-prior", value: "X", help: "rotational: prior width of the angle in radians (default 0.1)"),
+        Option("translation-prior", value: "X", help: "rotational: scale of the shift (default 0.1)"),
+        Option("epochs", value: "N", help: "training epochs (default 100)"),
+        Option("batch", value: "N", help: "records per mini-batch (default 100)"),
+        Option("lr", value: "X", help: "Adam's learning rate (default 0.001)"),
+        Option("validation", value: "F", help: "fraction held out for early stopping (default 0.1; 0: none)"),
+        Option("patience", value: "N", help: "stop after N epochs without a better held-out loss (default 10; 0: never)"),
+        Option("init", value: "MODEL", help: "train: continue the training saved in MODEL"),
+        Option("save-every", value: "N", help: "train: also save the model every N epochs (default 10)"),
+        Option("grid", value: "AxB", help: "decode: an A×B grid over the first two content latents' box (others 0)"),
+        Option.seed, Option.threads,
+        Option("ndjson", "J", help: "write NDJSON (default: binary, or NDJSON to a terminal or a .ndjson/.jsonl file)"),
+        Option("binary", "B", help: "write the binary encoding"),
+        Option("no-provenance", help: "do not append this command to the header's provenance"),
+    ]
+)
+
+func train(_ inv: Invocation) throws {
+    let a = inv.args
+    try inv.expectPositionals(1...2)
+    guard let modelPath = a.string("output") else { throw DKLError.usage("give the model file with -o MODEL") }
+    let input = a.positionals.count > 1 ? a.positionals[1] : "-"
+    var model: VAE, state: VAETrainingState
+    let data = try RecordSet.read(input, field: a.string("field"))
+    if let initPath = a.string("init") {
+        let loaded = try VAE.load(from: initPath)
+        guard let s = loaded.state else { throw DKLError.data("the model file holds no training state", file: initPath) }
+        guard loaded.model.shape == data.shape else {
+            throw DKLError.data("the model was trained on records of shape \(loaded.model.shape), the input has \(data.shape)", file: initPath)
+        }
+        (model, state) = (loaded.model, s)
+        model.config.epochs = try a.int("epochs", default: model.config.epochs, range: 1...1_000_000)
+        model.config.patience = try a.int("patience", default: model.config.patience, range: 0...1_000_000)
+        if model.config.epochs > state.epoch { state.stopped = false }
+    } else {
+        let config = try VAEArguments.config(a, shape: data.shape)
+        let norm = VAE.normalization(data.values, likelihood: config.likelihood)
+        model = VAE(config: config, shape: data.shape, field: data.field, offset: norm.offset, scale: norm.scale)
+        state = VAETrainingState(parameters: model.parameters, learningRate: config.learningRate)
+    }
+    let x = model.normalized(data.values, count: data.count)
+    let saveEvery = try a.int("save-every", default: 10, range: 1...1_000_000)
+    let provenance = [StreamHeader.provenanceEntry(tool: command.name, argv: Array(inv.argv.dropFirst()))]
+    let progress = Progress(tool: command.name, what: "epochs", total: model.config.epochs, enabled: inv.showsProgress)
+    var failure: Error?
+    let finished = VAETrainer.train(&model, x, state: &state, report: { e, m, s in
+        let v = e.validation.map { String(format: ", held-out %.5g", $0.total) } ?? ""
+        progress.update(e.epoch, detail: String(format: "loss %.5g (reconstruction %.5g, KL %.4g)", e.train.total, e.train.reconstruction, e.train.kl) + v)
+        if e.epoch % saveEvery == 0 {
+            do { try m.save(to: modelPath, state: s, provenance: provenance) } catch { failure = error }
+        }
+    }, interrupted: { failure != nil || Interrupts.signalNumber != 0 })
+    if let failure { throw failure }
+    Interrupts.deferExit = true
+    VAETrainer.setLatentBox(&model, x)
+    try model.save(to: modelPath, state: state, provenance: provenance)
+    if !finished {
+        throw DKLError(.interrupted, "interrupted: \(state.epoch) whole epochs are saved in \(modelPath); continue with --init \(modelPath)")
+    }
+    progress.finish(state.epoch)
+    let summary: JSON = ["model": .string(modelPath), "records": .number(Double(data.count)), "epochs": .number(Double(state.epoch)),
+                         "best_epoch": .number(Double(state.bestEpoch)), "early_stopped": .bool(state.stopped),
+                         "train_loss": .number(state.trainLoss.last ?? .nan),
+                         "validation_loss": state.validationLoss.isEmpty ? .null : .number(state.bestValidation),
+                         "latent_low": .array(model.latentLow.map { .number($0) }), "latent_high": .array(model.latentHigh.map { .number($0) })]
+    let out = ByteWriter.stdout()
+    try out.write(summary.text + "\n")
+    try out.flush()
+}
+
+func encode(_ inv: Invocation) throws {
+    let a = inv.args
+    try inv.expectPositionals(1...2)
+    let model = try VAEArguments.loadModel(a)
+    let input = a.positionals.count > 1 ? a.positionals[1] : "-"
+    let data = try RecordSet.read(input, field: a.string("field") ?? model.field)
+    guard data.shape == model.shape else {
+        throw DKLError.data("records of shape \(data.shape), but the model was trained on \(model.shape)", file: input)
+    }
+    let l = model.latentWidth
+    var fields = [Field("i", .i64), Field("mean", .f64, shape: [l]), Field("logvar", .f64, shape: [l])]
+    fields += data.labels.map(\.field).filter { !["i", "mean", "logvar"].contains($0.name) }
+    let schema = try Schema(fields)
+    let out = try inv.openOutput(StreamHeader(schema: schema, attrs: ["model": .string(a.string("model")!), "latent": JSON(VAEArguments.latentNames(model))]))
+    var rec = RecordBuilder(schema)
+    let labels = data.labels.filter { !["i", "mean", "logvar"].contains($0.field.name) }
+    var start = 0
+    while start < data.count {
+        let n = min(1024, data.count - start)
+        let x = model.normalized(Array(data.values[(start * model.inputWidth)..<((start + n) * model.inputWidth)]), count: n)
+        let (mean, logVariance) = model.encode(x, model.parameters)
+        for i in 0..<n {
+            rec.set(0, int: start + i)
+            rec.set(1, (0..<l).map { Double(mean.data[i * l + $0]) })
+            rec.set(2, (0..<l).map { Double(logVariance.data[i * l + $0]) })
+            for (k, label) in labels.enumerated() {
+                if label.field.dtype.isFloat { rec.set(3 + k, label.values[start + i]) } else { rec.set(3 + k, int: Int(label.values[start + i])) }
+            }
+            try out.writer.write(rec.bytes)
+        }
+        start += n
+        try Interrupts.check()
+    }
+    try out.commit()
+}
+
+func decode(_ inv: Invocation) throws {
+    let a = inv.args
+    try inv.expectPositionals(1...2)
+    let model = try VAEArguments.loadModel(a)
+    let l = model.latentWidth
+    var points: [[Double]] = [], cells: [(Int, Int)] = []
+    if let g = a.string("grid") {
+        if a.positionals.count > 1 { throw DKLError.usage("give latent points or --grid, not both") }
+        (points, cells) = try VAEArguments.grid(g, model)
+    } else {
+        let path = a.positionals.count > 1 ? a.positionals[1] : "-"
+        (points, cells) = try VAEArguments.readLatents(path, field: a.string("field") ?? "z", width: l)
+    }
+    let schema = try Schema([Field("i", .i64), Field("row", .i32), Field("col", .i32), Field("z", .f64, shape: [l]),
+                             Field(model.field, .f32, shape: model.shape)])
+    let out = try inv.openOutput(StreamHeader(schema: schema, attrs: ["model": .string(a.string("model")!), "latent": JSON(VAEArguments.latentNames(model))]))
+    var rec = RecordBuilder(schema)
+    var start = 0
+    while start < points.count {
+        let n = min(1024, points.count - start)
+        let z = Tensor<Float>(rows: n, cols: l, data: points[start..<(start + n)].flatMap { $0.map(Float.init) })
+        let decoded = model.decode(z).map(Float.init)
+        for i in 0..<n {
+            rec.set(0, int: start + i); rec.set(1, int: cells[start + i].0); rec.set(2, int: cells[start + i].1)
+            rec.set(3, points[start + i])
+            decoded[(i * model.inputWidth)..<((i + 1) * model.inputWidth)].withUnsafeBufferPointer { rec.set(4, floats: $0) }
+            try out.writer.write(rec.bytes)
+        }
+        start += n
+        try Interrupts.check()
+    }
+    try out.commit()
+}
+
+ToolMain.run(command) { inv in
+    Parallel.threads = try inv.args.threads()
+    BLAS.setThreads(Parallel.threads)
+    switch inv.args.positionals.first {
+    case "train": try train(inv)
+    case "encode": try encode(inv)
+    case "decode": try decode(inv)
+    case nil: throw DKLError.usage("missing mode: train, encode or decode")
+    case let m?: throw DKLError.usage("unknown mode '\(m)' (train, encode or decode)")
+    }
+}

@@ -1,0 +1,80 @@
+import DKL
+import Foundation
+import TestSupport
+import XCTest
+
+final class VAETests: XCTestCase {
+    /// A small VAE in Double with its parameters and a batch and noise, all seeded.
+    func tiny(_ decoder: VAEConfig.Decoder, _ likelihood: VAEConfig.Likelihood, shape: [Int]) -> (VAE, [[Double]], Tensor<Double>, Tensor<Double>) {
+        var c = VAEConfig()
+        c.decoder = decoder; c.likelihood = likelihood; c.latent = 2
+        c.encoderHidden = [5, 4]; c.decoderHidden = [6, 5]
+        c.beta = 0.7; c.rotationPrior = 0.3; c.translationPrior = 0.2
+        let m = VAE(config: c, shape: shape, field: "x", offset: 0, scale: 1)
+        var g = Xoshiro(seed: 3)
+        let params = m.parameters.map { $0.map(Double.init) }
+        let b = 3
+        let x = Tensor<Double>(rows: b, cols: m.inputWidth, data: (0..<(b * m.inputWidth)).map { _ in likelihood == .bernoulli ? g.uniform() : 2 * g.uniform() - 1 })
+        let noise = Tensor<Double>(rows: b, cols: m.latentWidth, data: (0..<(b * m.latentWidth)).map { _ in g.normal() })
+        return (m, params, x, noise)
+    }
+
+    /// The loss's gradient against central differences, every parameter.
+    func checkLossGradient(_ decoder: VAEConfig.Decoder, _ likelihood: VAEConfig.Likelihood, shape: [Int], file: StaticString = #filePath, line: UInt = #line) {
+        let (m, params, x, noise) = tiny(decoder, likelihood, shape: shape)
+        let (_, grads) = m.loss(x, noise: noise, params, gradients: true)
+        let eps = 1e-6
+        var worst = 0.0
+        for k in params.indices {
+            var numeric = [Double](repeating: 0, count: params[k].count)
+            for i in params[k].indices {
+                var plus = params, minus = params
+                plus[k][i] += eps; minus[k][i] -= eps
+                numeric[i] = (m.loss(x, noise: noise, plus, gradients: false).0.total - m.loss(x, noise: noise, minus, gradients: false).0.total) / (2 * eps)
+                worst = max(worst, abs(numeric[i] - grads[k][i]))
+            }
+            assertClose(grads[k], numeric, rtol: 1e-5, atol: 1e-7, "parameter \(k)", file: file, line: line)
+        }
+        XCTAssertGreaterThan(grads.flatMap { $0 }.map(abs).max()!, 1e-3, "the gradient is not trivially zero", file: file, line: line)
+    }
+
+    func testGradientMLPGaussian() { checkLossGradient(.mlp, .gaussian, shape: [7]) }
+    func testGradientMLPBernoulli() { checkLossGradient(.mlp, .bernoulli, shape: [3, 4]) }
+    func testGradientRotationalGaussian() { checkLossGradient(.rotational, .gaussian, shape: [4, 3]) }
+    func testGradientRotationalBernoulli() { checkLossGradient(.rotational, .bernoulli, shape: [3, 5]) }
+
+    /// The loss's parts against a direct computation from the networks' outputs.
+    func testLossValue() {
+        let (m, params, x, noise) = tiny(.mlp, .gaussian, shape: [7])
+        let (mean, lv) = m.encode(x, params)
+        var z = mean
+        for i in 0..<z.count { z.data[i] += Foundation.exp(lv.data[i] / 2) * noise.data[i] }
+        let a = m.decodeRaw(z, params)
+        var rec = 0.0, kl = 0.0
+        for i in 0..<a.count { rec += (a.data[i] - x.data[i]) * (a.data[i] - x.data[i]) }
+        for i in 0..<mean.count { kl += 0.5 * (mean.data[i] * mean.data[i] + Foundation.exp(lv.data[i]) - 1 - lv.data[i]) }
+        let loss = m.loss(x, noise: noise, params, gradients: false).0
+        XCTAssertEqual(loss.reconstruction, rec / 3, accuracy: 1e-12)
+        XCTAssertEqual(loss.kl, kl / 3, accuracy: 1e-12)
+        XCTAssertEqual(loss.total, rec / 3 + 0.7 * kl / 3, accuracy: 1e-12)
+    }
+
+    /// Float runs the same arithmetic as Double, to float precision.
+    func testFloatMatchesDouble() {
+        let (m, params, x, noise) = tiny(.rotational, .bernoulli, shape: [4, 4])
+        let f = { (t: Tensor<Double>) in Tensor<Float>(rows: t.rows, cols: t.cols, data: t.data.map(Float.init)) }
+        let (ld, gd) = m.loss(x, noise: noise, params, gradients: true)
+        let (lf, gf) = m.loss(f(x), noise: f(noise), params.map { $0.map(Float.init) }, gradients: true)
+        XCTAssertEqual(lf.total, ld.total, accuracy: 1e-5 * abs(ld.total))
+        for k in gd.indices { assertClose(gf[k].map(Double.init), gd[k], rtol: 1e-3, atol: 1e-5, "parameter \(k)") }
+    }
+
+    /// Float tanh against the library's, over the whole range.
+    func testFloatTanh() {
+        var xs = stride(from: -30.0, through: 30.0, by: 0.001).map { Float($0) } + [0, -0, 1e-8, -1e-8, 100, -100, 1e30, -1e30]
+        let expected = xs.map { Foundation.tanh(Double($0)) }
+        xs.withUnsafeMutableBufferPointer { Float.tanh($0.baseAddress!, count: $0.count) }
+        let worst = zip(xs, expected).map { abs(Double($0) - $1) }.max()!
+        XCTAssertLessThan(worst, 2e-7, "worst absolute error \(worst)")
+    }
+}
