@@ -12,10 +12,10 @@ let command = Command(
         noise-free band integrals).
         trajectories: a stream of field histories A·exp(α·t)·sin(ω·t) + B, t = linspace(0,
         D, T), with A, α, ω, B drawn uniformly from [0, 0.75], [−2.75, 2.75], [2π, 8π/3],
-        [−0.5, 0.5]: records {i, A, alpha, omega, B, field[T]}.
+        [−0.5, 0.5]: records {id, A, alpha, omega, B, field[T]}.
         cards: a stream of card-suit glyphs (clubs, spades, hearts, diamonds) drawn
         procedurally, rotated by an angle uniform in ±--rotation degrees and sheared by one
-        in ±--shear degrees: records {i, suit (0-3 in that order), angle, shear, image[H,W]}
+        in ±--shear degrees: records {id, suit (0-3 in that order), angle, shear, image[H,W]}
         with intensities in [0, 1].
         The same seed gives the same output.
         """,
@@ -49,7 +49,7 @@ func writeTrajectories(_ inv: Invocation) throws {
     let steps = try a.int("steps", default: 900, range: 1...1_000_000)
     let duration = try a.double("duration", default: 1)
     guard duration.isFinite && duration > 0 else { throw DKLError.usage("--duration must be positive") }
-    let schema = try Schema([Field("i", .i32), Field("A", .f64), Field("alpha", .f64), Field("omega", .f64), Field("B", .f64),
+    let schema = try Schema([Field("id", .i64), Field("A", .f64), Field("alpha", .f64), Field("omega", .f64), Field("B", .f64),
                              Field("field", .f32, shape: [steps])])
     let attrs: JSON = ["set": "trajectories", "formula": "A*exp(alpha*t)*sin(omega*t)+B", "steps": .number(Double(steps)),
                        "duration": .number(duration)]
@@ -87,7 +87,7 @@ func writeCards(_ inv: Invocation) throws {
         }
         if suits.isEmpty { throw DKLError.usage("--suits is empty") }
     }
-    let schema = try Schema([Field("i", .i32), Field("suit", .i32), Field("angle", .f64), Field("shear", .f64),
+    let schema = try Schema([Field("id", .i64), Field("suit", .i32), Field("angle", .f64), Field("shear", .f64),
                              Field("image", .f32, shape: dims)])
     let attrs: JSON = ["set": "cards", "suits": JSON(Card.Suit.allCases.map(\.name)), "rotation": .number(rotation), "shear": .number(shear),
                        "angle_units": "degrees, counterclockwise"]

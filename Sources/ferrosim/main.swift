@@ -102,8 +102,10 @@ ToolMain.run(command) { inv in
         initial = Polarization(x: (0..<sites).map { v[2 * $0] }, y: (0..<sites).map { v[2 * $0 + 1] })
     }
 
-    // The histories: (id, field) pairs.
+    // The histories: (id, field) pairs; the grid position (y, x) of each id when the
+    // stream's records have one (a latent grid's, say), kept in the output.
     var histories: [(Int, [(Double, Double)])] = []
+    var positions: [Int: (Int, Int)]?
     let shard = try a.shard()
     if let path = a.string("histories") {
         let r = try StreamReader(path: path)
@@ -115,6 +117,10 @@ ToolMain.run(command) { inv in
             throw DKLError.data("'field' must be [T] (E_y) or [T,2], not \(shape)", file: r.name, location: "header")
         }
         let idField = r.schema.index(of: "id")
+        let (yField, xField) = (r.schema.index(of: "y"), r.schema.index(of: "x"))
+        let keepsPositions = yField.map { r.schema.fields[$0].shape.isEmpty && r.schema.fields[$0].dtype.isInteger } == true
+            && xField.map { r.schema.fields[$0].shape.isEmpty && r.schema.fields[$0].dtype.isInteger } == true
+        if keepsPositions { positions = [:] }
         var index = 0
         while let batch = try r.nextBatch() {
             for i in 0..<batch.count {
@@ -124,7 +130,9 @@ ToolMain.run(command) { inv in
                 let v = view.doubles(fi)
                 guard v.allSatisfy(\.isFinite) else { throw DKLError.data("the field history holds NaN or infinity", file: r.name, record: batch.firstRecord + i) }
                 let pairs = shape.count == 1 ? v.map { (0.0, $0) } : (0..<(v.count / 2)).map { (v[2 * $0], v[2 * $0 + 1]) }
-                histories.append((idField.map { view.int($0) } ?? index, pairs))
+                let id = idField.map { view.int($0) } ?? index
+                histories.append((id, pairs))
+                if keepsPositions, let yf = yField, let xf = xField { positions?[id] = (view.int(yf), view.int(xf)) }
             }
         }
     } else if let f = a.string("field-file") {
@@ -154,8 +162,10 @@ ToolMain.run(command) { inv in
     }
     Parallel.threads = try a.threads()
 
-    let schema = try Schema([Field("id", .i64), Field("px", .f64), Field("py", .f64), Field("p_abs", .f64),
-                             Field("sum_abs_curl", .f64), Field("curl_over_p", .f64), Field("diverged", .u8)])
+    let schema = try Schema([Field("id", .i64)] + (positions != nil ? [Field("y", .i32), Field("x", .i32)] : [])
+                            + [Field("px", .f64), Field("py", .f64), Field("p_abs", .f64),
+                               Field("sum_abs_curl", .f64), Field("curl_over_p", .f64), Field("diverged", .u8)])
+    let first = positions != nil ? 3 : 1   // the first summary field
     let attrs: JSON = ["lattice": JSON([n, n]), "mode": .string(mode.rawValue), "gamma": .number(model.gamma), "r": .number(model.neighbourRadius),
                        "landau": JSON.array([model.alpha.0, model.alpha.1, model.alpha.2].map { .number($0) }),
                        "ec": .number(model.coerciveField), "update": .string(stochastic ? "stochastic" : a.string("sites-file") != nil ? "replayed" : "deterministic"),
@@ -189,8 +199,9 @@ ToolMain.run(command) { inv in
         for (k, r) in results.enumerated() {
             var rec = RecordBuilder(schema)
             rec.set(0, int: todo[k].0)
-            rec.set(1, r.summary.meanP.0); rec.set(2, r.summary.meanP.1); rec.set(3, r.summary.magnitude)
-            rec.set(4, r.summary.sumAbsCurl); rec.set(5, r.summary.curlOverP); rec.set(6, r.summary.diverged ? 1 : 0)
+            if let (y, x) = positions?[todo[k].0] { rec.set(1, int: y); rec.set(2, int: x) }
+            rec.set(first, r.summary.meanP.0); rec.set(first + 1, r.summary.meanP.1); rec.set(first + 2, r.summary.magnitude)
+            rec.set(first + 3, r.summary.sumAbsCurl); rec.set(first + 4, r.summary.curlOverP); rec.set(first + 5, r.summary.diverged ? 1 : 0)
             maps += r.maps
             series.append(r.series)
             fresh.append(rec.bytes)

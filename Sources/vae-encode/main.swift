@@ -13,11 +13,11 @@ let command = Command(
         the model file MODEL (HDF5). Inputs are normalized inside the model. Progress goes to
         stderr; ^C saves the last whole epoch and --init continues from it, as if training
         had never stopped.
-        encode: the latent mean and log-variance of every record: {i, mean[L], logvar[L]}
+        encode: the latent mean and log-variance of every record: {id, mean[L], logvar[L]}
         plus the input's scalar fields (labels, parameters). With --decoder rotational the
         latent is [angle (radians), shift x, shift y, content…].
         decode: curves or images for latent points (records with a field z[L], or --field)
-        or for an A×B grid over the training records' latent box: {i, row, col, z[L],
+        or for an A×B grid over the training records' latent box: {id, y, x, z[L],
         FIELD[shape]}, where FIELD is the name of the field the model was trained on.
         """,
     options: [
@@ -54,6 +54,7 @@ func train(_ inv: Invocation) throws {
     guard let modelPath = a.string("output") else { throw DKLError.usage("give the model file with -o MODEL") }
     let input = a.positionals.count > 1 ? a.positionals[1] : "-"
     var model: VAE, state: VAETrainingState
+    let fresh = a.string("init") == nil ? try VAEArguments.config(a) : nil   // usage errors before reading
     let data = try RecordSet.read(input, field: a.string("field"))
     if let initPath = a.string("init") {
         let loaded = try VAE.load(from: initPath)
@@ -66,7 +67,8 @@ func train(_ inv: Invocation) throws {
         model.config.patience = try a.int("patience", default: model.config.patience, range: 0...1_000_000)
         if model.config.epochs > state.epoch { state.stopped = false }
     } else {
-        let config = try VAEArguments.config(a, shape: data.shape)
+        let config = try fresh ?? VAEArguments.config(a)
+        try VAEArguments.checkShape(config, data.shape)
         let norm = VAE.normalization(data.values, likelihood: config.likelihood)
         model = VAE(config: config, shape: data.shape, field: data.field, offset: norm.offset, scale: norm.scale)
         state = VAETrainingState(parameters: model.parameters, learningRate: config.learningRate)
@@ -76,6 +78,9 @@ func train(_ inv: Invocation) throws {
     let provenance = [StreamHeader.provenanceEntry(tool: command.name, argv: Array(inv.argv.dropFirst()))]
     let progress = Progress(tool: command.name, what: "epochs", total: model.config.epochs, enabled: inv.showsProgress)
     var failure: Error?
+    Interrupts.deferExit = true   // ^C ends the epoch loop; the last whole epoch is saved below
+    let started = Date()
+    let startEpoch = state.epoch
     let finished = VAETrainer.train(&model, x, state: &state, report: { e, m, s in
         let v = e.validation.map { String(format: ", held-out %.5g", $0.total) } ?? ""
         progress.update(e.epoch, detail: String(format: "loss %.5g (reconstruction %.5g, KL %.4g)", e.train.total, e.train.reconstruction, e.train.kl) + v)
@@ -84,7 +89,7 @@ func train(_ inv: Invocation) throws {
         }
     }, interrupted: { failure != nil || Interrupts.signalNumber != 0 })
     if let failure { throw failure }
-    Interrupts.deferExit = true
+    let seconds = Date().timeIntervalSince(started)
     VAETrainer.setLatentBox(&model, x)
     try model.save(to: modelPath, state: state, provenance: provenance)
     if !finished {
@@ -93,7 +98,8 @@ func train(_ inv: Invocation) throws {
     progress.finish(state.epoch)
     let summary: JSON = ["model": .string(modelPath), "records": .number(Double(data.count)), "epochs": .number(Double(state.epoch)),
                          "best_epoch": .number(Double(state.bestEpoch)), "early_stopped": .bool(state.stopped),
-                         "train_loss": .number(state.trainLoss.last ?? .nan),
+                         "train_loss": .number(state.trainLoss.last ?? .nan), "seconds": .number(seconds),
+                         "seconds_per_epoch": .number(seconds / Double(max(state.epoch - startEpoch, 1))),
                          "validation_loss": state.validationLoss.isEmpty ? .null : .number(state.bestValidation),
                          "latent_low": .array(model.latentLow.map { .number($0) }), "latent_high": .array(model.latentHigh.map { .number($0) })]
     let out = ByteWriter.stdout()
@@ -111,12 +117,12 @@ func encode(_ inv: Invocation) throws {
         throw DKLError.data("records of shape \(data.shape), but the model was trained on \(model.shape)", file: input)
     }
     let l = model.latentWidth
-    var fields = [Field("i", .i64), Field("mean", .f64, shape: [l]), Field("logvar", .f64, shape: [l])]
-    fields += data.labels.map(\.field).filter { !["i", "mean", "logvar"].contains($0.name) }
+    var fields = [Field("id", .i64), Field("mean", .f64, shape: [l]), Field("logvar", .f64, shape: [l])]
+    fields += data.labels.map(\.field).filter { !["id", "mean", "logvar"].contains($0.name) }
     let schema = try Schema(fields)
     let out = try inv.openOutput(StreamHeader(schema: schema, attrs: ["model": .string(a.string("model")!), "latent": JSON(VAEArguments.latentNames(model))]))
     var rec = RecordBuilder(schema)
-    let labels = data.labels.filter { !["i", "mean", "logvar"].contains($0.field.name) }
+    let labels = data.labels.filter { !["id", "mean", "logvar"].contains($0.field.name) }
     var start = 0
     while start < data.count {
         let n = min(1024, data.count - start)
@@ -150,7 +156,7 @@ func decode(_ inv: Invocation) throws {
         let path = a.positionals.count > 1 ? a.positionals[1] : "-"
         (points, cells) = try VAEArguments.readLatents(path, field: a.string("field") ?? "z", width: l)
     }
-    let schema = try Schema([Field("i", .i64), Field("row", .i32), Field("col", .i32), Field("z", .f64, shape: [l]),
+    let schema = try Schema([Field("id", .i64), Field("y", .i32), Field("x", .i32), Field("z", .f64, shape: [l]),
                              Field(model.field, .f32, shape: model.shape)])
     let out = try inv.openOutput(StreamHeader(schema: schema, attrs: ["model": .string(a.string("model")!), "latent": JSON(VAEArguments.latentNames(model))]))
     var rec = RecordBuilder(schema)

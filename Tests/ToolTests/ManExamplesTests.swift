@@ -63,6 +63,7 @@ final class ManExamplesTests: XCTestCase {
     func testDklPatches1() throws { try runPage("man1/dkl-patches.1") }
     func testDklPredict1() throws { try runPage("man1/dkl-predict.1") }
     func testDklReplay1() throws { try runPage("man1/dkl-replay.1") }
+    func testVaeEncode1() throws { try runPage("man1/vae-encode.1") }
     func testDklScalarize1() throws { try runPage("man1/dkl-scalarize.1") }
     func testDklSynth1() throws { try runPage("man1/dkl-synth.1") }
     func testDklTrain1() throws { try runPage("man1/dkl-train.1") }
@@ -83,5 +84,5 @@ final class ManExamplesTests: XCTestCase {
         }
     }
 
-    static let allTestNames = ["testDklAcquire1", "testDklCat1", "testDklExplore1", "testDklPatches1", "testDklPredict1", "testDklReplay1", "testDklScalarize1", "testDklSynth1", "testDklTrain1", "testFerrosim1"]
+    static let allTestNames = ["testDklAcquire1", "testDklCat1", "testDklExplore1", "testDklPatches1", "testDklPredict1", "testDklReplay1", "testDklScalarize1", "testDklSynth1", "testDklTrain1", "testFerrosim1", "testVaeEncode1"]
 }

@@ -2,15 +2,15 @@ import Foundation
 
 /// The options of `vae-encode`, turned into a configuration, a model, latent points.
 public enum VAEArguments {
-    /// The training configuration from the options, for records of `shape`.
-    public static func config(_ a: Arguments, shape: [Int]) throws -> VAEConfig {
+    /// The training configuration from the options (`checkShape` then checks it against
+    /// the records).
+    public static func config(_ a: Arguments) throws -> VAEConfig {
         var c = VAEConfig()
         c.seed = try a.seed()
         if let d = a.string("decoder") {
             guard let v = VAEConfig.Decoder(rawValue: d) else { throw DKLError.usage("--decoder must be mlp or rotational") }
             c.decoder = v
         }
-        if c.decoder == .rotational && shape.count != 2 { throw DKLError.usage("--decoder rotational needs images (records of shape [H, W])") }
         c.latent = try a.int("latent", default: 2, range: c.decoder == .rotational ? 0...64 : 1...64)
         c.encoderHidden = try a.widths("encoder-hidden", default: c.encoderHidden)
         c.decoderHidden = try a.widths("decoder-hidden", default: c.decoder == .rotational ? [128, 128, 128] : c.decoderHidden)
@@ -40,6 +40,11 @@ public enum VAEArguments {
         return c
     }
 
+    /// Whether records of `shape` suit the configuration.
+    public static func checkShape(_ c: VAEConfig, _ shape: [Int]) throws {
+        if c.decoder == .rotational && shape.count != 2 { throw DKLError.usage("--decoder rotational needs images (records of shape [H, W])") }
+    }
+
     /// The model named by --model.
     public static func loadModel(_ a: Arguments) throws -> VAE {
         guard let path = a.string("model") else { throw DKLError.usage("give the model file with -m MODEL") }
@@ -51,7 +56,7 @@ public enum VAEArguments {
         (m.config.decoder == .rotational ? ["angle", "dx", "dy"] : []) + (0..<m.config.latent).map { "z\($0)" }
     }
 
-    /// An A×B grid (rows along the first content latent, columns along the second) over the
+    /// An A×B grid (y along the first content latent, x along the second) over the
     /// training records' latent box, the other latents 0; row-major.
     public static func grid(_ spec: String, _ m: VAE) throws -> (points: [[Double]], cells: [(Int, Int)]) {
         let dims = spec.split(separator: "x").compactMap { Int($0) }
@@ -76,7 +81,7 @@ public enum VAEArguments {
         return (points, cells)
     }
 
-    /// Latent points from a stream's field `field` (L values); row and col are kept when the
+    /// Latent points from a stream's field `field` (L values); y and x are kept when the
     /// records have them.
     public static func readLatents(_ path: String, field: String, width: Int) throws -> (points: [[Double]], cells: [(Int, Int)]) {
         if path != "-" && !FileManager.default.fileExists(atPath: path) { throw DKLError.data("no such file", file: path) }
@@ -85,7 +90,7 @@ public enum VAEArguments {
         guard reader.schema.fields[fi].count == width else {
             throw DKLError.data("field '\(field)' has \(reader.schema.fields[fi].count) values; the model's latent has \(width)", file: reader.name, location: "header")
         }
-        let (ri, ci) = (reader.schema.index(of: "row"), reader.schema.index(of: "col"))
+        let (ri, ci) = (reader.schema.index(of: "y"), reader.schema.index(of: "x"))
         var points: [[Double]] = [], cells: [(Int, Int)] = []
         while let batch = try locating(file: reader.name, { try reader.nextBatch() }) {
             for i in 0..<batch.count {

@@ -7,7 +7,8 @@ import Foundation
 /// into the box; the spade is that heart upside down on a stem; the club three discs on a
 /// stem; the diamond a rhombus of half-width 0.5 and half-height 0.8; all scaled by
 /// `glyphScale` in the image. A card of angle θ and
-/// shear γ shows the glyph at p′ = R(θ)·[1 tan γ; 0 1]·p (θ counterclockwise).
+/// shear γ shows the glyph, its centre of mass at the image's centre, at
+/// p′ = R(θ)·[1 tan γ; 0 1]·p (θ counterclockwise).
 public enum Card {
     public enum Suit: Int, Sendable, CaseIterable {
         case clubs, spades, hearts, diamonds
@@ -39,6 +40,20 @@ public enum Card {
         }
     }
 
+    /// Each upright glyph's centre of mass, which is put at the image's centre (so that a
+    /// rotation about the centre turns the glyph in place).
+    public static let centroids: [(Double, Double)] = Suit.allCases.map { suit in
+        var (sx, sy, n) = (0.0, 0.0, 0)
+        let steps = 400
+        for i in 0..<steps {
+            for j in 0..<steps {
+                let (x, y) = (-1 + 2 * (Double(j) + 0.5) / Double(steps), -1 + 2 * (Double(i) + 0.5) / Double(steps))
+                if inside(suit, x, y) { sx += x; sy += y; n += 1 }
+            }
+        }
+        return n > 0 ? (sx / Double(n), sy / Double(n)) : (0, 0)
+    }
+
     /// The glyph's size in the image: small enough that no rotation or shear cuts it.
     public static let glyphScale = 0.78
 
@@ -47,6 +62,7 @@ public enum Card {
         let th = angle * Double.pi / 180, t = tan(shear * Double.pi / 180)
         let (c, s) = (cos(th), sin(th))
         let sub = 4
+        let (cx, cy) = centroids[suit.rawValue]
         var out = [Float](repeating: 0, count: height * width)
         for row in 0..<height {
             for col in 0..<width {
@@ -58,7 +74,7 @@ public enum Card {
                         let yp = 1 - 2 * (Double(row) + (Double(a) + 0.5) / Double(sub)) / Double(height)
                         // Undo the rotation, then the shear.
                         let (xr, yr) = (c * xp + s * yp, -s * xp + c * yp)
-                        if inside(suit, (xr - t * yr) / glyphScale, yr / glyphScale) { hits += 1 }
+                        if inside(suit, (xr - t * yr) / glyphScale + cx, yr / glyphScale + cy) { hits += 1 }
                     }
                 }
                 out[row * width + col] = Float(hits) / Float(sub * sub)

@@ -87,30 +87,22 @@ public struct CoordinateDecoder: Sendable, Equatable {
         return Tensor(rows: b, cols: p, data: out.data)
     }
 
-    /// Adds the parameters' gradients to `grads` and returns the gradient of z, given the
+    /// Sets the parameters' gradients in `grads` and returns the gradient of z, given the
     /// gradient `g` (B×pixels) of the output.
     public func backward<T: NetScalar>(_ g: Tensor<T>, _ params: [[T]], cache: Cache<T>, grads: inout [[T]]) -> Tensor<T> {
         let (b, p, h) = (g.rows, pixels, hidden[0])
         var d1 = stack.backward(Tensor(rows: b * p, cols: 1, data: g.data), params, cache: cache.stack, grads: &grads, inputGradient: true)!
         activation.backward(&d1, output: cache.first)
         // W_u and b_u.
-        cache.coords.data.withUnsafeBufferPointer { pc in
-            d1.data.withUnsafeBufferPointer { pd in
-                grads[first].withUnsafeMutableBufferPointer { pw in
-                    T.gemm(pc.baseAddress!, pd.baseAddress!, pw.baseAddress!, m: 2, n: h, k: b * p, transA: true, transB: false, beta: 1)
-                }
-            }
-        }
-        let sums = d1.columnSums()
-        for j in 0..<h { grads[first + 1][j] += sums[j] }
+        grads[first] = Tensor.product(cache.coords, d1, transA: true).data
+        grads[first + 1] = d1.columnSums()
         var dz = Tensor<T>(rows: b, cols: latent)
         // The content latent: its term c·W_c is shared by the record's pixels.
         if content > 0 {
             var perRecord = Tensor<T>(rows: b, cols: h)
             for i in 0..<b { for k in 0..<p { for j in 0..<h { perRecord.data[i * h + j] += d1.data[(i * p + k) * h + j] } } }
             let zc = cache.z.columns(3..<latent)
-            let gw = Tensor.product(zc, perRecord, transA: true)
-            for j in 0..<gw.count { grads[first + 2][j] += gw.data[j] }
+            grads[first + 2] = Tensor.product(zc, perRecord, transA: true).data
             let dzc = Tensor.product(perRecord, Tensor(rows: content, cols: h, data: params[first + 2]), transB: true)
             for i in 0..<b { for j in 0..<content { dz.data[i * latent + 3 + j] = dzc.data[i * content + j] } }
         }

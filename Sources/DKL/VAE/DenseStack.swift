@@ -39,8 +39,9 @@ public struct DenseStack: Sendable, Equatable {
 
     /// x·W + b.
     static func affine<T: NetScalar>(_ x: Tensor<T>, _ w: [T], _ b: [T], out: Int) -> Tensor<T> {
-        var y = Tensor<T>(rows: x.rows, cols: out)
-        if x.rows > 0 {
+        if x.rows == 0 { return Tensor(rows: 0, cols: out) }
+        var y = Tensor<T>.uninitialized(rows: x.rows, cols: out)
+        do {
             x.data.withUnsafeBufferPointer { px in
                 w.withUnsafeBufferPointer { pw in
                     y.data.withUnsafeMutableBufferPointer { py in
@@ -53,8 +54,9 @@ public struct DenseStack: Sendable, Equatable {
         return y
     }
 
-    /// Adds the parameters' gradients to `grads` given the gradient `g` of the output;
-    /// returns the gradient of the input when `inputGradient`.
+    /// Sets the parameters' gradients in `grads` given the gradient `g` of the output (each
+    /// parameter gets its gradient from this stack alone); returns the gradient of the
+    /// input when `inputGradient`.
     @discardableResult
     public func backward<T: NetScalar>(_ g: Tensor<T>, _ params: [[T]], cache: [Tensor<T>], grads: inout [[T]], inputGradient: Bool) -> Tensor<T>? {
         var g = g
@@ -62,19 +64,12 @@ public struct DenseStack: Sendable, Equatable {
             if l < layers - 1 { activation.backward(&g, output: cache[l + 1]) }
             let x = cache[l]
             let (wi, bi) = (first + 2 * l, first + 2 * l + 1)
-            // dW += xᵀ·g, db += Σ rows of g.
-            x.data.withUnsafeBufferPointer { px in
-                g.data.withUnsafeBufferPointer { pg in
-                    grads[wi].withUnsafeMutableBufferPointer { pw in
-                        T.gemm(px.baseAddress!, pg.baseAddress!, pw.baseAddress!, m: x.cols, n: g.cols, k: x.rows, transA: true, transB: false, beta: 1)
-                    }
-                }
-            }
-            let sums = g.columnSums()
-            for j in 0..<sums.count { grads[bi][j] += sums[j] }
+            // dW = xᵀ·g, db = Σ rows of g.
+            grads[wi] = Tensor.product(x, g, transA: true).data
+            grads[bi] = g.columnSums()
             if l == 0 && !inputGradient { return nil }
             // dx = g·Wᵀ.
-            var dx = Tensor<T>(rows: g.rows, cols: x.cols)
+            var dx = Tensor<T>.uninitialized(rows: g.rows, cols: x.cols)
             g.data.withUnsafeBufferPointer { pg in
                 params[wi].withUnsafeBufferPointer { pw in
                     dx.data.withUnsafeMutableBufferPointer { pd in

@@ -12,15 +12,20 @@ public struct Tensor<T: NetScalar>: Sendable, Equatable {
 
     public init(rows: Int, cols: Int) { self.init(rows: rows, cols: cols, data: [T](repeating: 0, count: rows * cols)) }
 
+    /// A tensor whose every element the caller will set (no zero fill).
+    public static func uninitialized(rows: Int, cols: Int) -> Tensor {
+        Tensor(rows: rows, cols: cols, data: [T](unsafeUninitializedCapacity: rows * cols) { _, n in n = rows * cols })
+    }
+
     public var count: Int { data.count }
 
-    /// op(a)·op(b) (+ c when given, which is overwritten).
+    /// op(a)·op(b).
     public static func product(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool = false) -> Tensor {
         let m = transA ? a.cols : a.rows, k = transA ? a.rows : a.cols
         let n = transB ? b.rows : b.cols
         precondition(k == (transB ? b.cols : b.rows), "product: inner sizes \(k) and \(transB ? b.cols : b.rows)")
-        var c = Tensor(rows: m, cols: n)
-        if m == 0 || n == 0 || k == 0 { return c }
+        if m == 0 || n == 0 || k == 0 { return Tensor(rows: m, cols: n) }
+        var c = Tensor.uninitialized(rows: m, cols: n)
         a.data.withUnsafeBufferPointer { pa in
             b.data.withUnsafeBufferPointer { pb in
                 c.data.withUnsafeMutableBufferPointer { pc in

@@ -36,14 +36,26 @@ extension VAE {
 
         var result = VAELoss()
         let invB = 1 / T(b)
-        var da = Tensor<T>(rows: b, cols: a.cols)
+        var da = Tensor<T>.uninitialized(rows: b, cols: a.cols)
         var reconstruction = 0.0
         switch config.likelihood {
         case .gaussian:
-            for i in 0..<a.count {
-                let r = a.data[i] - x.data[i]
-                reconstruction += Double(r * r)
-                da.data[i] = 2 * r * invB
+            // Summed per record in T (vectorizes), then across records in Double.
+            let d = a.cols
+            a.data.withUnsafeBufferPointer { pa in
+                x.data.withUnsafeBufferPointer { px in
+                    da.data.withUnsafeMutableBufferPointer { pd in
+                        for i in 0..<b {
+                            var s: T = 0
+                            for j in (i * d)..<((i + 1) * d) {
+                                let r = pa[j] - px[j]
+                                s += r * r
+                                pd[j] = 2 * r * invB
+                            }
+                            reconstruction += Double(s)
+                        }
+                    }
+                }
             }
         case .bernoulli:
             for i in 0..<a.count {
@@ -78,7 +90,7 @@ extension VAE {
         result.total = result.reconstruction + config.beta * result.kl
         guard gradients else { return (result, []) }
 
-        var grads = params.map { [T](repeating: 0, count: $0.count) }
+        var grads = [[T]](repeating: [], count: params.count)
         let dz: Tensor<T>
         switch config.decoder {
         case .mlp: dz = mlpDecoder.backward(da, params, cache: mlpCache, grads: &grads, inputGradient: true)!

@@ -48,6 +48,13 @@ public enum VAETrainer {
     /// is dropped and training returns false (the state is that of the last whole epoch).
     public static func train(_ model: inout VAE, _ x: Tensor<Float>, state: inout VAETrainingState,
                              report: (Epoch, VAE, VAETrainingState) -> Void = { _, _, _ in }, interrupted: () -> Bool = { false }) -> Bool {
+        // All the work runs on the toolkit's lanes with one BLAS thread each: switching
+        // OpenBLAS's thread count per batch would restart its pool every time.
+        BLAS.singleThreaded { trainEpochs(&model, x, state: &state, report: report, interrupted: interrupted) }
+    }
+
+    static func trainEpochs(_ model: inout VAE, _ x: Tensor<Float>, state: inout VAETrainingState,
+                            report: (Epoch, VAE, VAETrainingState) -> Void, interrupted: () -> Bool) -> Bool {
         let config = model.config
         let (validation, train) = split(count: x.rows, config: config)
         let xv = validation.isEmpty ? nil : x.gather(validation)
@@ -63,10 +70,9 @@ public enum VAETrainer {
             while start < order.count {
                 if interrupted() { return false }
                 let idx = order[start..<min(start + config.batch, order.count)]
-                let xb = x.gather(idx)
                 let noise = Tensor<Float>(rows: idx.count, cols: l, data: (0..<(idx.count * l)).map { _ in Float(g.normal()) })
-                let (loss, grads) = model.loss(xb, noise: noise, params, gradients: true)
-                adam.update(&params, grads)
+                let (loss, grads, shares) = batchLoss(model, x, idx, noise, params)
+                adam.update(&params, grads, weights: shares)
                 let w = Double(idx.count)
                 sum.reconstruction += w * loss.reconstruction; sum.kl += w * loss.kl; sum.total += w * loss.total
                 start += config.batch
@@ -96,6 +102,36 @@ public enum VAETrainer {
             report(report1, model, state)
         }
         return true
+    }
+
+    /// The loss and the gradients of a mini-batch's two halves, computed side by side (each
+    /// with single-threaded BLAS, which beats threading the batch's small products), with
+    /// the halves' shares of the batch: the caller combines them in order, so the result
+    /// does not depend on the thread count.
+    static func batchLoss(_ model: VAE, _ x: Tensor<Float>, _ rows: ArraySlice<Int>, _ noise: Tensor<Float>,
+                          _ params: [[Float]]) -> (VAELoss, [[[Float]]], [Float]) {
+        let n = rows.count
+        if n < 2 {
+            let (loss, grads) = model.loss(x.gather(rows), noise: noise, params, gradients: true)
+            return (loss, [grads], [1])
+        }
+        let ranges = [0..<(n / 2), (n / 2)..<n]
+        var results = [(VAELoss, [[Float]])?](repeating: nil, count: 2)
+        results.withUnsafeMutableBufferPointer { slots in
+            nonisolated(unsafe) let out = slots
+            Parallel.lanes(2) { k in
+                let r = ranges[k]
+                out[k] = model.loss(x.gather(rows[(rows.startIndex + r.lowerBound)..<(rows.startIndex + r.upperBound)]),
+                                    noise: noise.gather(r), params, gradients: true)
+            }
+        }
+        let (a, b) = (results[0]!, results[1]!)
+        let (wa, wb) = (Double(ranges[0].count) / Double(n), Double(ranges[1].count) / Double(n))
+        var loss = VAELoss()
+        loss.reconstruction = wa * a.0.reconstruction + wb * b.0.reconstruction
+        loss.kl = wa * a.0.kl + wb * b.0.kl
+        loss.total = wa * a.0.total + wb * b.0.total
+        return (loss, [a.1, b.1], [Float(wa), Float(wb)])
     }
 
     /// The loss at the latent means (no sampling noise), in batches.

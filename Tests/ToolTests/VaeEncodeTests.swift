@@ -1,0 +1,180 @@
+import DKL
+import Foundation
+import TestSupport
+import XCTest
+
+final class VaeEncodeTests: XCTestCase {
+    /// The trajectory generator's records hold their parameters, and the parameters give
+    /// back each curve (recomputed in numpy on the same time axis).
+    func testTrajectoryParametersReproduceEachCurve() throws {
+        let dir = TempDir()
+        try Tools.expect(0, "dkl-synth", ["trajectories", "-n", "300", "--steps", "900", "--seed", "4", "-o", "t.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-cat", ["t.dkl", "-J", "-o", "t.ndjson"], cwd: dir.path)
+        let out = try Tools.python("""
+            import json, numpy as np
+            lines = open('t.ndjson').read().splitlines()
+            h = json.loads(lines[0]); recs = [json.loads(l) for l in lines[1:]]
+            t = np.linspace(0, 1, 900)
+            worst, inside = 0.0, True
+            for r in recs:
+                f = r['A'] * np.exp(r['alpha'] * t) * np.sin(r['omega'] * t) + r['B']
+                worst = max(worst, float(np.max(np.abs(np.float32(f) - np.array(r['field'], np.float32)))))
+                inside &= 0 <= r['A'] <= 0.75 and -2.75 <= r['alpha'] <= 2.75 and 2 * np.pi <= r['omega'] <= 8 * np.pi / 3 and -0.5 <= r['B'] <= 0.5
+            spread = np.ptp([r['alpha'] for r in recs])
+            print(len(recs), h['attrs']['steps'], worst <= 1e-6, inside, spread > 5)
+            """, cwd: dir.path)
+        XCTAssertEqual(out, "300 900 True True True\n")
+    }
+
+    /// Cards: suit, angle and shear in range; an upright heart is mirror-symmetric, an upright
+    /// diamond symmetric both ways; rotating a card keeps its ink (up to the edge pixels).
+    func testCardsAreDrawnAsStated() throws {
+        let dir = TempDir()
+        try Tools.expect(0, "dkl-synth", ["cards", "-n", "200", "--size", "40x40", "--seed", "2", "-J", "-o", "c.ndjson"], cwd: dir.path)
+        try Tools.expect(0, "dkl-synth", ["cards", "-n", "8", "--size", "40x40", "--rotation", "0", "--shear", "0", "--suits", "hearts,diamonds", "-J", "-o", "u.ndjson"], cwd: dir.path)
+        let out = try Tools.python("""
+            import json, numpy as np
+            def load(p): return [json.loads(l) for l in open(p).read().splitlines()[1:]]
+            c = load('c.ndjson'); u = load('u.ndjson')
+            ok = all(0 <= r['suit'] <= 3 and abs(r['angle']) <= 120 and abs(r['shear']) <= 20 for r in c)
+            ims = np.array([r['image'] for r in c]); vals = (ims.min() >= 0) and (ims.max() <= 1)
+            suits = sorted(set(r['suit'] for r in c))
+            sym = []
+            for r in u:
+                a = np.array(r['image'])
+                sym.append(np.abs(a - a[:, ::-1]).max() < 1e-6 and (r['suit'] != 3 or np.abs(a - a[::-1, :]).max() < 1e-6))
+            ink = {}
+            for r in c:
+                if abs(r['shear']) < 5: ink.setdefault(r['suit'], []).append(np.sum(r['image']))
+            spread = max(np.std(v) / np.mean(v) for v in ink.values())
+            print(ok, vals, suits, all(sym), spread < 0.03)
+            """, cwd: dir.path)
+        XCTAssertEqual(out, "True True [0, 1, 2, 3] True True\n")
+    }
+
+    /// Training lowers the loss; encode → decode (at the latent means) reconstructs curves it
+    /// never saw to within 30% of their spread; the encoder's means equal a numpy forward
+    /// pass through the parameters stored in the model file.
+    func testTrainEncodeDecodeOnTrajectories() throws {
+        let dir = TempDir()
+        try Tools.expect(0, "dkl-synth", ["trajectories", "-n", "2000", "--steps", "100", "--seed", "1", "-o", "train.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-synth", ["trajectories", "-n", "200", "--steps", "100", "--seed", "2", "-o", "test.dkl"], cwd: dir.path)
+        let fit = try Tools.expect(0, "vae-encode", ["train", "--epochs", "40", "--encoder-hidden", "64,64", "--decoder-hidden", "64,64",
+                                                     "--batch", "50", "--lr", "0.003", "-q", "-o", "m.h5", "train.dkl"], cwd: dir.path)
+        let summary = try JSONParser.parse(fit.out)
+        XCTAssertEqual(summary["records"]?.intValue, 2000)
+        try Tools.expect(0, "vae-encode", ["encode", "-m", "m.h5", "test.dkl", "-J", "-o", "enc.ndjson"], cwd: dir.path)
+        try Tools.expect(0, "vae-encode", ["decode", "-m", "m.h5", "--field", "mean", "enc.ndjson", "-J", "-o", "dec.ndjson"], cwd: dir.path)
+        try Tools.expect(0, "dkl-cat", ["test.dkl", "-J", "-o", "test.ndjson"], cwd: dir.path)
+        let out = try Tools.python("""
+            import json, h5py, numpy as np
+            def load(p): return [json.loads(l) for l in open(p).read().splitlines()[1:]]
+            test, enc, dec = load('test.ndjson'), load('enc.ndjson'), load('dec.ndjson')
+            x = np.array([r['field'] for r in test]); xr = np.array([r['field'] for r in dec])
+            rel = np.sqrt(np.mean((x - xr) ** 2)) / np.std(x)
+            f = h5py.File('m.h5', 'r')
+            loss = f['loss/train'][:]
+            p = [f['parameters/p%d' % k][...].astype(np.float64) for k in range(len(f['parameters']))]
+            h = (x - f.attrs['offset']) / f.attrs['scale']
+            for k in range(0, 6, 2):
+                h = h @ p[k] + p[k + 1]
+                if k < 4: h = np.tanh(h)
+            mean = np.array([r['mean'] for r in enc])
+            labels = all(abs(r['A'] - t['A']) < 1e-12 and r['id'] == t['id'] for r, t in zip(enc, test))
+            print(len(dec), loss[-1] < 0.5 * loss[0], rel < 0.3, np.abs(h[:, :2] - mean).max() < 1e-4, labels)
+            """, cwd: dir.path)
+        XCTAssertEqual(out, "200 True True True True\n")
+    }
+
+    /// Decoding a grid spans the latent box stored in the model, row-major.
+    func testDecodeGridSpansTheLatentBox() throws {
+        let dir = TempDir()
+        try Tools.expect(0, "dkl-synth", ["trajectories", "-n", "300", "--steps", "30", "-o", "t.dkl"], cwd: dir.path)
+        try Tools.expect(0, "vae-encode", ["train", "--epochs", "3", "--encoder-hidden", "16", "--decoder-hidden", "16", "-q", "-o", "m.h5", "t.dkl"], cwd: dir.path)
+        try Tools.expect(0, "vae-encode", ["decode", "-m", "m.h5", "--grid", "3x5", "-J", "-o", "g.ndjson"], cwd: dir.path)
+        let out = try Tools.python("""
+            import json, h5py, numpy as np
+            f = h5py.File('m.h5', 'r'); lo, hi = f['latent/low'][:], f['latent/high'][:]
+            g = [json.loads(l) for l in open('g.ndjson').read().splitlines()[1:]]
+            z = np.array([r['z'] for r in g])
+            rows = [r['y'] for r in g]; cols = [r['x'] for r in g]
+            print(len(g), rows[:6], cols[:6], np.allclose(z[0], lo), np.allclose(z[-1], hi), np.allclose(z[7], [lo[0] + (hi[0] - lo[0]) / 2, lo[1] + (hi[1] - lo[1]) / 2]),
+                  len(g[0]['field']))
+            """, cwd: dir.path)
+        XCTAssertEqual(out, "15 [0, 0, 0, 0, 0, 1] [0, 1, 2, 3, 4, 0] True True True 30\n")
+    }
+
+    /// Training interrupted by SIGINT saves the last whole epoch and exits 130; continuing
+    /// with --init gives the model an uninterrupted run gives.
+    func testInterruptedTrainingContinuesExactly() throws {
+        let dir = TempDir()
+        try Tools.expect(0, "dkl-synth", ["trajectories", "-n", "600", "--steps", "60", "-o", "t.dkl"], cwd: dir.path)
+        let args = ["train", "--epochs", "300", "--patience", "0", "--encoder-hidden", "32", "--decoder-hidden", "32", "--save-every", "2", "-q"]
+        try Tools.expect(0, "vae-encode", args + ["-o", "whole.h5", "t.dkl"], cwd: dir.path)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Tools.path("vae-encode"))
+        p.arguments = args + ["-o", "part.h5", "t.dkl"]
+        p.currentDirectoryURL = URL(fileURLWithPath: dir.path)
+        p.standardOutput = FileHandle.nullDevice
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        // Interrupt once the first periodic save is there.
+        let deadline = Date().addingTimeInterval(120)
+        while !dir.exists("part.h5") && p.isRunning && Date() < deadline { usleep(20_000) }
+        p.interrupt()
+        p.waitUntilExit()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        if p.terminationStatus == 0 { throw XCTSkip("training finished before the interrupt") }
+        XCTAssertEqual(p.terminationStatus, 130, message)
+        XCTAssertTrue(message.contains("continue with --init part.h5"), message)
+        try Tools.expect(0, "vae-encode", ["train", "--init", "part.h5", "-q", "-o", "part.h5", "t.dkl"], cwd: dir.path)
+        let a = try Tools.expect(0, "vae-encode", ["encode", "-m", "whole.h5", "t.dkl", "-J", "--no-provenance"], cwd: dir.path).out
+        let b = try Tools.expect(0, "vae-encode", ["encode", "-m", "part.h5", "t.dkl", "-J", "--no-provenance"], cwd: dir.path).out
+        XCTAssertEqual(a.split(separator: "\n").dropFirst(), b.split(separator: "\n").dropFirst())
+    }
+
+    func testBadInputsGetOneClearMessage() throws {
+        let dir = TempDir()
+        _ = try Tools.python("""
+            import numpy as np
+            a = np.ones((4, 3)); a[2, 1] = np.nan
+            np.save('nan.npy', a)
+            """, cwd: dir.path)
+        try Tools.expect(0, "dkl-cat", ["--import", "nan.npy", "--rows", "--field", "field", "-o", "nan.dkl"], cwd: dir.path)
+        _ = try dir.write("two.ndjson", """
+            {"dkl_stream":1,"fields":[{"name":"a","dtype":"f64","shape":[3]},{"name":"b","dtype":"f64","shape":[3]}]}
+            {"a":[1,2,3],"b":[1,2,3]}
+
+            """)
+        var r = try Tools.expect(1, "vae-encode", ["train", "-o", "m.h5", "nan.dkl"], cwd: dir.path)
+        XCTAssertEqual(r.err, "vae-encode: nan.dkl:3: field 'field' holds NaN or infinity\n")
+        r = try Tools.expect(1, "vae-encode", ["train", "-o", "m.h5", "nan.npy"], cwd: dir.path)
+        XCTAssertEqual(r.err, "vae-encode: nan.npy: record 3 holds NaN or infinity\n")
+        XCTAssertFalse(dir.exists("m.h5"))
+        r = try Tools.expect(1, "vae-encode", ["train", "-o", "m.h5", "two.ndjson"], cwd: dir.path)
+        XCTAssertEqual(r.err, "vae-encode: two.ndjson:header: the stream has several array fields; pick one with --field\n")
+        r = try Tools.expect(1, "vae-encode", ["encode", "-m", "none.h5", "two.ndjson"], cwd: dir.path)
+        XCTAssertEqual(r.err, "vae-encode: none.h5: no such file\n")
+        r = try Tools.expect(1, "vae-encode", ["train", "-o", "m.h5", "missing.dkl"], cwd: dir.path)
+        XCTAssertEqual(r.err, "vae-encode: missing.dkl: no such file\n")
+        try Tools.expect(0, "vae-encode", ["train", "--field", "a", "--epochs", "1", "-q", "-o", "m.h5", "two.ndjson"], cwd: dir.path)
+        _ = try dir.write("wide.ndjson", """
+            {"dkl_stream":1,"fields":[{"name":"a","dtype":"f64","shape":[4]}]}
+            {"a":[1,2,3,4]}
+
+            """)
+        r = try Tools.expect(1, "vae-encode", ["encode", "-m", "m.h5", "wide.ndjson"], cwd: dir.path)
+        XCTAssertEqual(r.err, "vae-encode: wide.ndjson: records of shape [4], but the model was trained on [3]\n")
+        r = try Tools.expect(1, "vae-encode", ["encode", "-m", "nan.npy", "wide.ndjson"], cwd: dir.path)
+        XCTAssertTrue(r.err.hasPrefix("vae-encode: nan.npy: "), r.report)
+        for (args, message) in [(["fit"], "unknown mode 'fit' (train, encode or decode)"), ([String](), "missing mode: train, encode or decode"),
+                                (["train", "-o", "m.h5", "--decoder", "conv"], "--decoder must be mlp or rotational"),
+                                (["train", "-o", "m.h5", "--decoder", "rotational", "two.ndjson", "--field", "a"], "--decoder rotational needs images (records of shape [H, W])"),
+                                (["decode", "-m", "m.h5", "--grid", "0x3"], "--grid must be AxB with sides from 1 to 100000"),
+                                (["train", "-o", "m.h5", "--validation", "1"], "--validation must be in [0, 1)")] {
+            let r = try Tools.expect(64, "vae-encode", args, stdin: Data(), cwd: dir.path)
+            XCTAssertTrue(r.err.hasPrefix("vae-encode: error: \(message)\n"), r.report)
+        }
+    }
+}
