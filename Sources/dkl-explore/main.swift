@@ -83,7 +83,10 @@ ToolMain.run(command) { inv in
     case (nil, nil): throw DKLError.usage("give the oracle: --oracle CUBE or --measure PROGRAM")
     default: throw DKLError.usage("--oracle and --measure do not mix")
     }
-    guard let spec = a.string("scalarizer") else { throw DKLError.usage("give the property to learn with -S SPEC") }
+    // A map oracle holds the property itself; a spectrum needs a scalarizer.
+    let isMap = (oracle as? ArrayOracle)?.isMap ?? false
+    if isMap && a.string("scalarizer") != nil { throw DKLError.usage("the oracle is a map of the property: give no -S") }
+    guard let spec = a.string("scalarizer") ?? (isMap ? "value=mean:0:0" : nil) else { throw DKLError.usage("give the property to learn with -S SPEC") }
     let scalarizer = try Scalarizer.parse(spec)
     let column = try { () throws -> Int in
         let name = a.string("target") ?? scalarizer.fieldNames[0]
@@ -92,6 +95,7 @@ ToolMain.run(command) { inv in
     }()
     var bound: Scalarizer.Bound?
     func scalar(_ spectrum: [Double]) throws -> Double {
+        if isMap { return spectrum[0] }
         if bound == nil {
             let axis: EnergyAxis
             if let o = oracle as? ArrayOracle {

@@ -79,26 +79,34 @@ ToolMain.run(command) { inv in
     let grid = try CandidateGrid(image: image, window: window, even: try a.evenWindow(), normalization: norm)
     let (h, w) = (grid.height, grid.width)
 
-    // The truth: the property at every pixel of the cube.
+    // The truth: the property at every pixel of the cube (or of a map of the property).
     let cube = try ArrayFile.open(oraclePath)
-    try cube.requireRank([3], "a spectrum image H×W×E")
+    try cube.requireRank([2, 3], "a map H×W or a spectrum image H×W×E")
     guard cube.shape[0] >= h, cube.shape[1] >= w else {
         throw DKLError.data("the oracle's grid \(cube.shape[0])×\(cube.shape[1]) is smaller than the image's \(h)×\(w)", file: cube.name)
     }
-    guard let spec = a.string("scalarizer") ?? traceAttrs["scalarizer"]?.stringValue else {
-        throw DKLError.usage("give the property with -S SPEC")
-    }
-    let scalarizer = try Scalarizer.parse(spec)
-    let targetName = a.string("target") ?? (a.string("scalarizer") == nil ? traceAttrs["target"]?.stringValue : nil) ?? scalarizer.fieldNames[0]
-    guard let column = scalarizer.fieldNames.firstIndex(of: targetName) else {
-        throw DKLError.usage("--target must be one of \(scalarizer.fieldNames.joined(separator: ", "))")
-    }
-    let axis = try EnergyAxis.resolve(option: a.string("energy"), source: cube, channels: cube.shape[2])
-    let bound = try locating(file: cube.name) { try scalarizer.bind(axis) }
     var truth = [Double](repeating: .nan, count: grid.centres.count)
-    try SpectrumScalarizers(bound: [bound]).forEachRow(of: cube) { y, results in
-        guard y < h else { return }
-        for x in 0..<w { if let k = grid.index[TrainingSet.key(y, x)] { truth[k] = results[x].values[column] } }
+    var spec = "value=mean:0:0", targetName = "value"
+    if cube.rank == 2 {
+        if a.string("scalarizer") != nil { throw DKLError.usage("the oracle is a map of the property: give no -S") }
+        let values = try cube.readAll()
+        for (k, c) in grid.centres.enumerated() where grid.usable[k] { truth[k] = values[c.0 * cube.shape[1] + c.1] }
+    } else {
+        guard let s = a.string("scalarizer") ?? traceAttrs["scalarizer"]?.stringValue else {
+            throw DKLError.usage("give the property with -S SPEC")
+        }
+        spec = s
+        let scalarizer = try Scalarizer.parse(spec)
+        targetName = a.string("target") ?? (a.string("scalarizer") == nil ? traceAttrs["target"]?.stringValue : nil) ?? scalarizer.fieldNames[0]
+        guard let column = scalarizer.fieldNames.firstIndex(of: targetName) else {
+            throw DKLError.usage("--target must be one of \(scalarizer.fieldNames.joined(separator: ", "))")
+        }
+        let axis = try EnergyAxis.resolve(option: a.string("energy"), source: cube, channels: cube.shape[2])
+        let bound = try locating(file: cube.name) { try scalarizer.bind(axis) }
+        try SpectrumScalarizers(bound: [bound]).forEachRow(of: cube) { y, results in
+            guard y < h else { return }
+            for x in 0..<w { if let k = grid.index[TrainingSet.key(y, x)] { truth[k] = results[x].values[column] } }
+        }
     }
     let scored = grid.centres.indices.filter { grid.usable[$0] && truth[$0].isFinite }
     guard scored.count >= 2 else { throw DKLError.data("the property is finite at fewer than two candidates", file: cube.name) }

@@ -25,6 +25,8 @@ let command = Command(
         Option("model", "m", value: "MODEL", help: "encode, decode: the model file"),
         Option("field", value: "NAME", help: "the input's array field (default: its only one); decode: the latent field (default z)"),
         Option("latent", "L", value: "N", help: "latent dimensions (default 2; content dimensions for rotational)"),
+        Option("encoder", value: "mlp|cnn", help: "the encoder (default mlp; cnn: convolution blocks first, images only)"),
+        Option("encoder-channels", value: "A,B,...", help: "cnn: channels of the 3×3 convolution + 2×2 pooling blocks (default 16,32)"),
         Option("decoder", value: "mlp|rotational", help: "the decoder (default mlp; rotational: the rVAE, images only)"),
         Option("encoder-hidden", value: "A,B,...", help: "hidden widths of the encoder (default 128,128)"),
         Option("decoder-hidden", value: "A,B,...", help: "hidden widths of the decoder (default 128,128; rotational 128,128,128)"),

@@ -5,9 +5,10 @@ import XCTest
 
 final class VAETests: XCTestCase {
     /// A small VAE in Double with its parameters and a batch and noise, all seeded.
-    func tiny(_ decoder: VAEConfig.Decoder, _ likelihood: VAEConfig.Likelihood, shape: [Int]) -> (VAE, [[Double]], Tensor<Double>, Tensor<Double>) {
+    func tiny(_ decoder: VAEConfig.Decoder, _ likelihood: VAEConfig.Likelihood, shape: [Int], encoder: VAEConfig.Encoder = .mlp) -> (VAE, [[Double]], Tensor<Double>, Tensor<Double>) {
         var c = VAEConfig()
         c.decoder = decoder; c.likelihood = likelihood; c.latent = 2
+        c.encoder = encoder; c.encoderChannels = [2, 3]
         c.encoderHidden = [5, 4]; c.decoderHidden = [6, 5]
         c.beta = 0.7; c.rotationPrior = 0.3; c.translationPrior = 0.2
         let m = VAE(config: c, shape: shape, field: "x", offset: 0, scale: 1)
@@ -20,8 +21,9 @@ final class VAETests: XCTestCase {
     }
 
     /// The loss's gradient against central differences, every parameter.
-    func checkLossGradient(_ decoder: VAEConfig.Decoder, _ likelihood: VAEConfig.Likelihood, shape: [Int], file: StaticString = #filePath, line: UInt = #line) {
-        let (m, params, x, noise) = tiny(decoder, likelihood, shape: shape)
+    func checkLossGradient(_ decoder: VAEConfig.Decoder, _ likelihood: VAEConfig.Likelihood, shape: [Int], encoder: VAEConfig.Encoder = .mlp,
+                           file: StaticString = #filePath, line: UInt = #line) {
+        let (m, params, x, noise) = tiny(decoder, likelihood, shape: shape, encoder: encoder)
         let (_, grads) = m.loss(x, noise: noise, params, gradients: true)
         let eps = 1e-6
         var worst = 0.0
@@ -42,6 +44,32 @@ final class VAETests: XCTestCase {
     func testGradientMLPBernoulli() { checkLossGradient(.mlp, .bernoulli, shape: [3, 4]) }
     func testGradientRotationalGaussian() { checkLossGradient(.rotational, .gaussian, shape: [4, 3]) }
     func testGradientRotationalBernoulli() { checkLossGradient(.rotational, .bernoulli, shape: [3, 5]) }
+    func testGradientConvEncoder() { checkLossGradient(.mlp, .gaussian, shape: [6, 5], encoder: .cnn) }
+    func testGradientConvEncoderRotational() { checkLossGradient(.rotational, .bernoulli, shape: [5, 4], encoder: .cnn) }
+
+    /// The convolution against a direct sum over the window (zero padding), and the pooling.
+    func testConvolutionAgainstDirectSum() {
+        let conv = ConvStack(height: 4, width: 5, channels: [2], activation: .relu, first: 0)
+        var g = Xoshiro(seed: 9)
+        let params: [[Double]] = conv.initialParameters(&g)
+        let x = Tensor<Double>(rows: 2, cols: 20, data: (0..<40).map { _ in 2 * g.uniform() - 1 })
+        var cache = ConvStack.Cache<Double>()
+        let out = conv.forward(x, params, cache: &cache)
+        XCTAssertEqual(out.cols, 2 * 2 * 2)
+        for n in 0..<2 { for py in 0..<2 { for px in 0..<2 { for c in 0..<2 {
+            var best = -Double.infinity
+            for dy in 0..<2 { for dx in 0..<2 {
+                let (y, xx) = (2 * py + dy, 2 * px + dx)
+                var v = params[1][c]
+                for ky in -1...1 { for kx in -1...1 {
+                    let (sy, sx) = (y + ky, xx + kx)
+                    if sy >= 0 && sy < 4 && sx >= 0 && sx < 5 { v += params[0][c * 9 + (ky + 1) * 3 + kx + 1] * x.data[n * 20 + sy * 5 + sx] }
+                } }
+                best = max(best, max(v, 0))
+            } }
+            XCTAssertEqual(out.data[n * 8 + (py * 2 + px) * 2 + c], best, accuracy: 1e-12)
+        } } } }
+    }
 
     /// The loss's parts against a direct computation from the networks' outputs.
     func testLossValue() {

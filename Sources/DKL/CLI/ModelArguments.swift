@@ -20,6 +20,7 @@ extension Option {
         Option("kernel", "k", value: "NAME", help: "rbf, matern12, matern32, matern52 (default)"),
         Option("hidden", value: "A,B,...", help: "hidden widths of the MLP (default 64,64)"),
         Option("lr", value: "X", help: "learning rate (default 0.01)"),
+        Option("extractor", value: "mlp|none", help: "feature network (default mlp; none: a GP on the patches themselves)"),
     ]
 }
 
@@ -54,6 +55,10 @@ extension Arguments {
         config.learningRate = try learningRate(default: config.learningRate)
         config.kernel = try kernel(default: config.kernel)
         config.hidden = try hiddenWidths(default: config.hidden)
+        if let e = string("extractor") {
+            guard e == "mlp" || e == "none", let x = DKLConfig.Extractor(rawValue: e) else { throw DKLError.usage("--extractor must be mlp or none") }
+            config.extractor = x
+        }
         return config
     }
 

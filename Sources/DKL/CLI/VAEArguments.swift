@@ -7,6 +7,11 @@ public enum VAEArguments {
     public static func config(_ a: Arguments) throws -> VAEConfig {
         var c = VAEConfig()
         c.seed = try a.seed()
+        if let e = a.string("encoder") {
+            guard let v = VAEConfig.Encoder(rawValue: e) else { throw DKLError.usage("--encoder must be mlp or cnn") }
+            c.encoder = v
+        }
+        c.encoderChannels = try a.widths("encoder-channels", default: c.encoderChannels)
         if let d = a.string("decoder") {
             guard let v = VAEConfig.Decoder(rawValue: d) else { throw DKLError.usage("--decoder must be mlp or rotational") }
             c.decoder = v
@@ -43,6 +48,13 @@ public enum VAEArguments {
     /// Whether records of `shape` suit the configuration.
     public static func checkShape(_ c: VAEConfig, _ shape: [Int]) throws {
         if c.decoder == .rotational && shape.count != 2 { throw DKLError.usage("--decoder rotational needs images (records of shape [H, W])") }
+        if c.encoder == .cnn && shape.count != 2 { throw DKLError.usage("--encoder cnn needs images (records of shape [H, W])") }
+        if c.encoder == .cnn && c.encoderChannels.count > 0 {
+            let shrink = 1 << c.encoderChannels.count
+            if shape[0] < shrink || shape[1] < shrink {
+                throw DKLError.usage("--encoder cnn: \(c.encoderChannels.count) pooling blocks need images of at least \(shrink)×\(shrink)")
+            }
+        }
     }
 
     /// The model named by --model.

@@ -1,7 +1,8 @@
 import Foundation
 
-/// The candidates of an experiment on a structural image: the patch around every pixel
-/// whose window fits, in raster order, as rows of a matrix. Pixels whose patch holds NaN
+/// The candidates of an experiment on a structural image (H×W, or H×W×C with channels
+/// last: several signals, or the coordinates of a latent grid): the patch around every
+/// pixel whose window fits, in raster order, as rows of a matrix. Pixels whose patch holds NaN
 /// are not usable (their row is zeros). dkl-explore and dkl-replay share it.
 public struct CandidateGrid: Sendable {
     public let height: Int, width: Int
@@ -16,12 +17,15 @@ public struct CandidateGrid: Sendable {
     public let window: Int, normalization: PatchExtractor.Normalization, even: PatchExtractor.EvenWindow
 
     public init(image: ArraySource, window: Int, even: PatchExtractor.EvenWindow, normalization: PatchExtractor.Normalization) throws {
-        try image.requireRank([2], "a structural image H×W")
+        try image.requireRank([2, 3], "a structural image H×W or H×W×C")
         (height, width) = (image.shape[0], image.shape[1])
         (self.window, self.normalization, self.even) = (window, normalization, even)
         let (h, w) = (height, width)
+        let values = try image.readAllFloats()
+        let c = image.rank == 3 ? image.shape[2] : 1
+        let planes = (0..<c).map { k in (0..<(h * w)).map { values[$0 * c + k] } }
         let cutter = try locating(file: image.name) {
-            try PatchExtractor(channels: [try image.readAllFloats()], height: h, width: w, window: window, even: even, normalization: normalization)
+            try PatchExtractor(channels: planes, height: h, width: w, window: window, even: even, normalization: normalization)
         }
         let (ys, xs) = cutter.centreRange(stride: 1)
         centres = ys.flatMap { y in xs.map { (y, $0) } }

@@ -10,15 +10,18 @@ public protocol Oracle {
 }
 
 /// A pre-acquired spectrum image H×W×E (or 4D-STEM cube H×W×ky×kx): measuring reads that
-/// position.
+/// position. An H×W map holds the property itself (a simulation's result over a grid, a
+/// latent space's ground truth): a measurement is then its one value.
 public final class ArrayOracle: Oracle {
     public let source: ArraySource
-    public var itemShape: [Int] { Array(source.shape.dropFirst(2)) }
+    public var itemShape: [Int] { isMap ? [1] : Array(source.shape.dropFirst(2)) }
+    /// Whether the source is an H×W map of the property.
+    public var isMap: Bool { source.rank == 2 }
     public var height: Int { source.shape[0] }
     public var width: Int { source.shape[1] }
 
     public init(_ source: ArraySource) throws {
-        try source.requireRank([3, 4], "a spectrum image H×W×E or a 4D-STEM cube H×W×ky×kx")
+        try source.requireRank([2, 3, 4], "a map H×W, a spectrum image H×W×E or a 4D-STEM cube H×W×ky×kx")
         self.source = source
     }
 

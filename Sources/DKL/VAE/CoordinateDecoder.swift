@@ -53,6 +53,10 @@ public struct CoordinateDecoder: Sendable, Equatable {
         var coords: Tensor<T> = Tensor(rows: 0, cols: 0)
         var first: Tensor<T> = Tensor(rows: 0, cols: 0)
         var stack: [Tensor<T>] = []
+        public init() {}
+        init(z: Tensor<T>, coords: Tensor<T>, first: Tensor<T>, stack: [Tensor<T>]) {
+            self.z = z; self.coords = coords; self.first = first; self.stack = stack
+        }
     }
 
     /// The decoded images (B×pixels) of the latents z (B×latent).

@@ -16,8 +16,8 @@ extension VAE {
     /// decoder's angle has a prior of width ρ and no mean term: −λ/2 + log ρ + e^λ/(2ρ²) − ½.
     public func loss<T: NetScalar>(_ x: Tensor<T>, noise: Tensor<T>?, _ params: [[T]], gradients: Bool) -> (VAELoss, [[T]]) {
         let (b, l) = (x.rows, latentWidth)
-        var encCache: [Tensor<T>] = []
-        let out = encoder.forward(x, params, cache: &encCache)
+        var encCache = EncoderCache<T>()
+        let out = encoderForward(x, params, cache: &encCache)
         var z = Tensor<T>(rows: b, cols: l), sd = Tensor<T>(rows: b, cols: l)
         for i in 0..<b {
             for j in 0..<l {
@@ -104,7 +104,7 @@ extension VAE {
                 dout.data[i * 2 * l + l + j] = dz.data[i * l + j] * eps * sd.data[i * l + j] / 2 + dlv.data[i * l + j]
             }
         }
-        encoder.backward(dout, params, cache: encCache, grads: &grads, inputGradient: false)
+        encoderBackward(dout, params, cache: encCache, grads: &grads)
         return (result, grads)
     }
 }

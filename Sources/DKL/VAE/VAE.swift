@@ -22,7 +22,7 @@ public struct VAE: Sendable {
         latentHigh = [Double](repeating: 3, count: config.latentWidth)
         parameters = []
         var g = Xoshiro(seed: config.seed)
-        parameters = encoder.initialParameters(&g)
+        parameters = (convEncoder?.initialParameters(&g) ?? []) + encoder.initialParameters(&g)
         switch config.decoder {
         case .mlp: parameters += mlpDecoder.initialParameters(&g)
         case .rotational: parameters += coordinateDecoder.initialParameters(&g)
@@ -50,19 +50,28 @@ public struct VAE: Sendable {
     public var inputWidth: Int { shape.reduce(1, *) }
     public var latentWidth: Int { config.latentWidth }
 
-    public var encoder: DenseStack {
-        DenseStack(widths: [inputWidth] + config.encoderHidden + [2 * latentWidth], activation: config.activation, first: 0)
+    /// The cnn encoder's convolution blocks (parameters first), nil for the mlp encoder.
+    public var convEncoder: ConvStack? {
+        guard config.encoder == .cnn, shape.count == 2 else { return nil }
+        return ConvStack(height: shape[0], width: shape[1], channels: config.encoderChannels, activation: config.activation, first: 0)
     }
+    /// The encoder's dense layers, to the latent mean and log-variance.
+    public var encoder: DenseStack {
+        let conv = convEncoder
+        return DenseStack(widths: [conv?.outputWidth ?? inputWidth] + config.encoderHidden + [2 * latentWidth], activation: config.activation,
+                          first: conv?.parameterCount ?? 0)
+    }
+    var decoderFirst: Int { (convEncoder?.parameterCount ?? 0) + encoder.parameterCount }
     public var mlpDecoder: DenseStack {
-        DenseStack(widths: [latentWidth] + config.decoderHidden + [inputWidth], activation: config.activation, first: encoder.parameterCount)
+        DenseStack(widths: [latentWidth] + config.decoderHidden + [inputWidth], activation: config.activation, first: decoderFirst)
     }
     public var coordinateDecoder: CoordinateDecoder {
         CoordinateDecoder(height: shape.first ?? 1, width: shape.count == 2 ? shape[1] : 1, content: config.latent,
                           hidden: config.decoderHidden, activation: config.activation,
-                          translationPrior: config.translationPrior, first: encoder.parameterCount)
+                          translationPrior: config.translationPrior, first: decoderFirst)
     }
     public var parameterShapes: [(Int, Int)] {
-        encoder.shapes + (config.decoder == .mlp ? mlpDecoder.shapes : coordinateDecoder.shapes)
+        (convEncoder?.shapes ?? []) + encoder.shapes + (config.decoder == .mlp ? mlpDecoder.shapes : coordinateDecoder.shapes)
     }
 
     /// Raw records (rows) → the normalized network input.
@@ -75,9 +84,28 @@ public struct VAE: Sendable {
 
     /// The latent mean and log-variance (each B×latent) of normalized inputs.
     public func encode<T: NetScalar>(_ x: Tensor<T>, _ params: [[T]]) -> (mean: Tensor<T>, logVariance: Tensor<T>) {
-        var cache: [Tensor<T>] = []
-        let out = encoder.forward(x, params, cache: &cache)
+        var cache = EncoderCache<T>()
+        let out = encoderForward(x, params, cache: &cache)
         return (out.columns(0..<latentWidth), out.columns(latentWidth..<(2 * latentWidth)))
+    }
+
+    /// What the encoder's backward pass needs.
+    public struct EncoderCache<T: NetScalar> {
+        var conv = ConvStack.Cache<T>()
+        var dense: [Tensor<T>] = []
+        public init() {}
+    }
+
+    /// The encoder's output B×2L: the latent means, then the log-variances.
+    func encoderForward<T: NetScalar>(_ x: Tensor<T>, _ params: [[T]], cache: inout EncoderCache<T>) -> Tensor<T> {
+        let features = convEncoder.map { $0.forward(x, params, cache: &cache.conv) } ?? x
+        return encoder.forward(features, params, cache: &cache.dense)
+    }
+
+    func encoderBackward<T: NetScalar>(_ g: Tensor<T>, _ params: [[T]], cache: EncoderCache<T>, grads: inout [[T]]) {
+        let conv = convEncoder
+        let gf = encoder.backward(g, params, cache: cache.dense, grads: &grads, inputGradient: conv != nil)
+        if let conv, let gf { conv.backward(gf, params, cache: cache.conv, grads: &grads) }
     }
 
     /// The decoder's raw output (B×D): the normalized mean (Gaussian) or the logits (Bernoulli).

@@ -1,6 +1,12 @@
 /// What a VAE is and how it is trained: everything `vae-encode train` takes, stored in the
 /// model file.
 public struct VAEConfig: Sendable, Equatable {
+    public enum Encoder: String, Sendable, CaseIterable {
+        /// An MLP on all values.
+        case mlp
+        /// Convolution blocks, then an MLP (images).
+        case cnn
+    }
     public enum Decoder: String, Sendable, CaseIterable {
         /// An MLP from the latent to all values at once.
         case mlp
@@ -14,6 +20,9 @@ public struct VAEConfig: Sendable, Equatable {
         case bernoulli
     }
 
+    public var encoder: Encoder = .mlp
+    /// The convolution blocks' channels (cnn encoder).
+    public var encoderChannels = [16, 32]
     public var decoder: Decoder = .mlp
     /// The content latents (the rotational decoder adds angle and shift in front).
     public var latent = 2
@@ -41,7 +50,7 @@ public struct VAEConfig: Sendable, Equatable {
 
     public var json: JSON {
         [
-            "decoder": .string(decoder.rawValue), "latent": .number(Double(latent)), "encoder_hidden": JSON(encoderHidden),
+            "encoder": .string(encoder.rawValue), "encoder_channels": JSON(encoderChannels), "decoder": .string(decoder.rawValue), "latent": .number(Double(latent)), "encoder_hidden": JSON(encoderHidden),
             "decoder_hidden": JSON(decoderHidden), "activation": .string(activation.rawValue), "likelihood": .string(likelihood.rawValue),
             "beta": .number(beta), "rotation_prior": .number(rotationPrior), "translation_prior": .number(translationPrior),
             "epochs": .number(Double(epochs)), "batch": .number(Double(batch)), "learning_rate": .number(learningRate),
@@ -60,12 +69,14 @@ public struct VAEConfig: Sendable, Equatable {
             throw DKLError.data("damaged VAE configuration")
         }
         decoder = d; activation = a; likelihood = l; seed = s
+        encoder = j["encoder"]?.stringValue.flatMap(Encoder.init) ?? .mlp
+        encoderChannels = j["encoder_channels"]?.arrayValue?.compactMap(\.intValue) ?? encoderChannels
         encoderHidden = eh.compactMap(\.intValue); decoderHidden = dh.compactMap(\.intValue)
         latent = Int(try num("latent")); beta = try num("beta")
         rotationPrior = try num("rotation_prior"); translationPrior = try num("translation_prior")
         epochs = Int(try num("epochs")); batch = Int(try num("batch")); learningRate = try num("learning_rate")
         validationFraction = try num("validation_fraction"); patience = Int(try num("patience"))
         guard latent >= 0, latentWidth >= 1, !encoderHidden.isEmpty, !decoderHidden.isEmpty,
-              (encoderHidden + decoderHidden).allSatisfy({ $0 > 0 }) else { throw DKLError.data("damaged VAE configuration") }
+              (encoderHidden + decoderHidden + encoderChannels).allSatisfy({ $0 > 0 }), !encoderChannels.isEmpty else { throw DKLError.data("damaged VAE configuration") }
     }
 }
