@@ -111,6 +111,7 @@ ToolMain.run(command) { inv in
 
     // The model and the acquisition.
     let config = try a.stepModelConfig()
+    let gpWidth = config.extractor == .none ? candidates.cols : config.embedding   // the GP's input width
     let (function, acquisitionName) = try a.acquisition()
     let acquisition = function!
     let maximize = !a.flag("minimize")
@@ -137,7 +138,7 @@ ToolMain.run(command) { inv in
     // The trace: what was measured, and where to continue.
     let schemaFields = [Field("step", .i32), Field("y", .i32), Field("x", .i32), Field("spectrum", .f64, shape: [1]),
                         Field("value", .f64), Field("mean", .f64), Field("var", .f64), Field("acquisition", .f64),
-                        Field("noise", .f64), Field("outputscale", .f64), Field("lengthscale", .f64, shape: [config.embedding]), Field("loss", .f64),
+                        Field("noise", .f64), Field("outputscale", .f64), Field("lengthscale", .f64, shape: [gpWidth]), Field("loss", .f64),
                         Field("seconds_train", .f64), Field("seconds_predict", .f64), Field("seconds_acquire", .f64), Field("seconds_measure", .f64)]
     // The spectrum's length is the oracle's; a command oracle's is learnt by a first measurement.
     var itemShape = oracle.itemShape
@@ -186,7 +187,7 @@ ToolMain.run(command) { inv in
         let m = model?.members[0]
         rec.set(8, m.map { $0.gpParameters.noise * $0.targetStd * $0.targetStd } ?? .nan)
         rec.set(9, m.map { $0.gpParameters.outputscale } ?? .nan)
-        rec.set(10, m?.gpParameters.lengthscales ?? [Double](repeating: .nan, count: config.embedding))
+        rec.set(10, m?.gpParameters.lengthscales ?? [Double](repeating: .nan, count: gpWidth))
         rec.set(11, m?.lossCurve.last ?? .nan)
         rec.set(12, seconds[0]); rec.set(13, seconds[1]); rec.set(14, seconds[2]); rec.set(15, measureSeconds)
         try trace.append([rec.bytes])

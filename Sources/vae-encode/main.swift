@@ -39,7 +39,7 @@ let command = Command(
         Option("batch", value: "N", help: "records per mini-batch (default 100)"),
         Option("lr", value: "X", help: "Adam's learning rate (default 0.001)"),
         Option("validation", value: "F", help: "fraction held out for early stopping (default 0.1; 0: none)"),
-        Option("patience", value: "N", help: "stop after N epochs without a better held-out loss (default 10; 0: never)"),
+        Option("patience", value: "N", help: "stop after N epochs without a better held-out loss (default 20; 0: never)"),
         Option("init", value: "MODEL", help: "train: continue the training saved in MODEL"),
         Option("save-every", value: "N", help: "train: also save the model every N epochs (default 10)"),
         Option("grid", value: "AxB", help: "decode: an A×B grid over the first two content latents' box (others 0)"),

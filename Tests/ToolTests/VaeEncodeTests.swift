@@ -178,3 +178,47 @@ final class VaeEncodeTests: XCTestCase {
         }
     }
 }
+
+/// The lecture's BO in a VAE's latent space, composed from the tools at a small size:
+/// trajectories → VAE → a decoded latent grid → ferrosim's curl at every grid point (the
+/// ground truth) → GP-BO over the latent coordinates (dkl-explore with the truth map as the
+/// oracle) → dkl-replay's summary. Every number is checked against the files in numpy.
+final class LatentBOTests: XCTestCase {
+    func testLatentSpaceBOComposedFromTheTools() throws {
+        let dir = TempDir()
+        func run(_ tool: String, _ args: [String]) throws { try Tools.expect(0, tool, args, cwd: dir.path) }
+        try run("dkl-synth", ["trajectories", "-n", "400", "--steps", "60", "--seed", "3", "-o", "traj.dkl"])
+        try run("vae-encode", ["train", "--epochs", "5", "--encoder-hidden", "32", "--decoder-hidden", "32", "-q", "-o", "vae.h5", "traj.dkl"])
+        try run("vae-encode", ["decode", "-m", "vae.h5", "--grid", "12x12", "-o", "grid.dkl"])
+        try run("ferrosim", ["--histories", "grid.dkl", "-n", "6", "--equilibrate", "5", "-q", "-o", "truth.dkl"])
+        try run("dkl-cat", ["--export", "truth.npy", "--field", "sum_abs_curl", "truth.dkl"])
+        try run("dkl-cat", ["--export", "latent.npy", "--field", "z", "grid.dkl"])
+        try run("dkl-explore", ["--oracle", "truth.npy", "--extractor", "none", "-w", "1", "--init", "20", "--steps", "25", "-a", "kappa",
+                                "--ensemble", "1", "--iterations", "30", "--trace", "bo.ndjson", "-q", "latent.npy"])
+        try run("dkl-replay", ["--oracle", "truth.npy", "--trace", "bo.ndjson", "--extractor", "none", "--ensemble", "1", "--iterations", "30",
+                               "--every", "15", "-J", "-o", "replay.ndjson", "-q", "latent.npy"])
+        try run("dkl-cat", ["grid.dkl", "-J", "-o", "grid.ndjson"])
+        try run("dkl-cat", ["truth.dkl", "-J", "-o", "truth.ndjson"])
+        let out = try Tools.python("""
+            import json, numpy as np
+            def load(p):
+                lines = open(p).read().splitlines()
+                return json.loads(lines[0]), [json.loads(l) for l in lines[1:]]
+            _, grid = load('grid.ndjson'); _, sims = load('truth.ndjson'); _, trace = load('bo.ndjson'); rh, replay = load('replay.ndjson')
+            truth, latent = np.load('truth.npy'), np.load('latent.npy')
+            same_grid = all(s['y'] == g['y'] and s['x'] == g['x'] and s['id'] == g['id'] for s, g in zip(sims, grid))
+            maps_ok = all(truth[g['y'], g['x']] == s['sum_abs_curl'] and np.allclose(latent[g['y'], g['x']], g['z']) for s, g in zip(sims, grid))
+            values_ok = all(r['value'] == truth[r['y'], r['x']] for r in trace)
+            distinct = len({(r['y'], r['x']) for r in trace}) == len(trace) == 45
+            order = np.sort(truth.ravel())[::-1]
+            best = max(r['value'] for r in trace)
+            rank = 1 + int(np.sum(order > best))
+            last = replay[-1]
+            top = order[int(np.ceil(truth.size / 100)) - 1]
+            first_top = next(i + 1 for i, r in enumerate(trace) if r['value'] >= top)
+            print(same_grid, maps_ok, values_ok, distinct, last['points'] == 45, last['best'] == best, last['best_rank'] == rank,
+                  rh['attrs']['first_top_points'] == first_top, len(trace[-1]['lengthscale']))
+            """, cwd: dir.path)
+        XCTAssertEqual(out, "True True True True True True True True 2\n")
+    }
+}

@@ -41,7 +41,7 @@ public enum VAEArguments {
         c.batch = try a.int("batch", default: 100, range: 1...1_000_000)
         c.validationFraction = try a.double("validation", default: 0.1)
         guard (0..<1).contains(c.validationFraction) else { throw DKLError.usage("--validation must be in [0, 1)") }
-        c.patience = try a.int("patience", default: 10, range: 0...1_000_000)
+        c.patience = try a.int("patience", default: 20, range: 0...1_000_000)
         return c
     }
 

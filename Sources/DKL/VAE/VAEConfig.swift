@@ -40,7 +40,7 @@ public struct VAEConfig: Sendable, Equatable {
     public var learningRate = 1e-3
     public var validationFraction = 0.1
     /// Stop when the validation loss has not improved for this many epochs (0: never).
-    public var patience = 10
+    public var patience = 20
     public var seed: UInt64 = 0
 
     public init() {}
