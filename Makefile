@@ -3,7 +3,8 @@ SWIFT      ?= swift
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 SWIFTFLAGS ?= -Xswiftc -warnings-as-errors
-TOOLS       = dkl-cat dkl-synth ferrosim
+# Every executable, read from Package.swift's list.
+TOOLS       = $(shell sed -n 's/^let tools = \[\(.*\)\]/\1/p' Package.swift | tr -d '",')
 # Debian 12 packages the build, the tests and the benchmarks need.
 DEBS        = pkg-config libopenblas-dev liblapacke-dev libhdf5-dev python3-numpy python3-h5py hyperfine
 # Two BLAS threads were never faster on 2 cores, and a threaded Cholesky can be far slower under load.
@@ -16,9 +17,12 @@ all: build
 build: check-deps
 	for t in $(TOOLS); do $(SWIFT) build -c release $(SWIFTFLAGS) --product $$t || exit 1; done
 
+# The tools' tests run the release build (as users do: the networks are about 100 times
+# slower unoptimized); the library's tests run in debug.
 test: check-deps
+	$(SWIFT) build -c release $(SWIFTFLAGS)
 	$(SWIFT) build $(SWIFTFLAGS)
-	$(SWIFT) test --disable-swift-testing $(SWIFTFLAGS)
+	DKL_BIN=$(CURDIR)/.build/release $(SWIFT) test --disable-swift-testing $(SWIFTFLAGS)
 
 demo: build
 	./pipelines/demo/run.sh .build/release

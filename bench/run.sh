@@ -8,4 +8,5 @@ bin=${1:-.build/release}
 ./bench/dkl.sh
 ./bench/pipeline.sh "$bin"
 ./bench/ferrosim.sh "$bin"
+./bench/vae.sh "$bin"
 /usr/bin/python3 bench/report.py > /dev/null

@@ -106,3 +106,30 @@ final class VAETests: XCTestCase {
         XCTAssertLessThan(worst, 2e-7, "worst absolute error \(worst)")
     }
 }
+
+final class VAEFileTests: XCTestCase {
+    /// save → load gives the same model, state and encodings, bit for bit.
+    func testSaveLoadEncodeIdentical() throws {
+        var c = VAEConfig()
+        c.decoder = .rotational; c.encoder = .cnn; c.encoderChannels = [2]; c.latent = 1
+        c.encoderHidden = [6]; c.decoderHidden = [5, 4]; c.epochs = 2; c.batch = 4
+        var m = VAE(config: c, shape: [4, 6], field: "image", offset: 0.25, scale: 2)
+        var g = Xoshiro(seed: 1)
+        let x = Tensor<Float>(rows: 10, cols: 24, data: (0..<240).map { _ in Float(g.uniform()) })
+        var state = VAETrainingState(parameters: m.parameters, learningRate: c.learningRate)
+        XCTAssertTrue(VAETrainer.train(&m, x, state: &state))
+        VAETrainer.setLatentBox(&m, x)
+        let dir = NSTemporaryDirectory() + "vae-\(getpid())-\(UInt64(Date().timeIntervalSince1970 * 1e6))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try m.save(to: dir + "/m.h5", state: state)
+        let (back, backState, _) = try VAE.load(from: dir + "/m.h5")
+        XCTAssertEqual(back.config, m.config)
+        XCTAssertEqual(back.parameters, m.parameters)
+        XCTAssertEqual(back.latentLow, m.latentLow)
+        XCTAssertEqual(back.shape, [4, 6])
+        XCTAssertEqual(backState, state)
+        XCTAssertEqual(back.encode(x, back.parameters).mean, m.encode(x, m.parameters).mean)
+        XCTAssertEqual(back.decode(back.encode(x, back.parameters).mean), m.decode(m.encode(x, m.parameters).mean))
+    }
+}
