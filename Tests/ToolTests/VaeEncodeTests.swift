@@ -108,8 +108,8 @@ final class VaeEncodeTests: XCTestCase {
     /// with --init gives the model an uninterrupted run gives.
     func testInterruptedTrainingContinuesExactly() throws {
         let dir = TempDir()
-        try Tools.expect(0, "dkl-synth", ["trajectories", "-n", "600", "--steps", "60", "-o", "t.dkl"], cwd: dir.path)
-        let args = ["train", "--epochs", "300", "--patience", "0", "--encoder-hidden", "32", "--decoder-hidden", "32", "--save-every", "2", "-q"]
+        try Tools.expect(0, "dkl-synth", ["trajectories", "-n", "3000", "--steps", "200", "-o", "t.dkl"], cwd: dir.path)
+        let args = ["train", "--epochs", "250", "--patience", "0", "--encoder-hidden", "64", "--decoder-hidden", "64", "--save-every", "2", "-q"]
         try Tools.expect(0, "vae-encode", args + ["-o", "whole.h5", "t.dkl"], cwd: dir.path)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Tools.path("vae-encode"))
