@@ -250,8 +250,10 @@ The lecture's 7,500 field trajectories of 900 steps (`dkl-synth trajectories --s
 standardized, through the same VAE in `vae-encode train` and in PyTorch
 (`bench/vae/anchor_vae.py`): encoder 900-128-128-(2+2), decoder 2-128-128-900, tanh, Gaussian
 likelihood (Σ squared error + KL per record), mini-batches of 100, Adam at 0.001, a tenth
-held out, no early stopping. The runs alternate (tool, anchor, tool, …) with seeds 1, 2, 3;
-the tool's time per epoch includes its held-out evaluation, PyTorch's does not.
+held out, no early stopping. The runs alternate (tool, anchor, tool, …) with seeds 1, 2, …;
+both times per epoch include the epoch's held-out evaluation. The final
+training loss is the mean over the last 10 epochs (one epoch's swings by about 20%); the
+best held-out loss is taken at the latent means; each figure is the median over the runs.
 
 {vae_table()}
 

@@ -3,7 +3,7 @@
 # same architecture, normalization, loss and schedule in PyTorch (bench/vae/anchor_vae.py),
 # run alternately in the same invocation.   usage: bench/vae.sh [BIN]
 # The anchor needs a Python with torch (DKL_PY_TORCH); without it only the tool is timed.
-# VAE_EPOCHS (default 30; 100 with FULL=1) and VAE_RUNS (default 3) set the size.
+# VAE_EPOCHS (default 30; 100 with FULL=1) and VAE_RUNS (default 3; 5 with FULL=1) set the size.
 set -eu
 cd "$(dirname "$0")/.."
 bin=$(cd "${1:-.build/release}" && pwd)
@@ -12,7 +12,7 @@ mkdir -p "$out"
 jsonl=bench/out/vae.jsonl
 : > "$jsonl"
 epochs=${VAE_EPOCHS:-$([ "${FULL:-0}" = 1 ] && echo 100 || echo 30)}
-runs=${VAE_RUNS:-3}
+runs=${VAE_RUNS:-$([ "${FULL:-0}" = 1 ] && echo 5 || echo 3)}
 "$bin/dkl-synth" trajectories -n 7500 --seed 0 -q -o "$out/traj.dkl"
 "$bin/dkl-cat" --export "$out/traj.npy" --field field "$out/traj.dkl"
 r=1

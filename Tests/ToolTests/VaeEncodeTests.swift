@@ -172,7 +172,8 @@ final class VaeEncodeTests: XCTestCase {
                                 (["train", "-o", "m.h5", "--decoder", "conv"], "--decoder must be mlp or rotational"),
                                 (["train", "-o", "m.h5", "--decoder", "rotational", "two.ndjson", "--field", "a"], "--decoder rotational needs images (records of shape [H, W])"),
                                 (["decode", "-m", "m.h5", "--grid", "0x3"], "--grid must be AxB with sides from 1 to 100000"),
-                                (["train", "-o", "m.h5", "--validation", "1"], "--validation must be in [0, 1)")] {
+                                (["train", "-o", "m.h5", "--validation", "1"], "--validation must be in [0, 1)"),
+                                (["train", "-o", "m.h5", "--init", "m.h5", "--lr", "0.1"], "--init continues the model's training as it was set up: --lr cannot change (only --epochs and --patience)")] {
             let r = try Tools.expect(64, "vae-encode", args, stdin: Data(), cwd: dir.path)
             XCTAssertTrue(r.err.hasPrefix("vae-encode: error: \(message)\n"), r.report)
         }

@@ -62,9 +62,9 @@ for epoch in range(epochs):
         loss.backward()
         opt.step()
         total += loss.item() * xb.shape[0]
-    times.append(time.perf_counter() - t0)
-    with torch.no_grad():
+    with torch.no_grad():   # the held-out loss, timed with the epoch as vae-encode's is
         val_losses.append(float(loss_of(xv, sample=False)))
+    times.append(time.perf_counter() - t0)
     train_losses.append(total / xt.shape[0])
 
 print(json.dumps({"anchor": "pytorch " + torch.__version__, "threads": torch.get_num_threads(), "epochs": epochs,

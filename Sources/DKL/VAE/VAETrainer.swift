@@ -72,7 +72,7 @@ public enum VAETrainer {
                 let idx = order[start..<min(start + config.batch, order.count)]
                 let noise = Tensor<Float>(rows: idx.count, cols: l, data: (0..<(idx.count * l)).map { _ in Float(g.normal()) })
                 let (loss, grads, shares) = batchLoss(model, x, idx, noise, params)
-                adam.update(&params, grads, weights: shares)
+                adam.update(&params, grads[0], grads.count > 1 ? (grads[1], shares[0], shares[1]) : nil)
                 let w = Double(idx.count)
                 sum.reconstruction += w * loss.reconstruction; sum.kl += w * loss.kl; sum.total += w * loss.total
                 start += config.batch
@@ -134,17 +134,20 @@ public enum VAETrainer {
         return (loss, [a.1, b.1], [Float(wa), Float(wb)])
     }
 
-    /// The loss at the latent means (no sampling noise), in batches.
+    /// The loss at the latent means (no sampling noise), in chunks taken two at a time side
+    /// by side and summed in order.
     public static func evaluate(_ model: VAE, _ x: Tensor<Float>, _ params: [[Float]]) -> VAELoss {
-        var sum = VAELoss()
-        var start = 0
         let step = max(model.config.batch, 256)
-        while start < x.rows {
-            let idx = start..<min(start + step, x.rows)
-            let (loss, _) = model.loss(x.gather(idx), noise: nil, params, gradients: false)
-            let w = Double(idx.count)
+        let chunks = stride(from: 0, to: x.rows, by: step).map { $0..<min($0 + step, x.rows) }
+        var losses = [VAELoss](repeating: VAELoss(), count: chunks.count)
+        losses.withUnsafeMutableBufferPointer { slots in
+            nonisolated(unsafe) let out = slots
+            Parallel.lanes(chunks.count) { k in out[k] = model.loss(x.gather(chunks[k]), noise: nil, params, gradients: false).0 }
+        }
+        var sum = VAELoss()
+        for (loss, r) in zip(losses, chunks) {
+            let w = Double(r.count)
             sum.reconstruction += w * loss.reconstruction; sum.kl += w * loss.kl; sum.total += w * loss.total
-            start += step
         }
         let n = Double(max(x.rows, 1))
         sum.reconstruction /= n; sum.kl /= n; sum.total /= n
