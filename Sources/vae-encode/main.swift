@@ -56,14 +56,15 @@ func train(_ inv: Invocation) throws {
     guard let modelPath = a.string("output") else { throw DKLError.usage("give the model file with -o MODEL") }
     let input = a.positionals.count > 1 ? a.positionals[1] : "-"
     var model: VAE, state: VAETrainingState
-    let fresh = a.string("init") == nil ? try VAEArguments.config(a) : nil   // usage errors before reading
+    // Usage errors before reading the input.
+    let fresh = a.string("init") == nil ? try VAEArguments.config(a) : nil
+    let fixed = ["latent", "encoder", "encoder-channels", "encoder-hidden", "decoder", "decoder-hidden", "activation", "likelihood", "beta",
+                 "rotation-prior", "translation-prior", "batch", "lr", "validation", "seed"]
+    if a.string("init") != nil, let o = fixed.first(where: { a.string($0) != nil }) {
+        throw DKLError.usage("--init continues the model's training as it was set up: --\(o) cannot change (only --epochs and --patience)")
+    }
     let data = try RecordSet.read(input, field: a.string("field"))
     if let initPath = a.string("init") {
-        let fixed = ["latent", "encoder", "encoder-channels", "encoder-hidden", "decoder", "decoder-hidden", "activation", "likelihood", "beta",
-                     "rotation-prior", "translation-prior", "batch", "lr", "validation", "seed"]
-        if let o = fixed.first(where: { a.string($0) != nil }) {
-            throw DKLError.usage("--init continues the model's training as it was set up: --\(o) cannot change (only --epochs and --patience)")
-        }
         let loaded = try VAE.load(from: initPath)
         guard let s = loaded.state else { throw DKLError.data("the model file holds no training state", file: initPath) }
         guard loaded.model.shape == data.shape else {
