@@ -48,9 +48,11 @@ public enum VAETrainer {
     /// is dropped and training returns false (the state is that of the last whole epoch).
     public static func train(_ model: inout VAE, _ x: Tensor<Float>, state: inout VAETrainingState,
                              report: (Epoch, VAE, VAETrainingState) -> Void = { _, _, _ in }, interrupted: () -> Bool = { false }) -> Bool {
+        // Every batch allocates and frees the same few MB of activations: keep them in the heap.
+        Allocator.keepLargeBlocks()
         // All the work runs on the toolkit's lanes with one BLAS thread each: switching
         // OpenBLAS's thread count per batch would restart its pool every time.
-        BLAS.singleThreaded { trainEpochs(&model, x, state: &state, report: report, interrupted: interrupted) }
+        return BLAS.singleThreaded { trainEpochs(&model, x, state: &state, report: report, interrupted: interrupted) }
     }
 
     static func trainEpochs(_ model: inout VAE, _ x: Tensor<Float>, state: inout VAETrainingState,
