@@ -141,7 +141,8 @@ func encode(_ inv: Invocation) throws {
             rec.set(1, (0..<l).map { Double(mean.data[i * l + $0]) })
             rec.set(2, (0..<l).map { Double(logVariance.data[i * l + $0]) })
             for (k, label) in labels.enumerated() {
-                if label.field.dtype.isFloat { rec.set(3 + k, label.values[start + i]) } else { rec.set(3 + k, int: Int(label.values[start + i])) }
+                let v = label.values[start + i]
+                if label.field.dtype.isFloat { rec.set(3 + k, v) } else { rec.set(3 + k, int: v.isFinite && abs(v) < 9e18 ? Int(v) : 0) }
             }
             try out.writer.write(rec.bytes)
         }
