@@ -17,8 +17,8 @@ all: build
 build: check-deps
 	for t in $(TOOLS); do $(SWIFT) build -c release $(SWIFTFLAGS) --product $$t || exit 1; done
 
-# The tools' tests run the release build (as users do: the networks are about 100 times
-# slower unoptimized); the library's tests run in debug.
+# The tools' tests run the release build (as users do: the networks train far slower
+# unoptimized); the library's tests run in debug.
 test: check-deps
 	$(SWIFT) build -c release $(SWIFTFLAGS)
 	$(SWIFT) build $(SWIFTFLAGS)

@@ -85,17 +85,20 @@ ToolMain.run(command) { inv in
     }
     // A map oracle holds the property itself; a spectrum needs a scalarizer.
     let isMap = (oracle as? ArrayOracle)?.isMap ?? false
-    if isMap && a.string("scalarizer") != nil { throw DKLError.usage("the oracle is a map of the property: give no -S") }
-    guard let spec = a.string("scalarizer") ?? (isMap ? "value=mean:0:0" : nil) else { throw DKLError.usage("give the property to learn with -S SPEC") }
-    let scalarizer = try Scalarizer.parse(spec)
+    if isMap && (a.string("scalarizer") ?? a.string("target")) != nil { throw DKLError.usage("the oracle is a map of the property: give no -S or --target") }
+    let spec = a.string("scalarizer")
+    guard isMap || spec != nil else { throw DKLError.usage("give the property to learn with -S SPEC") }
+    let scalarizer = try spec.map { try Scalarizer.parse($0) }
     let column = try { () throws -> Int in
+        guard let scalarizer else { return 0 }
         let name = a.string("target") ?? scalarizer.fieldNames[0]
         guard let c = scalarizer.fieldNames.firstIndex(of: name) else { throw DKLError.usage("--target must be one of \(scalarizer.fieldNames.joined(separator: ", "))") }
         return c
     }()
+    let targetName = scalarizer?.fieldNames[column] ?? "value"
     var bound: Scalarizer.Bound?
     func scalar(_ spectrum: [Double]) throws -> Double {
-        if isMap { return spectrum[0] }
+        guard let scalarizer else { return spectrum[0] }   // a map's measurement is the value
         if bound == nil {
             let axis: EnergyAxis
             if let o = oracle as? ArrayOracle {
@@ -158,7 +161,7 @@ ToolMain.run(command) { inv in
     fields[3] = Field("spectrum", .f64, shape: itemShape)
     let schema = try Schema(fields)
     let attrs: JSON = ["image": .string(image.name), "grid": JSON([h, w]), "window": .number(Double(window)), "normalize": .string(norm.rawValue),
-                       "scalarizer": .string(spec), "target": .string(scalarizer.fieldNames[column]), "acquisition": .string(acquisitionName),
+                       "scalarizer": spec.map { .string($0) } ?? .null, "target": .string(targetName), "acquisition": .string(acquisitionName),
                        "candidates": .number(Double(patchesCount))]
     let trace = try Checkpoint(path: tracePath, header: inv.stamped(StreamHeader(schema: schema, attrs: attrs)), signature: signature)
     struct Point { var step: Int; var k: Int; var value: Double }

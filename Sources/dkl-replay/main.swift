@@ -86,7 +86,7 @@ ToolMain.run(command) { inv in
         throw DKLError.data("the oracle's grid \(cube.shape[0])×\(cube.shape[1]) is smaller than the image's \(h)×\(w)", file: cube.name)
     }
     var truth = [Double](repeating: .nan, count: grid.centres.count)
-    var spec = "value=mean:0:0", targetName = "value"
+    var spec: String?, targetName = "value"
     if cube.rank == 2 {
         if a.string("scalarizer") != nil { throw DKLError.usage("the oracle is a map of the property: give no -S") }
         let values = try cube.readAll()
@@ -96,7 +96,7 @@ ToolMain.run(command) { inv in
             throw DKLError.usage("give the property with -S SPEC")
         }
         spec = s
-        let scalarizer = try Scalarizer.parse(spec)
+        let scalarizer = try Scalarizer.parse(s)
         targetName = a.string("target") ?? (a.string("scalarizer") == nil ? traceAttrs["target"]?.stringValue : nil) ?? scalarizer.fieldNames[0]
         guard let column = scalarizer.fieldNames.firstIndex(of: targetName) else {
             throw DKLError.usage("--target must be one of \(scalarizer.fieldNames.joined(separator: ", "))")
@@ -148,7 +148,7 @@ ToolMain.run(command) { inv in
 
     let schema = try Schema([Field("points", .i32), Field("fraction", .f64), Field("best", .f64), Field("best_rank", .i32), Field("top_found", .u8),
                              Field("rmse", .f64), Field("nlpd", .f64), Field("coverage", .f64), Field("noise", .f64), Field("seconds", .f64)])
-    let attrs: JSON = ["path": .string(kind), "trace": a.string("trace").map { .string($0) } ?? .null, "scalarizer": .string(spec),
+    let attrs: JSON = ["path": .string(kind), "trace": a.string("trace").map { .string($0) } ?? .null, "scalarizer": spec.map { .string($0) } ?? .null,
                        "target": .string(targetName), "candidates": .number(Double(scored.count)), "top_count": .number(Double(topCount)),
                        "first_top_points": firstTop.map { .number(Double($0)) } ?? .null, "maximize": .bool(maximize)]
     let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))

@@ -53,17 +53,25 @@ func writeTrajectories(_ inv: Invocation) throws {
                              Field("field", .f32, shape: [steps])])
     let attrs: JSON = ["set": "trajectories", "formula": "A*exp(alpha*t)*sin(omega*t)+B", "steps": .number(Double(steps)),
                        "duration": .number(duration)]
-    let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
     var g = Xoshiro(seed: try a.seed())
-    let progress = Progress(tool: command.name, what: "trajectories", total: count, enabled: inv.showsProgress)
-    var rec = RecordBuilder(schema)
-    for i in 0..<count {
+    try writeStream(inv, schema, attrs, count: count, what: "trajectories") { i, rec in
         let t = Trajectory(&g)
         rec.set(0, int: i)
         rec.set(1, t.amplitude); rec.set(2, t.alpha); rec.set(3, t.omega); rec.set(4, t.offset)
         rec.set(5, t.values(steps: steps, duration: duration))
+    }
+}
+
+/// Writes `count` records filled in order by `fill`, with progress and ^C checks.
+func writeStream(_ inv: Invocation, _ schema: Schema, _ attrs: JSON, count: Int, what: String,
+                 _ fill: (Int, inout RecordBuilder) throws -> Void) throws {
+    let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
+    let progress = Progress(tool: command.name, what: what, total: count, enabled: inv.showsProgress)
+    var rec = RecordBuilder(schema)
+    for i in 0..<count {
+        try fill(i, &rec)
         try out.writer.write(rec.bytes)
-        if i % 1000 == 999 { progress.update(i + 1); try Interrupts.check() }
+        if i % 100 == 99 { progress.update(i + 1); try Interrupts.check() }
     }
     try out.commit()
     progress.finish(count)
@@ -91,21 +99,14 @@ func writeCards(_ inv: Invocation) throws {
                              Field("image", .f32, shape: dims)])
     let attrs: JSON = ["set": "cards", "suits": JSON(Card.Suit.allCases.map(\.name)), "rotation": .number(rotation), "shear": .number(shear),
                        "angle_units": "degrees, counterclockwise"]
-    let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
     var g = Xoshiro(seed: try a.seed())
-    let progress = Progress(tool: command.name, what: "cards", total: count, enabled: inv.showsProgress)
-    var rec = RecordBuilder(schema)
-    for i in 0..<count {
+    try writeStream(inv, schema, attrs, count: count, what: "cards") { i, rec in
         let suit = suits[Int(g.uniform() * Double(suits.count))]
         let angle = rotation * (2 * g.uniform() - 1), sh = shear * (2 * g.uniform() - 1)
         let image = Card.render(suit, angle: angle, shear: sh, height: dims[0], width: dims[1])
         rec.set(0, int: i); rec.set(1, int: suit.rawValue); rec.set(2, angle); rec.set(3, sh)
         image.withUnsafeBufferPointer { rec.set(4, floats: $0) }
-        try out.writer.write(rec.bytes)
-        if i % 100 == 99 { progress.update(i + 1); try Interrupts.check() }
     }
-    try out.commit()
-    progress.finish(count)
 }
 
 func writePlasmon(_ inv: Invocation) throws {

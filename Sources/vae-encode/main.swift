@@ -118,19 +118,17 @@ func train(_ inv: Invocation) throws {
 func encode(_ inv: Invocation) throws {
     let a = inv.args
     try inv.expectPositionals(1...2)
-    let model = try VAEArguments.loadModel(a)
+    let (model, modelPath) = try VAEArguments.loadModel(a)
     let input = a.positionals.count > 1 ? a.positionals[1] : "-"
     let data = try RecordSet.read(input, field: a.string("field") ?? model.field)
     guard data.shape == model.shape else {
         throw DKLError.data("records of shape \(data.shape), but the model was trained on \(model.shape)", file: input)
     }
     let l = model.latentWidth
-    var fields = [Field("id", .i64), Field("mean", .f64, shape: [l]), Field("logvar", .f64, shape: [l])]
-    fields += data.labels.map(\.field).filter { !["id", "mean", "logvar"].contains($0.name) }
-    let schema = try Schema(fields)
-    let out = try inv.openOutput(StreamHeader(schema: schema, attrs: ["model": .string(a.string("model")!), "latent": JSON(VAEArguments.latentNames(model))]))
-    var rec = RecordBuilder(schema)
     let labels = data.labels.filter { !["id", "mean", "logvar"].contains($0.field.name) }
+    let schema = try Schema([Field("id", .i64), Field("mean", .f64, shape: [l]), Field("logvar", .f64, shape: [l])] + labels.map(\.field))
+    let out = try inv.openOutput(StreamHeader(schema: schema, attrs: ["model": .string(modelPath), "latent": JSON(VAEArguments.latentNames(model))]))
+    var rec = RecordBuilder(schema)
     var start = 0
     while start < data.count {
         let n = min(1024, data.count - start)
@@ -155,28 +153,34 @@ func encode(_ inv: Invocation) throws {
 func decode(_ inv: Invocation) throws {
     let a = inv.args
     try inv.expectPositionals(1...2)
-    let model = try VAEArguments.loadModel(a)
+    let (model, modelPath) = try VAEArguments.loadModel(a)
     let l = model.latentWidth
-    var points: [[Double]] = [], cells: [(Int, Int)] = []
+    // The points: a grid's, made a chunk at a time, or those of a stream.
+    let count: Int, point: (Int) -> (z: [Double], cell: (Int, Int))
     if let g = a.string("grid") {
         if a.positionals.count > 1 { throw DKLError.usage("give latent points or --grid, not both") }
-        (points, cells) = try VAEArguments.grid(g, model)
+        let (rows, cols) = try VAEArguments.grid(g, model)
+        count = rows * cols
+        point = { k in (model.gridPoint(row: k / cols, col: k % cols, rows: rows, cols: cols), (k / cols, k % cols)) }
     } else {
         let path = a.positionals.count > 1 ? a.positionals[1] : "-"
-        (points, cells) = try VAEArguments.readLatents(path, field: a.string("field") ?? "z", width: l)
+        let (points, cells) = try VAEArguments.readLatents(path, field: a.string("field") ?? "z", width: l)
+        count = points.count
+        point = { k in (points[k], cells[k]) }
     }
     let schema = try Schema([Field("id", .i64), Field("y", .i32), Field("x", .i32), Field("z", .f64, shape: [l]),
                              Field(model.field, .f32, shape: model.shape)])
-    let out = try inv.openOutput(StreamHeader(schema: schema, attrs: ["model": .string(a.string("model")!), "latent": JSON(VAEArguments.latentNames(model))]))
+    let out = try inv.openOutput(StreamHeader(schema: schema, attrs: ["model": .string(modelPath), "latent": JSON(VAEArguments.latentNames(model))]))
     var rec = RecordBuilder(schema)
     var start = 0
-    while start < points.count {
-        let n = min(1024, points.count - start)
-        let z = Tensor<Float>(rows: n, cols: l, data: points[start..<(start + n)].flatMap { $0.map(Float.init) })
+    while start < count {
+        let n = min(1024, count - start)
+        let chunk = (start..<(start + n)).map(point)
+        let z = Tensor<Float>(rows: n, cols: l, data: chunk.flatMap { $0.z.map(Float.init) })
         let decoded = model.decode(z).map(Float.init)
-        for i in 0..<n {
-            rec.set(0, int: start + i); rec.set(1, int: cells[start + i].0); rec.set(2, int: cells[start + i].1)
-            rec.set(3, points[start + i])
+        for (i, p) in chunk.enumerated() {
+            rec.set(0, int: start + i); rec.set(1, int: p.cell.0); rec.set(2, int: p.cell.1)
+            rec.set(3, p.z)
             decoded[(i * model.inputWidth)..<((i + 1) * model.inputWidth)].withUnsafeBufferPointer { rec.set(4, floats: $0) }
             try out.writer.write(rec.bytes)
         }

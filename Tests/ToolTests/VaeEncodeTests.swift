@@ -205,7 +205,7 @@ final class LatentBOTests: XCTestCase {
             def load(p):
                 lines = open(p).read().splitlines()
                 return json.loads(lines[0]), [json.loads(l) for l in lines[1:]]
-            _, grid = load('grid.ndjson'); _, sims = load('truth.ndjson'); _, trace = load('bo.ndjson'); rh, replay = load('replay.ndjson')
+            _, grid = load('grid.ndjson'); _, sims = load('truth.ndjson'); th, trace = load('bo.ndjson'); rh, replay = load('replay.ndjson')
             truth, latent = np.load('truth.npy'), np.load('latent.npy')
             same_grid = all(s['y'] == g['y'] and s['x'] == g['x'] and s['id'] == g['id'] for s, g in zip(sims, grid))
             maps_ok = all(truth[g['y'], g['x']] == s['sum_abs_curl'] and np.allclose(latent[g['y'], g['x']], g['z']) for s, g in zip(sims, grid))
@@ -219,8 +219,11 @@ final class LatentBOTests: XCTestCase {
             first_top = next(i + 1 for i, r in enumerate(trace) if r['value'] >= top)
             print(same_grid, maps_ok, values_ok, distinct, last['points'] == 45, last['best'] == best, last['best_rank'] == rank,
                   rh['attrs']['first_top_points'] == first_top, len(trace[-1]['lengthscale']))
+            print(th['attrs']['scalarizer'] is None and th['attrs']['target'] == 'value', rh['attrs']['scalarizer'] is None)
             """, cwd: dir.path)
-        XCTAssertEqual(out, "True True True True True True True True 2\n")
+        XCTAssertEqual(out, "True True True True True True True True 2\nTrue True\n")
+        let r = try Tools.expect(64, "dkl-explore", ["--oracle", "truth.npy", "-S", "integral:0:1", "-w", "1", "--trace", "x.ndjson", "latent.npy"], cwd: dir.path)
+        XCTAssertTrue(r.err.hasPrefix("dkl-explore: error: the oracle is a map of the property: give no -S or --target\n"), r.report)
     }
 }
 

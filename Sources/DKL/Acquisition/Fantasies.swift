@@ -69,7 +69,7 @@ public struct EnsembleFantasies: Sendable {
     public init(ensemble: DKLEnsemble, candidates x: Matrix) throws {
         self.ensemble = ensemble
         let members = ensemble.members, posteriors = try ensemble.posteriors()
-        let each = try Parallel.lanesMap(members.count) { k -> (FantasizedVariance, [Double]) in
+        let each = Parallel.lanesMap(members.count) { k -> (FantasizedVariance, [Double]) in
             let z = members[k].embed(x)
             let (mu, v) = posteriors[k].predict(z)
             return (FantasizedVariance(posterior: posteriors[k], candidates: z, variance: v), mu)

@@ -57,10 +57,10 @@ public enum VAEArguments {
         }
     }
 
-    /// The model named by --model.
-    public static func loadModel(_ a: Arguments) throws -> VAE {
+    /// The model named by --model, and its path.
+    public static func loadModel(_ a: Arguments) throws -> (model: VAE, path: String) {
         guard let path = a.string("model") else { throw DKLError.usage("give the model file with -m MODEL") }
-        return try VAE.load(from: path).model
+        return (try VAE.load(from: path).model, path)
     }
 
     /// The latent coordinates' names: z0, z1, … or angle, dx, dy, z0, … (rotational).
@@ -68,29 +68,14 @@ public enum VAEArguments {
         (m.config.decoder == .rotational ? ["angle", "dx", "dy"] : []) + (0..<m.config.latent).map { "z\($0)" }
     }
 
-    /// An A×B grid (y along the first content latent, x along the second) over the
-    /// training records' latent box, the other latents 0; row-major.
-    public static func grid(_ spec: String, _ m: VAE) throws -> (points: [[Double]], cells: [(Int, Int)]) {
+    /// --grid AxB: the grid's rows and columns.
+    public static func grid(_ spec: String, _ m: VAE) throws -> (rows: Int, cols: Int) {
         let dims = spec.split(separator: "x").compactMap { Int($0) }
         guard dims.count == 2, dims.allSatisfy({ (1...100_000).contains($0) }), dims[0] * dims[1] <= 100_000_000 else {
             throw DKLError.usage("--grid must be AxB with sides from 1 to 100000")
         }
-        let first = m.config.decoder == .rotational ? 3 : 0
         guard m.config.latent >= 1 else { throw DKLError.usage("--grid needs content latents") }
-        let second = m.config.latent >= 2 ? first + 1 : nil
-        func axis(_ j: Int, _ i: Int, _ n: Int) -> Double {
-            n == 1 ? (m.latentLow[j] + m.latentHigh[j]) / 2 : m.latentLow[j] + (m.latentHigh[j] - m.latentLow[j]) * Double(i) / Double(n - 1)
-        }
-        var points: [[Double]] = [], cells: [(Int, Int)] = []
-        for r in 0..<dims[0] {
-            for c in 0..<dims[1] {
-                var z = [Double](repeating: 0, count: m.latentWidth)
-                z[first] = axis(first, r, dims[0])
-                if let second { z[second] = axis(second, c, dims[1]) }
-                points.append(z); cells.append((r, c))
-            }
-        }
-        return (points, cells)
+        return (dims[0], dims[1])
     }
 
     /// Latent points from a stream's field `field` (L values); y and x are kept when the

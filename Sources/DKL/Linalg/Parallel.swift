@@ -53,16 +53,19 @@ public enum Parallel {
     }
 
     /// `lanes` for tasks that return a value or throw: the values in task order, or the
-    /// error of the first task (by index) that threw.
-    public static func lanesMap<T>(_ count: Int, _ body: (Int) throws -> T) throws -> [T] {
-        let results = UnsafeMutableBufferPointer<Result<T, Error>?>.allocate(capacity: count)
+    /// error of the first task (by index) that threw. Tasks that cannot throw need no `try`.
+    public static func lanesMap<T, E: Error>(_ count: Int, _ body: (Int) throws(E) -> T) throws(E) -> [T] {
+        let results = UnsafeMutableBufferPointer<Result<T, E>?>.allocate(capacity: count)
         results.initialize(repeating: nil)
         defer { results.deinitialize(); results.deallocate() }
         withoutActuallyEscaping(body) { escaping in
             nonisolated(unsafe) let (slots, work) = (results, escaping)
-            lanes(count) { k in slots[k] = Result { try work(k) } }
+            lanes(count) { k in slots[k] = Result { () throws(E) -> T in try work(k) } }
         }
-        return try results.map { try $0!.get() }
+        var values: [T] = []
+        values.reserveCapacity(count)
+        for r in results { values.append(try r!.get()) }
+        return values
     }
 
     /// Runs the parts. The body's captures are the caller's responsibility: each part

@@ -39,17 +39,7 @@ public struct DenseStack: Sendable, Equatable {
 
     /// x·W + b.
     static func affine<T: NetScalar>(_ x: Tensor<T>, _ w: [T], _ b: [T], out: Int) -> Tensor<T> {
-        if x.rows == 0 { return Tensor(rows: 0, cols: out) }
-        var y = Tensor<T>.uninitialized(rows: x.rows, cols: out)
-        do {
-            x.data.withUnsafeBufferPointer { px in
-                w.withUnsafeBufferPointer { pw in
-                    y.data.withUnsafeMutableBufferPointer { py in
-                        T.gemm(px.baseAddress!, pw.baseAddress!, py.baseAddress!, m: x.rows, n: out, k: x.cols, transA: false, transB: false, beta: 0)
-                    }
-                }
-            }
-        }
+        var y = Tensor.product(x, Tensor(rows: x.cols, cols: out, data: w))
         y.addRow(b)
         return y
     }
@@ -69,15 +59,7 @@ public struct DenseStack: Sendable, Equatable {
             grads[bi] = g.columnSums()
             if l == 0 && !inputGradient { return nil }
             // dx = g·Wᵀ.
-            var dx = Tensor<T>.uninitialized(rows: g.rows, cols: x.cols)
-            g.data.withUnsafeBufferPointer { pg in
-                params[wi].withUnsafeBufferPointer { pw in
-                    dx.data.withUnsafeMutableBufferPointer { pd in
-                        T.gemm(pg.baseAddress!, pw.baseAddress!, pd.baseAddress!, m: g.rows, n: x.cols, k: g.cols, transA: false, transB: true, beta: 0)
-                    }
-                }
-            }
-            g = dx
+            g = Tensor.product(g, Tensor(rows: x.cols, cols: g.cols, data: params[wi]), transB: true)
         }
         return g
     }

@@ -1,12 +1,12 @@
 import Foundation
 
-/// The element type of the VAE networks: Float to train and run (single-precision BLAS,
-/// twice the rate of Double), Double for the gradient checks. The same generic code runs in
+/// The element type of the VAE networks: Float to train and run (single-precision BLAS),
+/// Double for the gradient checks. The same generic code runs in
 /// both, so the checks in Double cover what runs in Float.
 public protocol NetScalar: BinaryFloatingPoint, Sendable {
-    /// C ← op(A)·op(B) + β·C, row-major.
+    /// C ← op(A)·op(B), row-major.
     static func gemm(_ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, _ c: UnsafeMutablePointer<Self>,
-                     m: Int, n: Int, k: Int, transA: Bool, transB: Bool, beta: Self)
+                     m: Int, n: Int, k: Int, transA: Bool, transB: Bool)
     /// tanh of `count` values in place.
     static func tanh(_ x: UnsafeMutablePointer<Self>, count: Int)
     static func exp(_ x: Self) -> Self
@@ -14,15 +14,12 @@ public protocol NetScalar: BinaryFloatingPoint, Sendable {
     static func log1p(_ x: Self) -> Self
     static func sin(_ x: Self) -> Self
     static func cos(_ x: Self) -> Self
-    /// The array as stored in files and streams.
-    static func arrayValues(_ v: [Self]) -> ArrayValues
-    static func from(_ v: [Double]) -> [Self]
 }
 
 extension Float: NetScalar {
     public static func gemm(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-                            m: Int, n: Int, k: Int, transA: Bool, transB: Bool, beta: Float) {
-        BLAS.gemm(a, b, c, m: m, n: n, k: k, transA: transA, transB: transB, beta: beta)
+                            m: Int, n: Int, k: Int, transA: Bool, transB: Bool) {
+        BLAS.gemm(a, b, c, m: m, n: n, k: k, transA: transA, transB: transB)
     }
 
     /// tanh(x) = s·(1 − e)/(1 + e) with e = exp(−2|x|) ∈ (0, 1], eight at a time; e is
@@ -65,14 +62,12 @@ extension Float: NetScalar {
     public static func log1p(_ x: Float) -> Float { Foundation.log1p(x) }
     public static func sin(_ x: Float) -> Float { Foundation.sin(x) }
     public static func cos(_ x: Float) -> Float { Foundation.cos(x) }
-    public static func arrayValues(_ v: [Float]) -> ArrayValues { .float(v) }
-    public static func from(_ v: [Double]) -> [Float] { v.map { Float($0) } }
 }
 
 extension Double: NetScalar {
     public static func gemm(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>,
-                            m: Int, n: Int, k: Int, transA: Bool, transB: Bool, beta: Double) {
-        BLAS.gemm(a, b, c, m: m, n: n, k: k, transA: transA, transB: transB, beta: beta)
+                            m: Int, n: Int, k: Int, transA: Bool, transB: Bool) {
+        BLAS.gemm(a, b, c, m: m, n: n, k: k, transA: transA, transB: transB)
     }
     public static func tanh(_ x: UnsafeMutablePointer<Double>, count: Int) {
         for i in 0..<count { x[i] = Foundation.tanh(x[i]) }
@@ -82,6 +77,4 @@ extension Double: NetScalar {
     public static func log1p(_ x: Double) -> Double { Foundation.log1p(x) }
     public static func sin(_ x: Double) -> Double { Foundation.sin(x) }
     public static func cos(_ x: Double) -> Double { Foundation.cos(x) }
-    public static func arrayValues(_ v: [Double]) -> ArrayValues { .double(v) }
-    public static func from(_ v: [Double]) -> [Double] { v }
 }

@@ -11,8 +11,6 @@ public struct RecordSet {
     public var values: [Float]
     /// Scalar fields of the input stream, one value per record, in the input's order.
     public var labels: [(field: Field, values: [Double])]
-    /// The input's header attributes (empty for arrays).
-    public var attrs: JSON
 
     public var width: Int { shape.reduce(1, *) }
 
@@ -28,7 +26,7 @@ public struct RecordSet {
             if let i = values.firstIndex(where: { !$0.isFinite }) {
                 throw DKLError.data("record \(i / (a.count / a.shape[0]) + 1) holds NaN or infinity", file: path)
             }
-            return RecordSet(shape: Array(a.shape.dropFirst()), field: field ?? "data", count: a.shape[0], values: values, labels: [], attrs: .object([]))
+            return RecordSet(shape: Array(a.shape.dropFirst()), field: field ?? "data", count: a.shape[0], values: values, labels: [])
         }
         if path != "-" && !FileManager.default.fileExists(atPath: path) { throw DKLError.data("no such file", file: path) }
         let reader = try StreamReader(path: path)
@@ -50,8 +48,7 @@ public struct RecordSet {
             throw DKLError.data("field '\(f.name)' has shape \(f.shape); expected [D] or [H, W] numbers", file: reader.name, location: "header")
         }
         let scalars = schema.fields.indices.filter { schema.fields[$0].shape.isEmpty && schema.fields[$0].dtype != .string }
-        var set = RecordSet(shape: f.shape, field: f.name, count: 0, values: [], labels: scalars.map { (schema.fields[$0], []) },
-                            attrs: reader.header.attrs)
+        var set = RecordSet(shape: f.shape, field: f.name, count: 0, values: [], labels: scalars.map { (schema.fields[$0], []) })
         while let batch = try locating(file: reader.name, { try reader.nextBatch() }) {
             for i in 0..<batch.count {
                 let r = RecordView(batch.record(i), schema)

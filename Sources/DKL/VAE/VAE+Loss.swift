@@ -4,6 +4,17 @@ public struct VAELoss: Sendable, Equatable {
     public var kl = 0.0
     public var total = 0.0
     public init() {}
+
+    /// The weighted mean of losses over parts of a batch or a set (weights: their sizes).
+    public static func mean(_ parts: [(loss: VAELoss, weight: Double)]) -> VAELoss {
+        var m = VAELoss()
+        let w = parts.reduce(0) { $0 + $1.weight }
+        guard w > 0 else { return m }
+        for (loss, weight) in parts {
+            m.reconstruction += weight / w * loss.reconstruction; m.kl += weight / w * loss.kl; m.total += weight / w * loss.total
+        }
+        return m
+    }
 }
 
 extension VAE {
@@ -26,13 +37,8 @@ extension VAE {
                 z.data[i * l + j] = mu + (noise.map { sd.data[i * l + j] * $0.data[i * l + j] } ?? 0)
             }
         }
-        var mlpCache: [Tensor<T>] = []
-        var coordCache = CoordinateDecoder.Cache<T>()
-        let a: Tensor<T>
-        switch config.decoder {
-        case .mlp: a = mlpDecoder.forward(z, params, cache: &mlpCache)
-        case .rotational: a = coordinateDecoder.forward(z, params, cache: &coordCache)
-        }
+        var decCache = DecoderCache<T>()
+        let a = decoderForward(z, params, cache: &decCache)
 
         var result = VAELoss()
         let invB = 1 / T(b)
@@ -91,11 +97,7 @@ extension VAE {
         guard gradients else { return (result, []) }
 
         var grads = [[T]](repeating: [], count: params.count)
-        let dz: Tensor<T>
-        switch config.decoder {
-        case .mlp: dz = mlpDecoder.backward(da, params, cache: mlpCache, grads: &grads, inputGradient: true)!
-        case .rotational: dz = coordinateDecoder.backward(da, params, cache: coordCache, grads: &grads)
-        }
+        let dz = decoderBackward(da, params, cache: decCache, grads: &grads)
         var dout = Tensor<T>(rows: b, cols: 2 * l)
         for i in 0..<b {
             for j in 0..<l {

@@ -74,6 +74,20 @@ public struct VAE: Sendable {
         (convEncoder?.shapes ?? []) + encoder.shapes + (config.decoder == .mlp ? mlpDecoder.shapes : coordinateDecoder.shapes)
     }
 
+    /// The latent point at cell (row, col) of a rows×cols grid over the training records'
+    /// latent box: the first content latent along the rows, the second along the columns,
+    /// the others 0.
+    public func gridPoint(row: Int, col: Int, rows: Int, cols: Int) -> [Double] {
+        let first = config.decoder == .rotational ? 3 : 0
+        func axis(_ j: Int, _ i: Int, _ n: Int) -> Double {
+            n == 1 ? (latentLow[j] + latentHigh[j]) / 2 : latentLow[j] + (latentHigh[j] - latentLow[j]) * Double(i) / Double(n - 1)
+        }
+        var z = [Double](repeating: 0, count: latentWidth)
+        if config.latent >= 1 { z[first] = axis(first, row, rows) }
+        if config.latent >= 2 { z[first + 1] = axis(first + 1, col, cols) }
+        return z
+    }
+
     /// Raw records (rows) → the normalized network input.
     public func normalized(_ rows: [Float], count: Int) -> Tensor<Float> {
         let (o, s) = (Float(offset), Float(1 / scale))
@@ -90,10 +104,9 @@ public struct VAE: Sendable {
     }
 
     /// What the encoder's backward pass needs.
-    public struct EncoderCache<T: NetScalar> {
+    struct EncoderCache<T: NetScalar> {
         var conv = ConvStack.Cache<T>()
         var dense: [Tensor<T>] = []
-        public init() {}
     }
 
     /// The encoder's output B×2L: the latent means, then the log-variances.
@@ -108,16 +121,32 @@ public struct VAE: Sendable {
         if let conv, let gf { conv.backward(gf, params, cache: cache.conv, grads: &grads) }
     }
 
+    /// What the decoder's backward pass needs.
+    struct DecoderCache<T: NetScalar> {
+        var mlp: [Tensor<T>] = []
+        var coordinates = CoordinateDecoder.Cache<T>()
+    }
+
+    /// The decoder's raw output (B×D): the normalized mean (Gaussian) or the logits (Bernoulli).
+    func decoderForward<T: NetScalar>(_ z: Tensor<T>, _ params: [[T]], cache: inout DecoderCache<T>) -> Tensor<T> {
+        switch config.decoder {
+        case .mlp: return mlpDecoder.forward(z, params, cache: &cache.mlp)
+        case .rotational: return coordinateDecoder.forward(z, params, cache: &cache.coordinates)
+        }
+    }
+
+    /// Sets the decoder's gradients in `grads`; returns the gradient of z.
+    func decoderBackward<T: NetScalar>(_ g: Tensor<T>, _ params: [[T]], cache: DecoderCache<T>, grads: inout [[T]]) -> Tensor<T> {
+        switch config.decoder {
+        case .mlp: return mlpDecoder.backward(g, params, cache: cache.mlp, grads: &grads, inputGradient: true) ?? Tensor(rows: g.rows, cols: latentWidth)
+        case .rotational: return coordinateDecoder.backward(g, params, cache: cache.coordinates, grads: &grads)
+        }
+    }
+
     /// The decoder's raw output (B×D): the normalized mean (Gaussian) or the logits (Bernoulli).
     public func decodeRaw<T: NetScalar>(_ z: Tensor<T>, _ params: [[T]]) -> Tensor<T> {
-        switch config.decoder {
-        case .mlp:
-            var cache: [Tensor<T>] = []
-            return mlpDecoder.forward(z, params, cache: &cache)
-        case .rotational:
-            var cache = CoordinateDecoder.Cache<T>()
-            return coordinateDecoder.forward(z, params, cache: &cache)
-        }
+        var cache = DecoderCache<T>()
+        return decoderForward(z, params, cache: &cache)
     }
 
     /// Decoded records in the data's units (B×D) for latent points z (B×latent).

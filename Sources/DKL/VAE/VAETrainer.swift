@@ -67,7 +67,7 @@ public enum VAETrainer {
             var order = train
             order.shuffle(using: &g)
             var params = state.parameters, adam = state.adam
-            var sum = VAELoss()
+            var batches: [(loss: VAELoss, weight: Double)] = []
             var start = 0
             while start < order.count {
                 if interrupted() { return false }
@@ -75,12 +75,10 @@ public enum VAETrainer {
                 let noise = Tensor<Float>(rows: idx.count, cols: l, data: (0..<(idx.count * l)).map { _ in Float(g.normal()) })
                 let (loss, grads, shares) = batchLoss(model, x, idx, noise, params)
                 adam.update(&params, grads[0], grads.count > 1 ? (grads[1], shares[0], shares[1]) : nil)
-                let w = Double(idx.count)
-                sum.reconstruction += w * loss.reconstruction; sum.kl += w * loss.kl; sum.total += w * loss.total
+                batches.append((loss, Double(idx.count)))
                 start += config.batch
             }
-            let n = Double(max(order.count, 1))
-            sum.reconstruction /= n; sum.kl /= n; sum.total /= n
+            let sum = VAELoss.mean(batches)
             var report1 = Epoch(epoch: e, train: sum, validation: nil)
             state.parameters = params
             state.adam = adam
@@ -118,22 +116,13 @@ public enum VAETrainer {
             return (loss, [grads], [1])
         }
         let ranges = [0..<(n / 2), (n / 2)..<n]
-        var results = [(VAELoss, [[Float]])?](repeating: nil, count: 2)
-        results.withUnsafeMutableBufferPointer { slots in
-            nonisolated(unsafe) let out = slots
-            Parallel.lanes(2) { k in
-                let r = ranges[k]
-                out[k] = model.loss(x.gather(rows[(rows.startIndex + r.lowerBound)..<(rows.startIndex + r.upperBound)]),
-                                    noise: noise.gather(r), params, gradients: true)
-            }
+        let halves = Parallel.lanesMap(2) { k in
+            let r = ranges[k]
+            return model.loss(x.gather(rows[(rows.startIndex + r.lowerBound)..<(rows.startIndex + r.upperBound)]),
+                              noise: noise.gather(r), params, gradients: true)
         }
-        let (a, b) = (results[0]!, results[1]!)
-        let (wa, wb) = (Double(ranges[0].count) / Double(n), Double(ranges[1].count) / Double(n))
-        var loss = VAELoss()
-        loss.reconstruction = wa * a.0.reconstruction + wb * b.0.reconstruction
-        loss.kl = wa * a.0.kl + wb * b.0.kl
-        loss.total = wa * a.0.total + wb * b.0.total
-        return (loss, [a.1, b.1], [Float(wa), Float(wb)])
+        let shares = ranges.map { Double($0.count) / Double(n) }
+        return (VAELoss.mean([(halves[0].0, shares[0]), (halves[1].0, shares[1])]), halves.map(\.1), shares.map(Float.init))
     }
 
     /// The loss at the latent means (no sampling noise), in chunks taken two at a time side
@@ -141,19 +130,8 @@ public enum VAETrainer {
     public static func evaluate(_ model: VAE, _ x: Tensor<Float>, _ params: [[Float]]) -> VAELoss {
         let step = max(model.config.batch, 256)
         let chunks = stride(from: 0, to: x.rows, by: step).map { $0..<min($0 + step, x.rows) }
-        var losses = [VAELoss](repeating: VAELoss(), count: chunks.count)
-        losses.withUnsafeMutableBufferPointer { slots in
-            nonisolated(unsafe) let out = slots
-            Parallel.lanes(chunks.count) { k in out[k] = model.loss(x.gather(chunks[k]), noise: nil, params, gradients: false).0 }
-        }
-        var sum = VAELoss()
-        for (loss, r) in zip(losses, chunks) {
-            let w = Double(r.count)
-            sum.reconstruction += w * loss.reconstruction; sum.kl += w * loss.kl; sum.total += w * loss.total
-        }
-        let n = Double(max(x.rows, 1))
-        sum.reconstruction /= n; sum.kl /= n; sum.total /= n
-        return sum
+        let losses = Parallel.lanesMap(chunks.count) { model.loss(x.gather(chunks[$0]), noise: nil, params, gradients: false).0 }
+        return VAELoss.mean(zip(losses, chunks).map { ($0, Double($1.count)) })
     }
 
     /// Sets the model's latent bounding box from the means of the records `x`.
