@@ -16,7 +16,8 @@ let package = Package(
         // libhdf5 (serial); wrapped only by Sources/DKL/Formats/HDF5*.swift.
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5",
                        providers: [.apt(["libhdf5-dev"])]),
-        // malloc tuning (mallopt), which the Glibc module does not export; used by IO/Allocator.swift only.
+        // malloc tuning (mallopt), which the Glibc module does not export (used by IO/Allocator.swift),
+        // and the elementwise Float kernels compiled per vector width (used by NN/VectorKernels.swift).
         .target(name: "CPlatform"),
         .target(name: "DKL", dependencies: ["COpenBLAS", "CHDF5", "CPlatform"]),
         .target(name: "TestSupport", dependencies: ["DKL"], path: "Tests/TestSupport"),

@@ -120,33 +120,34 @@ func encode(_ inv: Invocation) throws {
     try inv.expectPositionals(1...2)
     let (model, modelPath) = try VAEArguments.loadModel(a)
     let input = a.positionals.count > 1 ? a.positionals[1] : "-"
-    let data = try RecordSet.read(input, field: a.string("field") ?? model.field)
-    guard data.shape == model.shape else {
-        throw DKLError.data("records of shape \(data.shape), but the model was trained on \(model.shape)", file: input)
+    let reader = try RecordReader(input, field: a.string("field"), preferring: model.field)
+    guard reader.shape == model.shape else {
+        throw DKLError.data("records of shape \(reader.shape), but the model was trained on \(model.shape)", file: input)
     }
     let l = model.latentWidth
-    let labels = data.labels.filter { !["id", "mean", "logvar"].contains($0.field.name) }
-    let schema = try Schema([Field("id", .i64), Field("mean", .f64, shape: [l]), Field("logvar", .f64, shape: [l])] + labels.map(\.field))
+    // The input's labels pass through, except those the output's own fields would shadow.
+    let labels = reader.labels.enumerated().filter { !["id", "mean", "logvar"].contains($0.element.name) }
+    let schema = try Schema([Field("id", .i64), Field("mean", .f64, shape: [l]), Field("logvar", .f64, shape: [l])] + labels.map(\.element))
     let out = try inv.openOutput(StreamHeader(schema: schema, attrs: ["model": .string(modelPath), "latent": JSON(VAEArguments.latentNames(model))]))
     var rec = RecordBuilder(schema)
     var start = 0
-    while start < data.count {
-        let n = min(1024, data.count - start)
-        let x = model.normalized(Array(data.values[(start * model.inputWidth)..<((start + n) * model.inputWidth)]), count: n)
-        let (mean, logVariance) = model.encode(x, model.parameters)
+    while let chunk = try reader.next() {
+        let n = chunk.count
+        let (mean, logVariance) = model.encode(model.normalized(chunk.values, count: n), model.parameters)
         for i in 0..<n {
             rec.set(0, int: start + i)
             rec.set(1, (0..<l).map { Double(mean.data[i * l + $0]) })
             rec.set(2, (0..<l).map { Double(logVariance.data[i * l + $0]) })
             for (k, label) in labels.enumerated() {
-                let v = label.values[start + i]
-                if label.field.dtype.isFloat { rec.set(3 + k, v) } else { rec.set(3 + k, int: v.isFinite && abs(v) < 9e18 ? Int(v) : 0) }
+                let v = chunk.labels[label.offset].values[i]
+                if label.element.dtype.isFloat { rec.set(3 + k, v) } else { rec.set(3 + k, int: v.isFinite && abs(v) < 9e18 ? Int(v) : 0) }
             }
             try out.writer.write(rec.bytes)
         }
         start += n
         try Interrupts.check()
     }
+    if start == 0 { throw DKLError.data("no records", file: reader.name) }
     try out.commit()
 }
 
@@ -155,28 +156,31 @@ func decode(_ inv: Invocation) throws {
     try inv.expectPositionals(1...2)
     let (model, modelPath) = try VAEArguments.loadModel(a)
     let l = model.latentWidth
-    // The points: a grid's, made a chunk at a time, or those of a stream.
-    let count: Int, point: (Int) -> (z: [Double], cell: (Int, Int))
+    // The points a chunk at a time: a grid's, made as they are needed, or a stream's.
+    let nextChunk: () throws -> [VAEArguments.LatentPoint]?
     if let g = a.string("grid") {
         if a.positionals.count > 1 { throw DKLError.usage("give latent points or --grid, not both") }
         let (rows, cols) = try VAEArguments.grid(g, model)
-        count = rows * cols
-        point = { k in (model.gridPoint(row: k / cols, col: k % cols, rows: rows, cols: cols), (k / cols, k % cols)) }
+        var made = 0
+        nextChunk = {
+            guard made < rows * cols else { return nil }
+            let chunk = (made..<min(made + 1024, rows * cols)).map { k in
+                (model.gridPoint(row: k / cols, col: k % cols, rows: rows, cols: cols), (k / cols, k % cols))
+            }
+            made += chunk.count
+            return chunk
+        }
     } else {
-        let path = a.positionals.count > 1 ? a.positionals[1] : "-"
-        let (points, cells) = try VAEArguments.readLatents(path, field: a.string("field") ?? "z", width: l)
-        count = points.count
-        point = { k in (points[k], cells[k]) }
+        let reader = try VAEArguments.LatentReader(a.positionals.count > 1 ? a.positionals[1] : "-", field: a.string("field") ?? "z", width: l)
+        nextChunk = { try reader.next() }
     }
     let schema = try Schema([Field("id", .i64), Field("y", .i32), Field("x", .i32), Field("z", .f64, shape: [l]),
                              Field(model.field, .f32, shape: model.shape)])
     let out = try inv.openOutput(StreamHeader(schema: schema, attrs: ["model": .string(modelPath), "latent": JSON(VAEArguments.latentNames(model))]))
     var rec = RecordBuilder(schema)
     var start = 0
-    while start < count {
-        let n = min(1024, count - start)
-        let chunk = (start..<(start + n)).map(point)
-        let z = Tensor<Float>(rows: n, cols: l, data: chunk.flatMap { $0.z.map(Float.init) })
+    while let chunk = try nextChunk() {
+        let z = Tensor<Float>(rows: chunk.count, cols: l, data: chunk.flatMap { $0.z.map(Float.init) })
         let decoded = model.decode(z).map(Float.init)
         for (i, p) in chunk.enumerated() {
             rec.set(0, int: start + i); rec.set(1, int: p.cell.0); rec.set(2, int: p.cell.1)
@@ -184,7 +188,7 @@ func decode(_ inv: Invocation) throws {
             decoded[(i * model.inputWidth)..<((i + 1) * model.inputWidth)].withUnsafeBufferPointer { rec.set(4, floats: $0) }
             try out.writer.write(rec.bytes)
         }
-        start += n
+        start += chunk.count
         try Interrupts.check()
     }
     try out.commit()

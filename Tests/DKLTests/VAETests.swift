@@ -104,6 +104,110 @@ final class VAETests: XCTestCase {
         xs.withUnsafeMutableBufferPointer { Float.tanh($0.baseAddress!, count: $0.count) }
         let worst = zip(xs, expected).map { abs(Double($0) - $1) }.max()!
         XCTAssertLessThan(worst, 2e-7, "worst absolute error \(worst)")
+        var odd: [Float] = [.nan, 0.5, -.infinity]
+        odd.withUnsafeMutableBufferPointer { Float.tanh($0.baseAddress!, count: $0.count) }
+        XCTAssertTrue(odd[0].isNaN)
+        XCTAssertEqual(odd[1], Float(Foundation.tanh(0.5)), accuracy: 1e-7)
+        XCTAssertEqual(odd[2], -1)
+    }
+}
+
+/// The training loop against the plain one it stands for (shuffle, halves' gradients
+/// weighted by their shares, Adam), on one thread and on two lanes; and an interrupted
+/// epoch leaves the state of the last whole one.
+final class VAETrainerTests: XCTestCase {
+    func setUp(_ config: inout VAEConfig) -> (VAE, Tensor<Float>) {
+        config.encoderHidden = [9]; config.decoderHidden = [7]; config.epochs = 3; config.batch = 7; config.seed = 5
+        let m = VAE(config: config, shape: [11], field: "f", offset: 0, scale: 1)
+        var g = Xoshiro(seed: 2)
+        // 45 records, 41 trained on: batches of 7 and a last one of 6.
+        return (m, Tensor<Float>(rows: 45, cols: 11, data: (0..<495).map { _ in Float(g.normal()) }))
+    }
+
+    func testTrainingEqualsThePlainLoopOnAnyThreadCount() {
+        var c = VAEConfig()
+        let (m0, x) = setUp(&c)
+        // The plain loop, here.
+        let (_, train) = VAETrainer.split(count: x.rows, config: c)
+        var params = m0.parameters, adam = FloatAdam(learningRate: c.learningRate)
+        var losses: [Double] = []
+        for e in 1...c.epochs {
+            var g = Xoshiro.stream(seed: c.seed, index: UInt64(e))
+            var order = train
+            order.shuffle(using: &g)
+            let batches = stride(from: 0, to: order.count, by: c.batch).map { Array(order[$0..<min($0 + c.batch, order.count)]) }
+            let noise = batches.map { b in (0..<(b.count * 2)).map { _ in Float(g.normal()) } }
+            var sum = 0.0
+            for (b, rows) in batches.enumerated() {
+                let h = rows.count / 2
+                let (l0, g0) = m0.loss(x.gather(rows[..<h]), noise: Tensor(rows: h, cols: 2, data: Array(noise[b][..<(2 * h)])), params, gradients: true)
+                let (l1, g1) = m0.loss(x.gather(rows[h...]), noise: Tensor(rows: rows.count - h, cols: 2, data: Array(noise[b][(2 * h)...])), params, gradients: true)
+                let (w0, w1) = (Double(h) / Double(rows.count), Double(rows.count - h) / Double(rows.count))
+                adam.update(&params, g0, (g1, Float(w0), Float(w1)))
+                sum += Double(rows.count) / Double(order.count) * (w0 * l0.total + w1 * l1.total)
+            }
+            losses.append(sum)
+        }
+        let saved = (Parallel.threads, BLAS.threads)
+        defer { Parallel.threads = saved.0; BLAS.setThreads(saved.1) }
+        for threads in [1, 2] {
+            Parallel.threads = threads
+            BLAS.setThreads(threads)
+            var m = m0
+            var state = VAETrainingState(parameters: m.parameters, learningRate: c.learningRate)
+            XCTAssertTrue(VAETrainer.train(&m, x, state: &state))
+            XCTAssertEqual(state.parameters, params, "\(threads) threads")
+            XCTAssertEqual(state.adam, adam, "\(threads) threads")
+            assertClose(state.trainLoss, losses, rtol: 1e-12, atol: 0)
+        }
+    }
+
+    func testAnInterruptedEpochIsDropped() {
+        var c = VAEConfig()
+        let (m0, x) = setUp(&c)
+        for threads in [1, 2] {
+            let saved = Parallel.threads
+            defer { Parallel.threads = saved }
+            Parallel.threads = threads
+            // Stop during the third epoch (six batches an epoch, polled before each).
+            var polls = 0
+            var m = m0
+            var state = VAETrainingState(parameters: m.parameters, learningRate: c.learningRate)
+            XCTAssertFalse(VAETrainer.train(&m, x, state: &state, interrupted: { polls += 1; return polls > 2 * 7 + 3 }))
+            var whole = c
+            whole.epochs = 2
+            var m2 = VAE(config: whole, shape: [11], field: "f", offset: 0, scale: 1)
+            m2.parameters = m0.parameters
+            var state2 = VAETrainingState(parameters: m2.parameters, learningRate: c.learningRate)
+            XCTAssertTrue(VAETrainer.train(&m2, x, state: &state2))
+            XCTAssertEqual(state.epoch, 2)
+            XCTAssertEqual(state, state2, "\(threads) threads")
+            XCTAssertEqual(m.parameters, m2.parameters)
+        }
+    }
+}
+
+final class LanePairTests: XCTestCase {
+    /// Each phase sees everything the other lane wrote before the sync that ended the last.
+    func testPhasesAreOrderedBySync() {
+        let pair = LanePair()
+        let cells = UnsafeMutableBufferPointer<Int>.allocate(capacity: 2)
+        defer { cells.deallocate() }
+        cells.initialize(repeating: 0)
+        var seen = [[Int]](repeating: [], count: 2)
+        seen.withUnsafeMutableBufferPointer { seenLanes in
+            nonisolated(unsafe) let (cells, seenLanes) = (cells, seenLanes)
+            pair.run { lane in
+                for round in 1...2000 {
+                    cells[lane] = round
+                    pair.sync()
+                    seenLanes[lane].append(cells[1 - lane])
+                    pair.sync()
+                }
+            }
+        }
+        XCTAssertEqual(seen[0], Array(1...2000))
+        XCTAssertEqual(seen[1], Array(1...2000))
     }
 }
 

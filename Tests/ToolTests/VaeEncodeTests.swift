@@ -258,6 +258,50 @@ final class VaeEncodeArrayInputTests: XCTestCase {
     }
 }
 
+/// encode and decode work a chunk at a time: 3,000 records (three chunks) from an array
+/// and from a stream on stdin give the same encodings in order, the last chunk's records
+/// equal a numpy forward pass, and a NaN deep in the input is named by its record.
+final class VaeEncodeChunkTests: XCTestCase {
+    func testEncodeAndDecodeInChunks() throws {
+        let dir = TempDir()
+        try Tools.expect(0, "dkl-synth", ["trajectories", "-n", "3000", "--steps", "20", "--seed", "8", "-o", "t.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-cat", ["--export", "t.npy", "--field", "field", "t.dkl"], cwd: dir.path)
+        try Tools.expect(0, "vae-encode", ["train", "--epochs", "2", "--encoder-hidden", "8", "--decoder-hidden", "8", "-q", "-o", "m.h5", "t.npy"], cwd: dir.path)
+        try Tools.expect(0, "vae-encode", ["encode", "-m", "m.h5", "t.npy", "-J", "-o", "a.ndjson"], cwd: dir.path)
+        let piped = try Tools.expect(0, "vae-encode", ["encode", "-m", "m.h5", "-J"], stdin: try Data(contentsOf: URL(fileURLWithPath: dir.path + "/t.dkl")), cwd: dir.path)
+        _ = try dir.write("b.ndjson", piped.out)
+        try Tools.expect(0, "vae-encode", ["decode", "-m", "m.h5", "--field", "mean", "a.ndjson", "-J", "-o", "d.ndjson"], cwd: dir.path)
+        let out = try Tools.python("""
+            import json, h5py, numpy as np
+            def load(p): return [json.loads(l) for l in open(p).read().splitlines()[1:]]
+            a, b, d = load('a.ndjson'), load('b.ndjson'), load('d.ndjson')
+            x = np.load('t.npy').astype(np.float64)
+            f = h5py.File('m.h5', 'r')
+            p = [f['parameters/p%d' % k][...].astype(np.float64) for k in range(len(f['parameters']))]
+            h = (x - f.attrs['offset']) / f.attrs['scale']
+            for k in (0, 2):   # 20 → 8 → 2 + 2
+                h = h @ p[k] + p[k + 1]
+                if k < 2: h = np.tanh(h)
+            z = np.array([r['mean'] for r in a])
+            g = z
+            for k in (4, 6):   # 2 → 8 → 20
+                g = g @ p[k] + p[k + 1]
+                if k < 6: g = np.tanh(g)
+            g = g * f.attrs['scale'] + f.attrs['offset']
+            same = all(r['mean'] == s['mean'] and r['logvar'] == s['logvar'] for r, s in zip(a, b))
+            ids = [r['id'] for r in a] == list(range(3000)) and [r['x'] for r in d] == list(range(3000))
+            dec = np.abs(np.array([r['data'] for r in d]) - g).max() / np.abs(g).max()
+            print(len(a), len(b), len(d), same, ids, np.abs(h[:, :2] - z).max() < 1e-4, dec < 1e-5)
+            x[2499, 3] = np.nan
+            np.save('bad.npy', x)
+            """, cwd: dir.path)
+        XCTAssertEqual(out, "3000 3000 3000 True True True True\n")
+        let r = try Tools.expect(1, "vae-encode", ["encode", "-m", "m.h5", "bad.npy", "-o", "bad.dkl"], cwd: dir.path)
+        XCTAssertEqual(r.err, "vae-encode: bad.npy: record 2500 holds NaN or infinity\n")
+        XCTAssertFalse(dir.exists("bad.dkl"))
+    }
+}
+
 /// The lecture's cards: the rotation-invariant VAE's first latent follows each card's angle,
 /// and its content latents are free of it; a plain VAE's latent mixes angle and suit.
 final class CardsRVAETests: XCTestCase {

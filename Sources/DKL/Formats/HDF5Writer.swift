@@ -26,8 +26,10 @@ public final class HDF5Writer {
 
     deinit { abort() }
 
-    /// Writes a dataset (intermediate groups are created).
-    public func write(_ dataset: String, shape: [Int], values: ArrayValues) throws {
+    /// Writes a dataset (intermediate groups are created); large ones are compressed unless
+    /// `compress` is false (network weights and optimizer moments barely compress, and a
+    /// checkpoint written during training should cost little).
+    public func write(_ dataset: String, shape: [Int], values: ArrayValues, compress: Bool = true) throws {
         guard shape.reduce(1, *) == values.count else {
             throw DKLError.data("internal: shape \(shape) does not hold \(values.count) values", file: path)
         }
@@ -46,7 +48,7 @@ public final class HDF5Writer {
         defer { H5Pclose(dcpl) }
         H5Pset_obj_track_times(dcpl, false)   // no timestamps: the same data gives the same bytes
         try group((dataset as NSString).deletingLastPathComponent)
-        if !shape.isEmpty, values.count * size >= HDF5Writer.compressAbove {
+        if compress, !shape.isEmpty, values.count * size >= HDF5Writer.compressAbove {
             var chunk = HDF5Writer.chunkShape(shape, itemSize: size).map { hsize_t($0) }
             H5Pset_chunk(dcpl, Int32(shape.count), &chunk)
             H5Pset_shuffle(dcpl)

@@ -81,6 +81,14 @@ public enum Parallel {
         }
     }
 
+    /// Runs `body` marked as a lane: `Parallel`'s loops inside it run serially on this thread.
+    static func asLane<T>(_ body: () -> T) -> T {
+        let outer = pthread_getspecific(laneKey)
+        pthread_setspecific(laneKey, UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(laneKey, outer) }
+        return body()
+    }
+
     /// Whether the calling thread is running a lane (a thread-specific flag).
     static var insideLane: Bool { pthread_getspecific(laneKey) != nil }
     private static let laneKey: pthread_key_t = {

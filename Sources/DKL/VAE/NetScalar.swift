@@ -22,40 +22,10 @@ extension Float: NetScalar {
         BLAS.gemm(a, b, c, m: m, n: n, k: k, transA: transA, transB: transB)
     }
 
-    /// tanh(x) = s·(1 − e)/(1 + e) with e = exp(−2|x|) ∈ (0, 1], eight at a time; e is
-    /// 2^k·e^r with |r| ≤ ln2/2 and e^r from its Taylor polynomial of degree 7 (relative
-    /// truncation below 2e-8). Absolute error a few 1e-8: float rounding, no library call.
+    /// tanh in vector registers (`VectorKernels.tanh`): s·(1 − e)/(1 + e) with e = exp(−2|x|)
+    /// from 2^k and a polynomial, no library call; absolute error a few 1e-8.
     public static func tanh(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        @inline(__always) func tanh8(_ v: SIMD8<Float>) -> SIMD8<Float> {
-            let absolute: SIMD8<Float> = v.replacing(with: -v, where: v .< 0)
-            let a: SIMD8<Float> = (absolute * -2).replacing(with: -87, where: absolute .> 43.5)
-            let magic: Float = 12582912   // 1.5·2²³: t + magic holds round(t) in its low bits
-            let t = a * 1.442695 + magic
-            let k = t - magic
-            let r = (a - k * 0.693359375) + k * 2.12194440e-4
-            let r2 = r * r
-            let p01: SIMD8<Float> = 1 + r, p23: SIMD8<Float> = 0.5 + r * 0.16666667
-            let p45: SIMD8<Float> = 0.041666668 + r * 0.008333334, p67: SIMD8<Float> = 0.0013888889 + r * 0.0001984127
-            let q: SIMD8<Float> = p45 + r2 * p67
-            let p: SIMD8<Float> = p01 + r2 * (p23 + r2 * q)
-            let k32: SIMD8<Int32> = unsafeBitCast(t, to: SIMD8<Int32>.self) &- unsafeBitCast(SIMD8<Float>(repeating: magic), to: SIMD8<Int32>.self)
-            let bits: SIMD8<Int32> = (k32 &+ 127) &<< 23
-            let e = p * unsafeBitCast(bits, to: SIMD8<Float>.self)
-            let y = (1 - e) / (1 + e)
-            return y.replacing(with: -y, where: v .< 0)
-        }
-        let raw = UnsafeMutableRawPointer(x)
-        let whole = count / 8 * 8
-        for i in stride(from: 0, to: whole, by: 8) {
-            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            raw.storeBytes(of: tanh8(v), toByteOffset: i * 4, as: SIMD8<Float>.self)
-        }
-        if whole < count {
-            var v = SIMD8<Float>()
-            for t in 0..<(count - whole) { v[t] = x[whole + t] }
-            let y = tanh8(v)
-            for t in 0..<(count - whole) { x[whole + t] = y[t] }
-        }
+        VectorKernels.tanh(x, count: count)
     }
     public static func exp(_ x: Float) -> Float { Foundation.exp(x) }
     public static func log(_ x: Float) -> Float { Foundation.log(x) }

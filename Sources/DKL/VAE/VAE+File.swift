@@ -27,7 +27,7 @@ extension VAE {
             try w.setAttribute("/", "provenance", .string(JSON.array(provenance).text))
             let shapes = parameterShapes
             func writeAll(_ group: String, _ arrays: [[Float]]) throws {
-                for (k, p) in arrays.enumerated() { try w.write("\(group)/p\(k)", shape: [shapes[k].0, shapes[k].1], values: .float(p)) }
+                for (k, p) in arrays.enumerated() { try w.write("\(group)/p\(k)", shape: [shapes[k].0, shapes[k].1], values: .float(p), compress: false) }
             }
             try writeAll("/parameters", parameters)
             try w.write("/latent/low", shape: [latentLow.count], values: .double(latentLow))

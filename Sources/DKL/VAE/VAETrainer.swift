@@ -61,27 +61,22 @@ public enum VAETrainer {
         let (validation, train) = split(count: x.rows, config: config)
         let xv = validation.isEmpty ? nil : x.gather(validation)
         let l = model.latentWidth
+        let arrays = ArrayBoxes(state.parameters, state.adam)
+        let pair = LanePair()
         while state.epoch < config.epochs && !state.stopped {
             let e = state.epoch + 1
             var g = Xoshiro.stream(seed: config.seed, index: UInt64(e))
             var order = train
             order.shuffle(using: &g)
-            var params = state.parameters, adam = state.adam
-            var batches: [(loss: VAELoss, weight: Double)] = []
-            var start = 0
-            while start < order.count {
-                if interrupted() { return false }
-                let idx = order[start..<min(start + config.batch, order.count)]
-                let noise = Tensor<Float>(rows: idx.count, cols: l, data: (0..<(idx.count * l)).map { _ in Float(g.normal()) })
-                let (loss, grads, shares) = batchLoss(model, x, idx, noise, params)
-                adam.update(&params, grads[0], grads.count > 1 ? (grads[1], shares[0], shares[1]) : nil)
-                batches.append((loss, Double(idx.count)))
-                start += config.batch
-            }
-            let sum = VAELoss.mean(batches)
-            var report1 = Epoch(epoch: e, train: sum, validation: nil)
+            let batches = stride(from: 0, to: order.count, by: config.batch).map { order[$0..<min($0 + config.batch, order.count)] }
+            let noise = batches.map { idx in Tensor<Float>(rows: idx.count, cols: l, data: (0..<(idx.count * l)).map { _ in Float(g.normal()) }) }
+            guard let losses = epoch(model, x, batches, noise, arrays, state.adam, pair, interrupted) else { return false }
+            let sum = VAELoss.mean(zip(losses, batches).map { ($0, Double($1.count)) })
+            let params = arrays.parameters
             state.parameters = params
-            state.adam = adam
+            state.adam.step += batches.count
+            (state.adam.m, state.adam.v) = arrays.moments
+            var report1 = Epoch(epoch: e, train: sum, validation: nil)
             state.epoch = e
             state.trainLoss.append(sum.total)
             if let xv {
@@ -104,25 +99,80 @@ public enum VAETrainer {
         return true
     }
 
-    /// The loss and the gradients of a mini-batch's two halves, computed side by side (each
-    /// with single-threaded BLAS, which beats threading the batch's small products), with
-    /// the halves' shares of the batch: the caller combines them in order, so the result
-    /// does not depend on the thread count.
-    static func batchLoss(_ model: VAE, _ x: Tensor<Float>, _ rows: ArraySlice<Int>, _ noise: Tensor<Float>,
-                          _ params: [[Float]]) -> (VAELoss, [[[Float]]], [Float]) {
-        let n = rows.count
-        if n < 2 {
-            let (loss, grads) = model.loss(x.gather(rows), noise: noise, params, gradients: true)
-            return (loss, [grads], [1])
+    /// The parameters and Adam moments one box per array, so that the two lanes can each
+    /// update their own arrays at the same time; each lane takes a set of arrays of about
+    /// half the parameters.
+    final class ArrayBoxes: @unchecked Sendable {
+        final class Box { var p: [Float]; var m: [Float]; var v: [Float]; init(_ p: [Float], _ m: [Float], _ v: [Float]) { self.p = p; self.m = m; self.v = v } }
+        let boxes: [Box]
+        let lanes: [[Int]]
+
+        init(_ params: [[Float]], _ adam: FloatAdam) {
+            boxes = params.indices.map { k in
+                adam.m.isEmpty ? Box(params[k], [Float](repeating: 0, count: params[k].count), [Float](repeating: 0, count: params[k].count))
+                               : Box(params[k], adam.m[k], adam.v[k])
+            }
+            // Largest first, each to the lane with fewer values so far.
+            var lanes: [[Int]] = [[], []], load = [0, 0]
+            for k in params.indices.sorted(by: { params[$0].count > params[$1].count }) {
+                let j = load[0] <= load[1] ? 0 : 1
+                lanes[j].append(k); load[j] += params[k].count
+            }
+            self.lanes = lanes
         }
-        let ranges = [0..<(n / 2), (n / 2)..<n]
-        let halves = Parallel.lanesMap(2) { k in
-            let r = ranges[k]
-            return model.loss(x.gather(rows[(rows.startIndex + r.lowerBound)..<(rows.startIndex + r.upperBound)]),
-                              noise: noise.gather(r), params, gradients: true)
+
+        var parameters: [[Float]] { boxes.map(\.p) }
+        var moments: ([[Float]], [[Float]]) { (boxes.map(\.m), boxes.map(\.v)) }
+    }
+
+    /// One epoch's batches on the two lanes of `pair`: each lane computes the loss and
+    /// gradients of its half of the batch, then (after both are done) applies Adam to its
+    /// own arrays with the halves' gradients weighted by their shares, combined in order,
+    /// so the result does not depend on the thread count. Nil when `interrupted`.
+    static func epoch(_ model: VAE, _ x: Tensor<Float>, _ batches: [ArraySlice<Int>], _ noise: [Tensor<Float>], _ arrays: ArrayBoxes,
+                      _ adam: FloatAdam, _ pair: LanePair, _ interrupted: () -> Bool) -> [VAELoss]? {
+        if interrupted() { return nil }
+        // Slots each written by one lane between the syncs that order them before the
+        // other lane's reads: a half's result by its lane, the rest by lane 0.
+        let halves = UnsafeMutableBufferPointer<(VAELoss, [[Float]])?>.allocate(capacity: 2)
+        let losses = UnsafeMutableBufferPointer<VAELoss>.allocate(capacity: batches.count)
+        let stop = UnsafeMutablePointer<Bool>.allocate(capacity: 1)
+        halves.initialize(repeating: nil); losses.initialize(repeating: VAELoss()); stop.initialize(to: false)
+        defer { halves.deinitialize(); halves.deallocate(); losses.deallocate(); stop.deallocate() }
+        let serial = Parallel.threads < 2
+        func lane(_ lane: Int) {
+            for (b, rows) in batches.enumerated() {
+                let n = rows.count
+                let ranges = n < 2 ? [0..<n] : [0..<(n / 2), (n / 2)..<n]
+                let shares = ranges.map { Double($0.count) / Double(n) }
+                for k in ranges.indices where serial || k == lane {
+                    halves[k] = half(model, x, rows, ranges[k], noise[b], arrays)
+                }
+                if !serial { pair.sync() }
+                let c = adam.constants(step: adam.step + b + 1, w0: Float(shares[0]), w1: Float(shares.count > 1 ? shares[1] : 0))
+                let (g0, g1) = (halves[0]!.1, ranges.count > 1 ? halves[1]!.1 : nil)
+                for k in serial ? arrays.lanes.flatMap({ $0 }) : arrays.lanes[lane] {
+                    let box = arrays.boxes[k]
+                    FloatAdam.apply(&box.p, &box.m, &box.v, g0[k], g1?[k], c)
+                }
+                if lane == 0 {
+                    losses[b] = VAELoss.mean(ranges.indices.map { (halves[$0]!.0, shares[$0]) })
+                    stop.pointee = interrupted()
+                }
+                if !serial { pair.sync() }
+                if stop.pointee { return }
+            }
         }
-        let shares = ranges.map { Double($0.count) / Double(n) }
-        return (VAELoss.mean([(halves[0].0, shares[0]), (halves[1].0, shares[1])]), halves.map(\.1), shares.map(Float.init))
+        if serial { lane(0) } else { pair.run(lane) }
+        return stop.pointee ? nil : Array(losses)
+    }
+
+    /// The loss and gradients of rows `range` of a batch, at the parameters as they stand
+    /// (a snapshot released on return, so that the Adam step after it updates in place).
+    static func half(_ model: VAE, _ x: Tensor<Float>, _ rows: ArraySlice<Int>, _ range: Range<Int>, _ noise: Tensor<Float>,
+                     _ arrays: ArrayBoxes) -> (VAELoss, [[Float]]) {
+        let idx = rows[(rows.startIndex + range.lowerBound)..<(rows.startIndex + range.upperBound)]
+        return model.loss(x.gather(idx), noise: noise.gather(range), arrays.parameters, gradients: true)
     }
 
     /// The loss at the latent means (no sampling noise), in chunks taken two at a time side
