@@ -302,8 +302,11 @@ final class VaeEncodeChunkTests: XCTestCase {
     }
 }
 
-/// The lecture's cards: the rotation-invariant VAE's first latent follows each card's angle,
-/// and its content latents are free of it; a plain VAE's latent mixes angle and suit.
+/// The lecture's cards: the rotation-invariant VAE's first latent follows each card's angle
+/// to within 10° up to the glyph's near-symmetry (the encoder settles on one of two poses a
+/// half-turn apart for clubs, spades and diamonds, one of three for hearts, each over a
+/// contiguous range of angles), and its content latents are free of the angle; a plain
+/// VAE's latent mixes angle and suit.
 final class CardsRVAETests: XCTestCase {
     func testRotationalVAESeparatesAngleFromContent() throws {
         let dir = TempDir()
@@ -331,9 +334,17 @@ final class CardsRVAETests: XCTestCase {
             plain = [max(abs(circ(k * th[suit == s], k * mv[suit == s, j])) for k in (1, 2, 3) for j in range(2)) for s in range(4)]
             content = max(r2(mr[:, 3:], f(2 * th)) for f in (np.cos, np.sin))
             mixed = max(r2(mv, f(2 * th)) for f in (np.cos, np.sin))
-            print([round(b, 2) for b in best], [round(p, 2) for p in plain], round(content, 3), round(mixed, 3))
-            print(min(best) >= 0.9, sum(p < 0.9 for p in plain) >= 3, content < 0.1, mixed > 0.2)
+            # Precision: angle − true angle sits within 10° of one of k branches 360°/k apart
+            # (k = 2 for clubs, spades and diamonds, 3 for hearts) for at least 95% of a suit.
+            def wrap(a): return np.angle(np.exp(1j * a))
+            within = []
+            for s, k in enumerate((2, 2, 3, 2)):
+                d = wrap(mr[suit == s, 0] - th[suit == s])
+                c = np.angle(np.exp(1j * k * d).mean()) / k
+                within.append(np.mean(np.abs(wrap(k * (d - c)) / k) < np.radians(10)))
+            print([round(b, 2) for b in best], [round(p, 2) for p in plain], round(content, 3), round(mixed, 3), [round(w, 3) for w in within])
+            print(min(best) >= 0.9, min(within) >= 0.95, sum(p < 0.9 for p in plain) >= 3, content < 0.1, mixed > 0.2)
             """, cwd: dir.path)
-        XCTAssertEqual(out.split(separator: "\n").last, "True True True True", out)
+        XCTAssertEqual(out.split(separator: "\n").last, "True True True True True", out)
     }
 }
