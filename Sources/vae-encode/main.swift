@@ -34,6 +34,7 @@ let command = Command(
         Option("likelihood", value: "gaussian|bernoulli", help: "reconstruction term (default gaussian)"),
         Option("beta", value: "X", help: "weight of the KL term (default 1)"),
         Option("rotation-prior", value: "X", help: "rotational: prior width of the angle in radians (default 0.1)"),
+        Option("rotation-consistency", value: "X", help: "rotational: weight of the angle's consistency under turns of the input (default 10; 0 for none)"),
         Option("translation-prior", value: "X", help: "rotational: scale of the shift (default 0.1)"),
         Option("epochs", value: "N", help: "training epochs (default 100)"),
         Option("batch", value: "N", help: "records per mini-batch (default 100)"),
@@ -59,7 +60,7 @@ func train(_ inv: Invocation) throws {
     // Usage errors before reading the input.
     let fresh = a.string("init") == nil ? try VAEArguments.config(a) : nil
     let fixed = ["latent", "encoder", "encoder-channels", "encoder-hidden", "decoder", "decoder-hidden", "activation", "likelihood", "beta",
-                 "rotation-prior", "translation-prior", "batch", "lr", "validation", "seed"]
+                 "rotation-prior", "translation-prior", "rotation-consistency", "batch", "lr", "validation", "seed"]
     if a.string("init") != nil, let o = fixed.first(where: { a.string($0) != nil }) {
         throw DKLError.usage("--init continues the model's training as it was set up: --\(o) cannot change (only --epochs and --patience)")
     }

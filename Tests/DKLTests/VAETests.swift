@@ -22,9 +22,16 @@ final class VAETests: XCTestCase {
 
     /// The loss's gradient against central differences, every parameter.
     func checkLossGradient(_ decoder: VAEConfig.Decoder, _ likelihood: VAEConfig.Likelihood, shape: [Int], encoder: VAEConfig.Encoder = .mlp,
-                           file: StaticString = #filePath, line: UInt = #line) {
-        let (m, params, x, noise) = tiny(decoder, likelihood, shape: shape, encoder: encoder)
-        let (_, grads) = m.loss(x, noise: noise, params, gradients: true)
+                           consistency: Bool = false, file: StaticString = #filePath, line: UInt = #line) {
+        var (m, params, x, noise) = tiny(decoder, likelihood, shape: shape, encoder: encoder)
+        var turned: (x: Tensor<Double>, angles: [Double])?
+        if consistency {
+            m.config.rotationConsistency = 2.5
+            let angles = [0.4, -2.1, 3.0]
+            turned = (ImageRotation.rotate(x, height: shape[0], width: shape[1], angles: angles), angles)
+        }
+        let (loss, grads) = m.loss(x, noise: noise, params, gradients: true, turned: turned)
+        if consistency { XCTAssertGreaterThan(loss.consistency, 1e-3, "the consistency term is there", file: file, line: line) }
         let eps = 1e-6
         var worst = 0.0
         for k in params.indices {
@@ -32,7 +39,8 @@ final class VAETests: XCTestCase {
             for i in params[k].indices {
                 var plus = params, minus = params
                 plus[k][i] += eps; minus[k][i] -= eps
-                numeric[i] = (m.loss(x, noise: noise, plus, gradients: false).0.total - m.loss(x, noise: noise, minus, gradients: false).0.total) / (2 * eps)
+                numeric[i] = (m.loss(x, noise: noise, plus, gradients: false, turned: turned).0.total
+                              - m.loss(x, noise: noise, minus, gradients: false, turned: turned).0.total) / (2 * eps)
                 worst = max(worst, abs(numeric[i] - grads[k][i]))
             }
             assertClose(grads[k], numeric, rtol: 1e-5, atol: 1e-7, "parameter \(k)", file: file, line: line)
@@ -46,6 +54,48 @@ final class VAETests: XCTestCase {
     func testGradientRotationalBernoulli() { checkLossGradient(.rotational, .bernoulli, shape: [3, 5]) }
     func testGradientConvEncoder() { checkLossGradient(.mlp, .gaussian, shape: [6, 5], encoder: .cnn) }
     func testGradientConvEncoderRotational() { checkLossGradient(.rotational, .bernoulli, shape: [5, 4], encoder: .cnn) }
+    func testGradientRotationalConsistency() { checkLossGradient(.rotational, .gaussian, shape: [4, 5], consistency: true) }
+    func testGradientConvEncoderRotationalConsistency() { checkLossGradient(.rotational, .bernoulli, shape: [4, 4], encoder: .cnn, consistency: true) }
+
+    /// A quarter-turn moves pixel (r, c) of a square image to (W−1−c, r)'s value... exactly:
+    /// out[r][c] = in[c][W−1−r]; no turn is the identity; a turn and its inverse give back
+    /// the centre of a smooth image.
+    func testImageRotation() {
+        let (h, w) = (5, 5)
+        let img = Tensor<Double>(rows: 1, cols: h * w, data: (0..<(h * w)).map { Double($0 * $0 % 17) })
+        let quarter = ImageRotation.rotate(img, height: h, width: w, angles: [Double.pi / 2])
+        let expected = (0..<(h * w)).map { k in img.data[(k % w) * w + (w - 1 - k / w)] }
+        assertClose(quarter.data, expected, rtol: 0, atol: 1e-12)
+        XCTAssertEqual(ImageRotation.rotate(img, height: h, width: w, angles: [0]).data, img.data)
+        let (n, m) = (41, 41)
+        let smooth = Tensor<Double>(rows: 1, cols: n * m, data: (0..<(n * m)).map { k in
+            let (y, x) = (Double(k / m) / 20 - 1, Double(k % m) / 20 - 1)
+            return exp(-3 * (x * x + 2 * y * y)) * (1 + x)
+        })
+        let back = ImageRotation.rotate(ImageRotation.rotate(smooth, height: n, width: m, angles: [0.7]), height: n, width: m, angles: [-0.7])
+        let centre = (0..<(n * m)).filter { abs($0 / m - 20) <= 10 && abs($0 % m - 20) <= 10 }
+        assertClose(centre.map { back.data[$0] }, centre.map { smooth.data[$0] }, rtol: 0, atol: 0.03)
+    }
+
+    /// Turning a decoded image by δ gives the image decoded with the angle raised by δ (the
+    /// convention the consistency term relies on), inside the disc the turn keeps in view.
+    func testImageRotationMatchesTheDecoder() {
+        var c = VAEConfig()
+        c.decoder = .rotational; c.latent = 1; c.decoderHidden = [8, 8]
+        let (n, delta) = (31, 0.9)
+        let m = VAE(config: c, shape: [n, n], field: "x", offset: 0, scale: 1)
+        let params = m.parameters.map { $0.map(Double.init) }
+        let z = Tensor<Double>(rows: 2, cols: 4, data: [0.3, 0, 0, 0.8, 0.3 + delta, 0, 0, 0.8])
+        let out = m.decodeRaw(z, params)
+        let first = Tensor(rows: 1, cols: n * n, data: Array(out.data[..<(n * n)]))
+        let turned = ImageRotation.rotate(first, height: n, width: n, angles: [delta])
+        let disc = (0..<(n * n)).filter { k in
+            let (y, x) = (Double(k / n) / 15 - 1, Double(k % n) / 15 - 1)
+            return x * x + y * y < 0.8
+        }
+        let spread = out.data.max()! - out.data.min()!
+        assertClose(disc.map { turned.data[$0] }, disc.map { out.data[n * n + $0] }, rtol: 0, atol: 0.02 * spread)
+    }
 
     /// The convolution against a direct sum over the window (zero padding), and the pooling.
     func testConvolutionAgainstDirectSum() {

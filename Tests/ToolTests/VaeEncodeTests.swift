@@ -173,6 +173,7 @@ final class VaeEncodeTests: XCTestCase {
                                 (["train", "-o", "m.h5", "--decoder", "rotational", "two.ndjson", "--field", "a"], "--decoder rotational needs images (records of shape [H, W])"),
                                 (["decode", "-m", "m.h5", "--grid", "0x3"], "--grid must be AxB with sides from 1 to 100000"),
                                 (["train", "-o", "m.h5", "--validation", "1"], "--validation must be in [0, 1)"),
+                                (["train", "-o", "m.h5", "--rotation-consistency", "1"], "--rotation-consistency needs --decoder rotational"),
                                 (["train", "-o", "m.h5", "--init", "m.h5", "--lr", "0.1"], "--init continues the model's training as it was set up: --lr cannot change (only --epochs and --patience)")] {
             let r = try Tools.expect(64, "vae-encode", args, stdin: Data(), cwd: dir.path)
             XCTAssertTrue(r.err.hasPrefix("vae-encode: error: \(message)\n"), r.report)
@@ -302,11 +303,10 @@ final class VaeEncodeChunkTests: XCTestCase {
     }
 }
 
-/// The lecture's cards: the rotation-invariant VAE's first latent follows each card's angle
-/// to within 10° up to the glyph's near-symmetry (the encoder settles on one of two poses a
-/// half-turn apart for clubs, spades and diamonds, one of three for hearts, each over a
-/// contiguous range of angles), and its content latents are free of the angle; a plain
-/// VAE's latent mixes angle and suit.
+/// The lecture's cards: the rotation-invariant VAE's first latent (with the default
+/// consistency term) follows each card's angle, to within 10° for at least 90% of each suit,
+/// up to the glyph's own symmetry (a half-turn for diamonds, none for the others), and its
+/// content latents are free of the angle; a plain VAE's latent mixes angle and suit.
 final class CardsRVAETests: XCTestCase {
     func testRotationalVAESeparatesAngleFromContent() throws {
         let dir = TempDir()
@@ -329,21 +329,22 @@ final class CardsRVAETests: XCTestCase {
             r, v = load('r.ndjson'), load('v.ndjson')
             th = np.radians([x['angle'] for x in r]); suit = np.array([x['suit'] for x in r])
             mr, mv = np.array([x['mean'] for x in r]), np.array([x['mean'] for x in v])
-            # The angle up to the half- or third-turn that the glyphs nearly repeat after (k = 2, 3).
-            best = [max(abs(circ(k * th[suit == s], k * mr[suit == s, 0])) for k in (1, 2, 3)) for s in range(4)]
+            # The angle up to each glyph's own symmetry: none for clubs, spades and hearts
+            # (they are only mirror-symmetric), a half-turn for diamonds.
+            order = (1, 1, 1, 2)
+            best = [abs(circ(order[s] * th[suit == s], order[s] * mr[suit == s, 0])) for s in range(4)]
             plain = [max(abs(circ(k * th[suit == s], k * mv[suit == s, j])) for k in (1, 2, 3) for j in range(2)) for s in range(4)]
             content = max(r2(mr[:, 3:], f(2 * th)) for f in (np.cos, np.sin))
             mixed = max(r2(mv, f(2 * th)) for f in (np.cos, np.sin))
-            # Precision: angle − true angle sits within 10° of one of k branches 360°/k apart
-            # (k = 2 for clubs, spades and diamonds, 3 for hearts) for at least 95% of a suit.
+            # Precision: angle − true angle within 10° of a constant (modulo the symmetry).
             def wrap(a): return np.angle(np.exp(1j * a))
             within = []
-            for s, k in enumerate((2, 2, 3, 2)):
+            for s, k in enumerate(order):
                 d = wrap(mr[suit == s, 0] - th[suit == s])
                 c = np.angle(np.exp(1j * k * d).mean()) / k
                 within.append(np.mean(np.abs(wrap(k * (d - c)) / k) < np.radians(10)))
             print([round(b, 2) for b in best], [round(p, 2) for p in plain], round(content, 3), round(mixed, 3), [round(w, 3) for w in within])
-            print(min(best) >= 0.9, min(within) >= 0.95, sum(p < 0.9 for p in plain) >= 3, content < 0.1, mixed > 0.2)
+            print(min(best) >= 0.9, min(within) >= 0.9, sum(p < 0.9 for p in plain) >= 3, content < 0.1, mixed > 0.2)
             """, cwd: dir.path)
         XCTAssertEqual(out.split(separator: "\n").last, "True True True True True", out)
     }

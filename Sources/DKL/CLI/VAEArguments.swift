@@ -36,6 +36,11 @@ public enum VAEArguments {
         guard c.beta.isFinite && c.beta >= 0 else { throw DKLError.usage("--beta must be a number ≥ 0") }
         c.rotationPrior = try positive("rotation-prior", 0.1)
         c.translationPrior = try positive("translation-prior", 0.1)
+        if a.string("rotation-consistency") != nil && c.decoder != .rotational {
+            throw DKLError.usage("--rotation-consistency needs --decoder rotational")
+        }
+        c.rotationConsistency = try a.double("rotation-consistency", default: c.decoder == .rotational ? 10 : 0)
+        guard c.rotationConsistency.isFinite && c.rotationConsistency >= 0 else { throw DKLError.usage("--rotation-consistency must be a number ≥ 0") }
         c.learningRate = try positive("lr", 1e-3)
         c.epochs = try a.int("epochs", default: 100, range: 1...1_000_000)
         c.batch = try a.int("batch", default: 100, range: 1...1_000_000)

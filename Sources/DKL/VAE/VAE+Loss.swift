@@ -1,7 +1,9 @@
-/// The negative ELBO per record, split into its parts.
+/// The negative ELBO per record, split into its parts, and the rotational encoder's
+/// consistency term when training asks for it (in `total`, weighted).
 public struct VAELoss: Sendable, Equatable {
     public var reconstruction = 0.0
     public var kl = 0.0
+    public var consistency = 0.0
     public var total = 0.0
     public init() {}
 
@@ -11,7 +13,8 @@ public struct VAELoss: Sendable, Equatable {
         let w = parts.reduce(0) { $0 + $1.weight }
         guard w > 0 else { return m }
         for (loss, weight) in parts {
-            m.reconstruction += weight / w * loss.reconstruction; m.kl += weight / w * loss.kl; m.total += weight / w * loss.total
+            m.reconstruction += weight / w * loss.reconstruction; m.kl += weight / w * loss.kl
+            m.consistency += weight / w * loss.consistency; m.total += weight / w * loss.total
         }
         return m
     }
@@ -25,7 +28,11 @@ extension VAE {
     /// Reconstruction per record: Σ (x − a)² (Gaussian) or Σ softplus(a) − x·a (Bernoulli on
     /// the logits a). KL per latent: ½(μ² + e^λ − 1 − λ) against N(0, 1); the rotational
     /// decoder's angle has a prior of width ρ and no mean term: −λ/2 + log ρ + e^λ/(2ρ²) − ½.
-    public func loss<T: NetScalar>(_ x: Tensor<T>, noise: Tensor<T>?, _ params: [[T]], gradients: Bool) -> (VAELoss, [[T]]) {
+    /// With `turned` (the records turned by angles δ, `ImageRotation`), the consistency term
+    /// w·(1 − cos(φ′ − φ − δ)) per record is added, φ and φ′ the angle means of a record and
+    /// of its turned copy, w the configured weight.
+    public func loss<T: NetScalar>(_ x: Tensor<T>, noise: Tensor<T>?, _ params: [[T]], gradients: Bool,
+                                   turned: (x: Tensor<T>, angles: [T])? = nil) -> (VAELoss, [[T]]) {
         let (b, l) = (x.rows, latentWidth)
         var encCache = EncoderCache<T>()
         let out = encoderForward(x, params, cache: &encCache)
@@ -94,6 +101,25 @@ extension VAE {
         result.reconstruction = reconstruction / Double(b)
         result.kl = kl / Double(b)
         result.total = result.reconstruction + config.beta * result.kl
+        // The consistency term: its gradient with respect to φ (dphi) and φ′ (dturned).
+        var turnedCache = EncoderCache<T>(), dphi = [T](repeating: 0, count: b), dturned: Tensor<T>?
+        if let turned, config.decoder == .rotational, config.rotationConsistency > 0 {
+            precondition(turned.x.rows == b && turned.angles.count == b)
+            let w = T(config.rotationConsistency)
+            let out2 = encoderForward(turned.x, params, cache: &turnedCache)
+            var d2 = Tensor<T>(rows: b, cols: 2 * l)
+            var sum = 0.0
+            for i in 0..<b {
+                let e = out2.data[i * 2 * l] - out.data[i * 2 * l] - turned.angles[i]
+                sum += Double(1 - T.cos(e))
+                let g = w * invB * T.sin(e)
+                d2.data[i * 2 * l] = g
+                dphi[i] = -g
+            }
+            result.consistency = sum / Double(b)
+            result.total += config.rotationConsistency * result.consistency
+            dturned = d2
+        }
         guard gradients else { return (result, []) }
 
         var grads = [[T]](repeating: [], count: params.count)
@@ -102,11 +128,19 @@ extension VAE {
         for i in 0..<b {
             for j in 0..<l {
                 let eps = noise?.data[i * l + j] ?? 0
-                dout.data[i * 2 * l + j] = dz.data[i * l + j] + dmu.data[i * l + j]
+                dout.data[i * 2 * l + j] = dz.data[i * l + j] + dmu.data[i * l + j] + (j == 0 ? dphi[i] : 0)
                 dout.data[i * 2 * l + l + j] = dz.data[i * l + j] * eps * sd.data[i * l + j] / 2 + dlv.data[i * l + j]
             }
         }
         encoderBackward(dout, params, cache: encCache, grads: &grads)
+        if let dturned {
+            // The turned copies pass through the same encoder: their gradients add.
+            var more = [[T]](repeating: [], count: params.count)
+            encoderBackward(dturned, params, cache: turnedCache, grads: &more)
+            for k in more.indices where !more[k].isEmpty {
+                for i in more[k].indices { grads[k][i] += more[k][i] }
+            }
+        }
         return (result, grads)
     }
 }

@@ -35,6 +35,10 @@ public struct VAEConfig: Sendable, Equatable {
     /// The rotational VAE's prior width of the angle (radians) and scale of the shift.
     public var rotationPrior = 0.1
     public var translationPrior = 0.1
+    /// The weight λ of the rotational encoder's consistency term (0: none): each training
+    /// record is also encoded turned by a random angle δ, and λ·(1 − cos(φ′ − φ − δ)) asks
+    /// the angle to turn with it.
+    public var rotationConsistency = 0.0
     public var epochs = 100
     public var batch = 100
     public var learningRate = 1e-3
@@ -53,6 +57,7 @@ public struct VAEConfig: Sendable, Equatable {
             "encoder": .string(encoder.rawValue), "encoder_channels": JSON(encoderChannels), "decoder": .string(decoder.rawValue), "latent": .number(Double(latent)), "encoder_hidden": JSON(encoderHidden),
             "decoder_hidden": JSON(decoderHidden), "activation": .string(activation.rawValue), "likelihood": .string(likelihood.rawValue),
             "beta": .number(beta), "rotation_prior": .number(rotationPrior), "translation_prior": .number(translationPrior),
+            "rotation_consistency": .number(rotationConsistency),
             "epochs": .number(Double(epochs)), "batch": .number(Double(batch)), "learning_rate": .number(learningRate),
             "validation_fraction": .number(validationFraction), "patience": .number(Double(patience)), "seed": .string(String(seed)),
         ]
@@ -74,6 +79,7 @@ public struct VAEConfig: Sendable, Equatable {
         encoderHidden = eh.compactMap(\.intValue); decoderHidden = dh.compactMap(\.intValue)
         latent = Int(try num("latent")); beta = try num("beta")
         rotationPrior = try num("rotation_prior"); translationPrior = try num("translation_prior")
+        rotationConsistency = j["rotation_consistency"]?.doubleValue ?? 0
         epochs = Int(try num("epochs")); batch = Int(try num("batch")); learningRate = try num("learning_rate")
         validationFraction = try num("validation_fraction"); patience = Int(try num("patience"))
         guard latent >= 0, latentWidth >= 1, !encoderHidden.isEmpty, !decoderHidden.isEmpty,
