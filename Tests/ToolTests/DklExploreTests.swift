@@ -11,9 +11,11 @@ final class DklExploreTests: XCTestCase {
                 "--init", "10", "--iterations", "40", "--ensemble", "1", "-j", "1", DklExploreTests.share + "image.npy"]
 
     /// The trace's records as (name → values), NDJSON parsed.
+    /// The trace's records: its whole lines after the header (a run killed mid-write may
+    /// leave a torn last line, which the tool drops when it continues).
     func trace(_ path: String) throws -> [JSON] {
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        return try text.split(separator: "\n").dropFirst().map { try JSONParser.parse(String($0)) }
+        return try text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().dropFirst().map { try JSONParser.parse(String($0)) }
     }
 
     func stripTimes(_ r: JSON) -> String {
