@@ -92,7 +92,9 @@ func train(_ inv: Invocation) throws {
     let startEpoch = state.epoch
     let finished = VAETrainer.train(&model, x, state: &state, report: { e, m, s in
         let v = e.validation.map { String(format: ", held-out %.5g", $0.total) } ?? ""
-        progress.update(e.epoch, detail: String(format: "loss %.5g (reconstruction %.5g, KL %.4g)", e.train.total, e.train.reconstruction, e.train.kl) + v)
+        let consistency = m.config.rotationConsistency > 0 ? String(format: ", consistency %.4g", e.train.consistency) : ""
+        progress.update(e.epoch, detail: String(format: "loss %.5g (reconstruction %.5g, KL %.4g", e.train.total, e.train.reconstruction, e.train.kl)
+                        + consistency + ")" + v)
         if e.epoch % saveEvery == 0 {
             do { try m.save(to: modelPath, state: s, provenance: provenance) } catch { failure = error }
         }

@@ -89,8 +89,7 @@ public final class RecordReader {
         case .array(let a):
             let n = min(maxRecords, a.shape[0] - consumed)
             if n <= 0 { return nil }
-            set.values = try a.readBlockFloats(start: a.shape.map { _ in 0 }.enumerated().map { $0.offset == 0 ? consumed : 0 },
-                                               count: [n] + shape)
+            set.values = try a.readBlockFloats(start: [consumed] + shape.map { _ in 0 }, count: [n] + shape)
             if let i = set.values.firstIndex(where: { !$0.isFinite }) {
                 throw DKLError.data("record \(consumed + i / set.width + 1) holds NaN or infinity", file: name)
             }

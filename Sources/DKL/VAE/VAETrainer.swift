@@ -73,7 +73,7 @@ public enum VAETrainer {
             let noise = batches.map { idx in
                 let n = Tensor<Float>(rows: idx.count, cols: l, data: (0..<(idx.count * l)).map { _ in Float(g.normal()) })
                 // The consistency term's turns, uniform over the circle.
-                return (n, turns ? (0..<idx.count).map { _ in Float((2 * g.uniform() - 1) * Double.pi) } : nil)
+                return BatchNoise(latent: n, turns: turns ? (0..<idx.count).map { _ in Float((2 * g.uniform() - 1) * Double.pi) } : nil)
             }
             guard let losses = epoch(model, x, batches, noise, arrays, state.adam, pair, interrupted) else { return false }
             let sum = VAELoss.mean(zip(losses, batches).map { ($0, Double($1.count)) })
@@ -103,6 +103,9 @@ public enum VAETrainer {
         }
         return true
     }
+
+    /// A batch's draws: the latent noise ε, and the consistency term's turns δ (when on).
+    struct BatchNoise { var latent: Tensor<Float>; var turns: [Float]? }
 
     /// The parameters and Adam moments one box per array, so that the two lanes can each
     /// update their own arrays at the same time; each lane takes a set of arrays of about
@@ -134,7 +137,7 @@ public enum VAETrainer {
     /// gradients of its half of the batch, then (after both are done) applies Adam to its
     /// own arrays with the halves' gradients weighted by their shares, combined in order,
     /// so the result does not depend on the thread count. Nil when `interrupted`.
-    static func epoch(_ model: VAE, _ x: Tensor<Float>, _ batches: [ArraySlice<Int>], _ noise: [(Tensor<Float>, [Float]?)], _ arrays: ArrayBoxes,
+    static func epoch(_ model: VAE, _ x: Tensor<Float>, _ batches: [ArraySlice<Int>], _ noise: [BatchNoise], _ arrays: ArrayBoxes,
                       _ adam: FloatAdam, _ pair: LanePair, _ interrupted: () -> Bool) -> [VAELoss]? {
         if interrupted() { return nil }
         // Slots each written by one lane between the syncs that order them before the
@@ -174,14 +177,14 @@ public enum VAETrainer {
 
     /// The loss and gradients of rows `range` of a batch, at the parameters as they stand
     /// (a snapshot released on return, so that the Adam step after it updates in place).
-    static func half(_ model: VAE, _ x: Tensor<Float>, _ rows: ArraySlice<Int>, _ range: Range<Int>, _ noise: (Tensor<Float>, [Float]?),
+    static func half(_ model: VAE, _ x: Tensor<Float>, _ rows: ArraySlice<Int>, _ range: Range<Int>, _ noise: BatchNoise,
                      _ arrays: ArrayBoxes) -> (VAELoss, [[Float]]) {
         let xb = x.gather(rows[(rows.startIndex + range.lowerBound)..<(rows.startIndex + range.upperBound)])
-        let turned = noise.1.map { angles in
+        let turned = noise.turns.map { angles in
             let a = Array(angles[range])
             return (ImageRotation.rotate(xb, height: model.shape[0], width: model.shape[1], angles: a), a)
         }
-        return model.loss(xb, noise: noise.0.gather(range), arrays.parameters, gradients: true, turned: turned)
+        return model.loss(xb, noise: noise.latent.gather(range), arrays.parameters, gradients: true, turned: turned)
     }
 
     /// The loss at the latent means (no sampling noise), in chunks taken two at a time side
