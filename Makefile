@@ -6,7 +6,7 @@ SWIFTFLAGS ?= -Xswiftc -warnings-as-errors
 # Every executable, read from Package.swift's list.
 TOOLS       = $(shell sed -n 's/^let tools = \[\(.*\)\]/\1/p' Package.swift | tr -d '",')
 # Debian 12 packages the build, the tests and the benchmarks need.
-DEBS        = pkg-config libopenblas-dev liblapacke-dev libhdf5-dev python3-numpy python3-h5py hyperfine
+DEBS        = pkg-config libopenblas-dev liblapacke-dev libhdf5-dev zlib1g-dev python3-numpy python3-h5py mandoc hyperfine
 # Two BLAS threads were never faster on 2 cores, and a threaded Cholesky can be far slower under load.
 export OPENBLAS_NUM_THREADS ?= 1
 
@@ -24,8 +24,11 @@ test: check-deps
 	$(SWIFT) build $(SWIFTFLAGS)
 	DKL_BIN=$(CURDIR)/.build/release $(SWIFT) test --disable-swift-testing $(SWIFTFLAGS)
 
+# Pipeline 5 (pipelines/microscopy) on the bundled sample data: about 30 s on 2 cores.
 demo: build
-	./pipelines/demo/run.sh .build/release
+	$(MAKE) --no-print-directory -C pipelines/microscopy BIN=$(CURDIR)/.build/release
+	@echo "figures: $$(cd pipelines/microscopy && ls out/*.png | tr '\n' ' ')"
+	@echo "table:   pipelines/microscopy/out/summary.tsv"
 
 bench: build
 	./bench/run.sh
@@ -40,7 +43,7 @@ deps:
 
 # Installs the packages only when a library is missing (so 'make demo' works on a fresh machine).
 check-deps:
-	@pkg-config --exists openblas lapacke hdf5 && [ -f /usr/include/lapacke.h ] \
+	@pkg-config --exists openblas lapacke hdf5 zlib && [ -f /usr/include/lapacke.h ] && command -v mandoc >/dev/null \
 	  && /usr/bin/python3 -c 'import numpy, h5py' 2>/dev/null || $(MAKE) --no-print-directory deps
 
 # Binaries linked with a static Swift runtime, so they run on nodes without a toolchain

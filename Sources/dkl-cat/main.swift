@@ -11,7 +11,8 @@ let command = Command(
         Concatenate dkl streams (stdin when none or '-') and write them as one stream,
         converting between the binary and NDJSON encodings; print a header; keep the first
         or last records or some fields; validate streams; import an NPY/HDF5 array as a
-        stream, or export a stream field back to an array on its grid.
+        stream, or export a stream field back to an array on its grid; write a table
+        (--tsv) for awk, spreadsheets and R.
         """,
     options: [
         Option("header", "H", help: "print the header as JSON (one line) and exit"),
@@ -25,8 +26,46 @@ let command = Command(
         Option("field", value: "NAME", help: "the field to import into or export from"),
         Option("rows", help: "import the first axis as records {id, NAME[rest]} (a list of spectra, histories, …)"),
         Option("dtype", value: "f32|f64", help: "element type of imported values (default f32)"),
+        Option("tsv", "T", help: "write a tab-separated table (column names first; arrays as NAME[i]) instead of a stream"),
     ] + Option.streamOutput
 )
+
+/// Where the records go: a stream, or with --tsv a table (to -o, atomically, or stdout).
+final class Sink {
+    let stream: StreamOutput?
+    let table: (file: AtomicFile?, writer: ByteWriter)?
+    let schema: Schema
+
+    init(_ inv: Invocation, _ header: StreamHeader) throws {
+        schema = header.schema
+        guard inv.args.flag("tsv") else { stream = try inv.openOutput(header); table = nil; return }
+        if inv.args.flag("ndjson") || inv.args.flag("binary") { throw DKLError.usage("--tsv writes a table: give no --ndjson or --binary") }
+        stream = nil
+        if let p = inv.args.string("output"), p != "-" {
+            let f = try AtomicFile(path: p)
+            table = (f, f.writer)
+        } else {
+            table = (nil, ByteWriter.stdout())
+        }
+        try table!.writer.write(TSVTable.headerLine(schema))
+    }
+
+    func write(_ rec: UnsafeRawBufferPointer) throws {
+        if let stream { try stream.writer.write(rec) } else { try table!.writer.append { TSVTable.append(rec, schema: schema, to: &$0) } }
+    }
+
+    func write(records: UnsafeRawBufferPointer, count n: Int) throws {
+        if let stream { try stream.writer.write(records: records, count: n); return }
+        let rs = schema.recordSize
+        for i in 0..<n { try write(UnsafeRawBufferPointer(rebasing: records[(i * rs)..<((i + 1) * rs)])) }
+    }
+
+    func commit() throws {
+        if let stream { try stream.commit(); return }
+        try table!.writer.flush()
+        try table!.file?.commit()
+    }
+}
 
 ToolMain.run(command) { inv in
     let a = inv.args
@@ -92,18 +131,18 @@ ToolMain.run(command) { inv in
     let outSchema = try a.string("fields").map { try schema.selecting($0.split(separator: ",").map(String.init)) } ?? schema
     let picks = outSchema.fields.map { f in (schema[f.name]!.offset, f.offset, f.byteSize) }
     let direct = outSchema == schema
-    let out = try inv.openOutput(StreamHeader(schema: outSchema, attrs: first.header.attrs, provenance: first.header.provenance))
+    let out = try Sink(inv, StreamHeader(schema: outSchema, attrs: first.header.attrs, provenance: first.header.provenance))
     var written = 0
     var ring: [[UInt8]] = []
     var ringNext = 0
     var project = [UInt8](repeating: 0, count: outSchema.recordSize)
 
     func emit(_ rec: UnsafeRawBufferPointer) throws {
-        if direct { try out.writer.write(rec); return }
+        if direct { try out.write(rec); return }
         project.withUnsafeMutableBytes { dst in
             for (from, to, n) in picks { dst.baseAddress!.advanced(by: to).copyMemory(from: rec.baseAddress! + from, byteCount: n) }
         }
-        try out.writer.write(project)
+        try project.withUnsafeBytes { try out.write($0) }
     }
 
     var index = 0
@@ -124,7 +163,7 @@ ToolMain.run(command) { inv in
             var n = batch.count
             if let h = head { n = min(n, h - written) }
             if direct && n == batch.count {
-                try out.writer.write(records: batch.bytes, count: n)
+                try out.write(records: batch.bytes, count: n)
             } else {
                 for i in 0..<n { try emit(batch.record(i)) }
             }

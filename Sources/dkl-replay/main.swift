@@ -15,7 +15,7 @@ let command = Command(
         over the whole cube): the map's RMSE, NLPD and ±2σ coverage, the best value measured
         and its rank. -S gives another property along the same path. The curves of the
         active path against random ones tell what the acquisition bought; the all-data model
-        is the reference. --maps keeps the mean and sd maps of every record.
+        is the reference. --maps keeps the mean, sd and acquisition maps of every record.
         """,
     options: [
         Option("oracle", value: "CUBE", help: "the pre-acquired spectrum image H×W×E (at least as large as IMAGE)"),
@@ -31,10 +31,10 @@ let command = Command(
         Option("window", "w", value: "W", help: "patch side (default: the trace's, or 16)"),
         Option("normalize", "N", value: "MODE", help: "patch normalization (default: the trace's, or minmax)"),
         Option("even", value: "interpolate|shift", help: "centring of even windows, as dkl-patches (default interpolate)"),
-        Option("maps", value: "FILE.h5", help: "write /mean and /sd (records×H×W), /points, /truth and /order (H×W)"),
-        Option("minimize", help: "the best value is the smallest"),
+        Option("maps", value: "FILE.h5", help: "write /mean, /sd, /acquisition (records×H×W), /points, /truth and /order (H×W)"),
+        Option("acquisition", "a", value: "NAME", help: "--maps: the acquisition map's function (default: the trace's, or ei): ei, logei, pi, ucb, kappa, maxvar"),
         Option.seed, Option.threads,
-    ] + Option.stepModel + Option.streamOutput
+    ] + Option.acquisitionParameters + Option.stepModel + Option.streamOutput
 )
 
 ToolMain.run(command) { inv in
@@ -69,6 +69,9 @@ ToolMain.run(command) { inv in
         }
         guard !tracePoints.isEmpty else { throw DKLError.data("the trace holds no measurement", file: reader.name) }
     }
+
+    let traceAcquisition = traceAttrs["acquisition"]?.stringValue.flatMap { ["ei", "logei", "pi", "ucb", "kappa", "maxvar"].contains($0) ? $0 : nil }
+    let acquisition = try a.acquisition(default: traceAcquisition ?? "ei").function!
 
     // The candidates, cut as in the experiment.
     let image = try ArrayFile.open(a.positionals[0])
@@ -154,7 +157,7 @@ ToolMain.run(command) { inv in
     let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
     let progress = Progress(tool: command.name, what: "records", total: checkpoints.count, enabled: inv.showsProgress)
     var model: DKLEnsemble?
-    var means: [[Double]] = [], sds: [[Double]] = []
+    var means: [[Double]] = [], sds: [[Double]] = [], scores: [[Double]] = []
     for (c, n) in checkpoints.enumerated() {
         try Interrupts.check()
         let t0 = Date()
@@ -179,9 +182,16 @@ ToolMain.run(command) { inv in
         rec.set(8, pred.noise); rec.set(9, seconds)
         try out.writer.write(rec.bytes)
         if a.string("maps") != nil {
-            var m = [Double](repeating: .nan, count: h * w), s = m
-            for (k, p) in grid.centres.enumerated() where grid.usable[k] { m[p.0 * w + p.1] = pred.mean[k]; s[p.0 * w + p.1] = pred.variance[k].squareRoot() }
-            means.append(m); sds.append(s)
+            // The acquisition as the experiment saw it before its next point: the measured
+            // points are not candidates any more (NaN).
+            let acq = acquisition.scores(mean: pred.mean, variance: pred.variance, best: best, maximize: maximize)
+            let taken = Set(path.prefix(n))
+            var m = [Double](repeating: .nan, count: h * w), s = m, q = m
+            for (k, p) in grid.centres.enumerated() where grid.usable[k] {
+                m[p.0 * w + p.1] = pred.mean[k]; s[p.0 * w + p.1] = pred.variance[k].squareRoot()
+                if !taken.contains(k) { q[p.0 * w + p.1] = acq[k] }
+            }
+            means.append(m); sds.append(s); scores.append(q)
         }
         progress.update(c + 1)
     }
@@ -194,10 +204,12 @@ ToolMain.run(command) { inv in
         do {
             try writer.write("/mean", shape: [checkpoints.count, h, w], values: .double(means.flatMap { $0 }))
             try writer.write("/sd", shape: [checkpoints.count, h, w], values: .double(sds.flatMap { $0 }))
+            try writer.write("/acquisition", shape: [checkpoints.count, h, w], values: .double(scores.flatMap { $0 }))
             try writer.write("/points", shape: [checkpoints.count], values: .double(checkpoints.map(Double.init)))
             try writer.write("/truth", shape: [h, w], values: .double(truthMap))
             try writer.write("/order", shape: [h, w], values: .double(order))
             try writer.setAttribute("/", "path", .string(kind))
+            try writer.setAttribute("/acquisition", "function", .string(a.string("acquisition") ?? traceAcquisition ?? "ei"))
             try writer.commit()
         } catch { writer.abort(); throw error }
     }

@@ -3,32 +3,25 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// PNG files decoded by Python's zlib and struct (an independent reader), and the colormap.
+/// PNG files decoded by Python's zlib (an independent reader), the colormap, the font,
+/// ticks, and what the figures draw where.
 final class PlotTests: XCTestCase {
     func testPNGDecodesToTheSamePixels() throws {
         let dir = TempDir()
-        // 300×250 so that the image data spans several stored deflate blocks.
         let (w, h) = (300, 250)
         let rgb = (0..<(w * h * 3)).map { UInt8(truncatingIfNeeded: $0 * 7 + $0 / 3) }
         try PNG.write(dir.file("a.png"), width: w, height: h, rgb: rgb)
-        try Data(rgb).write(to: URL(fileURLWithPath: dir.file("a.raw")))
-        let out = try Tools.python("""
-            import struct, zlib
-            b = open('a.png', 'rb').read()
-            assert b[:8] == bytes([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
-            pos, chunks = 8, {}
-            while pos < len(b):
-                n, = struct.unpack('>I', b[pos:pos + 4]); t = b[pos + 4:pos + 8]; d = b[pos + 8:pos + 8 + n]
-                crc, = struct.unpack('>I', b[pos + 8 + n:pos + 12 + n])
-                assert crc == zlib.crc32(t + d), t
-                chunks[t] = chunks.get(t, b'') + d; pos += 12 + n
-            w, h, depth, kind = struct.unpack('>IIBB', chunks[b'IHDR'][:10])
-            raw = zlib.decompress(chunks[b'IDAT'])
-            rows = [raw[y * (3 * w + 1):(y + 1) * (3 * w + 1)] for y in range(h)]
-            assert all(r[0] == 0 for r in rows)
-            print(w, h, depth, kind, b''.join(r[1:] for r in rows) == open('a.raw', 'rb').read())
-            """, cwd: dir.path)
-        XCTAssertEqual(out, "300 250 8 2 True\n")
+        let image = try PNGReader.read(dir.file("a.png"))
+        XCTAssertEqual([image.width, image.height], [w, h])
+        XCTAssertEqual(image.pixels.flatMap { $0 }, rgb)
+    }
+
+    func testPNGOfAFlatImageIsSmall() throws {
+        let dir = TempDir()
+        try PNG.write(dir.file("a.png"), width: 800, height: 600, rgb: [UInt8](repeating: 200, count: 800 * 600 * 3))
+        let size = try FileManager.default.attributesOfItem(atPath: dir.file("a.png"))[.size] as! Int
+        XCTAssertLessThan(size, 5000)
+        XCTAssertEqual(try PNGReader.read(dir.file("a.png")).at(799, 599), [200, 200, 200])
     }
 
     /// Lightness (relative luminance) rises along the colormap: it reads in order, also in
@@ -45,19 +38,87 @@ final class PlotTests: XCTestCase {
         XCTAssertGreaterThan(l[255], 0.75)
     }
 
-    func testHeatmapDrawsValuesPointsAndColorbar() {
-        var map = Heatmap(values: [0, 1, .nan, 0.5], height: 2, width: 2)
-        map.points = [(1, 1)]
-        let image = map.render()
-        func pixel(_ x: Int, _ y: Int) -> [UInt8] { Array(image.rgb[((y * image.width + x) * 3)..<((y * image.width + x) * 3 + 3)]) }
-        // 2×2 grid scaled by 256: the top-left cell is the minimum's colour, the NaN cell grey.
-        let c0 = Colormap.color(0), c1 = Colormap.color(1)
-        XCTAssertEqual(pixel(8 + 10, 8 + 10), [c0.0, c0.1, c0.2])
-        XCTAssertEqual(pixel(8 + 256 + 10, 8 + 10), [c1.0, c1.1, c1.2])
-        XCTAssertEqual(pixel(8 + 10, 8 + 256 + 10), [220, 220, 220])
-        // The point at (1, 1): a red square with a black outline around the cell's centre.
-        XCTAssertEqual(pixel(8 + 256 + 128, 8 + 256 + 128), [255, 0, 0])
-        // The colorbar's top is the maximum's colour.
-        XCTAssertEqual(pixel(8 + 512 + 8 + 4, 8), [c1.0, c1.1, c1.2])
+    func testTicksAreRoundAndInside() {
+        assertClose(Ticks.nice(0, 1), [0, 0.2, 0.4, 0.6, 0.8, 1.0], rtol: 0, atol: 1e-12)
+        assertClose(Ticks.nice(-3.7, 12.1, count: 4), [0, 5, 10], rtol: 0, atol: 1e-12)
+        assertClose(Ticks.nice(0, 63, count: 3), [0, 20, 40, 60], rtol: 0, atol: 1e-12)
+        assertClose(Ticks.nice(0.0012, 0.0049, count: 3), [0.002, 0.003, 0.004], rtol: 0, atol: 1e-15)
+        XCTAssertEqual(Ticks.labels([0, 0.2, 0.4]), ["0.0", "0.2", "0.4"])
+        XCTAssertEqual(Ticks.labels([0, 50, 100]), ["0", "50", "100"])
+        XCTAssertEqual(Ticks.labels([0, 2e-4, 4e-4]), ["0.0e+00", "2.0e-04", "4.0e-04"])
+        XCTAssertEqual(Ticks.nice(2, 2), [2])
+    }
+
+    /// Every printable ASCII character has its own glyph, inside the 5-pixel width.
+    func testFontCoversPrintableASCII() {
+        var seen = Set<[UInt8]>()
+        for code in 32...126 {
+            let c = Character(UnicodeScalar(UInt8(code)))
+            var c1 = Canvas(width: 20, height: 30)
+            c1.text(String(c), x: 2, y: 2, scale: 1)
+            let ink = (0..<(20 * 30)).filter { c1.pixel($0 % 20, $0 / 20) == .black }
+            if c == " " { XCTAssertTrue(ink.isEmpty); continue }
+            XCTAssertFalse(ink.isEmpty, "'\(c)'")
+            XCTAssertTrue(ink.allSatisfy { $0 % 20 >= 2 && $0 % 20 < 7 && $0 / 20 >= 2 && $0 / 20 < 11 }, "'\(c)' leaves its cell")
+            let rows = (0..<9).map { r in UInt8((0..<5).reduce(0) { $0 << 1 | (c1.pixel(2 + $1, 2 + r) == .black ? 1 : 0) }) }
+            XCTAssertTrue(seen.insert(rows).inserted, "'\(c)' looks like another character")
+        }
+        // Vertical text reads upwards: the first character is at the bottom.
+        var v = Canvas(width: 40, height: 60)
+        v.text("1.", x: 20, y: 30, scale: 1, anchor: .centre, vertical: true)
+        let ink = (0..<(40 * 60)).filter { v.pixel($0 % 40, $0 / 40) == .black }.map { ($0 % 40, $0 / 40) }
+        let one = ink.filter { $0.1 > 30 }, dot = ink.filter { $0.1 < 30 }
+        XCTAssertGreaterThan(one.count, dot.count)   // '1' (7 pixels tall, 9 ink) below the dot (4)
+        XCTAssertEqual(dot.count, 4)
+    }
+
+    /// A 2×3 map: each cell is drawn in the colour of its value on the common scale, in its
+    /// place; NaN in grey; the points as discs from the first's colour to the last's.
+    func testMapDrawsEachCellInPlaceAndColour() {
+        let values: [Double] = [0, 1, 2, 3, .nan, 5]
+        var map = Heatmap(values: values, height: 2, width: 3)
+        map.points = [(0, 0), (1, 2)]
+        let c = map.render()
+        var centres: [Int: (Double, Double)] = [:]
+        for (k, v) in values.enumerated() {
+            let colour = v.isFinite ? Colormap.rgb(v / 5) : RGB.nan
+            var n = 0, sx = 0.0, sy = 0.0
+            for y in 0..<c.height { for x in 0..<c.width where c.pixel(x, y) == colour { n += 1; sx += Double(x); sy += Double(y) } }
+            // 160×160 pixels a cell (480 / 3), less the point's disc where there is one.
+            XCTAssertGreaterThan(n, 150 * 150, "cell \(k)")
+            centres[k] = (sx / Double(n), sy / Double(n))
+        }
+        XCTAssertEqual(centres[1]!.0 - centres[0]!.0, 160, accuracy: 3)
+        XCTAssertEqual(centres[2]!.0 - centres[1]!.0, 160, accuracy: 1)
+        XCTAssertEqual(centres[3]!.1 - centres[0]!.1, 160, accuracy: 3)
+        XCTAssertEqual(centres[3]!.0, centres[0]!.0, accuracy: 3)
+        // The discs: the first point light, the last dark red, each at its cell's centre.
+        for (k, colour, cell) in [(0, Colormap.order(0), 0), (1, Colormap.order(1), 5)] {
+            var n = 0, sx = 0.0, sy = 0.0
+            let cx = centres[cell]!.0, cy = centres[cell]!.1
+            for y in 0..<c.height { for x in 0..<c.width where c.pixel(x, y) == colour && abs(Double(x) - cx) < 30 && abs(Double(y) - cy) < 30 { n += 1; sx += Double(x); sy += Double(y) } }
+            XCTAssertGreaterThan(n, 20, "point \(k)")
+            XCTAssertEqual(sx / Double(n), cx, accuracy: 2, "point \(k)")
+            XCTAssertEqual(sy / Double(n), cy, accuracy: 2, "point \(k)")
+        }
+    }
+
+    /// A line from (0, 0) to (10, 1) passes through the pixel of (5, 0.5).
+    func testLinePlotDrawsThroughItsPoints() {
+        var plot = LinePlot(series: [LinePlot.Series(label: "a", x: [0, 10], y: [0, 1])])
+        plot.xLabel = "x"; plot.yLabel = "y"
+        let c = plot.render()
+        let blue = Colormap.categories[0]
+        // Find the plot frame: the axes' rectangle is 560×360; the curve's ends are its corners
+        // (less the 5% pad of y).
+        // Without the legend's swatch, on the right.
+        let inked = (0..<(c.width * c.height)).filter { c.pixel($0 % c.width, $0 / c.width) == blue && $0 % c.width < c.width - 60 }
+            .map { ($0 % c.width, $0 / c.width) }
+        let xs = inked.map(\.0), ys = inked.map(\.1)
+        let (x0, x1) = (xs.min()!, xs.max()!)
+        XCTAssertEqual(x1 - x0, 559, accuracy: 2)
+        let mid = inked.filter { abs($0.0 - (x0 + x1) / 2) <= 1 }.map { Double($0.1) }
+        let yTop = Double(ys.min()!), yBottom = Double(inked.filter { $0.0 == x0 }.map(\.1).max()!)
+        XCTAssertEqual(mid.reduce(0, +) / Double(mid.count), (yTop + yBottom) / 2, accuracy: 3)
     }
 }

@@ -78,6 +78,22 @@ final class DklCatTests: XCTestCase {
         XCTAssertTrue(bad.err.hasPrefix("dkl-cat: other.dkl:header: its fields (y i32, value f32) differ from those of img.dkl"), bad.err)
     }
 
+    /// --tsv: column names first (array elements as NAME[i]), numbers as in NDJSON, NaN and
+    /// infinities spelled out, text without tabs; with --fields, --tail and -o (atomic).
+    func testTableOutput() throws {
+        let dir = TempDir()
+        let s = #"{"dkl_stream":1,"fields":[{"name":"id","dtype":"i64","shape":[]},{"name":"z","dtype":"f64","shape":[2]},"# +
+            #"{"name":"v","dtype":"f32","shape":[]},{"name":"label","dtype":"string","shape":[],"width":8}]}"# + "\n" +
+            #"{"id":1,"z":[0.5,-2],"v":0.1,"label":"a\tb"}"# + "\n" + #"{"id":2,"z":[null,1e999],"v":3,"label":"c"}"# + "\n"
+        _ = try dir.write("s.ndjson", s)
+        let t = try Tools.expect(0, "dkl-cat", ["--tsv", "s.ndjson"], cwd: dir.path)
+        XCTAssertEqual(t.out, "id\tz[0]\tz[1]\tv\tlabel\n1\t0.5\t-2\t0.1\ta b\n2\tnan\tinf\t3\tc\n")
+        try Tools.expect(0, "dkl-cat", ["-T", "--tail", "1", "--fields", "v,id", "-o", "t.tsv", "s.ndjson"], cwd: dir.path)
+        XCTAssertEqual(String(decoding: try dir.read("t.tsv"), as: UTF8.self), "v\tid\n3\t2\n")
+        let r = try Tools.expect(64, "dkl-cat", ["--tsv", "-J", "s.ndjson"], cwd: dir.path)
+        XCTAssertTrue(r.err.hasPrefix("dkl-cat: error: --tsv writes a table: give no --ndjson or --binary\n"), r.err)
+    }
+
     func testProvenanceIsAppendedOrSkipped() throws {
         let dir = TempDir()
         try Tools.expect(0, "dkl-cat", ["--import", Tools.root + "/share/plasmon/image.npy", "-o", "a.dkl"], cwd: dir.path)

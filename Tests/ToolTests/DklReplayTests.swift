@@ -49,6 +49,22 @@ final class DklReplayTests: XCTestCase {
                           'coverage': (np.abs(e) <= 2 * np.sqrt(v)).mean()}
                 for key, want in checks.items():
                     assert abs(r[key] - want) <= 1e-9 * max(1, abs(want)), (c, key, r[key], want)
+            # The acquisition maps: EI (the trace's, ξ = 0.01) of each record's model over the best
+            # so far, NaN where the path has measured; -a kappa gives mean + 10 sd.
+            from math import erf
+            acq = f['acquisition'][()]
+            assert f['acquisition'].attrs['function'] in ('ei', b'ei')
+            for c, k in enumerate(pts.astype(int)):
+                best = max(truth[p] for p in path[:k])
+                mu, sdv = mean[c], sd[c]
+                z = (mu - best - 0.01) / sdv
+                Phi = 0.5 * (1 + np.vectorize(erf)(z / math.sqrt(2))); phi = np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+                ei = (mu - best - 0.01) * Phi + sdv * phi
+                taken = np.zeros_like(cand); 
+                for p in path[:k]: taken[p] = True
+                assert np.isnan(acq[c][taken]).all(), 'measured points are no candidates'
+                free = cand & ~taken
+                assert np.allclose(acq[c][free], ei[free], rtol=1e-6, atol=1e-12), (c, np.abs(acq[c][free] - ei[free]).max())
             # Another property along the same path: its best over the path so far.
             hi = {(r['y'], r['x']): r['hi'] for r in s}
             print(json.dumps([max(hi[p] for p in path[:k]) for k in (10, 15, 20)]))

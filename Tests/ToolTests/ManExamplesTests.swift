@@ -61,6 +61,7 @@ final class ManExamplesTests: XCTestCase {
     func testDklCat1() throws { try runPage("man1/dkl-cat.1") }
     func testDklExplore1() throws { try runPage("man1/dkl-explore.1") }
     func testDklPatches1() throws { try runPage("man1/dkl-patches.1") }
+    func testDklPlot1() throws { try runPage("man1/dkl-plot.1") }
     func testDklPredict1() throws { try runPage("man1/dkl-predict.1") }
     func testDklReplay1() throws { try runPage("man1/dkl-replay.1") }
     func testVaeEncode1() throws { try runPage("man1/vae-encode.1") }
@@ -84,5 +85,17 @@ final class ManExamplesTests: XCTestCase {
         }
     }
 
-    static let allTestNames = ["testDklAcquire1", "testDklCat1", "testDklExplore1", "testDklPatches1", "testDklPredict1", "testDklReplay1", "testDklScalarize1", "testDklSynth1", "testDklTrain1", "testFerrosim1", "testVaeEncode1"]
+    /// Every page passes mandoc's lint at every level (style included).
+    func testManPagesLintClean() throws {
+        let pages = try FileManager.default.subpathsOfDirectory(atPath: Tools.root + "/man").filter { $0.hasSuffix(".1") || $0.hasSuffix(".5") }
+        XCTAssertGreaterThan(pages.count, 12)
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/mandoc") else { return XCTFail("no mandoc (apt-get install mandoc)") }
+        for page in pages {
+            let r = try Tools.run("/usr/bin/mandoc", ["-T", "lint", Tools.root + "/man/" + page])
+            XCTAssertEqual(r.status, 0, r.report)
+            XCTAssertEqual(r.out + r.err, "", page)
+        }
+    }
+
+    static let allTestNames = ["testDklAcquire1", "testDklCat1", "testDklExplore1", "testDklPatches1", "testDklPlot1", "testDklPredict1", "testDklReplay1", "testDklScalarize1", "testDklSynth1", "testDklTrain1", "testFerrosim1", "testVaeEncode1"]
 }

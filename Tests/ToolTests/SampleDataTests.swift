@@ -37,13 +37,3 @@ final class SampleDataTests: XCTestCase {
         XCTAssertTrue(s.allSatisfy(\.isFinite))
     }
 }
-
-/// `make demo`'s pipeline, run with the test build.
-final class DemoTests: XCTestCase {
-    func testDemoRuns() throws {
-        let r = try Tools.run("/bin/sh", [Tools.root + "/pipelines/demo/run.sh", Tools.binDir], cwd: Tools.root)
-        XCTAssertEqual(r.status, 0, r.report)
-        XCTAssertTrue(r.out.contains("image.npy round trip: identical bytes"), r.report)
-        XCTAssertEqual(r.out.components(separatedBy: "sum|curl|:").count, 4, r.report)
-    }
-}

@@ -27,8 +27,8 @@ extension Option {
 extension Arguments {
     /// The acquisition function named by -a (default ei) with --xi, --beta and --kappa;
     /// nil for a name in `others` that the tool handles itself (e.g. thompson).
-    public func acquisition(others: [String] = []) throws -> (function: Acquisition?, name: String) {
-        let name = string("acquisition") ?? "ei"
+    public func acquisition(others: [String] = [], default d: String = "ei") throws -> (function: Acquisition?, name: String) {
+        let name = string("acquisition") ?? d
         let xi = try double("xi", default: 0.01), beta = try double("beta", default: 4), kappa = try double("kappa", default: 10)
         guard xi.isFinite, beta >= 0, beta.isFinite, kappa.isFinite else { throw DKLError.usage("--xi and --kappa must be numbers, --beta not negative") }
         switch name {

@@ -1,0 +1,145 @@
+import DKL
+import Foundation
+import TestSupport
+import XCTest
+
+/// dkl-plot's PNG files decoded in Python: each value drawn in its colour and place, points
+/// by their order, categories in their own colours, curves through their points; bad input.
+final class DklPlotTests: XCTestCase {
+    func write(_ text: String, _ path: String) throws { try text.write(toFile: path, atomically: true, encoding: .utf8) }
+
+    /// A 2×3 map: each value's colour covers its 160×160 cell, in place; NaN is grey.
+    func testMapDrawsEveryCell() throws {
+        let dir = TempDir()
+        _ = try Tools.python("import numpy as np; np.save('a.npy', np.array([[0, 1, 2], [3, np.nan, 5]]))", cwd: dir.path)
+        try Tools.expect(0, "dkl-plot", ["map", "-o", "a.png", "--title", "six cells", "--label", "v", "a.npy"], cwd: dir.path)
+        let image = try PNGReader.read(dir.file("a.png"))
+        var at: [(Double, Double)] = []
+        for (k, v) in [0.0, 1, 2, 3, .nan, 5].enumerated() {
+            let c = v.isFinite ? Colormap.rgb(v / 5) : RGB.nan
+            let found = image.find([c.r, c.g, c.b])
+            XCTAssertGreaterThanOrEqual(found.count, 160 * 160, "cell \(k)")
+            at.append((found.x, found.y))
+        }
+        for k in [1, 2, 5] { XCTAssertEqual(at[k].0 - at[k - 1].0, 160, accuracy: 12, "cell \(k)") }
+        for k in 3...5 { XCTAssertEqual(at[k].1 - at[k - 3].1, 160, accuracy: 12, "cell \(k)") }
+        // --range clips: 0…2 puts 2, 3 and 5 at the top colour.
+        try Tools.expect(0, "dkl-plot", ["map", "-o", "b.png", "--range", "0:2", "a.npy"], cwd: dir.path)
+        let top = Colormap.rgb(1)
+        XCTAssertGreaterThanOrEqual(try PNGReader.read(dir.file("b.png")).find([top.r, top.g, top.b]).count, 3 * 160 * 160)
+    }
+
+    /// Frames of a K×H×W array with --frame-values: each panel shows the first v points of
+    /// the trace, coloured by their order over the most any panel shows.
+    func testFramesShowThePointsMeasuredSoFar() throws {
+        let dir = TempDir()
+        _ = try Tools.python("""
+            import h5py, numpy as np
+            with h5py.File('m.h5', 'w') as f:
+                f['mean'] = np.arange(3 * 8 * 8, dtype=float).reshape(3, 8, 8); f['points'] = np.array([1.0, 2, 3])
+            """, cwd: dir.path)
+        try write("""
+            {"dkl_stream":1,"fields":[{"name":"y","dtype":"i32","shape":[]},{"name":"x","dtype":"i32","shape":[]}]}
+            {"y":1,"x":1}
+            {"y":6,"x":2}
+            {"y":3,"x":5}
+
+            """, dir.file("t.ndjson"))
+        try Tools.expect(0, "dkl-plot", ["map", "-o", "f.png", "--frames", "0,-1", "--frame-values", "m.h5:/points", "--points", "t.ndjson", "m.h5:/mean"],
+                         cwd: dir.path)
+        let image = try PNGReader.read(dir.file("f.png"))
+        let first = Colormap.order(0), middle = Colormap.order(0.5), last = Colormap.order(1)
+        // In the panels only: the scale of the order on the right holds these colours too.
+        let panels = image.width - 150
+        let n0 = image.find([first.r, first.g, first.b], below: panels), n1 = image.find([middle.r, middle.g, middle.b], below: panels)
+        let n2 = image.find([last.r, last.g, last.b], below: panels)
+        // Two discs of the first point (one per panel), one each of the others, all of one size.
+        XCTAssertGreaterThan(n2.count, 10)
+        XCTAssertEqual(n1.count, n2.count)
+        XCTAssertEqual(n0.count, 2 * n2.count)
+        // The last point (3, 5) lies right of and above the middle one (6, 2) in the second panel.
+        XCTAssertGreaterThan(n2.x, n1.x)
+        XCTAssertLessThan(n2.y, n1.y)
+        // A frame that is not there.
+        let r = try Tools.run("dkl-plot", ["map", "-o", "g.png", "--frames", "5", "m.h5:/mean"], cwd: dir.path)
+        XCTAssertEqual(r.status, 64, r.report)
+        XCTAssertTrue(r.err.contains("--frames: '5' is not a frame of m.h5:/mean"), r.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("g.png")))
+    }
+
+    /// Scatter: categories in the palette's colours, in place; a value on the colormap.
+    func testScatterColoursByCategoryOrValue() throws {
+        let dir = TempDir()
+        var lines = [#"{"dkl_stream":1,"fields":[{"name":"z","dtype":"f64","shape":[2]},{"name":"suit","dtype":"i32","shape":[]},{"name":"angle","dtype":"f64","shape":[]}],"attrs":{"suits":["clubs","diamonds","hearts"]}}"#]
+        for i in 0..<30 { lines.append(#"{"z":[\#(i % 3),\#(Double(i) / 30)],"suit":\#(i % 3),"angle":\#(Double(i))}"#) }
+        try write(lines.joined(separator: "\n") + "\n", dir.file("s.ndjson"))
+        try Tools.expect(0, "dkl-plot", ["scatter", "-o", "c.png", "--x", "z[0]", "--y", "z[1]", "--color", "suit", "s.ndjson"], cwd: dir.path)
+        let image = try PNGReader.read(dir.file("c.png"))
+        let xs = (0..<3).map { k -> Double in
+            let c = Colormap.categories[k]
+            let f = image.find([c.r, c.g, c.b])
+            XCTAssertGreaterThan(f.count, 10 * 20, "suit \(k)")   // ten discs and the legend's
+            return f.x
+        }
+        XCTAssertLessThan(xs[0], xs[1])
+        XCTAssertLessThan(xs[1], xs[2])
+        try Tools.expect(0, "dkl-plot", ["scatter", "-o", "v.png", "--x", "z[0]", "--y", "z[1]", "--color", "angle", "s.ndjson"], cwd: dir.path)
+        let v = try PNGReader.read(dir.file("v.png"))
+        let hi = Colormap.rgb(1), lo = Colormap.rgb(0)
+        // The largest angle (29: z = (2, 0.967)) is drawn at the top right in the top colour.
+        let top = v.find([hi.r, hi.g, hi.b]), bottom = v.find([lo.r, lo.g, lo.b])
+        XCTAssertLessThan(top.y, bottom.y)
+        // An array field needs an element.
+        let r = try Tools.run("dkl-plot", ["scatter", "-o", "w.png", "--x", "z", "--y", "angle", "s.ndjson"], cwd: dir.path)
+        XCTAssertEqual(r.status, 64, r.report)
+        XCTAssertTrue(r.err.contains("name one element, e.g. 'z[0]'"), r.err)
+    }
+
+    /// --best-so-far max draws a curve that never falls; without it, the dip shows.
+    func testLineBestSoFar() throws {
+        let dir = TempDir()
+        let values = [1.0, 3, 2, 5, 4, 4.5]
+        try write(#"{"dkl_stream":1,"fields":[{"name":"value","dtype":"f64","shape":[]}]}"# + "\n" + values.map { #"{"value":\#($0)}"# }.joined(separator: "\n") + "\n",
+                  dir.file("t.ndjson"))
+        func tops(_ args: [String]) throws -> [Int] {
+            try Tools.expect(0, "dkl-plot", ["line", "-o", "l.png", "--y", "value"] + args + ["t.ndjson"], cwd: dir.path)
+            let image = try PNGReader.read(dir.file("l.png"))
+            let c = Colormap.categories[0]
+            // The highest pixel of the curve in each column (left of the legend).
+            return (0..<(image.width - 120)).compactMap { x in (0..<image.height).first { image.at(x, $0) == [c.r, c.g, c.b] } }
+        }
+        let best = try tops(["--best-so-far", "max"])
+        XCTAssertGreaterThan(best.count, 500)
+        XCTAssertTrue(zip(best, best.dropFirst()).allSatisfy { $0.1 <= $0.0 }, "a running maximum never falls")
+        let raw = try tops([])
+        XCTAssertFalse(zip(raw, raw.dropFirst()).allSatisfy { $0.1 <= $0.0 })
+    }
+
+    func testBadInput() throws {
+        let dir = TempDir()
+        _ = try Tools.python("import numpy as np; np.save('v.npy', np.arange(4.0)); np.save('m.npy', np.zeros((4, 4)))", cwd: dir.path)
+        try write(#"{"dkl_stream":1,"fields":[{"name":"y","dtype":"i32","shape":[]},{"name":"x","dtype":"i32","shape":[]}]}"# + "\n{\"y\":1,\"x\":1}\n{\"y\":9,\"x\":0}\n",
+                  dir.file("t.ndjson"))
+        let cases: [([String], Int32, String)] = [
+            ([], 64, "dkl-plot: error: name a figure: map, scatter or line"),
+            (["pie", "-o", "a.png"], 64, "dkl-plot: error: unknown figure 'pie' (map, scatter or line)"),
+            (["map", "m.npy"], 64, "dkl-plot: error: give the PNG file with -o OUT.png"),
+            (["map", "-o", "a.png", "v.npy"], 1, "dkl-plot: v.npy:"),
+            (["map", "-o", "a.png", "missing.npy"], 1, "missing.npy"),
+            (["map", "-o", "a.png", "--points", "t.ndjson", "m.npy"], 1, "dkl-plot: t.ndjson:2: the point (9, 0) is outside the 4×4 map"),
+            (["map", "-o", "a.png", "--range", "3:1", "m.npy"], 64, "--range must be LO:HI with LO < HI"),
+            (["line", "-o", "a.png", "--y", "value", "t.ndjson"], 1, "dkl-plot: t.ndjson:header: no field 'value' (it has y, x)"),
+            (["line", "-o", "a.png", "--y", "y", "--best-so-far", "top", "t.ndjson"], 64, "--best-so-far must be max or min"),
+            (["scatter", "-o", "a.png", "--x", "y", "t.ndjson"], 64, "scatter needs --x FIELD and --y FIELD"),
+        ]
+        for (args, status, message) in cases {
+            let r = try Tools.run("dkl-plot", args, cwd: dir.path)
+            XCTAssertEqual(r.status, status, r.report)
+            XCTAssertFalse(r.signaled, r.report)
+            XCTAssertTrue(r.err.contains(message), "\(args): \(r.err)")
+            // One message; a usage error adds the usage lines.
+            XCTAssertEqual(r.err.split(separator: "\n").filter { $0.hasPrefix("dkl-plot:") }.count, 1, r.report)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("a.png")), "\(args)")
+        }
+    }
+}
