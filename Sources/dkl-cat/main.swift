@@ -11,8 +11,9 @@ let command = Command(
         Concatenate dkl streams (stdin when none or '-') and write them as one stream,
         converting between the binary and NDJSON encodings; print a header; keep the first
         or last records or some fields; validate streams; import an NPY/HDF5 array as a
-        stream, or export a stream field back to an array on its grid; write a table
-        (--tsv) for awk, spreadsheets and R.
+        stream, or export a stream field back to an array on its grid; merge sorted
+        streams (--merge: the shards of a job array); write a table (--tsv) for awk,
+        spreadsheets and R.
         """,
     options: [
         Option("header", "H", help: "print the header as JSON (one line) and exit"),
@@ -26,6 +27,7 @@ let command = Command(
         Option("field", value: "NAME", help: "the field to import into or export from"),
         Option("rows", help: "import the first axis as records {id, NAME[rest]} (a list of spectra, histories, …)"),
         Option("dtype", value: "f32|f64", help: "element type of imported values (default f32)"),
+        Option("merge", "m", value: "A,B,...", help: "merge inputs each sorted by these fields (the shards of a job array) into one sorted stream"),
         Option("tsv", "T", help: "write a tab-separated table (column names first; arrays as NAME[i]) instead of a stream"),
     ] + Option.streamOutput
 )
@@ -120,6 +122,15 @@ ToolMain.run(command) { inv in
             try out.write(a.flag("check") ? "\(r.name): ok, \(r.recordsRead) records, \(r.encoding.rawValue)\n" : "\(r.recordsRead)\n")
         }
         try out.flush()
+        return
+    }
+
+    if let spec = a.string("merge") {
+        if let o = ["head", "tail", "fields"].first(where: { a.string($0) != nil }) { throw DKLError.usage("--merge writes every record: give no --\(o)") }
+        let merger = try StreamMerger(paths: inputs, keys: spec.split(separator: ",").map(String.init))
+        let out = try Sink(inv, merger.header)
+        while let r = try merger.next() { try r.withUnsafeBytes { try out.write($0) } }
+        try out.commit()
         return
     }
 

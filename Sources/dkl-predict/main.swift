@@ -11,7 +11,9 @@ let command = Command(
         per patch, in the input's order, where var is the latent variance (the model's
         uncertainty about the mean; add the header's noise_var for a new measurement's).
         Patches are read, predicted and written in chunks, so memory stays bounded however
-        many there are; --shard splits them between the tasks of a job array.
+        many there are. --shard K/N splits them between the N tasks of a job array by
+        whole chunks (chunk c to task c mod N + 1), each predicted exactly as one process
+        predicts it: 'dkl-cat --merge y,x' of the tasks' outputs is the one-process output.
         """,
     options: [
         Option("model", "m", value: "MODEL", help: "the model file (from dkl-train)"),
@@ -19,7 +21,8 @@ let command = Command(
         Option("noisy", help: "var includes the noise variance (the spread of a new measurement)"),
         Option("embedding", help: "add the first member's embedding, a field embedding[e]"),
         Option("chunk", value: "N", help: "patches per chunk (default 8192)"),
-        Option.threads, Option.shard,
+        Option.threads,
+        Option("shard", value: "K/N", help: "handle only the chunks c with c mod N = K-1 (a Slurm array task)"),
     ] + Option.streamOutput
 )
 
@@ -87,7 +90,7 @@ ToolMain.run(command) { inv in
     while let batch = try locating(file: reader.name, { try reader.nextBatch() }) {
         for i in 0..<batch.count {
             defer { index += 1 }
-            guard index % shards == shard else { continue }
+            guard (index / chunk) % shards == shard else { continue }
             let r = RecordView(batch.record(i), reader.schema)
             let p = r.doubles(ip)
             guard p.allSatisfy(\.isFinite) else {

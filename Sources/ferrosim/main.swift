@@ -12,6 +12,8 @@ let command = Command(
         original integrates it (explicit Euler on a time vector). Each field history gives
         one record {id, px, py, p_abs, sum_abs_curl, curl_over_p, diverged}: the final mean
         polarization, Σ|curl| and FerroSim_Env's reward. Fields are in units of Ec.
+        --sweep runs one history at every point of a grid of Hamiltonian parameters instead
+        (records {id, [y, x,] PARAMETER…, …}).
         """,
     options: [
         Option("model", value: "compat|clean", help: "compat: exactly as the original integrates (default); clean: the lecture's gradient flow"),
@@ -35,6 +37,8 @@ let command = Command(
         Option("field-x", value: "A,alpha,omega,B", help: "E_x, the same way (default 0)"),
         Option("field-file", value: "ARRAY", help: "the field history: T values (E_y) or T×2 (E_x, E_y)"),
         Option("histories", value: "STREAM", help: "many histories: records with a field 'field' [T] (E_y) or [T,2]"),
+        Option("sweep", value: "NAME=LO:HI:N", repeatable: true,
+               help: "a grid of parameters (k, dep-alpha, gamma, a1, a2, a3), N values each; two make an N1×N2 grid {y, x}"),
         Option("equilibrate", value: "N", help: "append N steps holding the last field value"),
         Option("stochastic", help: "update a random quarter of the sites per step (seeded), as the original's default"),
         Option("sites-file", value: "ARRAY", help: "replay the sites to update: row t-2 lists those of step t (T-2 rows)"),
@@ -48,6 +52,11 @@ let command = Command(
 ToolMain.run(command) { inv in
     let a = inv.args
     try inv.expectPositionals(0...0)
+    let sweep = try ParameterSweep.parse(a.strings("sweep"))
+    if !sweep.axes.isEmpty && a.string("histories") != nil { throw DKLError.usage("--sweep runs one history over a grid of parameters: give no --histories") }
+    for (file, name) in [("k-file", "k"), ("dep-alpha-file", "dep-alpha")] where a.string(file) != nil {
+        if sweep.axes.contains(where: { $0.name == name }) { throw DKLError.usage("--sweep sets \(name) at every site: give no --\(file)") }
+    }
     let n = try a.int("size", default: 20, range: 2...4096)
     guard let mode = FerroModel.Mode(rawValue: a.string("mode") ?? "tetragonal") else {
         throw DKLError.usage("--mode must be tetragonal, rhombohedral, squareelectric or uniaxial")
@@ -129,7 +138,7 @@ ToolMain.run(command) { inv in
                 let view = RecordView(batch.record(i), r.schema)
                 let v = view.doubles(fi)
                 guard v.allSatisfy(\.isFinite) else { throw DKLError.data("the field history holds NaN or infinity", file: r.name, record: batch.firstRecord + i) }
-                let pairs = shape.count == 1 ? v.map { (0.0, $0) } : (0..<(v.count / 2)).map { (v[2 * $0], v[2 * $0 + 1]) }
+                let pairs: [(Double, Double)] = shape.count == 1 ? v.map { (0.0, $0) } : (0..<(v.count / 2)).map { (v[2 * $0], v[2 * $0 + 1]) }
                 let id = idField.map { view.int($0) } ?? index
                 histories.append((id, pairs))
                 if keepsPositions, let yf = yField, let xf = xField { positions?[id] = (view.int(yf), view.int(xf)) }
@@ -145,6 +154,13 @@ ToolMain.run(command) { inv in
         let ey = try a.string("field-y").map { try FieldHistory.parse($0, times: t) } ?? t.map { _ in 0 }
         let ex = try a.string("field-x").map { try FieldHistory.parse($0, times: t) } ?? t.map { _ in 0 }
         histories = [(0, Array(zip(ex, ey)))]
+    }
+    if !sweep.axes.isEmpty {
+        let field = histories[0].1
+        histories = stride(from: shard.index, to: sweep.count, by: shard.count).map { ($0, field) }
+        if sweep.axes.count == 2 {
+            positions = Dictionary(uniqueKeysWithValues: histories.map { h in let i = sweep.indices(h.0); return (h.0, (i[0], i[1])) })
+        }
     }
     let duration = try a.double("duration", default: 1)
     let equilibrate = try a.int("equilibrate", default: 0, range: 0...10_000_000)
@@ -162,14 +178,22 @@ ToolMain.run(command) { inv in
     }
     Parallel.threads = try a.threads()
 
-    let schema = try Schema([Field("id", .i64)] + (positions != nil ? [Field("y", .i32), Field("x", .i32)] : [])
-                            + [Field("px", .f64), Field("py", .f64), Field("p_abs", .f64),
-                               Field("sum_abs_curl", .f64), Field("curl_over_p", .f64), Field("diverged", .u8)])
-    let first = positions != nil ? 3 : 1   // the first summary field
-    let attrs: JSON = ["lattice": JSON([n, n]), "mode": .string(mode.rawValue), "gamma": .number(model.gamma), "r": .number(model.neighbourRadius),
+    var fields: [Field] = [Field("id", .i64)]
+    if positions != nil { fields += [Field("y", .i32), Field("x", .i32)] }
+    fields += sweep.axes.map { Field($0.field, .f64) }
+    fields += [Field("px", .f64), Field("py", .f64), Field("p_abs", .f64), Field("sum_abs_curl", .f64), Field("curl_over_p", .f64), Field("diverged", .u8)]
+    let schema = try Schema(fields)
+    let firstParameter = positions != nil ? 3 : 1
+    let first = firstParameter + sweep.axes.count   // the first summary field
+    var attrs: JSON = ["lattice": JSON([n, n]), "mode": .string(mode.rawValue), "gamma": .number(model.gamma), "r": .number(model.neighbourRadius),
                        "landau": JSON.array([model.alpha.0, model.alpha.1, model.alpha.2].map { .number($0) }),
                        "ec": .number(model.coerciveField), "update": .string(stochastic ? "stochastic" : a.string("sites-file") != nil ? "replayed" : "deterministic"),
                        "equilibrate": .number(Double(equilibrate)), "model": .string(clean ? "clean" : "compat")]
+    if !sweep.axes.isEmpty {
+        attrs.set("sweep", .object(sweep.axes.map { ($0.name, JSON.array($0.values.map { .number($0) })) }))
+        if sweep.axes.count == 2 { attrs.set("grid", JSON(sweep.axes.map { $0.values.count })) }
+        attrs.set("items", .number(Double(sweep.count)))
+    }
     // Resuming: histories already in the checkpoint are not run again.
     var checkpoint: Checkpoint?
     var finished: [Int: [UInt8]] = [:]
@@ -194,12 +218,14 @@ ToolMain.run(command) { inv in
         let todo = batch.filter { finished[$0.0] == nil }
         let results = Ferro.runAll(todo, model: model, initial: initial, duration: duration, equilibrate: equilibrate,
                                    stochastic: stochastic, seed: seed, keepMaps: a.string("maps") != nil,
-                                   clean: clean, keepSeries: a.string("series") != nil, replay: replay)
+                                   clean: clean, keepSeries: a.string("series") != nil, replay: replay,
+                                   models: sweep.axes.isEmpty ? nil : todo.map { sweep.model($0.0, from: model) })
         var fresh: [[UInt8]] = []
         for (k, r) in results.enumerated() {
             var rec = RecordBuilder(schema)
             rec.set(0, int: todo[k].0)
             if let (y, x) = positions?[todo[k].0] { rec.set(1, int: y); rec.set(2, int: x) }
+            if !sweep.axes.isEmpty { for (j, v) in sweep.point(todo[k].0).enumerated() { rec.set(firstParameter + j, v) } }
             rec.set(first, r.summary.meanP.0); rec.set(first + 1, r.summary.meanP.1); rec.set(first + 2, r.summary.magnitude)
             rec.set(first + 3, r.summary.sumAbsCurl); rec.set(first + 4, r.summary.curlOverP); rec.set(first + 5, r.summary.diverged ? 1 : 0)
             maps += r.maps

@@ -94,6 +94,26 @@ final class DklCatTests: XCTestCase {
         XCTAssertTrue(r.err.hasPrefix("dkl-cat: error: --tsv writes a table: give no --ndjson or --binary\n"), r.err)
     }
 
+    /// --merge: a k-way merge by (y, x); ties keep the inputs' order; out of order names
+    /// the record; the shard attribute goes.
+    func testMergeSortedInputs() throws {
+        let dir = TempDir()
+        let head = #"{"dkl_stream":1,"fields":[{"name":"y","dtype":"i32","shape":[]},{"name":"x","dtype":"i32","shape":[]},{"name":"v","dtype":"f64","shape":[]}]"#
+        _ = try dir.write("a.ndjson", head + #","attrs":{"shard":"1/2","grid":[3,3]}}"# + "\n" + [(0, 0, 1), (1, 2, 2), (2, 1, 3)].map { #"{"y":\#($0.0),"x":\#($0.1),"v":\#($0.2)}"# }.joined(separator: "\n") + "\n")
+        _ = try dir.write("b.ndjson", head + "}\n" + [(0, 1, 4), (1, 2, 5), (2, 2, 6)].map { #"{"y":\#($0.0),"x":\#($0.1),"v":\#($0.2)}"# }.joined(separator: "\n") + "\n")
+        _ = try dir.write("c.ndjson", head + "}\n")
+        let r = try Tools.expect(0, "dkl-cat", ["--merge", "y,x", "-J", "a.ndjson", "c.ndjson", "b.ndjson"], cwd: dir.path)
+        let lines = r.out.split(separator: "\n")
+        XCTAssertTrue(lines[0].contains(#""attrs":{"grid":[3,3]}"#), String(lines[0]))
+        XCTAssertEqual(lines.dropFirst().map { try! JSONParser.parse(String($0))["v"]!.intValue! }, [1, 4, 2, 5, 3, 6])
+        let swapped = try Tools.expect(0, "dkl-cat", ["--merge", "y,x", "-J", "b.ndjson", "a.ndjson"], cwd: dir.path)
+        XCTAssertEqual(swapped.out.split(separator: "\n").dropFirst().map { try! JSONParser.parse(String($0))["v"]!.intValue! }, [1, 4, 5, 2, 3, 6])
+        let bad = try Tools.expect(1, "dkl-cat", ["--merge", "x", "b.ndjson", "a.ndjson"], cwd: dir.path)
+        XCTAssertEqual(bad.err, "dkl-cat: a.ndjson:3: out of order: merging needs every input sorted by x\n")
+        try Tools.expect(1, "dkl-cat", ["--merge", "z", "a.ndjson"], cwd: dir.path)
+        try Tools.expect(64, "dkl-cat", ["--merge", "y", "--head", "2", "a.ndjson"], cwd: dir.path)
+    }
+
     func testProvenanceIsAppendedOrSkipped() throws {
         let dir = TempDir()
         try Tools.expect(0, "dkl-cat", ["--import", Tools.root + "/share/plasmon/image.npy", "-o", "a.dkl"], cwd: dir.path)

@@ -71,16 +71,23 @@ final class DklTrainPredictTests: XCTestCase {
         XCTAssertGreaterThan(Double(inside) / Double(n), 0.85, "±2σ coverage")
         XCTAssertLessThan(Double(inside) / Double(n), 0.995, "±2σ coverage")
 
-        // Shards of a job array: together, the records of the whole run (to rounding: the
-        // network sees other batches).
-        for k in 1...3 { try Tools.expect(0, "dkl-predict", ["--model", "m.h5", "all.dkl", "--shard", "\(k)/3", "-o", "s\(k).dkl", "-q"], cwd: dir.path) }
-        var merged = [Int64: Double]()
+        // Shards of a job array, by chunks of 500: merged, exactly the records of one run
+        // with the same chunks (and of one run with the default chunk, to rounding).
+        try Tools.expect(0, "dkl-predict", ["--model", "m.h5", "all.dkl", "--chunk", "500", "-J", "-o", "one.ndjson", "-q"], cwd: dir.path)
         for k in 1...3 {
+            try Tools.expect(0, "dkl-predict", ["--model", "m.h5", "all.dkl", "--chunk", "500", "--shard", "\(k)/3", "-o", "s\(k).dkl", "-q"], cwd: dir.path)
             let s = try columns(dir.file("s\(k).dkl"))
-            for i in 0..<s["y"]!.count { merged[TrainingSet.key(Int(s["y"]![i]), Int(s["x"]![i]))] = s["mean"]![i] }
+            // Chunks k-1, k+2, … of the input's order: patches [500c, 500c + 500).
+            let want = (0..<p["y"]!.count).filter { ($0 / 500) % 3 == k - 1 }
+            XCTAssertEqual(s["y"]!.count, want.count)
+            XCTAssertEqual(s["x"]!, want.map { p["x"]![$0] })
         }
-        XCTAssertEqual(merged.count, 56 * 56)
-        assertClose((0..<p["y"]!.count).map { merged[TrainingSet.key(Int(p["y"]![$0]), Int(p["x"]![$0]))] ?? .nan }, p["mean"]!, rtol: 1e-12, atol: 1e-15)
+        let merged = try Tools.expect(0, "dkl-cat", ["--merge", "y,x", "s2.dkl", "s3.dkl", "s1.dkl", "-J"], cwd: dir.path)
+        let one = String(decoding: try dir.read("one.ndjson"), as: UTF8.self)
+        XCTAssertEqual(merged.out.split(separator: "\n").dropFirst(), one.split(separator: "\n").dropFirst())
+        XCTAssertFalse(merged.out.split(separator: "\n")[0].contains("\"shard\""), "the merged header has no shard attribute")
+        let m = try columns(dir.file("one.ndjson"))
+        assertClose(m["mean"]!, p["mean"]!, rtol: 1e-12, atol: 1e-15)
     }
 
     /// Targets as a stream, as an array with NaN where not measured, and as spectra with a

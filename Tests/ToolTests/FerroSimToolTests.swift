@@ -152,6 +152,41 @@ final class FerroSimToolTests: XCTestCase {
         }
     }
 
+    /// A sweep over the Landau α1 and the coupling: every point is the one-history run with
+    /// those parameters, bit for bit; shards merged by id are the whole sweep.
+    func testParameterSweep() throws {
+        let dir = TempDir()
+        let common = ["-E", "0.6,1,12,0", "-T", "200", "-n", "8", "-J", "--no-provenance"]
+        let sweep = ["--sweep", "a1=-2:-1:3", "--sweep", "k=0.5:1.5:2"]
+        let whole = try Tools.expect(0, "ferrosim", sweep + common + ["-o", "all.ndjson"], cwd: dir.path)
+        XCTAssertEqual(whole.status, 0)
+        let rows = try String(decoding: dir.read("all.ndjson"), as: UTF8.self).split(separator: "\n").map { try JSONParser.parse(String($0)) }
+        XCTAssertEqual(rows[0]["attrs"]?["grid"], JSON([3, 2]))
+        XCTAssertEqual(rows.count, 7)
+        for (i, rec) in rows.dropFirst().enumerated() {
+            let (a1, k) = ([-2.0, -1.5, -1.0][i / 2], [0.5, 1.5][i % 2])
+            XCTAssertEqual(rec["id"]!.intValue, i)
+            XCTAssertEqual([rec["y"]!.intValue!, rec["x"]!.intValue!], [i / 2, i % 2])
+            XCTAssertEqual([rec["a1"]!.doubleValue!, rec["k"]!.doubleValue!], [a1, k])
+            let one = try record(try Tools.expect(0, "ferrosim", ["--landau", "\(a1),12.2,40", "--k", "\(k)"] + common))
+            for f in ["px", "py", "p_abs", "sum_abs_curl", "curl_over_p", "diverged"] { XCTAssertEqual(rec[f], one[f], "point \(i): \(f)") }
+        }
+        for s in 1...4 { try Tools.expect(0, "ferrosim", sweep + common + ["--shard", "\(s)/4", "-o", "s\(s).dkl"], cwd: dir.path) }
+        let merged = try Tools.expect(0, "dkl-cat", ["--merge", "id", "s3.dkl", "s1.dkl", "s4.dkl", "s2.dkl", "-J"], cwd: dir.path)
+        XCTAssertEqual(merged.out.split(separator: "\n").dropFirst(), String(decoding: try dir.read("all.ndjson"), as: UTF8.self).split(separator: "\n").dropFirst())
+        // One sweep: no grid position.
+        let line = try Tools.expect(0, "ferrosim", ["--sweep", "gamma=0.5:1:2"] + common)
+        XCTAssertNil(try record(line)["y"])
+        for (args, message) in [(["--sweep", "q=0:1:3"], "NAME one of k, dep-alpha, gamma, a1, a2, a3"),
+                                (["--sweep", "k=0:1"], "the range is LO:HI:N"),
+                                (["--sweep", "k=0:1:2", "--sweep", "k=1:2:2"], "'k' is swept twice"),
+                                (["--sweep", "k=0:1:2", "--histories", "h.dkl"], "give no --histories"),
+                                (["--sweep", "k=0:1:2", "--k-file", "k.npy"], "give no --k-file")] {
+            let r = try Tools.expect(64, "ferrosim", args, cwd: dir.path)
+            XCTAssertTrue(r.err.contains(message), r.err)
+        }
+    }
+
     func testDivergenceIsFlaggedAndBadInputIsNamed() throws {
         let r = try Tools.expect(0, "ferrosim", ["-n", "6", "-T", "15", "--init-scale", "1", "-J", "--no-provenance"])
         XCTAssertEqual(try record(r)["diverged"]!.intValue, 1)

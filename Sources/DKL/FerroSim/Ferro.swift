@@ -10,13 +10,16 @@ public enum Ferro {
         public var series: [Double]
     }
 
-    /// Runs each (id, field) history on `model` from `initial`, on linspace(0, duration, T)
-    /// plus `equilibrate` held steps. Stochastic runs draw from a generator seeded by
+    /// Runs each (id, field) history on `model` (or on `models[i]`, one per history, for a
+    /// parameter sweep) from `initial`, on linspace(0, duration, T) plus `equilibrate`
+    /// held steps. Stochastic runs draw from a generator seeded by
     /// (seed, id), so results do not depend on the thread count or the batch.
     public static func runAll(_ histories: [(Int, [(Double, Double)])], model: FerroModel, initial: Polarization,
                               duration: Double, equilibrate: Int, stochastic: Bool, seed: UInt64, keepMaps: Bool,
-                              clean: Bool = false, keepSeries: Bool = false, replay: [[Int]]? = nil) -> [Outcome] {
-        let sim = FerroSimulator(model: model)
+                              clean: Bool = false, keepSeries: Bool = false, replay: [[Int]]? = nil,
+                              models: [FerroModel]? = nil) -> [Outcome] {
+        precondition(models == nil || models!.count == histories.count)
+        let shared = FerroSimulator(model: model)
         let out = UnsafeMutableBufferPointer<Outcome?>.allocate(capacity: histories.count)
         out.initialize(repeating: nil)
         defer { out.deallocate() }
@@ -25,6 +28,8 @@ public enum Ferro {
         Parallel.forEachPart(work.count, minimumRows: 1) { _, range in
             for i in range {
                 let (id, field) = work[i]
+                let model = models?[i] ?? model
+                let sim = models == nil ? shared : FerroSimulator(model: model)
                 let times0 = FieldHistory.linspace(field.count, duration: duration)
                 let (f, times) = FieldHistory.equilibrate(field, times: times0, steps: equilibrate)
                 var g = Xoshiro.stream(seed: seed, index: UInt64(truncatingIfNeeded: id))
