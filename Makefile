@@ -10,7 +10,7 @@ DEBS        = pkg-config libopenblas-dev liblapacke-dev libhdf5-dev zlib1g-dev p
 # Two BLAS threads were never faster on 2 cores, and a threaded Cholesky can be far slower under load.
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: all build test demo bench deps check-deps install share clean
+.PHONY: all build test test-hpc demo bench deps check-deps install share clean
 
 all: build
 
@@ -25,6 +25,11 @@ test: check-deps
 	DKL_BIN=$(CURDIR)/.build/release $(SWIFT) test --disable-swift-testing $(SWIFTFLAGS)
 
 # Pipeline 5 (pipelines/microscopy) on the bundled sample data: about 30 s on 2 cores.
+# The Slurm job arrays of pipelines/hpc on a one-node Slurm started and stopped by the test
+# (as root; needs Debian's slurmctld slurmd slurm-client munge).
+test-hpc: build
+	./pipelines/hpc/test.sh $(CURDIR)/.build/release
+
 demo: build
 	$(MAKE) --no-print-directory -C pipelines/microscopy BIN=$(CURDIR)/.build/release
 	@echo "figures: $$(cd pipelines/microscopy && ls out/*.png | tr '\n' ' ')"
