@@ -7,7 +7,7 @@ import Foundation
 // (from a pre-acquired cube or an instrument program) and appends them to the trace.
 let command = Command(
     name: "dkl-explore",
-    usage: ["--oracle CUBE -S SPEC --trace TRACE [options] IMAGE", "--measure PROGRAM [--measure-arg ARG...] -S SPEC --energy AXIS --trace TRACE [options] IMAGE"],
+    usage: ["--oracle CUBE -S SPEC --trace TRACE [options] IMAGE", "--measure PROGRAM [--measure-arg ARG...] [-S SPEC --energy AXIS] --trace TRACE [options] IMAGE"],
     summary: """
         Run an active experiment on the structural image IMAGE: measure a few random points,
         then at every step train a DKL model on the points measured so far (warm-started
@@ -24,7 +24,7 @@ let command = Command(
         Option("trace", value: "TRACE", help: "the experiment's trace (NDJSON stream), created or continued"),
         Option("resume", value: "TRACE", help: "continue the run whose trace is TRACE (it must exist; give the same options)"),
         Option("oracle", value: "CUBE", help: "a pre-acquired spectrum image or 4D-STEM cube: measuring reads that position"),
-        Option("measure", value: "PROGRAM", help: "an instrument program, run as PROGRAM ARG... Y X; it prints the spectrum (NPY or a stream)"),
+        Option("measure", value: "PROGRAM", help: "an instrument program, run as PROGRAM ARG... Y X; it prints the spectrum (NPY or a stream), or without -S the property itself"),
         Option("measure-arg", value: "ARG", repeatable: true, help: "an argument for PROGRAM before Y X (repeatable)"),
         Option("measure-timeout", value: "S", help: "seconds to wait for PROGRAM's answer (default 600)"),
         Option("measure-retries", value: "N", help: "retries of a failed measurement (default 2)"),
@@ -83,11 +83,12 @@ ToolMain.run(command) { inv in
     case (nil, nil): throw DKLError.usage("give the oracle: --oracle CUBE or --measure PROGRAM")
     default: throw DKLError.usage("--oracle and --measure do not mix")
     }
-    // A map oracle holds the property itself; a spectrum needs a scalarizer.
+    // A map oracle holds the property itself, and so does a program's answer without -S
+    // (one number, a simulator's); a spectrum needs a scalarizer.
     let isMap = (oracle as? ArrayOracle)?.isMap ?? false
     if isMap && (a.string("scalarizer") ?? a.string("target")) != nil { throw DKLError.usage("the oracle is a map of the property: give no -S or --target") }
     let spec = a.string("scalarizer")
-    guard isMap || spec != nil else { throw DKLError.usage("give the property to learn with -S SPEC") }
+    guard isMap || spec != nil || oracle is CommandOracle else { throw DKLError.usage("give the property to learn with -S SPEC") }
     let scalarizer = try spec.map { try Scalarizer.parse($0) }
     let column = try { () throws -> Int in
         guard let scalarizer else { return 0 }
@@ -98,7 +99,12 @@ ToolMain.run(command) { inv in
     let targetName = scalarizer?.fieldNames[column] ?? "value"
     var bound: Scalarizer.Bound?
     func scalar(_ spectrum: [Double]) throws -> Double {
-        guard let scalarizer else { return spectrum[0] }   // a map's measurement is the value
+        guard let scalarizer else {   // a map's measurement, or a program's one number, is the value
+            guard spectrum.count == 1 else {
+                throw DKLError.data("\(a.string("measure") ?? "the program") answered \(spectrum.count) values: give the property with -S SPEC")
+            }
+            return spectrum[0]
+        }
         if bound == nil {
             let axis: EnergyAxis
             if let o = oracle as? ArrayOracle {

@@ -23,8 +23,9 @@ let command = Command(
         Option("output", "o", value: "OUT.png", help: "the PNG file to write"),
         Option("title", value: "TEXT", help: "a title above the figure"),
         Option("label", value: "TEXT", help: "the colorbar's (or the categories') label"),
-        Option("xlabel", value: "TEXT", help: "scatter, line: the x axis's label (default: the field)"),
-        Option("ylabel", value: "TEXT", help: "scatter, line: the y axis's label (default: the field)"),
+        Option("xlabel", value: "TEXT", help: "the x axis's label (scatter, line: default the field)"),
+        Option("ylabel", value: "TEXT", help: "the y axis's label (scatter, line: default the field)"),
+        Option("extent", value: "X0:X1,Y0:Y1", help: "map: the coordinates of the first and last columns and rows (default: pixel indices)"),
         Option("range", value: "LO:HI", help: "map, scatter: the colour scale's ends (default: the data's)"),
         Option("frames", value: "LIST", help: "map: the frames of K×H×W arrays to draw, e.g. 0,4,-1 (default: all)"),
         Option("frame-values", value: "ARRAY", help: "map: a value per frame (e.g. replay's FILE.h5:/points), for titles and points"),
@@ -115,6 +116,14 @@ func map(_ inv: Invocation) throws {
     figure.title = a.string("title"); figure.colorLabel = a.string("label"); figure.range = try range(a)
     figure.columns = try a.int("columns", default: 4, range: 1...64)
     figure.ownScales = a.flag("own-scales")
+    figure.xLabel = a.string("xlabel"); figure.yLabel = a.string("ylabel")
+    if let e = a.string("extent") {
+        let v = e.split(separator: ",").flatMap { $0.split(separator: ":", omittingEmptySubsequences: false) }.map { Double($0) }
+        guard v.count == 4, v.allSatisfy({ $0?.isFinite == true }), v[0] != v[1], v[2] != v[3] else {
+            throw DKLError.usage("--extent must be X0:X1,Y0:Y1 with X0 ≠ X1 and Y0 ≠ Y1")
+        }
+        figure.xExtent = (v[0]!, v[1]!); figure.yExtent = (v[2]!, v[3]!)
+    }
     if figure.ownScales && a.string("range") != nil { throw DKLError.usage("give --range or --own-scales, not both") }
     try figure.write(out)
 }

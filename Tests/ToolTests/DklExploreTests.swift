@@ -180,6 +180,40 @@ final class DklExploreTests: XCTestCase {
         XCTAssertEqual(try trace(dir.file("f.ndjson")).count, 12)
     }
 
+    /// A program that answers the value itself (no -S): a one-field stream or one NPY
+    /// number, learnt as the map oracle learns it; a spectrum without -S is refused.
+    func testProgramAnsweringTheValue() throws {
+        let dir = TempDir()
+        _ = try Tools.python("import numpy as np; np.save('truth.npy', np.random.default_rng(3).normal(size=(12, 12)))", cwd: dir.path)
+        _ = try dir.write("sim.py", """
+            import sys, io, numpy as np
+            y, x = int(sys.argv[-2]), int(sys.argv[-1]); v = float(np.load('truth.npy')[y, x])
+            if sys.argv[1] == 'stream':
+                print('{"dkl_stream":1,"fields":[{"name":"curl","dtype":"f64","shape":[]}]}'); print('{"curl":%r}' % v)
+            elif sys.argv[1] == 'npy':
+                b = io.BytesIO(); np.save(b, np.float64(v)); sys.stdout.buffer.write(b.getvalue())
+            else:
+                b = io.BytesIO(); np.save(b, np.array([v, v])); sys.stdout.buffer.write(b.getvalue())
+            """)
+        let python = Tools.python ?? "/usr/bin/python3"
+        let common = ["--extractor", "none", "-w", "1", "--init", "5", "--steps", "4", "--ensemble", "1", "--iterations", "30", "-j", "1", "truth.npy"]
+        var traces: [[JSON]] = []
+        for kind in ["stream", "npy"] {
+            try Tools.expect(0, "dkl-explore", ["--measure", python, "--measure-arg", "sim.py", "--measure-arg", kind, "--trace", "\(kind).ndjson"] + common, cwd: dir.path)
+            traces.append(try trace(dir.file("\(kind).ndjson")))
+        }
+        try Tools.expect(0, "dkl-explore", ["--oracle", "truth.npy", "--trace", "map.ndjson"] + common, cwd: dir.path)
+        let map = try trace(dir.file("map.ndjson"))
+        XCTAssertEqual(map.count, 9)
+        for t in traces {
+            XCTAssertEqual(t.map { [$0["y"]!, $0["x"]!] }, map.map { [$0["y"]!, $0["x"]!] })
+            XCTAssertEqual(t.map { $0["value"]! }, map.map { $0["value"]! })
+        }
+        let r = try Tools.expect(1, "dkl-explore", ["--measure", python, "--measure-arg", "sim.py", "--measure-arg", "pair", "--trace", "p.ndjson"] + common,
+                                 cwd: dir.path)
+        XCTAssertTrue(r.err.contains("answered 2 values: give the property with -S SPEC"), r.err)
+    }
+
     func testBadInput() throws {
         let dir = TempDir()
         _ = try Tools.python("import numpy as np; np.save('small.npy', np.ones((10, 10, 96)))", cwd: dir.path)

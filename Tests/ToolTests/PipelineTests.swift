@@ -60,4 +60,63 @@ final class PipelineTests: XCTestCase {
         let again = try PipelineTests.make("microscopy", ["OUT=" + dir.path, "-q"])
         XCTAssertEqual(again.status, 0, again.report)
     }
+
+    /// Pipeline 1: every BO measurement is the grid search's record at that point, bit for
+    /// bit (measure.sh runs the sweep's own point); the table against the replays.
+    func testFerroParamsPipeline() throws {
+        let dir = TempDir()
+        let r = try PipelineTests.make("ferro-params", ["OUT=" + dir.path, "STEPS=30", "RANDOM_SEEDS=1 2"])
+        XCTAssertEqual(r.status, 0, r.report)
+        let out = try Tools.python("""
+            import json, numpy as np, sys
+            d = sys.argv[1]
+            truth = np.load(d + '/truth.npy'); params = np.load(d + '/params.npy')
+            assert truth.shape == (40, 40) and params.shape == (40, 40, 2)
+            assert np.allclose(params[:, 0, 0], np.linspace(0.1, 2, 40), rtol=0, atol=1e-15)
+            assert np.allclose(params[0, :, 1], np.linspace(0, 3, 40), rtol=0, atol=1e-15)
+            rows = {l.split('\t')[0]: l.split('\t')[1:] for l in open(d + '/summary.tsv').read().splitlines()[1:]}
+            for kind in ('ei', 'kappa'):
+                trace = [json.loads(l) for l in open(d + '/bo-%s.ndjson' % kind).read().splitlines()[1:]]
+                assert len(trace) == 40, len(trace)
+                for t in trace: assert t['value'] == truth[t['y'], t['x']], (t['y'], t['x'], t['value'])
+                assert len({(t['y'], t['x']) for t in trace}) == 40, 'no point simulated twice'
+                best = max(t['value'] for t in trace); rank = 1 + int((truth > best).sum())
+                row = rows['BO, ' + kind]
+                assert int(row[0]) == 40 and float(row[1]) == best and int(row[2]) == rank, (row, best, rank)
+            g = rows['grid search']
+            assert int(g[0]) == 1600 and float(g[1]) == truth.max(), g
+            assert set(rows) == {'grid search', 'BO, ei', 'BO, kappa', 'random points, seed 1', 'random points, seed 2'}, rows
+            print('ok')
+            """, args: [dir.path])
+        XCTAssertEqual(out, "ok\n")
+        for name in ["response", "bo-ei-mean", "best"] {
+            XCTAssertGreaterThan(try PNGReader.read(dir.file(name + ".png")).width, 500, name)
+        }
+    }
+
+    /// Pipeline 2, small: the BO traces against the simulated surface, the table against
+    /// the traces, the figures.
+    func testLatentBOPipeline() throws {
+        let dir = TempDir()
+        let r = try PipelineTests.make("latent-bo", ["OUT=" + dir.path, "TRAJ=1200", "GRID=24x24", "EPOCHS=10", "INIT=20", "STEPS=25", "RANDOM_SEEDS=1"])
+        XCTAssertEqual(r.status, 0, r.report)
+        let out = try Tools.python("""
+            import json, numpy as np, sys
+            d = sys.argv[1]
+            curl = np.load(d + '/curl.npy'); assert curl.shape == (24, 24)
+            rows = {l.split('\t')[0]: l.split('\t')[1:] for l in open(d + '/summary.tsv').read().splitlines()[1:]}
+            assert set(rows) == {'kappa', 'ei', 'random-1'}, rows
+            for a in ('kappa', 'ei'):
+                t = [json.loads(l) for l in open(d + '/bo-%s.ndjson' % a).read().splitlines()[1:]]
+                assert len(t) == 45
+                for p in t: assert p['value'] == curl[p['y'], p['x']]
+                v = [p['value'] for p in t]; best = max(v)
+                row = rows[a]
+                assert int(row[0]) == 45 and abs(float(row[1]) - best) < 1e-6 and abs(float(row[2]) - curl.max()) < 1e-6, row
+                assert int(row[4]) == 1 + int((curl > best).sum()) and int(row[5]) == v.index(best) + 1, row
+            print('ok')
+            """, args: [dir.path])
+        XCTAssertEqual(out, "ok\n")
+        for name in ["surface", "reconstruction", "best"] { XCTAssertGreaterThan(try PNGReader.read(dir.file(name + ".png")).width, 500, name) }
+    }
 }

@@ -35,7 +35,8 @@ public final class ArrayOracle: Oracle {
 
 /// An instrument program, run directly (never through a shell) as `COMMAND ARGS… Y X`; it
 /// answers with the measurement on its standard output, as an NPY file or a dkl stream
-/// whose first record's field `spectrum` (or its only array field) holds it. A failure, a
+/// whose first record's field `spectrum` (or `value`, or its only field, or its only array
+/// field) holds it; one number is the property itself (a simulator's answer). A failure, a
 /// timeout or an answer of the wrong shape is retried, then reported.
 public final class CommandOracle: Oracle {
     public let command: [String]
@@ -84,19 +85,21 @@ public final class CommandOracle: Oracle {
         let tmp = NSTemporaryDirectory() + "/dkl-measure-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).bin"
         guard FileManager.default.createFile(atPath: tmp, contents: data) else { throw DKLError.data("cannot write \(tmp)") }
         defer { unlink(tmp) }
-        let values: [Double], shape: [Int]
+        let values: [Double], answered: [Int]
         if ArrayFile.isArrayFile(tmp) {
             let a = try ArrayFile.open(tmp)
-            (values, shape) = (try a.readAll(), a.shape)
+            (values, answered) = (try a.readAll(), a.shape)
         } else {
             let r: StreamReader
             do { r = try StreamReader(path: tmp) } catch { throw DKLError.data("the answer is neither NPY nor a dkl stream") }
-            guard let field = r.schema.index(of: "spectrum") ?? r.schema.fields.firstIndex(where: { $0.count > 1 }) else {
-                throw DKLError.data("the answer's stream has no array field")
+            let only = r.schema.fields.count == 1 && r.schema.fields[0].dtype != .string ? 0 : nil
+            guard let field = r.schema.index(of: "spectrum") ?? r.schema.index(of: "value") ?? only ?? r.schema.fields.firstIndex(where: { $0.count > 1 }) else {
+                throw DKLError.data("the answer's stream has no field 'spectrum' or 'value', and no array field")
             }
             guard let rec = try r.next() else { throw DKLError.data("the answer's stream has no record") }
-            (values, shape) = (RecordView(rec, r.schema).doubles(field), r.schema.fields[field].shape)
+            (values, answered) = (RecordView(rec, r.schema).doubles(field), r.schema.fields[field].shape)
         }
+        let shape = answered.isEmpty ? [1] : answered   // one number: the property itself
         if itemShape.isEmpty { itemShape = shape }
         guard shape == itemShape else { throw DKLError.data("the answer has shape \(shape), expected \(itemShape)") }
         return values

@@ -106,5 +106,11 @@ public struct Canvas {
         func put(_ px: Int, _ py: Int) { self.put(px, py, color) }
     }
 
+    /// The width a figure needs for `title` (0 for none).
+    public static func titleWidth(_ title: String?) -> Int { title.map { Font.width($0, scale: 2) + 24 } ?? 0 }
+
+    /// A title centred at the top.
+    public mutating func title(_ text: String) { self.text(text, x: width / 2, y: 10, anchor: .centre) }
+
     public func write(_ path: String) throws { try PNG.write(path, width: width, height: height, rgb: rgb) }
 }

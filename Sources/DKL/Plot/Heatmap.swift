@@ -26,6 +26,11 @@ public struct MapFigure {
     /// Each panel on its own colour scale, with its own colorbar (for maps whose ranges
     /// differ by orders of magnitude, such as an acquisition function's as points are added).
     public var ownScales = false
+    /// The coordinates of the first and last columns' (rows') centres, for axes in the
+    /// grid's units (a parameter sweep's); default the pixel indices.
+    public var xExtent: (Double, Double)?
+    public var yExtent: (Double, Double)?
+    public var xLabel: String?, yLabel: String?
 
     public init(height: Int, width: Int, panels: [MapPanel]) {
         precondition(!panels.isEmpty && panels.allSatisfy { $0.values.count == height * width })
@@ -45,11 +50,12 @@ public struct MapFigure {
         let cols = min(columns, panels.count), rows = (panels.count + cols - 1) / cols
         let pixel = max(1, (panels.count == 1 ? 480 : 300) / max(height, width))
         let (mapW, mapH) = (width * pixel, height * pixel)
-        let yLabels = Ticks.labels(Ticks.nice(0, Double(height - 1), count: max(2, mapH / 70)))
-        let left = Axes.leftMargin(yLabels, withLabel: false) + 6
+        let (xa, xb) = xExtent ?? (0, Double(width - 1)), (ya, yb) = yExtent ?? (0, Double(height - 1))
+        let yTicks = Ticks.nice(min(ya, yb), max(ya, yb), count: max(2, mapH / 70))
+        let left = Axes.leftMargin(Ticks.labels(yTicks), withLabel: yLabel != nil) + 6
         let panelTitle = panels.contains { $0.title != nil } ? 26 : 8
         let panelBarW = ownScales ? panels.indices.map { Colorbar(lo: scale(of: $0).lo, hi: scale(of: $0).hi, label: nil).width + 12 }.max()! : 0
-        let cellW = left + mapW + 14 + panelBarW, cellH = panelTitle + mapH + 36
+        let cellW = left + mapW + 14 + panelBarW, cellH = panelTitle + mapH + 36 + (xLabel == nil ? 0 : 24)
         let top = title == nil ? 6 : 34
         let hasPoints = panels.contains { !$0.points.isEmpty }
         let bar = Colorbar(lo: lo, hi: hi, label: colorLabel)
@@ -57,8 +63,8 @@ public struct MapFigure {
         let most = panels.map(\.points.count).max() ?? 0
         let orderBar = Colorbar(lo: 1, hi: Double(max(most, 2)), label: pointsLabel)
         let sideW = max(ownScales ? 0 : bar.width, hasPoints ? orderBar.width : 0) + 12
-        var c = Canvas(width: cols * cellW + sideW + 6, height: top + rows * cellH + 4)
-        if let title { c.text(title, x: c.width / 2, y: 8, anchor: .centre) }
+        var c = Canvas(width: max(cols * cellW + sideW + 6, Canvas.titleWidth(title)), height: top + rows * cellH + 4)
+        if let title { c.title(title) }
         for (i, panel) in panels.enumerated() {
             let x0 = (i % cols) * cellW + left, y0 = top + (i / cols) * cellH + panelTitle
             if let t = panel.title { c.text(t, x: x0 + mapW / 2, y: y0 - 22, anchor: .centre) }
@@ -71,10 +77,14 @@ public struct MapFigure {
                     c.fill(x: x0 + gx * pixel, y: y0 + gy * pixel, w: pixel, h: pixel, col)
                 }
             }
-            var axes = Axes(left: x0, top: y0, width: mapW, height: mapH, x: (-0.5, Double(width) - 0.5), y: (-0.5, Double(height) - 0.5))
+            // Cell centres at the extent's values: the axes reach half a cell beyond them.
+            let hx = width > 1 ? (xb - xa) / Double(width - 1) / 2 : 0.5, hy = height > 1 ? (yb - ya) / Double(height - 1) / 2 : 0.5
+            var axes = Axes(left: x0, top: y0, width: mapW, height: mapH, x: (xa - hx, xb + hx), y: (ya - hy, yb + hy))
             axes.flipY = true
-            let ticks = { (n: Int, len: Int) in Ticks.nice(0, Double(n - 1), count: max(2, len / 70)) }
-            axes.draw(on: &c, xLabel: nil, yLabel: nil, xTicks: ticks(width, mapW), yTicks: ticks(height, mapH))
+            if xb < xa { axes.x0 = xa - hx; axes.x1 = xb + hx }
+            if yb < ya { axes.y0 = ya - hy; axes.y1 = yb + hy }
+            let xTicks = Ticks.nice(min(xa, xb), max(xa, xb), count: max(2, mapW / 90))
+            axes.draw(on: &c, xLabel: xLabel, yLabel: yLabel, xTicks: xTicks, yTicks: yTicks)
             let r = min(max(pixel / 2, 2), 5)
             for (k, p) in panel.points.enumerated() {
                 let t = Double(k) / Double(max(most - 1, 1))

@@ -35,8 +35,8 @@ public struct LinePlot {
         let yTicks = logY ? Axes.logTicks(yr.0, yr.1) : Ticks.nice(yr.0, yr.1, count: max(2, plotH / 70))
         axes.left = Axes.leftMargin(logY ? yTicks.map { Ticks.format($0) } : Ticks.labels(yTicks), withLabel: yLabel != nil) + 8
         let legendW = (series.map { Font.width($0.label, scale: 2) }.max() ?? 0) + 52
-        var c = Canvas(width: axes.left + plotW + legendW, height: axes.top + plotH + 60)
-        if let title { c.text(title, x: axes.left + plotW / 2, y: 10, anchor: .centre) }
+        var c = Canvas(width: max(axes.left + plotW + legendW, Canvas.titleWidth(title)), height: axes.top + plotH + 60)
+        if let title { c.title(title) }
         for (k, s) in series.enumerated() {
             let col = Colormap.categories[k % Colormap.categories.count]
             var last: (Int, Int)?

@@ -43,8 +43,8 @@ public struct Scatter {
             side = (names.map { Font.width($0, scale: 2) }.max() ?? 0) + 50
             if let colorLabel { side = max(side, Font.width(colorLabel, scale: 2) + 24) }
         }
-        var c = Canvas(width: left + plotW + side, height: top + plotH + 60)
-        if let title { c.text(title, x: left + plotW / 2, y: 10, anchor: .centre) }
+        var c = Canvas(width: max(left + plotW + side, Canvas.titleWidth(title)), height: top + plotH + 60)
+        if let title { c.title(title) }
         let axes = Axes(left: left, top: top, width: plotW, height: plotH, x: xr, y: yr)
         for i in x.indices where x[i].isFinite && y[i].isFinite {
             let col: RGB

@@ -89,14 +89,23 @@ public enum ArrayStreams {
     /// Places field `field` of every record on its grid: records with `y` and `x` fill an
     /// array of shape grid + field shape (grid from the header's `grid` attribute, or the
     /// largest coordinates seen); records with `id`, or neither, fill rows in order.
+    /// Several scalar fields `a,b,…` are stacked as a last axis (one channel each).
     /// Points no record names are NaN. Returns the shape and the values (row-major).
     public static func export(_ reader: StreamReader, field: String) throws -> (shape: [Int], values: [Double]) {
         let schema = reader.schema
-        guard let fi = schema.index(of: field) else {
-            throw DKLError.usage("no field '\(field)' in \(reader.name) (fields: \(schema.fields.map(\.name).joined(separator: ", ")))")
+        let names = field.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let fis = try names.map { name in
+            guard let fi = schema.index(of: name) else {
+                throw DKLError.usage("no field '\(name)' in \(reader.name) (fields: \(schema.fields.map(\.name).joined(separator: ", ")))")
+            }
+            guard schema.fields[fi].dtype != .string else { throw DKLError.usage("field '\(name)' is text; only numeric fields export to arrays") }
+            if names.count > 1 && schema.fields[fi].count != 1 {
+                throw DKLError.usage("field '\(name)' is an array: several fields are stacked only when each is one number")
+            }
+            return fi
         }
-        guard schema.fields[fi].dtype != .string else { throw DKLError.usage("field '\(field)' is text; only numeric fields export to arrays") }
-        let per = schema.fields[fi].count
+        let fi = fis[0]
+        let per = names.count > 1 ? names.count : schema.fields[fi].count
         let yi = schema.index(of: "y"), xi = schema.index(of: "x"), ii = schema.index(of: "id")
         var values: [Double] = []
         var rows: [(Int, Int)] = []
@@ -104,10 +113,10 @@ public enum ArrayStreams {
             for r in 0..<batch.count {
                 let view = RecordView(batch.record(r), schema)
                 if let yi, let xi { rows.append((view.int(yi), view.int(xi))) } else if let ii { rows.append((view.int(ii), 0)) } else { rows.append((rows.count, 0)) }
-                for k in 0..<per { values.append(view.double(fi, k)) }
+                if names.count > 1 { for f in fis { values.append(view.double(f)) } } else { for k in 0..<per { values.append(view.double(fi, k)) } }
             }
         }
-        let fieldShape = schema.fields[fi].shape
+        let fieldShape = names.count > 1 ? [names.count] : schema.fields[fi].shape
         if yi != nil && xi != nil {
             var h = (rows.map(\.0).max() ?? -1) + 1, w = (rows.map(\.1).max() ?? -1) + 1
             if let g = reader.header.attr("grid")?.arrayValue, g.count == 2, let gh = g[0].intValue, let gw = g[1].intValue {
