@@ -9,8 +9,10 @@ let command = Command(
     summary: """
         Cut W×W patches around pixel centres of a structural image (NPY or HDF5, H×W) and
         write one record {y, x, patch} per centre, rows then columns. Several images of the
-        same grid are stacked as channels (patch C×W×W), as are bands of a spectrum image
-        averaged into images (--spectra, --band). Odd windows are centred on their pixel;
+        same grid are stacked as channels (patch C×W×W), as are the C planes of an H×W×C
+        array (with -w 1: the vector at every pixel, such as a field history) and bands of
+        a spectrum image averaged into images (--spectra, --band). Odd windows are centred
+        on their pixel;
         even windows are too, by sampling the image between pixels (or, with --even shift,
         half a pixel off, as atomai cuts them). Patches that touch a NaN pixel are left out.
         """,
@@ -42,18 +44,22 @@ ToolMain.run(command) { inv in
     // The channels: each image, then each band of the spectrum image.
     var channels: [[Float]] = [], names: [JSON] = []
     var grid: (Int, Int)?
-    func add(_ values: [Float], _ shape: [Int], _ name: String) throws {
+    func add(_ values: [Float], _ shape: [Int], _ name: String, named: Bool = true) throws {
         if let g = grid, g != (shape[0], shape[1]) {
             throw DKLError.data("the grid \(shape[0])×\(shape[1]) differs from the first input's \(g.0)×\(g.1)", file: name)
         }
         grid = (shape[0], shape[1])
         channels.append(values)
-        names.append(.string(name))
+        if named { names.append(.string(name)) }
     }
     for path in a.positionals {
         let image = try ArrayFile.open(path)
-        try image.requireRank([2], "a structural image H×W")
-        try add(try locating(file: path) { try image.readAllFloats() }, image.shape, image.name)
+        try image.requireRank([2, 3], "a structural image H×W, or H×W×C with channels")
+        let values = try locating(file: path) { try image.readAllFloats() }
+        if image.rank == 2 { try add(values, image.shape, image.name); continue }
+        // H×W×C: C channels (an image's colours, or a vector at every pixel).
+        let (n, c) = (image.shape[0] * image.shape[1], image.shape[2])
+        for k in 0..<c { try add((0..<n).map { values[$0 * c + k] }, image.shape, "\(image.name) (\(c) channels)", named: k == 0) }
     }
     if let spec = a.string("spectra") {
         let cube = try ArrayFile.open(spec)

@@ -37,6 +37,7 @@ let command = Command(
         Option("x", value: "FIELD", help: "scatter, line: the x coordinate (line: default '#')"),
         Option("y", value: "FIELD", help: "scatter, line: the y coordinate"),
         Option("color", value: "FIELD", help: "scatter: colour points by this field"),
+        Option("color-map", value: "ARRAY", help: "scatter: colour each record by this H×W map at its (y, x)"),
         Option("categorical", help: "scatter: the colour field holds categories (default: when it is an integer field)"),
         Option("names", value: "A,B,...", help: "scatter: the categories' names (default: the header's FIELDs attribute, else 0, 1, …)"),
         Option("name", value: "TEXT", repeatable: true, help: "line: the next stream's legend (repeatable; default its file name)"),
@@ -134,11 +135,26 @@ func scatter(_ inv: Invocation) throws {
     let out = try outputPath(a)
     guard let xf = a.string("x"), let yf = a.string("y") else { throw DKLError.usage("scatter needs --x FIELD and --y FIELD") }
     let colorField = a.string("color")
-    let c = try StreamColumns(path: a.positionals[1], columns: [xf, yf] + (colorField.map { [$0] } ?? []))
+    let colorMap = a.string("color-map")
+    if colorField != nil && colorMap != nil { throw DKLError.usage("give --color or --color-map, not both") }
+    let c = try StreamColumns(path: a.positionals[1], columns: [xf, yf] + (colorField.map { [$0] } ?? []) + (colorMap != nil ? ["y", "x"] : []))
     guard c.count > 0 else { throw DKLError.data("the stream holds no record", file: c.name) }
     var plot = Scatter(x: c.values[0], y: c.values[1])
     plot.title = a.string("title"); plot.xLabel = a.string("xlabel") ?? xf; plot.yLabel = a.string("ylabel") ?? yf
     plot.colorLabel = a.string("label") ?? colorField
+    if let colorMap {
+        let m = try ArrayFile.open(colorMap)
+        try m.requireRank([2], "a map H×W")
+        let values = try m.readAll()
+        plot.values = try zip(c.values[2], c.values[3]).enumerated().map { (k, p) in
+            let (y, x) = (Int(p.0), Int(p.1))
+            guard y >= 0, y < m.shape[0], x >= 0, x < m.shape[1] else {
+                throw DKLError.data("the record at (\(y), \(x)) is outside the \(m.shape[0])×\(m.shape[1]) map \(m.name)", file: c.name, record: k + 1)
+            }
+            return values[y * m.shape[1] + x]
+        }
+        if let r = try range(a) { plot.values = plot.values!.map { min(max($0, r.0), r.1) } }
+    }
     plot.radius = c.count > 5000 ? 2 : 3
     if let colorField {
         if a.flag("categorical") || c.integral[2] {

@@ -53,6 +53,7 @@ public enum PNGReader {
             sys.stdout.write('%d %d\\n' % (w, h)); sys.stdout.write(b''.join(rows).hex())
             """, args: [path], file: file, line: line)
         let parts = out.split(separator: "\n", maxSplits: 1)
+        guard parts.count == 2 else { throw CocoaError(.fileReadCorruptFile, userInfo: [NSFilePathErrorKey: path]) }
         let dims = parts[0].split(separator: " ").map { Int($0)! }
         let hex = Array(parts[1].utf8)
         func nibble(_ c: UInt8) -> UInt8 { c <= 57 ? c - 48 : c - 87 }

@@ -120,12 +120,34 @@ final class DklPatchesTests: XCTestCase {
         XCTAssertEqual(try records(dir.file("c.dkl")).patches, got.patches)
     }
 
+    /// An H×W×C array is C channels: with -w 1 the vector at each pixel, each channel
+    /// scaled to [0, 1] over the grid (numpy); with -w 3 the same patches as C images.
+    func testChannelsOfAnArray() throws {
+        let dir = TempDir()
+        _ = try Tools.python("""
+            import numpy as np
+            a = np.random.default_rng(1).normal(size=(5, 6, 7)).astype(np.float32)
+            np.save('a.npy', a)
+            for k in range(7): np.save('c%d.npy' % k, a[:, :, k])
+            lo, hi = a.min(axis=(0, 1)), a.max(axis=(0, 1))
+            np.save('expected.npy', ((a - lo) / (hi - lo)).reshape(30, 7))
+            """, cwd: dir.path)
+        try Tools.expect(0, "dkl-patches", ["-w", "1", "a.npy", "-o", "v.dkl"], cwd: dir.path)
+        let v = try records(dir.file("v.dkl"))
+        XCTAssertEqual(v.coords.count, 30)
+        XCTAssertEqual(v.coords[7], [1, 1])
+        assertClose(v.patches.flatMap { $0 }, try ArrayFile.open(dir.file("expected.npy")).readAll(), rtol: 1e-6, atol: 1e-7)
+        try Tools.expect(0, "dkl-patches", ["-w", "3", "a.npy", "-o", "a.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-patches", ["-w", "3", "-o", "c.dkl"] + (0..<7).map { "c\($0).npy" }, cwd: dir.path)
+        XCTAssertEqual(try records(dir.file("a.dkl")).patches, try records(dir.file("c.dkl")).patches)
+    }
+
     func testBadInput() throws {
         let dir = TempDir()
         _ = try Tools.python("import numpy as np; np.save('v.npy', np.zeros(5)); np.save('im.npy', np.ones((6, 6))); np.save('im2.npy', np.ones((6, 7)))", cwd: dir.path)
         let cases: [([String], Int32, String)] = [
             (["missing.npy"], 1, "dkl-patches: missing.npy: no such file\n"),
-            (["v.npy"], 1, "dkl-patches: v.npy: expected a structural image H×W (rank 2), found shape [5]\n"),
+            (["v.npy"], 1, "dkl-patches: v.npy: expected a structural image H×W, or H×W×C with channels (rank 2 or 3), found shape [5]\n"),
             (["-w", "7", "im.npy"], 1, "dkl-patches: im.npy: a 7×7 window does not fit in a 6×6 image\n"),
             (["im.npy", "im2.npy"], 1, "dkl-patches: im2.npy: the grid 6×7 differs from the first input's 6×6\n"),
             (["--band", "1:2", "im.npy"], 64, "dkl-patches: error: --band needs --spectra\n"),

@@ -89,6 +89,14 @@ final class DklPlotTests: XCTestCase {
         // The largest angle (29: z = (2, 0.967)) is drawn at the top right in the top colour.
         let top = v.find([hi.r, hi.g, hi.b]), bottom = v.find([lo.r, lo.g, lo.b])
         XCTAssertLessThan(top.y, bottom.y)
+        // --color-map: each record coloured by a map at its (y, x): here the map is the
+        // angle again, so the figure is the same.
+        _ = try Tools.python("import numpy as np; np.save('angle.npy', np.arange(30.0).reshape(1, 30))", cwd: dir.path)
+        var withPlace = [#"{"dkl_stream":1,"fields":[{"name":"z","dtype":"f64","shape":[2]},{"name":"y","dtype":"i32","shape":[]},{"name":"x","dtype":"i32","shape":[]}]}"#]
+        for i in 0..<30 { withPlace.append(#"{"z":[\#(i % 3),\#(Double(i) / 30)],"y":0,"x":\#(i)}"#) }
+        try write(withPlace.joined(separator: "\n") + "\n", dir.file("p.ndjson"))
+        try Tools.expect(0, "dkl-plot", ["scatter", "-o", "m.png", "--x", "z[0]", "--y", "z[1]", "--color-map", "angle.npy", "--label", "angle", "p.ndjson"], cwd: dir.path)
+        XCTAssertEqual(try PNGReader.read(dir.file("m.png")).pixels, v.pixels)
         // An array field needs an element.
         let r = try Tools.run("dkl-plot", ["scatter", "-o", "w.png", "--x", "z", "--y", "angle", "s.ndjson"], cwd: dir.path)
         XCTAssertEqual(r.status, 64, r.report)

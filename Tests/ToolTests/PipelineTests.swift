@@ -119,4 +119,45 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(out, "ok\n")
         for name in ["surface", "reconstruction", "best"] { XCTAssertGreaterThan(try PNGReader.read(dir.file(name + ".png")).width, 500, name) }
     }
+
+    /// Pipelines 4 and 6, small, on a small latent-bo: static and active DKL on the decoded
+    /// histories, VAE-BO on their latent grid, and the closing table against the traces.
+    func testFerroDKLAndComparePipelines() throws {
+        let dir = TempDir()
+        let lb = try PipelineTests.make("latent-bo", ["OUT=" + dir.file("lb"), "TRAJ=1000", "GRID=16x16", "EPOCHS=8",
+                                                      dir.file("lb") + "/curl.dkl", dir.file("lb") + "/latent.npy", dir.file("lb") + "/extent"])
+        XCTAssertEqual(lb.status, 0, lb.report)
+        let small = ["INIT=15", "STEPS=10", "LATENT=" + dir.file("lb")]
+        let r = try PipelineTests.make("compare", small + ["OUT=" + dir.file("cmp"), "DKL=" + dir.file("dkl")])
+        XCTAssertEqual(r.status, 0, r.report)
+        let out = try Tools.python("""
+            import json, numpy as np, sys
+            d = sys.argv[1]
+            def trace(f): return [json.loads(l) for l in open(f).read().splitlines()[1:]]
+            rows = [l.split('\t') for l in open(d + '/cmp/comparison.tsv').read().splitlines()[1:]]
+            assert [(r[0], r[1]) for r in rows] == [(p, m) for p in ('sum_abs_curl', 'p_abs') for m in ('vae-bo', 'static-dkl', 'active-dkl')], rows
+            dkl = {(l.split('\t')[0], l.split('\t')[1]): l.split('\t')[2:] for l in open(d + '/dkl/summary.tsv').read().splitlines()[1:]}
+            for p in ('sum_abs_curl', 'p_abs'):
+                truth = np.load(d + '/dkl/truth-%s.npy' % p); assert truth.shape == (16, 16)
+                for f in ('/cmp/vae-bo-%s.ndjson', '/dkl/active-%s.ndjson', '/dkl/static-%s.ndjson'):
+                    t = trace(d + f % p); assert len(t) == 25, (f, len(t))
+                    for q in t: assert q['value'] == truth[q['y'], q['x']]
+                assert all(q['step'] == 0 for q in trace(d + '/dkl/static-%s.ndjson' % p))
+                for r in rows:
+                    if r[0] != p: continue
+                    assert int(r[2]) == 25, r
+                    if r[1] != 'vae-bo':
+                        s = dkl[(p, r[1].split('-')[0])]
+                        assert abs(float(r[3]) - float(s[1])) <= 1e-5 * float(s[1]) and r[4] == s[5], (r, s)
+                    t = trace(d + ('/cmp/vae-bo-%s.ndjson' if r[1] == 'vae-bo' else '/dkl/%s-%%s.ndjson' % r[1].split('-')[0]) % p)
+                    best = max(q['value'] for q in t)
+                    assert int(r[4]) == 1 + int((truth > best).sum()), r
+            print('ok')
+            """, args: [dir.path])
+        XCTAssertEqual(out, "ok\n")
+        for f in ["dkl/sum_abs_curl-maps.png", "dkl/p_abs-embedding-active.png", "dkl/p_abs-embedding-static.png", "dkl/sum_abs_curl-best.png",
+                  "cmp/p_abs-best.png"] {
+            XCTAssertGreaterThan(try PNGReader.read(dir.file(f)).width, 500, f)
+        }
+    }
 }
