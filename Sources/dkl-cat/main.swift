@@ -12,8 +12,8 @@ let command = Command(
         converting between the binary and NDJSON encodings; print a header; keep the first
         or last records or some fields; validate streams; import an NPY/HDF5 array as a
         stream, or export a stream field back to an array on its grid; merge sorted
-        streams (--merge: the shards of a job array); write a table (--tsv) for awk,
-        spreadsheets and R.
+        streams (--merge: the shards of a job array) or join two on a key (--join); write
+        a table (--tsv) for awk, spreadsheets and R.
         """,
     options: [
         Option("header", "H", help: "print the header as JSON (one line) and exit"),
@@ -28,6 +28,7 @@ let command = Command(
         Option("rows", help: "import the first axis as records {id, NAME[rest]} (a list of spectra, histories, …)"),
         Option("dtype", value: "f32|f64", help: "element type of imported values (default f32)"),
         Option("merge", "m", value: "A,B,...", help: "merge inputs each sorted by these fields (the shards of a job array) into one sorted stream"),
+        Option("join", value: "A,B,...", help: "join two streams sorted by these fields: each record of the first with the second's fields of the same key"),
         Option("tsv", "T", help: "write a tab-separated table (column names first; arrays as NAME[i]) instead of a stream"),
     ] + Option.streamOutput
 )
@@ -131,6 +132,17 @@ ToolMain.run(command) { inv in
         let out = try Sink(inv, merger.header)
         while let r = try merger.next() { try r.withUnsafeBytes { try out.write($0) } }
         try out.commit()
+        return
+    }
+
+    if let spec = a.string("join") {
+        if let o = ["head", "tail", "fields", "merge"].first(where: { a.string($0) != nil }) { throw DKLError.usage("--join writes every joined record: give no --\(o)") }
+        guard inputs.count == 2 else { throw DKLError.usage("--join takes two streams") }
+        let joiner = try StreamJoiner(inputs[0], inputs[1], keys: spec.split(separator: ",").map(String.init))
+        let out = try Sink(inv, joiner.header)
+        while let r = try joiner.next() { try r.withUnsafeBytes { try out.write($0) } }
+        try out.commit()
+        if joiner.unmatched > 0 { inv.note("\(joiner.unmatched) records of \(inputs[0]) have no partner in \(inputs[1]) and were left out") }
         return
     }
 

@@ -54,11 +54,11 @@ ToolMain.run(command) { inv in
     }
     for path in a.positionals {
         let image = try ArrayFile.open(path)
-        try image.requireRank([2, 3], "a structural image H×W, or H×W×C with channels")
+        try image.requireRank([2, 3, 4], "a structural image H×W, or H×W×C with channels")
         let values = try locating(file: path) { try image.readAllFloats() }
         if image.rank == 2 { try add(values, image.shape, image.name); continue }
-        // H×W×C: C channels (an image's colours, or a vector at every pixel).
-        let (n, c) = (image.shape[0] * image.shape[1], image.shape[2])
+        // H×W×C: C channels (an image's colours, or a vector at every pixel); H×W×A×B: A·B.
+        let (n, c) = (image.shape[0] * image.shape[1], image.shape.dropFirst(2).reduce(1, *))
         for k in 0..<c { try add((0..<n).map { values[$0 * c + k] }, image.shape, "\(image.name) (\(c) channels)", named: k == 0) }
     }
     if let spec = a.string("spectra") {

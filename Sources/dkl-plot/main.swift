@@ -42,6 +42,7 @@ let command = Command(
         Option("names", value: "A,B,...", help: "scatter: the categories' names (default: the header's FIELDs attribute, else 0, 1, …)"),
         Option("name", value: "TEXT", repeatable: true, help: "line: the next stream's legend (repeatable; default its file name)"),
         Option("best-so-far", value: "max|min", help: "line: draw the running maximum (or minimum) of --y"),
+        Option("cumulative", help: "line: draw the running sum of --y (hits found so far, say)"),
         Option("log-y", help: "line: a logarithmic y axis"),
         Option("markers", help: "line: dots at the points too"),
     ]
@@ -185,6 +186,7 @@ func line(_ inv: Invocation) throws {
     let xf = a.string("x") ?? "#"
     let best = a.string("best-so-far")
     guard best == nil || best == "max" || best == "min" else { throw DKLError.usage("--best-so-far must be max or min") }
+    if best != nil && a.flag("cumulative") { throw DKLError.usage("give --best-so-far or --cumulative, not both") }
     var names = a.strings("name")
     var series: [LinePlot.Series] = []
     for path in a.positionals.dropFirst() {
@@ -197,13 +199,17 @@ func line(_ inv: Invocation) throws {
                 y[i] = running
             }
         }
+        if a.flag("cumulative") {
+            var sum = 0.0
+            for i in y.indices where y[i].isFinite { sum += y[i]; y[i] = sum }
+        }
         let label = names.isEmpty ? (path as NSString).lastPathComponent : names.removeFirst()
         series.append(LinePlot.Series(label: label, x: c.values[0], y: y))
     }
     var plot = LinePlot(series: series)
     plot.title = a.string("title")
     plot.xLabel = a.string("xlabel") ?? (xf == "#" ? "record" : xf)
-    plot.yLabel = a.string("ylabel") ?? (best == nil ? yf : "\(yf), best so far")
+    plot.yLabel = a.string("ylabel") ?? (best != nil ? "\(yf), best so far" : a.flag("cumulative") ? "\(yf), running sum" : yf)
     plot.logY = a.flag("log-y"); plot.markers = a.flag("markers")
     try plot.write(out)
 }

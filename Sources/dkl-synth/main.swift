@@ -29,6 +29,7 @@ let command = Command(
         Option("rotation", value: "DEG", help: "cards: angles uniform in [-DEG, DEG] (default 120)"),
         Option("shear", value: "DEG", help: "cards: shears uniform in [-DEG, DEG] (default 20)"),
         Option("suits", value: "LIST", help: "cards: comma-separated suits to draw from (default clubs,spades,hearts,diamonds)"),
+        Option("grid", value: "AxB", help: "cards: lay A·B cards out on an A×B grid (fields y, x), for the tools that explore a grid"),
         Option.seed,
     ] + Option.streamOutput
 )
@@ -95,17 +96,31 @@ func writeCards(_ inv: Invocation) throws {
         }
         if suits.isEmpty { throw DKLError.usage("--suits is empty") }
     }
-    let schema = try Schema([Field("id", .i64), Field("suit", .i32), Field("angle", .f64), Field("shear", .f64),
-                             Field("image", .f32, shape: dims)])
-    let attrs: JSON = ["set": "cards", "suits": JSON(Card.Suit.allCases.map(\.name)), "rotation": .number(rotation), "shear": .number(shear),
+    // On a grid, card i sits at (i / B, i mod B).
+    let grid = try a.string("grid").map { spec -> (Int, Int) in
+        let v = spec.lowercased().split(separator: "x").compactMap { Int($0) }
+        guard v.count == 2, v[0] >= 1, v[1] >= 1, v[0] * v[1] <= 10_000_000 else { throw DKLError.usage("--grid must be AxB, e.g. 50x50") }
+        if a.string("count") != nil { throw DKLError.usage("--grid sets the number of cards: give no --count") }
+        return (v[0], v[1])
+    }
+    let total = grid.map { $0.0 * $0.1 } ?? count
+    var fields = [Field("id", .i64)]
+    if grid != nil { fields += [Field("y", .i32), Field("x", .i32)] }
+    fields += [Field("suit", .i32), Field("angle", .f64), Field("shear", .f64), Field("image", .f32, shape: dims)]
+    let schema = try Schema(fields)
+    var attrs: JSON = ["set": "cards", "suits": JSON(Card.Suit.allCases.map(\.name)), "rotation": .number(rotation), "shear": .number(shear),
                        "angle_units": "degrees, counterclockwise"]
+    if let grid { attrs.set("grid", JSON([grid.0, grid.1])) }
+    let first = grid == nil ? 1 : 3   // the field suit
     var g = Xoshiro(seed: try a.seed())
-    try writeStream(inv, schema, attrs, count: count, what: "cards") { i, rec in
+    try writeStream(inv, schema, attrs, count: total, what: "cards") { i, rec in
         let suit = suits[Int(g.uniform() * Double(suits.count))]
         let angle = rotation * (2 * g.uniform() - 1), sh = shear * (2 * g.uniform() - 1)
         let image = Card.render(suit, angle: angle, shear: sh, height: dims[0], width: dims[1])
-        rec.set(0, int: i); rec.set(1, int: suit.rawValue); rec.set(2, angle); rec.set(3, sh)
-        image.withUnsafeBufferPointer { rec.set(4, floats: $0) }
+        rec.set(0, int: i)
+        if let grid { rec.set(1, int: i / grid.1); rec.set(2, int: i % grid.1) }
+        rec.set(first, int: suit.rawValue); rec.set(first + 1, angle); rec.set(first + 2, sh)
+        image.withUnsafeBufferPointer { rec.set(first + 3, floats: $0) }
     }
 }
 

@@ -114,6 +114,34 @@ final class DklCatTests: XCTestCase {
         try Tools.expect(64, "dkl-cat", ["--merge", "y", "--head", "2", "a.ndjson"], cwd: dir.path)
     }
 
+    /// --join: each record of the first with the second's fields of the same key; the
+    /// unmatched left out (and counted); duplicate keys, shared names and disorder refused.
+    func testJoinOnKeys() throws {
+        let dir = TempDir()
+        let yx = #"{"name":"y","dtype":"i32","shape":[]},{"name":"x","dtype":"i32","shape":[]}"#
+        _ = try dir.write("a.ndjson", #"{"dkl_stream":1,"fields":["# + yx + #",{"name":"mean","dtype":"f64","shape":[]}],"attrs":{"model":"m.h5"}}"# + "\n" +
+            [(0, 0, 1.5), (0, 2, 2.5), (1, 1, 3.5)].map { #"{"y":\#($0.0),"x":\#($0.1),"mean":\#($0.2)}"# }.joined(separator: "\n") + "\n")
+        _ = try dir.write("b.ndjson", #"{"dkl_stream":1,"fields":["# + yx + #",{"name":"truth","dtype":"f32","shape":[2]}]}"# + "\n" +
+            [(0, 0), (0, 1), (0, 2), (1, 0)].map { #"{"y":\#($0.0),"x":\#($0.1),"truth":[\#($0.0),\#($0.1)]}"# }.joined(separator: "\n") + "\n")
+        let r = try Tools.expect(0, "dkl-cat", ["--join", "y,x", "a.ndjson", "b.ndjson", "-J"], cwd: dir.path)
+        let lines = r.out.split(separator: "\n").map(String.init)
+        XCTAssertTrue(lines[0].contains(#""attrs":{"model":"m.h5"}"#), lines[0])
+        XCTAssertEqual(Array(lines.dropFirst()), [#"{"y":0,"x":0,"mean":1.5,"truth":[0,0]}"#, #"{"y":0,"x":2,"mean":2.5,"truth":[0,2]}"#])
+        XCTAssertEqual(r.err, "dkl-cat: 1 records of a.ndjson have no partner in b.ndjson and were left out\n")
+        _ = try dir.write("dup.ndjson", #"{"dkl_stream":1,"fields":["# + yx + #",{"name":"v","dtype":"f64","shape":[]}]}"# + "\n" + #"{"y":0,"x":0,"v":1}"# + "\n" + #"{"y":0,"x":0,"v":2}"# + "\n")
+        let dup = try Tools.expect(1, "dkl-cat", ["--join", "y,x", "a.ndjson", "dup.ndjson"], cwd: dir.path)
+        XCTAssertEqual(dup.err, "dkl-cat: dup.ndjson:2: a second record with the same key: joining needs unique keys in the second stream\n")
+        let clash = try Tools.expect(1, "dkl-cat", ["--join", "y", "a.ndjson", "b.ndjson"], cwd: dir.path)
+        XCTAssertEqual(clash.err, "dkl-cat: b.ndjson:header: both streams have a field 'x': keep one side's with --fields first\n")
+        let fields = try Tools.expect(64, "dkl-cat", ["--join", "x", "b.ndjson", "dup.ndjson", "--fields", "y"], cwd: dir.path)
+        XCTAssertTrue(fields.err.contains("give no --fields"), fields.err)
+        // Sorted by (y, x) is not sorted by x.
+        _ = try dir.write("c.ndjson", #"{"dkl_stream":1,"fields":[{"name":"x","dtype":"i32","shape":[]},{"name":"w","dtype":"f64","shape":[]}]}"# + "\n" + #"{"x":0,"w":1}"# + "\n")
+        let order = try Tools.expect(1, "dkl-cat", ["--join", "x", "b.ndjson", "c.ndjson"], cwd: dir.path)
+        XCTAssertEqual(order.err, "dkl-cat: b.ndjson:4: out of order: joining needs both streams sorted by the keys\n")
+        try Tools.expect(64, "dkl-cat", ["--join", "y,x", "a.ndjson"], cwd: dir.path)
+    }
+
     func testProvenanceIsAppendedOrSkipped() throws {
         let dir = TempDir()
         try Tools.expect(0, "dkl-cat", ["--import", Tools.root + "/share/plasmon/image.npy", "-o", "a.dkl"], cwd: dir.path)

@@ -147,7 +147,7 @@ final class DklPatchesTests: XCTestCase {
         _ = try Tools.python("import numpy as np; np.save('v.npy', np.zeros(5)); np.save('im.npy', np.ones((6, 6))); np.save('im2.npy', np.ones((6, 7)))", cwd: dir.path)
         let cases: [([String], Int32, String)] = [
             (["missing.npy"], 1, "dkl-patches: missing.npy: no such file\n"),
-            (["v.npy"], 1, "dkl-patches: v.npy: expected a structural image H×W, or H×W×C with channels (rank 2 or 3), found shape [5]\n"),
+            (["v.npy"], 1, "dkl-patches: v.npy: expected a structural image H×W, or H×W×C with channels (rank 2, 3 or 4), found shape [5]\n"),
             (["-w", "7", "im.npy"], 1, "dkl-patches: im.npy: a 7×7 window does not fit in a 6×6 image\n"),
             (["im.npy", "im2.npy"], 1, "dkl-patches: im2.npy: the grid 6×7 differs from the first input's 6×6\n"),
             (["--band", "1:2", "im.npy"], 64, "dkl-patches: error: --band needs --spectra\n"),

@@ -160,4 +160,44 @@ final class PipelineTests: XCTestCase {
             XCTAssertGreaterThan(try PNGReader.read(dir.file(f)).width, 500, f)
         }
     }
+
+    /// Pipeline 3, small: the hearts oracle against the suits, the static models' table
+    /// against their joined predictions, the BO traces against the truth, the figures.
+    func testCardsPipeline() throws {
+        let dir = TempDir()
+        let r = try PipelineTests.make("cards", ["OUT=" + dir.path, "GRID=16x16", "SIZE=20x20", "EPOCHS=5", "REPOCHS=5", "TRAIN=60", "INIT=20", "STEPS=15"])
+        XCTAssertEqual(r.status, 0, r.report)
+        for f in ["cards", "joined-static-suit", "joined-static-angle", "joined-static-shear"] {
+            try Tools.expect(0, "dkl-cat", ["-J", "--no-provenance", "-o", dir.file(f + ".ndjson"), dir.file(f + ".dkl")])
+        }
+        let out = try Tools.python("""
+            import json, math, numpy as np, sys
+            d = sys.argv[1]
+            def stream(f): return [json.loads(l) for l in open(f).read().splitlines()[1:]]
+            cards = {(c['y'], c['x']): c for c in stream(d + '/cards.ndjson')}
+            assert len(cards) == 256
+            hearts = np.load(d + '/truth-hearts.npy'); suit = np.load(d + '/truth-suit.npy')
+            assert hearts.shape == (16, 16) and ((suit == 2) == (hearts == 1)).all() and set(np.unique(hearts)) <= {0.0, 1.0}
+            rows = {(l.split('\t')[0], l.split('\t')[1]): l.split('\t')[2:] for l in open(d + '/summary.tsv').read().splitlines()[1:]}
+            for t in ('suit', 'angle', 'shear'):
+                j = stream(d + '/joined-static-%s.ndjson' % t); assert len(j) == 256
+                for r in j: assert abs(r['truth'] - cards[(r['y'], r['x'])][t]) <= 1e-4 * max(1, abs(r['truth'])) and r['suit'] == cards[(r['y'], r['x'])]['suit']
+                rmse = math.sqrt(sum((r['mean'] - r['truth']) ** 2 for r in j) / 256)
+                row = rows[('static DKL', t)]
+                assert int(row[0]) == 60 and abs(float(row[1]) - rmse) <= 1e-4 * rmse, (row, rmse)
+                if t == 'suit':
+                    acc = sum(round(r['mean']) == r['truth'] for r in j) / 256
+                    assert abs(float(row[2]) - acc) < 1e-4, (row, acc)
+            for m, name in (('active', 'DKL-BO'), ('random', 'random')):
+                t = stream(d + '/%s-hearts.ndjson' % m); assert len(t) == 35
+                for p in t: assert p['value'] == hearts[p['y'], p['x']]
+                assert int(rows[(name, 'hearts')][5]) == sum(p['value'] for p in t)
+            print('ok')
+            """, args: [dir.path])
+        XCTAssertEqual(out, "ok\n")
+        for name in ["vae-by-suit", "rvae-by-angle", "rvae-angle", "static-suit-predicted", "static-shear-embedding", "active-hearts-embedding",
+                     "active-hearts-found", "active-best"] {
+            XCTAssertGreaterThan(try PNGReader.read(dir.file(name + ".png")).width, 500, name)
+        }
+    }
 }

@@ -17,12 +17,12 @@ public struct CandidateGrid: Sendable {
     public let window: Int, normalization: PatchExtractor.Normalization, even: PatchExtractor.EvenWindow
 
     public init(image: ArraySource, window: Int, even: PatchExtractor.EvenWindow, normalization: PatchExtractor.Normalization) throws {
-        try image.requireRank([2, 3], "a structural image H×W or H×W×C")
+        try image.requireRank([2, 3, 4], "a structural image H×W, or H×W×C (H×W×A×B: A·B channels)")
         (height, width) = (image.shape[0], image.shape[1])
         (self.window, self.normalization, self.even) = (window, normalization, even)
         let (h, w) = (height, width)
         let values = try image.readAllFloats()
-        let c = image.rank == 3 ? image.shape[2] : 1
+        let c = image.shape.dropFirst(2).reduce(1, *)
         let planes = (0..<c).map { k in (0..<(h * w)).map { values[$0 * c + k] } }
         let cutter = try locating(file: image.name) {
             try PatchExtractor(channels: planes, height: h, width: w, window: window, even: even, normalization: normalization)

@@ -46,7 +46,8 @@ extension ArraySource {
     /// Requires the array's rank to be one of `ranks`.
     public func requireRank(_ ranks: [Int], _ what: String) throws {
         guard ranks.contains(rank) else {
-            throw DKLError.data("expected \(what) (rank \(ranks.map(String.init).joined(separator: " or "))), found shape \(shape)", file: name)
+            let list = ranks.count > 2 ? ranks.dropLast().map(String.init).joined(separator: ", ") + " or \(ranks.last!)" : ranks.map(String.init).joined(separator: " or ")
+            throw DKLError.data("expected \(what) (rank \(list)), found shape \(shape)", file: name)
         }
     }
 }
