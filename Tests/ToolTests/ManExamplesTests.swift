@@ -85,6 +85,27 @@ final class ManExamplesTests: XCTestCase {
         }
     }
 
+    /// Every tool's page has all the sections, and documents every option its --help lists.
+    func testManPagesAreComplete() throws {
+        let manifest = try String(contentsOfFile: Tools.root + "/Package.swift", encoding: .utf8)
+        let list = manifest.components(separatedBy: "let tools = [")[1].components(separatedBy: "]")[0]
+        for t in list.split(separator: ",").map({ $0.trimmingCharacters(in: CharacterSet(charactersIn: " \"\n")) }) {
+            let page = try String(contentsOfFile: Tools.root + "/man/man1/\(t).1", encoding: .utf8)
+            for section in ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "EXAMPLES", "SEE ALSO"] {
+                XCTAssertTrue(page.contains("\n.SH \(section)\n"), "\(t)(1) has no \(section)")
+            }
+            let help = try Tools.expect(0, t, ["--help"]).out
+            let options = Set(help.split(separator: "\n").flatMap { line in
+                line.split(separator: " ").filter { $0.hasPrefix("--") && $0.count > 2 }
+                    .map { "--" + String($0.dropFirst(2).prefix { $0.isLetter || $0.isNumber || $0 == "-" }) }
+            })
+            XCTAssertGreaterThan(options.count, 5, t)
+            for o in options {
+                XCTAssertTrue(page.contains(o.replacingOccurrences(of: "-", with: "\\-")), "\(t)(1) does not document \(o)")
+            }
+        }
+    }
+
     /// Every page passes mandoc's lint at every level (style included).
     func testManPagesLintClean() throws {
         let pages = try FileManager.default.subpathsOfDirectory(atPath: Tools.root + "/man").filter { $0.hasSuffix(".1") || $0.hasSuffix(".5") }
