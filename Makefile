@@ -31,8 +31,8 @@ test-hpc: build
 	./pipelines/hpc/test.sh $(CURDIR)/.build/release
 
 demo: build
-	$(MAKE) --no-print-directory -C pipelines/microscopy BIN=$(CURDIR)/.build/release
-	@echo "figures: $$(cd pipelines/microscopy && ls out/*.png | tr '\n' ' ')"
+	@$(MAKE) -s --no-print-directory -C pipelines/microscopy BIN=$(CURDIR)/.build/release
+	@echo "figures: $$(ls pipelines/microscopy/out/*.png | tr '\n' ' ')"
 	@echo "table:   pipelines/microscopy/out/summary.tsv"
 
 bench: build
