@@ -5,7 +5,7 @@ import Foundation
 let command = Command(
     name: "dkl-plot",
     usage: ["map -o OUT.png [options] ARRAY...", "scatter -o OUT.png --x FIELD --y FIELD [--color FIELD] [options] STREAM",
-            "line -o OUT.png --y FIELD [--x FIELD] [options] STREAM..."],
+            "line -o OUT.png --y FIELD [--x FIELD] [options] STREAM...", "line -o OUT.png [options] CURVE..."],
     summary: """
         map: heatmaps of H×W arrays (NPY, or FILE.h5:/DATASET), or of the frames of a K×H×W
         array, side by side on one colour scale, with a colorbar, and the points of a
@@ -13,8 +13,9 @@ let command = Command(
         scatter: one point per record at (--x, --y), coloured by --color: a value on the
         colormap with a colorbar, or a category (an integer field, or --categorical) with a
         legend; e.g. latent means coloured by suit or angle.
-        line: one curve per stream, --y against --x (default '#', the record number), e.g.
-        a loss per epoch, or the best value so far against the points measured.
+        line: one curve per stream, --y against --x (default '#', the record number), such
+        as the best value so far against the points measured; or per 1-D array (a model
+        file's FILE.h5:/loss/train, say), its values against 1, 2, ….
         A field is FIELD, FIELD[i] (element i of an array field) or '#'. The colormap is
         perceptually uniform (its lightness rises evenly, so it also reads in grey); NaN
         is drawn grey. PNG files are written whole or not at all.
@@ -182,16 +183,29 @@ func line(_ inv: Invocation) throws {
     let a = inv.args
     try inv.expectPositionals(2...64)
     let out = try outputPath(a)
-    guard let yf = a.string("y") else { throw DKLError.usage("line needs --y FIELD") }
+    let inputs = Array(a.positionals.dropFirst())
+    // An input is a stream (--y against --x), or a 1-D array (its values against 1, 2, …:
+    // a model file's loss per epoch, say).
+    func isArray(_ spec: String) -> Bool { ArrayFile.isArrayFile(ArrayFile.split(spec).0) }
+    let yf = a.string("y")
+    if yf == nil, let stream = inputs.first(where: { !isArray($0) }) { throw DKLError.usage("line needs --y FIELD for the stream \(stream)") }
     let xf = a.string("x") ?? "#"
     let best = a.string("best-so-far")
     guard best == nil || best == "max" || best == "min" else { throw DKLError.usage("--best-so-far must be max or min") }
     if best != nil && a.flag("cumulative") { throw DKLError.usage("give --best-so-far or --cumulative, not both") }
     var names = a.strings("name")
     var series: [LinePlot.Series] = []
-    for path in a.positionals.dropFirst() {
-        let c: StreamColumns = try StreamColumns(path: path, columns: [xf, yf])
-        var y = c.values[1]
+    for path in inputs {
+        var x: [Double], y: [Double]
+        if isArray(path) {
+            let array = try ArrayFile.open(path)
+            try array.requireRank([1], "a curve (one value per point)")
+            y = try array.readAll()
+            x = (1...max(y.count, 1)).prefix(y.count).map(Double.init)
+        } else {
+            let c: StreamColumns = try StreamColumns(path: path, columns: [xf, yf!])
+            (x, y) = (c.values[0], c.values[1])
+        }
         if let best {
             var running = Double.nan
             for i in y.indices where y[i].isFinite {
@@ -204,12 +218,13 @@ func line(_ inv: Invocation) throws {
             for i in y.indices where y[i].isFinite { sum += y[i]; y[i] = sum }
         }
         let label = names.isEmpty ? (path as NSString).lastPathComponent : names.removeFirst()
-        series.append(LinePlot.Series(label: label, x: c.values[0], y: y))
+        series.append(LinePlot.Series(label: label, x: x, y: y))
     }
     var plot = LinePlot(series: series)
     plot.title = a.string("title")
-    plot.xLabel = a.string("xlabel") ?? (xf == "#" ? "record" : xf)
-    plot.yLabel = a.string("ylabel") ?? (best != nil ? "\(yf), best so far" : a.flag("cumulative") ? "\(yf), running sum" : yf)
+    let yName = yf ?? "value"
+    plot.xLabel = a.string("xlabel") ?? (xf == "#" ? (yf == nil ? "point" : "record") : xf)
+    plot.yLabel = a.string("ylabel") ?? (best != nil ? "\(yName), best so far" : a.flag("cumulative") ? "\(yName), running sum" : yName)
     plot.logY = a.flag("log-y"); plot.markers = a.flag("markers")
     try plot.write(out)
 }

@@ -121,6 +121,13 @@ final class DklPlotTests: XCTestCase {
         XCTAssertTrue(zip(best, best.dropFirst()).allSatisfy { $0.1 <= $0.0 }, "a running maximum never falls")
         let raw = try tops([])
         XCTAssertFalse(zip(raw, raw.dropFirst()).allSatisfy { $0.1 <= $0.0 })
+        // A 1-D array is a curve against 1, 2, …: the same figure as the stream's.
+        _ = try Tools.python("import numpy as np; np.save('v.npy', np.array([1.0, 3, 2, 5, 4, 4.5]))", cwd: dir.path)
+        try Tools.expect(0, "dkl-plot", ["line", "-o", "s.png", "--y", "value", "--xlabel", "n", "--name", "v", "t.ndjson"], cwd: dir.path)
+        try Tools.expect(0, "dkl-plot", ["line", "-o", "a.png", "--xlabel", "n", "--name", "v", "v.npy"], cwd: dir.path)
+        XCTAssertEqual(try PNGReader.read(dir.file("a.png")).pixels, try PNGReader.read(dir.file("s.png")).pixels)
+        let r = try Tools.expect(64, "dkl-plot", ["line", "-o", "b.png", "v.npy", "t.ndjson"], cwd: dir.path)
+        XCTAssertTrue(r.err.contains("line needs --y FIELD for the stream t.ndjson"), r.err)
     }
 
     func testBadInput() throws {

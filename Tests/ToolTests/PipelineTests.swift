@@ -117,7 +117,7 @@ final class PipelineTests: XCTestCase {
             print('ok')
             """, args: [dir.path])
         XCTAssertEqual(out, "ok\n")
-        for name in ["surface", "reconstruction", "best"] { XCTAssertGreaterThan(try PNGReader.read(dir.file(name + ".png")).width, 500, name) }
+        for name in ["vae-loss", "surface", "reconstruction", "best"] { XCTAssertGreaterThan(try PNGReader.read(dir.file(name + ".png")).width, 500, name) }
     }
 
     /// Pipelines 4 and 6, small, on a small latent-bo: static and active DKL on the decoded
@@ -195,7 +195,7 @@ final class PipelineTests: XCTestCase {
             print('ok')
             """, args: [dir.path])
         XCTAssertEqual(out, "ok\n")
-        for name in ["vae-by-suit", "rvae-by-angle", "rvae-angle", "static-suit-predicted", "static-shear-embedding", "active-hearts-embedding",
+        for name in ["vae-loss", "vae-by-suit", "rvae-by-angle", "rvae-angle", "static-suit-predicted", "static-shear-embedding", "active-hearts-embedding",
                      "active-hearts-found", "active-best"] {
             XCTAssertGreaterThan(try PNGReader.read(dir.file(name + ".png")).width, 500, name)
         }
