@@ -69,12 +69,26 @@ func readPoints(_ path: String) throws -> [(Int, Int)] {
     return zip(c.values[0], c.values[1]).map { (Int($0.0), Int($0.1)) }
 }
 
+/// --extent X0:X1,Y0:Y1.
+func extent(_ a: Arguments) throws -> (x: (Double, Double), y: (Double, Double))? {
+    guard let e = a.string("extent") else { return nil }
+    let v = e.split(separator: ",").flatMap { $0.split(separator: ":", omittingEmptySubsequences: false) }.map { Double($0) }
+    guard v.count == 4, v.allSatisfy({ $0?.isFinite == true }), v[0] != v[1], v[2] != v[3] else {
+        throw DKLError.usage("--extent must be X0:X1,Y0:Y1 with X0 ≠ X1 and Y0 ≠ Y1")
+    }
+    return ((v[0]!, v[1]!), (v[2]!, v[3]!))
+}
+
 func map(_ inv: Invocation) throws {
     let a = inv.args
     try inv.expectPositionals(2...1000)
     let out = try outputPath(a)
+    // The options first: a usage error before any file is read.
+    let (colorRange, axes) = (try range(a), try extent(a))
+    let columns = try a.int("columns", default: 4, range: 1...64)
+    if a.flag("own-scales") && colorRange != nil { throw DKLError.usage("give --range or --own-scales, not both") }
     let frameValues = try a.string("frame-values").map { try ArrayFile.open($0).readAll() }
-    var points = try a.string("points").map(readPoints) ?? []
+    let points = try a.string("points").map(readPoints) ?? []
     var panels: [MapPanel] = []
     var grid: (Int, Int)?
     var titles = a.strings("panel-title")
@@ -114,20 +128,12 @@ func map(_ inv: Invocation) throws {
     if let bad = points.firstIndex(where: { $0.0 < 0 || $0.0 >= h || $0.1 < 0 || $0.1 >= w }) {
         throw DKLError.data("the point (\(points[bad].0), \(points[bad].1)) is outside the \(h)×\(w) map", file: a.string("points")!, record: bad + 1)
     }
-    points = []
     var figure = MapFigure(height: h, width: w, panels: panels)
-    figure.title = a.string("title"); figure.colorLabel = a.string("label"); figure.range = try range(a)
-    figure.columns = try a.int("columns", default: 4, range: 1...64)
+    figure.title = a.string("title"); figure.colorLabel = a.string("label"); figure.range = colorRange
+    figure.columns = columns
     figure.ownScales = a.flag("own-scales")
     figure.xLabel = a.string("xlabel"); figure.yLabel = a.string("ylabel")
-    if let e = a.string("extent") {
-        let v = e.split(separator: ",").flatMap { $0.split(separator: ":", omittingEmptySubsequences: false) }.map { Double($0) }
-        guard v.count == 4, v.allSatisfy({ $0?.isFinite == true }), v[0] != v[1], v[2] != v[3] else {
-            throw DKLError.usage("--extent must be X0:X1,Y0:Y1 with X0 ≠ X1 and Y0 ≠ Y1")
-        }
-        figure.xExtent = (v[0]!, v[1]!); figure.yExtent = (v[2]!, v[3]!)
-    }
-    if figure.ownScales && a.string("range") != nil { throw DKLError.usage("give --range or --own-scales, not both") }
+    figure.xExtent = axes?.x; figure.yExtent = axes?.y
     try figure.write(out)
 }
 
@@ -136,6 +142,7 @@ func scatter(_ inv: Invocation) throws {
     try inv.expectPositionals(2...2)
     let out = try outputPath(a)
     guard let xf = a.string("x"), let yf = a.string("y") else { throw DKLError.usage("scatter needs --x FIELD and --y FIELD") }
+    let colorRange = try range(a)
     let colorField = a.string("color")
     let colorMap = a.string("color-map")
     if colorField != nil && colorMap != nil { throw DKLError.usage("give --color or --color-map, not both") }
@@ -155,8 +162,8 @@ func scatter(_ inv: Invocation) throws {
             }
             return values[y * m.shape[1] + x]
         }
-        if let r = try range(a) { plot.values = plot.values!.map { min(max($0, r.0), r.1) } }
     }
+    plot.range = colorRange
     plot.radius = c.count > 5000 ? 2 : 3
     if let colorField {
         if a.flag("categorical") || c.integral[2] {
@@ -173,7 +180,6 @@ func scatter(_ inv: Invocation) throws {
             }
         } else {
             plot.values = c.values[2]
-            if let r = try range(a) { plot.values = plot.values!.map { min(max($0, r.0), r.1) } }
         }
     }
     try plot.write(out)

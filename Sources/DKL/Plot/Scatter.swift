@@ -10,6 +10,9 @@ public struct Scatter {
     public var categories: [Int]?
     public var categoryNames: [String] = []
     public var title: String?, xLabel: String?, yLabel: String?, colorLabel: String?
+    /// The colour scale's ends (default: the values' minimum and maximum); values outside
+    /// take the ends' colours.
+    public var range: (Double, Double)?
     public var radius = 3
 
     public init(x: [Double], y: [Double]) {
@@ -34,7 +37,7 @@ public struct Scatter {
         var lohi = (0.0, 1.0)
         if let values {
             let f = values.filter(\.isFinite)
-            lohi = (f.min() ?? 0, f.max() ?? 1)
+            lohi = range ?? (f.min() ?? 0, f.max() ?? 1)
             if lohi.1 <= lohi.0 { lohi = (lohi.0 - 0.5, lohi.0 + 0.5) }
             bar = Colorbar(lo: lohi.0, hi: lohi.1, label: colorLabel)
             side = bar!.width + 24
