@@ -304,6 +304,8 @@ ToolMain.run(command) { inv in
             for (name, values) in [("mean", mean), ("sd", sd), ("acquisition", acq)] {
                 var map = Heatmap(values: values, height: h, width: w)
                 map.points = points
+                map.pointValues = measured.map { Double($0.step) }
+                map.pointsLabel = "step"
                 map.title = "\(name == "sd" ? "uncertainty (sd)" : name) after \(measured.count) points"
                 map.colorLabel = name == "acquisition" ? acquisitionName : targetName
                 try map.write("\(prefix)-\(name).png")

@@ -33,6 +33,7 @@ let command = Command(
         Option("frame-title", value: "FORMAT", help: "map: each frame's title; %v its value, %k its index (default '%v points', or 'frame %k')"),
         Option("panel-title", value: "TEXT", repeatable: true, help: "map: the title of the next panel (repeatable)"),
         Option("points", value: "TRACE", help: "map: draw the points (y, x) of this stream in order; with --frame-values, the first v of them"),
+        Option("points-by", value: "step|order", help: "map: colour the points by their field step (a trace's; the default when there is one) or their order"),
         Option("columns", value: "N", help: "map: panels per row (default 4)"),
         Option("own-scales", help: "map: each panel on its own colour scale with its own colorbar"),
         Option("x", value: "FIELD", help: "scatter, line: the x coordinate (line: default '#')"),
@@ -63,10 +64,13 @@ func range(_ a: Arguments) throws -> (Double, Double)? {
     return (lo, hi)
 }
 
-/// The points (y, x) of a stream, in order.
-func readPoints(_ path: String) throws -> [(Int, Int)] {
-    let c = try StreamColumns(path: path, columns: ["y", "x"])
-    return zip(c.values[0], c.values[1]).map { (Int($0.0), Int($0.1)) }
+/// The points (y, x) of a stream, in order, and their steps when it has a field `step`
+/// (an experiment's trace) and they are not asked to be coloured by their order.
+func readPoints(_ path: String, by: String) throws -> (points: [(Int, Int)], steps: [Double]?) {
+    let header = try StreamReader(path: path).header
+    let withSteps = by == "step" && header.schema.index(of: "step") != nil
+    let c = try StreamColumns(path: path, columns: ["y", "x"] + (withSteps ? ["step"] : []))
+    return (zip(c.values[0], c.values[1]).map { (Int($0.0), Int($0.1)) }, withSteps ? c.values[2] : nil)
 }
 
 /// --extent X0:X1,Y0:Y1.
@@ -88,7 +92,9 @@ func map(_ inv: Invocation) throws {
     let columns = try a.int("columns", default: 4, range: 1...64)
     if a.flag("own-scales") && colorRange != nil { throw DKLError.usage("give --range or --own-scales, not both") }
     let frameValues = try a.string("frame-values").map { try ArrayFile.open($0).readAll() }
-    let points = try a.string("points").map(readPoints) ?? []
+    let by = a.string("points-by") ?? "step"
+    guard by == "step" || by == "order" else { throw DKLError.usage("--points-by must be step or order") }
+    let (points, steps) = try a.string("points").map { try readPoints($0, by: by) } ?? ([], nil)
     var panels: [MapPanel] = []
     var grid: (Int, Int)?
     var titles = a.strings("panel-title")
@@ -120,6 +126,7 @@ func map(_ inv: Invocation) throws {
             if !points.isEmpty {
                 let n = array.rank == 3 ? frameValues.map { max(0, min(points.count, Int($0[f].rounded()))) } ?? points.count : points.count
                 panel.points = Array(points.prefix(n))
+                panel.pointValues = steps.map { Array($0.prefix(n)) }
             }
             panels.append(panel)
         }
@@ -134,6 +141,7 @@ func map(_ inv: Invocation) throws {
     figure.ownScales = a.flag("own-scales")
     figure.xLabel = a.string("xlabel"); figure.yLabel = a.string("ylabel")
     figure.xExtent = axes?.x; figure.yExtent = axes?.y
+    if steps != nil { figure.pointsLabel = "step" }
     try figure.write(out)
 }
 

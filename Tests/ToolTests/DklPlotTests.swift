@@ -60,6 +60,22 @@ final class DklPlotTests: XCTestCase {
         // The last point (3, 5) lies right of and above the middle one (6, 2) in the second panel.
         XCTAssertGreaterThan(n2.x, n1.x)
         XCTAssertLessThan(n2.y, n1.y)
+        // A trace's steps colour its points: a batch of two at step 1 shares one colour.
+        try write("""
+            {"dkl_stream":1,"fields":[{"name":"step","dtype":"i32","shape":[]},{"name":"y","dtype":"i32","shape":[]},{"name":"x","dtype":"i32","shape":[]}]}
+            {"step":0,"y":1,"x":1}
+            {"step":1,"y":6,"x":2}
+            {"step":1,"y":3,"x":5}
+            {"step":3,"y":6,"x":6}
+
+            """, dir.file("s.ndjson"))
+        try Tools.expect(0, "dkl-plot", ["map", "-o", "s.png", "--frames", "0", "--points", "s.ndjson", "m.h5:/mean"], cwd: dir.path)
+        let byStep = try PNGReader.read(dir.file("s.png"))
+        let third = Colormap.order(1.0 / 3)
+        XCTAssertEqual(byStep.find([third.r, third.g, third.b], below: byStep.width - 150).count, 2 * n2.count, "two discs of step 1")
+        try Tools.expect(0, "dkl-plot", ["map", "-o", "o.png", "--frames", "0", "--points", "s.ndjson", "--points-by", "order", "m.h5:/mean"], cwd: dir.path)
+        let byOrder = try PNGReader.read(dir.file("o.png"))
+        XCTAssertEqual(byOrder.find([third.r, third.g, third.b], below: byOrder.width - 150).count, n2.count, "one disc, the second point")
         // A frame that is not there.
         let r = try Tools.run("dkl-plot", ["map", "-o", "g.png", "--frames", "5", "m.h5:/mean"], cwd: dir.path)
         XCTAssertEqual(r.status, 64, r.report)

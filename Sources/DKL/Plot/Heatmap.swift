@@ -1,14 +1,17 @@
 import Foundation
 
 /// One map of a figure: values on the H×W grid (NaN is drawn grey), a title, and points
-/// (y, x) drawn as discs coloured by their order.
+/// (y, x) drawn as discs coloured by their order, or by a value each (their step).
 public struct MapPanel {
     public var values: [Double]
     public var title: String?
     public var points: [(Int, Int)]
+    /// A value per point that colours it (such as the step it was measured at); nil: the order.
+    public var pointValues: [Double]?
 
-    public init(values: [Double], title: String? = nil, points: [(Int, Int)] = []) {
-        self.values = values; self.title = title; self.points = points
+    public init(values: [Double], title: String? = nil, points: [(Int, Int)] = [], pointValues: [Double]? = nil) {
+        precondition(pointValues == nil || pointValues!.count == points.count)
+        self.values = values; self.title = title; self.points = points; self.pointValues = pointValues
     }
 }
 
@@ -60,8 +63,12 @@ public struct MapFigure {
         let hasPoints = panels.contains { !$0.points.isEmpty }
         let bar = Colorbar(lo: lo, hi: hi, label: colorLabel)
         let barH = hasPoints ? mapH * 2 / 3 : mapH
+        // The points' colour scale: their order (1 to the most any panel shows), or their values.
         let most = panels.map(\.points.count).max() ?? 0
-        let orderBar = Colorbar(lo: 1, hi: Double(max(most, 2)), label: pointsLabel)
+        let given = panels.flatMap { $0.pointValues ?? [] }.filter(\.isFinite)
+        var (pointLo, pointHi) = given.isEmpty ? (1.0, Double(max(most, 2))) : (given.min()!, given.max()!)
+        if pointHi <= pointLo { pointHi = pointLo + 1 }
+        let orderBar = Colorbar(lo: pointLo, hi: pointHi, label: pointsLabel)
         let sideW = max(ownScales ? 0 : bar.width, hasPoints ? orderBar.width : 0) + 12
         var c = Canvas(width: max(cols * cellW + sideW + 6, Canvas.titleWidth(title)), height: top + rows * cellH + 4)
         if let title { c.title(title) }
@@ -87,7 +94,7 @@ public struct MapFigure {
             axes.draw(on: &c, xLabel: xLabel, yLabel: yLabel, xTicks: xTicks, yTicks: yTicks)
             let r = min(max(pixel / 2, 2), 5)
             for (k, p) in panel.points.enumerated() {
-                let t = Double(k) / Double(max(most - 1, 1))
+                let t = ((panel.pointValues?[k] ?? Double(k + 1)) - pointLo) / (pointHi - pointLo)
                 c.disc(x0 + p.1 * pixel + pixel / 2, y0 + p.0 * pixel + pixel / 2, radius: r, Colormap.order(t), outline: .black)
             }
         }
@@ -109,6 +116,9 @@ public struct Heatmap {
     public var height: Int, width: Int
     /// (y, x) in grid pixels, in order (e.g. the order they were measured).
     public var points: [(Int, Int)] = []
+    /// A value per point that colours it (the step); nil: the order.
+    public var pointValues: [Double]?
+    public var pointsLabel = "order"
     public var title: String?
     public var colorLabel: String?
 
@@ -118,8 +128,8 @@ public struct Heatmap {
     }
 
     public var figure: MapFigure {
-        var f = MapFigure(height: height, width: width, panels: [MapPanel(values: values, points: points)])
-        f.title = title; f.colorLabel = colorLabel
+        var f = MapFigure(height: height, width: width, panels: [MapPanel(values: values, points: points, pointValues: pointValues)])
+        f.title = title; f.colorLabel = colorLabel; f.pointsLabel = pointsLabel
         return f
     }
 
