@@ -20,16 +20,19 @@ build: check-deps
 # The tools' tests run the release build (as users do: the networks train far slower
 # unoptimized); the library's tests run in debug.
 test: check-deps
+	@command -v mandoc >/dev/null || $(MAKE) --no-print-directory deps
 	$(SWIFT) build -c release $(SWIFTFLAGS)
 	$(SWIFT) build $(SWIFTFLAGS)
 	DKL_BIN=$(CURDIR)/.build/release $(SWIFT) test --disable-swift-testing $(SWIFTFLAGS)
 
-# Pipeline 5 (pipelines/microscopy) on the bundled sample data: about 30 s on 2 cores.
 # The Slurm job arrays of pipelines/hpc on a one-node Slurm started and stopped by the test
-# (as root; needs Debian's slurmctld slurmd slurm-client munge).
+# (as root; installs Debian's slurmctld slurmd slurm-client munge when they are missing).
 test-hpc: build
+	@command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null && command -v munged >/dev/null \
+	  || $(MAKE) --no-print-directory deps DEBS="slurmctld slurmd slurm-client munge"
 	./pipelines/hpc/test.sh $(CURDIR)/.build/release
 
+# Pipeline 5 (pipelines/microscopy) on the bundled sample data: about 30 s on 2 cores.
 demo: build
 	@$(MAKE) -s --no-print-directory -C pipelines/microscopy BIN=$(CURDIR)/.build/release
 	@echo "figures: $$(ls pipelines/microscopy/out/*.png | tr '\n' ' ')"
@@ -48,7 +51,7 @@ deps:
 
 # Installs the packages only when a library is missing (so 'make demo' works on a fresh machine).
 check-deps:
-	@pkg-config --exists openblas lapacke hdf5 zlib && [ -f /usr/include/lapacke.h ] && command -v mandoc >/dev/null \
+	@pkg-config --exists openblas lapacke hdf5 zlib && [ -f /usr/include/lapacke.h ] \
 	  && /usr/bin/python3 -c 'import numpy, h5py' 2>/dev/null || $(MAKE) --no-print-directory deps
 
 # Binaries linked with a static Swift runtime, so they run on nodes without a toolchain
