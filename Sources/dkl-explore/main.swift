@@ -300,11 +300,9 @@ ToolMain.run(command) { inv in
             } catch { writer.abort(); throw error }
         }
         if let prefix = a.string("png") {
-            let points = measured.map { centres[$0.k] }
+            let (points, steps) = (measured.map { centres[$0.k] }, measured.map { Double($0.step) })
             for (name, values) in [("mean", mean), ("sd", sd), ("acquisition", acq)] {
-                var map = Heatmap(values: values, height: h, width: w)
-                map.points = points
-                map.pointValues = measured.map { Double($0.step) }
+                var map = MapFigure(height: h, width: w, panels: [MapPanel(values: values, points: points, pointValues: steps)])
                 map.pointsLabel = "step"
                 map.title = "\(name == "sd" ? "uncertainty (sd)" : name) after \(measured.count) points"
                 map.colorLabel = name == "acquisition" ? acquisitionName : targetName

@@ -76,8 +76,7 @@ final class PlotTests: XCTestCase {
     /// place; NaN in grey; the points as discs from the first's colour to the last's.
     func testMapDrawsEachCellInPlaceAndColour() {
         let values: [Double] = [0, 1, 2, 3, .nan, 5]
-        var map = Heatmap(values: values, height: 2, width: 3)
-        map.points = [(0, 0), (1, 2)]
+        let map = MapFigure(height: 2, width: 3, panels: [MapPanel(values: values, points: [(0, 0), (1, 2)])])
         let c = map.render()
         var centres: [Int: (Double, Double)] = [:]
         for (k, v) in values.enumerated() {

@@ -7,62 +7,27 @@ import Foundation
 public final class StreamMerger {
     public let header: StreamHeader
     public var schema: Schema { header.schema }
-    let readers: [StreamReader]
-    let keys: [Int]
-    var batches: [RecordBatch?]
-    var positions: [Int]
-    var current: [[UInt8]?]
-    var currentKey: [[Double]]
-    var recordNumber: [Int]
+    let inputs: [KeyedCursor]
+    /// The inputs with a current record, as a binary heap by (key, input).
     var heap: [Int] = []
 
     public init(paths: [String], keys names: [String]) throws {
-        readers = try paths.map { try StreamReader(path: $0) }
+        let readers = try paths.map { try StreamReader(path: $0) }
         let first = readers[0]
         for r in readers.dropFirst() where r.schema != first.schema {
             throw DKLError(.data, "its fields (\(r.schema.fields.map(\.declaration).joined(separator: ", "))) differ from those of \(first.name)", file: r.name, location: "header")
         }
-        keys = try names.map { name in
-            guard let i = first.schema.index(of: name) else { throw DKLError.data("no field '\(name)' to merge by", file: first.name, location: "header") }
-            let f = first.schema.fields[i]
-            guard f.count == 1, f.shape.isEmpty, f.dtype != .string else { throw DKLError.data("'\(name)' is not a number field; merge by scalar fields", file: first.name, location: "header") }
-            return i
-        }
+        let disorder = "out of order: merging needs every input sorted by \(names.joined(separator: ", "))"
+        inputs = try readers.map { try KeyedCursor($0, keys: names, purpose: "merge by", disorder: disorder) }
         var h = first.header
         h.attrs.remove("shard")
         header = h
-        batches = readers.map { _ in nil }
-        positions = readers.map { _ in 0 }
-        current = readers.map { _ in nil }
-        currentKey = readers.map { _ in [] }
-        recordNumber = readers.map { _ in 0 }
-        for i in readers.indices where try advance(i) { push(i) }
+        for i in inputs.indices where try inputs[i].advance() { push(i) }
     }
 
     func less(_ a: Int, _ b: Int) -> Bool {
-        for (x, y) in zip(currentKey[a], currentKey[b]) where x != y { return x < y }
+        for (x, y) in zip(inputs[a].key, inputs[b].key) where x != y { return x < y }
         return a < b
-    }
-
-    /// Reads input i's next record into `current[i]`; false at its end.
-    func advance(_ i: Int) throws -> Bool {
-        if batches[i] == nil || positions[i] >= batches[i]!.count {
-            batches[i] = try locating(file: readers[i].name) { try readers[i].nextBatch() }
-            positions[i] = 0
-            guard batches[i] != nil else { current[i] = nil; return false }
-        }
-        let bytes = batches[i]!.record(positions[i])
-        positions[i] += 1
-        recordNumber[i] += 1
-        let view = RecordView(bytes, schema)
-        let key = keys.map { view.double($0) }
-        if let previous = current[i] != nil ? currentKey[i] : nil, key.lexicographicallyPrecedes(previous) {
-            throw DKLError.data("out of order: merging needs every input sorted by \(keys.map { schema.fields[$0].name }.joined(separator: ", "))",
-                                file: readers[i].name, record: recordNumber[i])
-        }
-        current[i] = Array(bytes)
-        currentKey[i] = key
-        return true
     }
 
     func push(_ i: Int) {
@@ -95,8 +60,8 @@ public final class StreamMerger {
     public func next() throws -> [UInt8]? {
         guard !heap.isEmpty else { return nil }
         let i = popFirst()
-        let record = current[i]!
-        if try advance(i) { push(i) }
+        let record = inputs[i].record!
+        if try inputs[i].advance() { push(i) }
         return record
     }
 }

@@ -13,8 +13,8 @@ public enum TSVTable {
     public static func append(_ rec: UnsafeRawBufferPointer, schema: Schema, to out: inout [UInt8]) {
         var first = true
         for f in schema.fields {
-            var offset = f.offset
-            for i in 0..<f.count {
+            var offset = f.offset   // the next element's; appendElement moves it on
+            for _ in 0..<f.count {
                 if !first { out.append(0x09) }
                 first = false
                 if f.dtype == .string {
@@ -24,10 +24,13 @@ public enum TSVTable {
                     offset += f.width
                     continue
                 }
-                let v = RecordView.load(rec, f.dtype, f.offset + i * f.dtype.size)
-                if v.isNaN { out.append(contentsOf: "nan".utf8); offset += f.dtype.size; continue }
-                if v.isInfinite { out.append(contentsOf: (v > 0 ? "inf" : "-inf").utf8); offset += f.dtype.size; continue }
-                NDJSONRecord.appendElement(rec, f, offset: &offset, to: &out)
+                let v = RecordView.load(rec, f.dtype, offset)
+                if v.isNaN || v.isInfinite {
+                    out.append(contentsOf: (v.isNaN ? "nan" : v > 0 ? "inf" : "-inf").utf8)
+                    offset += f.dtype.size
+                } else {
+                    NDJSONRecord.appendElement(rec, f, offset: &offset, to: &out)
+                }
             }
         }
         out.append(0x0A)

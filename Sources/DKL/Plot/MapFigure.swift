@@ -109,30 +109,3 @@ public struct MapFigure {
 
     public func write(_ path: String) throws { try render().write(path) }
 }
-
-/// One map with its colorbar and points, as dkl-explore's final maps.
-public struct Heatmap {
-    public var values: [Double]
-    public var height: Int, width: Int
-    /// (y, x) in grid pixels, in order (e.g. the order they were measured).
-    public var points: [(Int, Int)] = []
-    /// A value per point that colours it (the step); nil: the order.
-    public var pointValues: [Double]?
-    public var pointsLabel = "order"
-    public var title: String?
-    public var colorLabel: String?
-
-    public init(values: [Double], height: Int, width: Int) {
-        precondition(values.count == height * width)
-        self.values = values; self.height = height; self.width = width
-    }
-
-    public var figure: MapFigure {
-        var f = MapFigure(height: height, width: width, panels: [MapPanel(values: values, points: points, pointValues: pointValues)])
-        f.title = title; f.colorLabel = colorLabel; f.pointsLabel = pointsLabel
-        return f
-    }
-
-    public func render() -> Canvas { figure.render() }
-    public func write(_ path: String) throws { try figure.write(path) }
-}
