@@ -10,7 +10,7 @@ DEBS        = pkg-config libopenblas-dev liblapacke-dev libhdf5-dev zlib1g-dev p
 # Two BLAS threads were never faster on 2 cores, and a threaded Cholesky can be far slower under load.
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: all build test test-hpc demo bench deps check-deps install share clean
+.PHONY: all build test check sanitize test-hpc demo bench deps check-deps install share clean
 
 all: build
 
@@ -24,6 +24,23 @@ test: check-deps
 	$(SWIFT) build -c release $(SWIFTFLAGS)
 	$(SWIFT) build $(SWIFTFLAGS)
 	DKL_BIN=$(CURDIR)/.build/release $(SWIFT) test --disable-swift-testing $(SWIFTFLAGS)
+
+# The quick loop for everyday work: the library tests and the tool tests without the
+# pipelines, the cards' rVAE and the fuzzer (under 3 minutes on 2 cores).
+QUICK_SKIP = --skip PipelineTests --skip CardsRVAETests --skip FuzzTests
+check: check-deps
+	$(SWIFT) build -c release $(SWIFTFLAGS)
+	$(SWIFT) build $(SWIFTFLAGS)
+	DKL_BIN=$(CURDIR)/.build/release $(SWIFT) test --disable-swift-testing $(SWIFTFLAGS) $(QUICK_SKIP)
+
+# The library's tests of threads, processes, memory and the numerics under ThreadSanitizer
+# and AddressSanitizer, each in a build folder of its own (the slow trainings are left out).
+SANITIZED = DKLTests
+SANITIZE_SKIP = --skip CardsRVAETests --skip LatentBOTests --skip JSONTests.testNumbersAgreeWithStrtod --skip FastMathTests
+sanitize: check-deps
+	$(SWIFT) build -c release $(SWIFTFLAGS)
+	DKL_BIN=$(CURDIR)/.build/release $(SWIFT) test --disable-swift-testing --sanitize=thread --scratch-path .build-tsan --filter $(SANITIZED) $(SANITIZE_SKIP)
+	DKL_BIN=$(CURDIR)/.build/release $(SWIFT) test --disable-swift-testing --sanitize=address --scratch-path .build-asan --filter $(SANITIZED) $(SANITIZE_SKIP)
 
 # The Slurm job arrays of pipelines/hpc on a one-node Slurm started and stopped by the test
 # (as root; installs Debian's slurmctld slurmd slurm-client munge when they are missing).
@@ -68,4 +85,4 @@ share: build
 	.build/release/dkl-synth --seed 0 share/plasmon
 
 clean:
-	rm -rf .build .build-static bench/out
+	rm -rf .build .build-static .build-tsan .build-asan bench/out

@@ -1,5 +1,10 @@
-import DKL
 import Foundation
+import DKLCore
+import DKLNumerics
+import DKLData
+import DeepKernel
+import DKLCommandLine
+import ToolOptions
 
 // dkl-acquire: predictions {y, x, mean, var} → the next q points to measure (or the whole
 // acquisition map), excluding and improving on the points already measured.
@@ -66,7 +71,7 @@ ToolMain.run(command) { inv in
             }
             measured = model.members[0].trainTargets.indices.map { (model.coordinates[2 * $0], model.coordinates[2 * $0 + 1], model.members[0].trainTargets[$0]) }
         } else {
-            let (values, _) = try TrainingSet.readTargets(path, field: a.string("target"), ordered: true)
+            let (values, _) = try Positions.readTargets(path, field: a.string("target"), ordered: true)
             measured = values
         }
     }
@@ -86,8 +91,8 @@ ToolMain.run(command) { inv in
     if thompson || fantasize {
         let model = try DKLEnsemble.load(from: a.string("model")!)
         let (coords, x) = try readPatches(path, width: model.members[0].trainInputs.cols, purpose: fantasize ? "--batch fantasize" : "thompson")
-        let measuredKeys = Set(measured.map { TrainingSet.key($0.y, $0.x) })
-        var excluded = Set(coords.indices.filter { measuredKeys.contains(TrainingSet.key(coords[$0].0, coords[$0].1)) })
+        let measuredKeys = Set(measured.map { Positions.key($0.y, $0.x) })
+        var excluded = Set(coords.indices.filter { measuredKeys.contains(Positions.key(coords[$0].0, coords[$0].1)) })
         if fantasize {
             var fantasies = try EnsembleFantasies(ensemble: model, candidates: x)
             let (mean, variance) = (fantasies.mean, fantasies.variance)
@@ -139,8 +144,8 @@ ToolMain.run(command) { inv in
             coords.append((r.int(iy), r.int(ix))); mean.append(m); variance.append(v)
         }
     }
-    let measuredKeys = Set(measured.map { TrainingSet.key($0.y, $0.x) })
-    let excluded = Set(coords.indices.filter { measuredKeys.contains(TrainingSet.key(coords[$0].0, coords[$0].1)) })
+    let measuredKeys = Set(measured.map { Positions.key($0.y, $0.x) })
+    let excluded = Set(coords.indices.filter { measuredKeys.contains(Positions.key(coords[$0].0, coords[$0].1)) })
     let scores = acquisition.scores(mean: mean, variance: variance, best: best, maximize: maximize)
 
     let attrs: JSON = ["acquisition": .string(name), "best": best.isFinite ? .number(best) : .null,

@@ -1,4 +1,7 @@
-import DKL
+import DKLCore
+import DKLData
+import DKLImaging
+import DKLCommandLine
 
 // dkl-cat: inspect, check, convert and join dkl streams; import arrays as streams and
 // export stream fields as arrays.

@@ -1,5 +1,8 @@
-import DKL
 import Foundation
+import DKLCore
+import DKLData
+import DKLImaging
+import DKLCommandLine
 
 // dkl-patches: cut a structural image into square patches, one record {y, x, patch} per
 // centre, the inputs of dkl-train and dkl-predict.
@@ -35,7 +38,7 @@ ToolMain.run(command) { inv in
     let window = try a.int("window", default: 16, range: 1...1024)
     let stride = try a.int("stride", default: 1, range: 1...1_000_000)
     guard let border = PatchExtractor.Border(rawValue: a.string("border") ?? "skip") else { throw DKLError.usage("--border must be skip or reflect") }
-    let even = try a.evenWindow(), norm = try a.patchNormalization()
+    let even = try PatchExtractor.EvenWindow.named(a.string("even")), norm = try PatchExtractor.Normalization.named(a.string("normalize"))
     let bands = try a.strings("band").map(EnergyAxis.band)
     if a.string("spectra") == nil && !bands.isEmpty { throw DKLError.usage("--band needs --spectra") }
     if a.string("spectra") != nil && bands.isEmpty { throw DKLError.usage("--spectra needs at least one --band") }
@@ -78,7 +81,7 @@ ToolMain.run(command) { inv in
 
     var centres: [(Int, Int)]
     if let path = a.string("coords") {
-        centres = try TrainingSet.readCoordinates(path)
+        centres = try Positions.readCoordinates(path)
         for (k, c) in centres.enumerated() where !cutter.fits(y: c.0, x: c.1) {
             let inside = c.0 >= 0 && c.0 < h && c.1 >= 0 && c.1 < w
             throw DKLError.data(inside ? "the \(window)×\(window) window of (\(c.0), \(c.1)) leaves the \(h)×\(w) image (use --border reflect)"

@@ -1,5 +1,8 @@
-import DKL
 import Foundation
+import DKLCore
+import DKLData
+import Plot
+import DKLCommandLine
 
 // dkl-plot: PNG figures from the tools' arrays and streams — maps, scatter plots, curves.
 let command = Command(
@@ -57,11 +60,9 @@ func outputPath(_ a: Arguments) throws -> String {
 
 func range(_ a: Arguments) throws -> (Double, Double)? {
     guard let s = a.string("range") else { return nil }
-    let parts = s.split(separator: ":", omittingEmptySubsequences: false).map { Double($0) }
-    guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo.isFinite, hi.isFinite, hi > lo else {
-        throw DKLError.usage("--range must be LO:HI with LO < HI")
-    }
-    return (lo, hi)
+    let v = try OptionList.doubles(s, option: "range", separator: ":", count: 2...2, what: "LO:HI")
+    guard v[1] > v[0] else { throw DKLError.usage("--range must be LO:HI with LO < HI") }
+    return (v[0], v[1])
 }
 
 /// The points (y, x) of a stream, in order, and their steps when it has a field `step`
@@ -76,11 +77,11 @@ func readPoints(_ path: String, by: String) throws -> (points: [(Int, Int)], ste
 /// --extent X0:X1,Y0:Y1.
 func extent(_ a: Arguments) throws -> (x: (Double, Double), y: (Double, Double))? {
     guard let e = a.string("extent") else { return nil }
-    let v = e.split(separator: ",").flatMap { $0.split(separator: ":", omittingEmptySubsequences: false) }.map { Double($0) }
-    guard v.count == 4, v.allSatisfy({ $0?.isFinite == true }), v[0] != v[1], v[2] != v[3] else {
-        throw DKLError.usage("--extent must be X0:X1,Y0:Y1 with X0 ≠ X1 and Y0 ≠ Y1")
-    }
-    return ((v[0]!, v[1]!), (v[2]!, v[3]!))
+    let axes = OptionList.items(e, ",")
+    guard axes.count == 2 else { throw DKLError.usage("--extent must be X0:X1,Y0:Y1, not '\(e)'") }
+    let v = try axes.flatMap { try OptionList.doubles($0, option: "extent", separator: ":", count: 2...2, what: "X0:X1,Y0:Y1") }
+    guard v[0] != v[1], v[2] != v[3] else { throw DKLError.usage("--extent must be X0:X1,Y0:Y1 with X0 ≠ X1 and Y0 ≠ Y1") }
+    return ((v[0], v[1]), (v[2], v[3]))
 }
 
 func map(_ inv: Invocation) throws {
@@ -107,10 +108,8 @@ func map(_ inv: Invocation) throws {
         guard h * w > 0, k > 0 else { throw DKLError.data("the array is empty", file: array.name) }
         var frames = Array(0..<k)
         if array.rank == 3, let list = a.string("frames") {
-            frames = try list.split(separator: ",").map { item in
-                guard let i = Int(item), i >= -k, i < k else { throw DKLError.usage("--frames: '\(item)' is not a frame of \(array.name) (0 to \(k - 1), or negative from the end)") }
-                return i < 0 ? k + i : i
-            }
+            frames = try OptionList.ints(list, option: "frames", range: -k...(k - 1),
+                                         what: "frames of \(array.name): 0 to \(k - 1), or negative from the end").map { $0 < 0 ? k + $0 : $0 }
         }
         if let v = frameValues, array.rank == 3, v.count != k {
             throw DKLError.data("--frame-values holds \(v.count) values for \(k) frames", file: array.name)

@@ -1,5 +1,11 @@
-import DKL
 import Foundation
+import DKLCore
+import DKLNumerics
+import DKLData
+import DKLImaging
+import DeepKernel
+import DKLCommandLine
+import ToolOptions
 
 // dkl-predict: a model file and a stream of patches → {y, x, mean, var} per patch, in chunks.
 let command = Command(

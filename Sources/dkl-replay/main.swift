@@ -1,5 +1,12 @@
-import DKL
 import Foundation
+import DKLCore
+import DKLNumerics
+import DKLData
+import DKLImaging
+import DeepKernel
+import Plot
+import DKLCommandLine
+import ToolOptions
 
 // dkl-replay: an experiment's path (or a random one, or every point) replayed against the
 // pre-acquired data, with the map error and the best point found as points are added.
@@ -77,9 +84,9 @@ ToolMain.run(command) { inv in
     let image = try ArrayFile.open(a.positionals[0])
     var window = traceAttrs["window"]?.intValue ?? 16
     if a.string("window") != nil { window = try a.int("window", default: 16, range: 1...1024) }
-    var norm = try a.patchNormalization()
+    var norm = try PatchExtractor.Normalization.named(a.string("normalize"))
     if a.string("normalize") == nil, let n = traceAttrs["normalize"]?.stringValue, let t = PatchExtractor.Normalization(rawValue: n) { norm = t }
-    let grid = try CandidateGrid(image: image, window: window, even: try a.evenWindow(), normalization: norm)
+    let grid = try CandidateGrid(image: image, window: window, even: try .named(a.string("even")), normalization: norm)
     let (h, w) = (grid.height, grid.width)
 
     // The truth: the property at every pixel of the cube (or of a map of the property).
@@ -108,7 +115,7 @@ ToolMain.run(command) { inv in
         let bound = try locating(file: cube.name) { try scalarizer.bind(axis) }
         try SpectrumScalarizers(bound: [bound]).forEachRow(of: cube) { y, results in
             guard y < h else { return }
-            for x in 0..<w { if let k = grid.index[TrainingSet.key(y, x)] { truth[k] = results[x].values[column] } }
+            for x in 0..<w { if let k = grid.index[Positions.key(y, x)] { truth[k] = results[x].values[column] } }
         }
     }
     let scored = grid.centres.indices.filter { grid.usable[$0] && truth[$0].isFinite }
@@ -129,7 +136,7 @@ ToolMain.run(command) { inv in
     switch kind {
     case "active":
         path = try tracePoints.map { p in
-            guard let k = grid.index[TrainingSet.key(p.0, p.1)] else { throw DKLError.data("the trace's point (\(p.0), \(p.1)) is not a candidate of this image", file: a.string("trace")!) }
+            guard let k = grid.index[Positions.key(p.0, p.1)] else { throw DKLError.data("the trace's point (\(p.0), \(p.1)) is not a candidate of this image", file: a.string("trace")!) }
             return k
         }
     case "random":

@@ -1,5 +1,8 @@
-import DKL
 import Foundation
+import DKLCore
+import DKLData
+import DKLImaging
+import DKLCommandLine
 
 // dkl-scalarize: spectra (a spectrum image, a 4D-STEM cube, or a stream of spectra) to the
 // scalar properties a DKL model learns, one record {y, x, <fields>, flags} per position.
@@ -103,8 +106,7 @@ ToolMain.run(command) { inv in
         }
         var centre: (y: Double, x: Double)
         if let c = a.string("centre") {
-            let v = c.split(separator: ",").compactMap { Double($0) }
-            guard v.count == 2, v.allSatisfy(\.isFinite) else { throw DKLError.usage("--centre must be KY,KX") }
+            let v = try OptionList.doubles(c, option: "centre", count: 2...2, what: "KY,KX")
             centre = (v[0], v[1])
         } else {
             guard case let .array(cube) = input else { throw DKLError.usage("--com on a stream needs --centre KY,KX") }

@@ -1,4 +1,7 @@
-import DKL
+import DKLCore
+import DKLData
+import DKLImaging
+import DKLCommandLine
 
 // dkl-synth: writes the toolkit's synthetic data sets: the plasmonic-particle STEM-EELS
 // set it ships in share/, the lecture's field trajectories and the cards.
@@ -36,11 +39,7 @@ let command = Command(
 
 /// A size option HxW with both sides in `range`.
 func size(_ a: Arguments, default d: String, range: ClosedRange<Int>) throws -> [Int] {
-    let dims = (a.string("size") ?? d).split(separator: "x").compactMap { Int($0) }
-    guard dims.count == 2, dims.allSatisfy({ range.contains($0) }) else {
-        throw DKLError.usage("--size must be HxW with sides from \(range.lowerBound) to \(range.upperBound)")
-    }
-    return dims
+    try OptionList.ints(a.string("size") ?? d, option: "size", separator: "x", count: 2...2, range: range, what: "HxW")
 }
 
 func writeTrajectories(_ inv: Invocation) throws {
@@ -98,8 +97,8 @@ func writeCards(_ inv: Invocation) throws {
     }
     // On a grid, card i sits at (i / B, i mod B).
     let grid = try a.string("grid").map { spec -> (Int, Int) in
-        let v = spec.lowercased().split(separator: "x").compactMap { Int($0) }
-        guard v.count == 2, v[0] >= 1, v[1] >= 1, v[0] * v[1] <= 10_000_000 else { throw DKLError.usage("--grid must be AxB, e.g. 50x50") }
+        let v = try OptionList.ints(spec.lowercased(), option: "grid", separator: "x", count: 2...2, range: 1...10_000_000, what: "AxB, e.g. 50x50")
+        guard v[0] * v[1] <= 10_000_000 else { throw DKLError.usage("--grid \(spec) makes more than 10,000,000 cards") }
         if a.string("count") != nil { throw DKLError.usage("--grid sets the number of cards: give no --count") }
         return (v[0], v[1])
     }

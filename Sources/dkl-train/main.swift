@@ -1,5 +1,11 @@
-import DKL
 import Foundation
+import DKLCore
+import DKLNumerics
+import DKLData
+import DKLImaging
+import DeepKernel
+import DKLCommandLine
+import ToolOptions
 
 // dkl-train: patches (a stream) joined on (y, x) with measured targets → a DKL model file.
 let command = Command(
@@ -45,13 +51,13 @@ final class TrainingProgress: @unchecked Sendable {
     let lock = NSLock()
     var iterations: [Int]
     var losses: [Double]
-    let progress: DKL.Progress
+    let progress: DKLCore.Progress
     let total: Int
     init(members: Int, iterations: Int, enabled: Bool) {
         self.iterations = [Int](repeating: 0, count: members)
         losses = [Double](repeating: .nan, count: members)
         total = members * iterations
-        progress = DKL.Progress(tool: "dkl-train", what: "iterations", total: total, enabled: enabled)
+        progress = DKLCore.Progress(tool: "dkl-train", what: "iterations", total: total, enabled: enabled)
     }
     func observe(_ member: Int, _ iteration: Int, _ loss: Double) -> Bool {
         lock.lock(); defer { lock.unlock() }
@@ -89,8 +95,8 @@ ToolMain.run(command) { inv in
     guard config.weightDecay >= 0 else { throw DKLError.usage("--weight-decay must not be negative") }
     func gamma(_ name: String) throws -> GPPriors.Gamma? {
         guard let text = a.string(name) else { return nil }
-        let v = text.split(separator: ",").compactMap { Double($0) }
-        guard v.count == 2, v.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw DKLError.usage("--\(name) must be SHAPE,RATE with positive numbers") }
+        let v = try OptionList.doubles(text, option: name, count: 2...2, what: "SHAPE,RATE")
+        guard v.allSatisfy({ $0 > 0 }) else { throw DKLError.usage("--\(name) must be SHAPE,RATE with positive numbers") }
         return GPPriors.Gamma(shape: v[0], rate: v[1])
     }
     config.priors = GPPriors(lengthscale: try gamma("prior-lengthscale"), outputscale: try gamma("prior-outputscale"), noise: try gamma("prior-noise"))
@@ -100,7 +106,7 @@ ToolMain.run(command) { inv in
     switch (a.string("targets"), a.string("spectra")) {
     case let (t?, nil):
         if a.string("scalarizer") != nil { throw DKLError.usage("-S goes with --spectra") }
-        (targets, targetName) = try TrainingSet.readTargets(t, field: a.string("target"))
+        (targets, targetName) = try Positions.readTargets(t, field: a.string("target"))
     case let (nil, s?):
         guard let spec = a.string("scalarizer") else { throw DKLError.usage("--spectra needs a scalarizer -S SPEC") }
         let scalarizer = try Scalarizer.parse(spec)
@@ -114,7 +120,7 @@ ToolMain.run(command) { inv in
         }
         var out = [Int64: Double]()
         try SpectrumScalarizers(bound: [bound]).forEachRow(of: cube) { y, results in
-            for (x, r) in results.enumerated() where r.flags == 0 && r.values[column].isFinite { out[TrainingSet.key(y, x)] = r.values[column] }
+            for (x, r) in results.enumerated() where r.flags == 0 && r.values[column].isFinite { out[Positions.key(y, x)] = r.values[column] }
         }
         (targets, targetName) = (out, name)
     case (nil, nil): throw DKLError.usage("give the targets: --targets FILE, or --spectra CUBE with -S SPEC")

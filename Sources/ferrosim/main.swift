@@ -1,5 +1,8 @@
-import DKL
 import Foundation
+import DKLCore
+import DKLData
+import FerroSim
+import DKLCommandLine
 
 // ferrosim: the FerroSIM lattice ferroelectric under applied-field histories, one output
 // record per history (from options, an array, or a stream of histories).
@@ -66,8 +69,7 @@ ToolMain.run(command) { inv in
     model.neighbourRadius = try a.double("r", default: 1.1)
     guard model.neighbourRadius >= 1 else { throw DKLError.usage("--r must be at least 1 (the nearest neighbours)") }
     if let l = a.string("landau") {
-        let v = l.split(separator: ",").compactMap { Double($0) }
-        guard v.count == 2 || v.count == 3 else { throw DKLError.usage("--landau takes A1,A2 or A1,A2,A3") }
+        let v = try OptionList.doubles(l, option: "landau", count: 2...3, what: "A1,A2 or A1,A2,A3")
         model.alpha = (v[0], v[1], v.count == 3 ? v[2] : 0)
     }
     for (option, keyPath) in [("k-file", \FerroModel.k), ("dep-alpha-file", \FerroModel.depAlpha)] {
@@ -92,8 +94,7 @@ ToolMain.run(command) { inv in
         let v = try d.readAll()
         model.defects = (0..<sites).map { (v[2 * $0], v[2 * $0 + 1]) }
     } else if let c = try a.optionalInt("defects", range: 0...sites), c > 0 {
-        let spec = (a.string("defect-field") ?? "0,0,1,1").split(separator: ",").compactMap { Double($0) }
-        guard spec.count == 4 else { throw DKLError.usage("--defect-field takes MX,MY,SX,SY") }
+        let spec = try OptionList.doubles(a.string("defect-field") ?? "0,0,1,1", option: "defect-field", count: 4...4, what: "MX,MY,SX,SY")
         var order = Array(0..<sites)
         order.shuffle(using: &rng)
         for s in order.prefix(c).sorted() { model.defects[s] = (spec[0] + spec[2] * rng.normal(), spec[1] + spec[3] * rng.normal()) }
@@ -151,8 +152,8 @@ ToolMain.run(command) { inv in
         histories = [(0, arr.rank == 1 ? v.map { (0.0, $0) } : (0..<(v.count / 2)).map { (v[2 * $0], v[2 * $0 + 1]) })]
     } else {
         let t = FieldHistory.linspace(try a.int("steps", default: 900, range: 2...10_000_000), duration: 1)
-        let ey = try a.string("field-y").map { try FieldHistory.parse($0, times: t) } ?? t.map { _ in 0 }
-        let ex = try a.string("field-x").map { try FieldHistory.parse($0, times: t) } ?? t.map { _ in 0 }
+        let ey = try a.string("field-y").map { try FieldHistory.parse($0, option: "field-y", times: t) } ?? t.map { _ in 0 }
+        let ex = try a.string("field-x").map { try FieldHistory.parse($0, option: "field-x", times: t) } ?? t.map { _ in 0 }
         histories = [(0, Array(zip(ex, ey)))]
     }
     if !sweep.axes.isEmpty {
@@ -208,8 +209,8 @@ ToolMain.run(command) { inv in
     }
     let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
     let progress = Progress(tool: command.name, what: "histories", total: histories.count, enabled: inv.showsProgress)
-    var maps: [Double] = []
-    var series: [[Double]] = []
+    let arrays = try FerroOutput(maps: a.string("maps"), series: a.string("series"), count: histories.count, n: n)
+    defer { arrays.abort() }
     var diverged = 0
     var done = 0
     let batchSize = 256
@@ -217,8 +218,8 @@ ToolMain.run(command) { inv in
         let batch = Array(histories[done..<min(done + batchSize, histories.count)])
         let todo = batch.filter { finished[$0.0] == nil }
         let results = Ferro.runAll(todo, model: model, initial: initial, duration: duration, equilibrate: equilibrate,
-                                   stochastic: stochastic, seed: seed, keepMaps: a.string("maps") != nil,
-                                   clean: clean, keepSeries: a.string("series") != nil, replay: replay,
+                                   stochastic: stochastic, seed: seed, keepMaps: arrays.keepsMaps,
+                                   clean: clean, keepSeries: arrays.keepsSeries, replay: replay,
                                    models: sweep.axes.isEmpty ? nil : todo.map { sweep.model($0.0, from: model) })
         var fresh: [[UInt8]] = []
         for (k, r) in results.enumerated() {
@@ -228,12 +229,11 @@ ToolMain.run(command) { inv in
             if !sweep.axes.isEmpty { for (j, v) in sweep.point(todo[k].0).enumerated() { rec.set(firstParameter + j, v) } }
             rec.set(first, r.summary.meanP.0); rec.set(first + 1, r.summary.meanP.1); rec.set(first + 2, r.summary.magnitude)
             rec.set(first + 3, r.summary.sumAbsCurl); rec.set(first + 4, r.summary.curlOverP); rec.set(first + 5, r.summary.diverged ? 1 : 0)
-            maps += r.maps
-            series.append(r.series)
             fresh.append(rec.bytes)
             finished[todo[k].0] = rec.bytes
         }
         try checkpoint?.append(fresh)
+        try arrays.append(ids: todo.map(\.0), results)
         for h in batch {
             let rec = finished[h.0]!
             if rec[rec.count - 1] == 1 { diverged += 1 }
@@ -245,9 +245,7 @@ ToolMain.run(command) { inv in
             throw DKLError(.interrupted, "interrupted: \(finished.count) of \(histories.count) histories are in \(c.path); run the same command to resume")
         }
     }
-    let ids = histories.map(\.0)
-    if let path = a.string("maps") { try FerroOutput.writeMaps(path, ids: ids, n: n, maps: maps) }
-    if let path = a.string("series") { try FerroOutput.writeSeries(path, ids: ids, series: series) }
+    try arrays.commit()
     try out.commit()
     checkpoint?.remove()
     progress.finish(done)

@@ -1,5 +1,10 @@
-import DKL
 import Foundation
+import DKLCore
+import DKLNumerics
+import DKLData
+import VAE
+import DKLCommandLine
+import ToolOptions
 
 // vae-encode: train a VAE (or a rotation-invariant one) on curves or images, encode
 // records to their latent distributions, decode latent points or a latent grid.

@@ -1,4 +1,5 @@
 import DKL
+import DKLCommandLine
 import Foundation
 import TestSupport
 import XCTest

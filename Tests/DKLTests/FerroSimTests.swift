@@ -3,10 +3,10 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// FerroSim reproduced against the original's golden cases (../shared/golden/ferrosim), and
+/// FerroSim reproduced against the original's golden cases (Tests/Fixtures/ferrosim-golden), and
 /// physical checks of the model.
 final class FerroSimGoldenTests: XCTestCase {
-    static let golden = Tools.root + "/../shared/golden/ferrosim/"
+    static let golden = Tools.root + "/Tests/Fixtures/ferrosim-golden/"
 
     func load(_ name: String) throws -> (FerroModel, Polarization, [(Double, Double)], [Double], FerroSimulator.Update, JSON) {
         let dir = FerroSimGoldenTests.golden + name + "/"

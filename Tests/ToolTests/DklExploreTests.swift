@@ -214,6 +214,39 @@ final class DklExploreTests: XCTestCase {
         XCTAssertTrue(r.err.contains("answered 2 values: give the property with -S SPEC"), r.err)
     }
 
+    /// Instrument programs that misbehave as real ones do: 100 kB of warnings on stderr
+    /// before each answer (more than a pipe holds) is no obstacle; a program that hangs with
+    /// SIGTERM ignored is stopped at --measure-timeout, and its last words are in the error.
+    func testChattyAndHungInstrumentPrograms() throws {
+        let dir = TempDir()
+        _ = try Tools.python("import numpy as np; np.save('truth.npy', np.random.default_rng(3).normal(size=(12, 12)))", cwd: dir.path)
+        _ = try dir.write("chatty.py", """
+            import sys, io, signal, time, numpy as np
+            y, x = int(sys.argv[-2]), int(sys.argv[-1])
+            if sys.argv[1] == 'hang':
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                print('stage is stuck', file=sys.stderr, flush=True)
+                time.sleep(60)
+            sys.stderr.write('UserWarning: the detector is warming up\\n' * 2600)
+            b = io.BytesIO(); np.save(b, np.float64(np.load('truth.npy')[y, x])); sys.stdout.buffer.write(b.getvalue())
+            """)
+        let python = Tools.python ?? "/usr/bin/python3"
+        let common = ["--extractor", "none", "-w", "1", "--init", "5", "--steps", "2", "--ensemble", "1", "--iterations", "30", "-j", "1", "truth.npy"]
+        let started = Date()
+        try Tools.expect(0, "dkl-explore", ["--measure", python, "--measure-arg", "chatty.py", "--measure-arg", "ok", "--measure-timeout", "5",
+                                            "--trace", "c.ndjson"] + common, cwd: dir.path)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 60)
+        try Tools.expect(0, "dkl-explore", ["--oracle", "truth.npy", "--trace", "map.ndjson"] + common, cwd: dir.path)
+        let c = try trace(dir.file("c.ndjson")), map = try trace(dir.file("map.ndjson"))
+        XCTAssertEqual(c.count, 7)
+        XCTAssertEqual(c.map { [$0["y"]!, $0["x"]!, $0["value"]!] }, map.map { [$0["y"]!, $0["x"]!, $0["value"]!] })
+        let hungStart = Date()
+        let r = try Tools.expect(1, "dkl-explore", ["--measure", python, "--measure-arg", "chatty.py", "--measure-arg", "hang", "--measure-timeout", "1",
+                                                    "--measure-retries", "0", "--trace", "h.ndjson"] + common, cwd: dir.path)
+        XCTAssertLessThan(Date().timeIntervalSince(hungStart), 20)
+        XCTAssertTrue(r.err.contains("no answer within 1.0 s (stopped); its last words: stage is stuck"), r.err)
+    }
+
     func testBadInput() throws {
         let dir = TempDir()
         _ = try Tools.python("import numpy as np; np.save('small.npy', np.ones((10, 10, 96)))", cwd: dir.path)

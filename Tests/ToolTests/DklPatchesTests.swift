@@ -76,8 +76,7 @@ final class DklPatchesTests: XCTestCase {
     /// The shared benchmark's candidates (16×16, top-left (i, j), centre pixel (i+8, j+8),
     /// global min-max): the numbers its README gives for the input matrix.
     func testSharedBenchmarkCandidates() throws {
-        let image = Tools.root + "/../shared/bench/data/image.npy"
-        try XCTSkipUnless(FileManager.default.fileExists(atPath: image), "../shared/bench is not here")
+        let image = Tools.root + "/Tests/Fixtures/bench/image.npy"
         let dir = TempDir()
         try Tools.expect(0, "dkl-patches", ["-w", "16", "--even", "shift", image, "-o", "c.dkl"], cwd: dir.path)
         let got = try records(dir.file("c.dkl"))

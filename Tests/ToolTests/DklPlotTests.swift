@@ -79,7 +79,7 @@ final class DklPlotTests: XCTestCase {
         // A frame that is not there.
         let r = try Tools.run("dkl-plot", ["map", "-o", "g.png", "--frames", "5", "m.h5:/mean"], cwd: dir.path)
         XCTAssertEqual(r.status, 64, r.report)
-        XCTAssertTrue(r.err.contains("--frames: '5' is not a frame of m.h5:/mean"), r.err)
+        XCTAssertTrue(r.err.contains("--frames: item 1 of '5' is 5, outside") && r.err.contains("frames of m.h5:/mean"), r.err)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("g.png")))
     }
 

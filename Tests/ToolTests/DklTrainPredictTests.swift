@@ -52,13 +52,13 @@ final class DklTrainPredictTests: XCTestCase {
 
         // Held-out points (not on the training grid): far better than the prior, and calibrated.
         var truth = [Int64: Double]()
-        for k in 0..<t["y"]!.count { truth[TrainingSet.key(Int(t["y"]![k]), Int(t["x"]![k]))] = t["gap"]![k] }
-        let trained = Set(stride(from: 0, to: model.coordinates.count, by: 2).map { TrainingSet.key(model.coordinates[$0], model.coordinates[$0 + 1]) })
+        for k in 0..<t["y"]!.count { truth[Positions.key(Int(t["y"]![k]), Int(t["x"]![k]))] = t["gap"]![k] }
+        let trained = Set(stride(from: 0, to: model.coordinates.count, by: 2).map { Positions.key(model.coordinates[$0], model.coordinates[$0 + 1]) })
         var se = 0.0, inside = 0, n = 0
         var values: [Double] = []
         let noise = try StreamReader(path: dir.file("p.dkl")).header.attrs["noise_var"]!.doubleValue!
         for k in 0..<p["y"]!.count {
-            let key = TrainingSet.key(Int(p["y"]![k]), Int(p["x"]![k]))
+            let key = Positions.key(Int(p["y"]![k]), Int(p["x"]![k]))
             guard !trained.contains(key), let y = truth[key] else { continue }
             let e = p["mean"]![k] - y
             se += e * e; n += 1; values.append(y)
@@ -154,7 +154,7 @@ final class DklTrainPredictTests: XCTestCase {
         XCTAssertGreaterThan(b, a * 1.2, "with the prior (free \(a))")
         XCTAssertLessThan(b, 0.49, "with the prior")
         let bad = try Tools.expect(64, "dkl-train", common + ["--prior-noise", "1", "-o", "c.h5"], cwd: dir.path)
-        XCTAssertTrue(bad.err.hasPrefix("dkl-train: error: --prior-noise must be SHAPE,RATE with positive numbers"), bad.err)
+        XCTAssertTrue(bad.err.hasPrefix("dkl-train: error: --prior-noise takes 2 numbers separated by ',' (SHAPE,RATE), not '1'"), bad.err)
     }
 
     func testBadInput() throws {

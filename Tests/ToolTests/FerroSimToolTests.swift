@@ -5,7 +5,7 @@ import XCTest
 
 /// The ferrosim executable on the original's golden inputs, and its conventions.
 final class FerroSimToolTests: XCTestCase {
-    let golden = Tools.root + "/../shared/golden/ferrosim/"
+    let golden = Tools.root + "/Tests/Fixtures/ferrosim-golden/"
 
     func record(_ r: RunResult) throws -> JSON {
         let lines = r.out.split(separator: "\n")
@@ -171,6 +171,13 @@ final class FerroSimToolTests: XCTestCase {
             let one = try record(try Tools.expect(0, "ferrosim", ["--landau", "\(a1),12.2,40", "--k", "\(k)"] + common))
             for f in ["px", "py", "p_abs", "sum_abs_curl", "curl_over_p", "diverged"] { XCTAssertEqual(rec[f], one[f], "point \(i): \(f)") }
         }
+        // Histories are shared among all the threads asked for: the same bytes on 1, 2 and 16.
+        let stochastic = ["--stochastic", "--sweep", "a1=-2:-1:30", "--sweep", "k=0.5:1.5:20", "-E", "0.6,1,12,0", "-T", "100", "-n", "8", "--no-provenance"]
+        for j in ["1", "2", "16"] { try Tools.expect(0, "ferrosim", stochastic + ["-j", j, "-o", "j\(j).dkl", "--maps", "j\(j).h5"], cwd: dir.path) }
+        for j in ["2", "16"] {
+            XCTAssertEqual(try dir.read("j\(j).dkl"), try dir.read("j1.dkl"), "-j \(j)")
+            XCTAssertEqual(try dir.read("j\(j).h5"), try dir.read("j1.h5"), "-j \(j) maps")
+        }
         for s in 1...4 { try Tools.expect(0, "ferrosim", sweep + common + ["--shard", "\(s)/4", "-o", "s\(s).dkl"], cwd: dir.path) }
         let merged = try Tools.expect(0, "dkl-cat", ["--merge", "id", "s3.dkl", "s1.dkl", "s4.dkl", "s2.dkl", "-J"], cwd: dir.path)
         XCTAssertEqual(merged.out.split(separator: "\n").dropFirst(), String(decoding: try dir.read("all.ndjson"), as: UTF8.self).split(separator: "\n").dropFirst())
@@ -185,6 +192,39 @@ final class FerroSimToolTests: XCTestCase {
             let r = try Tools.expect(64, "ferrosim", args, cwd: dir.path)
             XCTAssertTrue(r.err.contains(message), r.err)
         }
+    }
+
+    /// A sweep's --maps and --series are written a batch at a time and every history's
+    /// outcome is freed: twice the histories, the same peak memory (measured by the
+    /// kernel's maximum resident set of the child process), and the same arrays as the
+    /// records say.
+    func testSweepMemoryDoesNotGrowWithTheHistories() throws {
+        let dir = TempDir()
+        var peaks: [Double] = []
+        for rows in [40, 80] {
+            let out = try Tools.python("""
+                import resource, subprocess, sys
+                p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                assert p.returncode == 0, p.stderr
+                print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+                """, args: [Tools.path("ferrosim"), "--sweep", "a1=-2:-1:\(rows)", "--sweep", "k=0.5:1.5:25", "-n", "16", "-T", "400",
+                            "-E", "0.6,1,12,0", "--series", "s\(rows).h5", "--maps", "m\(rows).h5", "-o", "r\(rows).dkl", "-j", "2"], cwd: dir.path)
+            peaks.append(Double(out.trimmingCharacters(in: .whitespacesAndNewlines))!)
+        }
+        // 1,000 more histories hold 1,000 × (3·400 + 3·256) doubles ≈ 16 MB if kept.
+        XCTAssertLessThan(peaks[1] - peaks[0], 6_000, "peak KiB \(peaks)")
+        _ = try Tools.python("""
+            import h5py, json, subprocess, sys, numpy as np
+            recs = [json.loads(l) for l in subprocess.run([sys.argv[1], '-J', 'r80.dkl'], capture_output=True, text=True).stdout.splitlines()[1:]]
+            s, m = h5py.File('s80.h5', 'r'), h5py.File('m80.h5', 'r')
+            assert s['/mean_px'].shape == (2000, 400) and m['/px'].shape == (2000, 16, 16)
+            assert list(s['/id'][...]) == list(range(2000)) == list(m['/id'][...])
+            for r in recs:
+                i = r['id']
+                assert np.isclose(s['/sum_abs_curl'][i, -1], r['sum_abs_curl'], rtol=1e-12), i
+                assert np.isclose(np.abs(m['/curl'][i]).sum(), r['sum_abs_curl'], rtol=1e-12), i
+                assert np.isclose(m['/px'][i].mean(), r['px'], rtol=1e-12, atol=1e-15), i
+            """, args: [Tools.path("dkl-cat")], cwd: dir.path)
     }
 
     func testDivergenceIsFlaggedAndBadInputIsNamed() throws {

@@ -171,7 +171,7 @@ final class VaeEncodeTests: XCTestCase {
         for (args, message) in [(["fit"], "unknown mode 'fit' (train, encode or decode)"), ([String](), "missing mode: train, encode or decode"),
                                 (["train", "-o", "m.h5", "--decoder", "conv"], "--decoder must be mlp or rotational"),
                                 (["train", "-o", "m.h5", "--decoder", "rotational", "two.ndjson", "--field", "a"], "--decoder rotational needs images (records of shape [H, W])"),
-                                (["decode", "-m", "m.h5", "--grid", "0x3"], "--grid must be AxB with sides from 1 to 100000"),
+                                (["decode", "-m", "m.h5", "--grid", "0x3"], "--grid: item 1 of '0x3' is 0, outside 1...100000 (AxB)"),
                                 (["train", "-o", "m.h5", "--validation", "1"], "--validation must be in [0, 1)"),
                                 (["train", "-o", "m.h5", "--rotation-consistency", "1"], "--rotation-consistency needs --decoder rotational"),
                                 (["train", "-o", "m.h5", "--init", "m.h5", "--lr", "0.1"], "--init continues the model's training as it was set up: --lr cannot change (only --epochs and --patience)")] {

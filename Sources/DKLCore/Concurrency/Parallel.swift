@@ -1,0 +1,85 @@
+import Foundation
+import Synchronization
+
+/// The toolkit's own worker threads for loops that BLAS does not cover (kernel matrices,
+/// gradient sums). Results never depend on the thread count: work is split into a fixed
+/// number of parts that depends only on the problem size, and parts are combined in order.
+/// `lanes` and `lanesMap`, which keep OpenBLAS on one thread while they run, are in
+/// DKLNumerics (Parallel+BLAS.swift).
+public enum Parallel {
+    /// Threads that run the parts (default: the cores; tools set it from `--threads`).
+    public static var threads: Int {
+        get { threadCount.load(ordering: .relaxed) }
+        set { threadCount.store(max(1, newValue), ordering: .relaxed) }
+    }
+    private static let threadCount = Atomic<Int>(ProcessInfo.processInfo.activeProcessorCount)
+    /// The number of parts a large loop is split into, whatever the thread count.
+    public static let parts = 4
+
+    /// Splits rows 0..<n of a lower-triangular loop (row i costs about i) into `parts`
+    /// contiguous ranges of equal work (one range when the loop is small) and runs
+    /// `body(part, rows)` for each, concurrently when more than one thread is allowed.
+    public static func forEachTrianglePart(_ n: Int, minimumWork: Int = 20_000, _ body: (Int, Range<Int>) -> Void) {
+        let k = n * n / 2 >= minimumWork * parts ? parts : 1
+        let bounds = (0...k).map { Int((Double(n) * (Double($0) / Double(k)).squareRoot()).rounded()) }
+        run(k, body) { bounds[$0]..<bounds[$0 + 1] }
+    }
+
+    /// Splits 0..<n into `parts` equal contiguous ranges (one when n is small).
+    public static func forEachPart(_ n: Int, minimumRows: Int = 256, _ body: (Int, Range<Int>) -> Void) {
+        let k = n >= minimumRows * parts ? parts : 1
+        run(k, body) { (n * $0 / k)..<(n * ($0 + 1) / k) }
+    }
+
+    /// Runs `body(i)` for every i in 0..<count on all the threads (`threads`, not capped by
+    /// `parts`), each index once, taken in order by whichever thread is free: for
+    /// independent items (a sweep's histories) whose results do not depend on where they run.
+    public static func forEachItem(_ count: Int, _ body: @Sendable (Int) -> Void) {
+        let workers = min(threads, count)
+        if workers <= 1 || insideLane {
+            for i in 0..<count { body(i) }
+            return
+        }
+        let next = Atomic<Int>(0)
+        withoutActuallyEscaping(body) { work in
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while true {
+                    let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard i < count else { return }
+                    work(i)
+                }
+            }
+        }
+    }
+
+    /// Runs the parts. The body's captures are the caller's responsibility: each part
+    /// writes only its own rows or its own accumulators.
+    package static func run(_ count: Int, _ body: (Int, Range<Int>) -> Void, _ range: @escaping @Sendable (Int) -> Range<Int>) {
+        if count == 1 || threads <= 1 || insideLane {
+            for k in 0..<count { body(k, range(k)) }
+            return
+        }
+        withoutActuallyEscaping(body) { escaping in
+            nonisolated(unsafe) let work = escaping
+            DispatchQueue.concurrentPerform(iterations: count) { k in work(k, range(k)) }
+        }
+    }
+
+    /// Runs `body` marked as a lane: `Parallel`'s loops inside it run serially on this thread.
+    package static func asLane<T>(_ body: () -> T) -> T {
+        let outer = pthread_getspecific(laneKey)
+        pthread_setspecific(laneKey, UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(laneKey, outer) }
+        return body()
+    }
+
+    /// Whether the calling thread is running a lane (a thread-specific flag).
+    package static var insideLane: Bool { pthread_getspecific(laneKey) != nil }
+    /// Marks the calling thread as running a lane, or as not (a thread-specific flag).
+    package static func markLane(_ on: Bool) { pthread_setspecific(laneKey, on ? UnsafeRawPointer(bitPattern: 1) : nil) }
+    private static let laneKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+}

@@ -1,0 +1,300 @@
+import CHDF5
+import Foundation
+import DKLCore
+
+/// An HDF5 file opened for reading through libhdf5. This file and `HDF5Writer.swift`
+/// are the only ones that see the C API.
+public final class HDF5File {
+    public let path: String
+    let id: hid_t
+
+    public init(path: String) throws {
+        HDF5File.setUp()
+        self.path = path
+        guard HDF5File.isHDF5(path) else { throw DKLError.data("not an HDF5 file", file: path) }
+        id = H5Fopen(path, dkl_h5f_acc_rdonly(), dkl_h5p_default())
+        if id < 0 { throw DKLError.data("cannot open the HDF5 file", file: path) }
+    }
+
+    deinit { H5Fclose(id) }
+
+    nonisolated(unsafe) static var ready = false
+    static func setUp() {
+        if !ready { H5open(); dkl_h5_silence(); ready = true }
+    }
+
+    public static func isHDF5(_ path: String) -> Bool {
+        setUp()
+        return H5Fis_hdf5(path) > 0
+    }
+
+    /// Paths of every dataset (`/group/name`) and group, in name order.
+    public func objects() -> (datasets: [String], groups: [String]) {
+        final class Box { var datasets: [String] = []; var groups: [String] = [] }
+        let box = Box()
+        let cb: dkl_h5_name_cb = { name, kind, ctx in
+            let b = Unmanaged<Box>.fromOpaque(ctx!).takeUnretainedValue()
+            let n = "/" + String(cString: name!)
+            if kind == 1 { b.datasets.append(n) } else if n != "/." { b.groups.append(n) }
+        }
+        _ = dkl_h5_visit(id, cb, Unmanaged.passUnretained(box).toOpaque())
+        return (box.datasets, box.groups)
+    }
+
+    public var datasetPaths: [String] { objects().datasets }
+
+    /// 1 dataset, 0 group, -1 nothing at `path`.
+    public func kind(_ path: String) -> Int32 { dkl_h5_object_kind(id, path) }
+
+    /// The dataset at `path`; with no path, the file's only dataset or the main dataset
+    /// of an EMD (1.0 or emdfile), NSID or USID file.
+    public func dataset(_ path: String?) throws -> ArraySource {
+        guard let p = path else { return try mainDataset() }
+        let full = p.hasPrefix("/") ? p : "/" + p
+        switch kind(full) {
+        case 1: return try HDF5Dataset(file: self, path: full)
+        case 0:
+            // A group: EMD/emdfile groups hold their array as 'data'.
+            if kind(full + "/data") == 1 { return try HDF5Dataset(file: self, path: full + "/data") }
+            throw DKLError.data("'\(full)' is a group, not a dataset (datasets: \(listing()))", file: path)
+        default:
+            throw DKLError.data("dataset '\(full)' not found (datasets: \(listing()))", file: self.path)
+        }
+    }
+
+    func listing() -> String {
+        let d = datasetPaths
+        return d.isEmpty ? "none" : d.prefix(12).joined(separator: ", ") + (d.count > 12 ? ", …" : "")
+    }
+
+    func mainDataset() throws -> ArraySource {
+        let (datasets, groups) = objects()
+        if datasets.count == 1 { return try HDF5Dataset(file: self, path: datasets[0]) }
+        if datasets.isEmpty { throw DKLError.data("the file has no dataset", file: path) }
+        // EMD 1.0 (emd_group_type = 1) and emdfile (emd_group_type = 'array') groups.
+        let emd = groups.filter { g in
+            guard let t = attributes(at: g)["emd_group_type"] else { return false }
+            return (t.intValue == 1 || t.stringValue == "array") && kind(g + "/data") == 1
+        }
+        if emd.count == 1 { return try HDF5Dataset(file: self, path: emd[0] + "/data") }
+        // NSID main datasets carry 'main_data_name'; USID ones 'quantity' beside Position_Indices.
+        let nsid = datasets.filter { attributes(at: $0)["main_data_name"] != nil }
+        if nsid.count == 1 { return try HDF5Dataset(file: self, path: nsid[0]) }
+        let usid = datasets.filter { d in
+            let parent = (d as NSString).deletingLastPathComponent
+            return attributes(at: d)["quantity"] != nil && kind(parent + "/Position_Indices") == 1
+                && !d.hasSuffix("_Indices") && !d.hasSuffix("_Values")
+        }
+        if usid.count == 1 { return try USIDMain(file: self, path: usid[0]) }
+        throw DKLError.data("the file has \(datasets.count) datasets; name one as FILE:/path (datasets: \(listing()))", file: path)
+    }
+
+    /// Attributes of the object at `path` as a JSON object (numbers, strings, arrays).
+    public func attributes(at path: String) -> JSON {
+        let obj = dkl_h5oopen(id, path)
+        if obj < 0 { return .object([]) }
+        defer { H5Oclose(obj) }
+        return HDF5File.attributes(of: obj)
+    }
+
+    static func attributes(of obj: hid_t) -> JSON {
+        final class Box { var names: [String] = [] }
+        let box = Box()
+        let cb: dkl_h5_name_cb = { name, _, ctx in
+            Unmanaged<Box>.fromOpaque(ctx!).takeUnretainedValue().names.append(String(cString: name!))
+        }
+        _ = dkl_h5_attributes(obj, cb, Unmanaged.passUnretained(box).toOpaque())
+        var members: [(String, JSON)] = []
+        for n in box.names {
+            if let v = readAttribute(obj, n) { members.append((n, v)) }
+        }
+        return .object(members)
+    }
+
+    static func readAttribute(_ obj: hid_t, _ name: String) -> JSON? {
+        let a = dkl_h5aopen(obj, name)
+        if a < 0 { return nil }
+        defer { H5Aclose(a) }
+        let type = H5Aget_type(a)
+        defer { H5Tclose(type) }
+        let space = H5Aget_space(a)
+        defer { H5Sclose(space) }
+        let n = Int(H5Sget_simple_extent_npoints(space))
+        let scalar = H5Sget_simple_extent_ndims(space) == 0
+        guard n >= 0, n <= 1 << 20 else { return nil }
+        switch H5Tget_class(type) {
+        case H5T_INTEGER, H5T_FLOAT:
+            var v = [Double](repeating: 0, count: max(n, 1))
+            guard H5Aread(a, dkl_h5t_native_double(), &v) >= 0 else { return nil }
+            return scalar || n == 1 ? .number(v[0]) : .array(v.prefix(n).map { .number($0) })
+        case H5T_STRING:
+            var strings: [String] = []
+            if H5Tis_variable_str(type) > 0 {
+                let mem = H5Tcopy(dkl_h5t_c_s1())
+                defer { H5Tclose(mem) }
+                H5Tset_size(mem, dkl_h5t_variable())
+                H5Tset_cset(mem, H5Tget_cset(type))
+                var ptrs = [UnsafeMutablePointer<CChar>?](repeating: nil, count: max(n, 1))
+                guard H5Aread(a, mem, &ptrs) >= 0 else { return nil }
+                strings = ptrs.prefix(max(n, 1)).map { $0.map { String(cString: $0) } ?? "" }
+                H5Dvlen_reclaim(mem, space, dkl_h5p_default(), &ptrs)
+            } else {
+                let size = H5Tget_size(type)
+                guard size > 0, size < 1 << 20 else { return nil }
+                var buf = [UInt8](repeating: 0, count: size * max(n, 1))
+                guard H5Aread(a, type, &buf) >= 0 else { return nil }
+                for i in 0..<max(n, 1) {
+                    let s = buf[(i * size)..<((i + 1) * size)]
+                    let end = s.firstIndex(of: 0) ?? s.endIndex
+                    strings.append(String(decoding: s[s.startIndex..<end], as: UTF8.self))
+                }
+            }
+            return scalar || n == 1 ? .string(strings[0]) : JSON(strings)
+        default:
+            return nil
+        }
+    }
+}
+
+/// One dataset of an `HDF5File`, read whole or by hyperslab.
+public final class HDF5Dataset: ArraySource {
+    public let name: String
+    public let shape: [Int]
+    public let attributes: JSON
+    let file: HDF5File
+    let id: hid_t
+
+    init(file: HDF5File, path: String) throws {
+        self.file = file
+        self.name = "\(file.path):\(path)"
+        id = dkl_h5dopen(file.id, path)
+        if id < 0 { throw DKLError.data("cannot open dataset '\(path)'", file: file.path) }
+        let type = H5Dget_type(id)
+        let cls = H5Tget_class(type)
+        H5Tclose(type)
+        guard cls == H5T_INTEGER || cls == H5T_FLOAT else {
+            H5Dclose(id)
+            throw DKLError.data("dataset '\(path)' is not numeric (integer or float)", file: file.path)
+        }
+        let space = H5Dget_space(id)
+        defer { H5Sclose(space) }
+        let rank = Int(H5Sget_simple_extent_ndims(space))
+        var dims = [hsize_t](repeating: 0, count: max(rank, 1))
+        H5Sget_simple_extent_dims(space, &dims, nil)
+        shape = dims.prefix(rank).map { Int($0) }
+        attributes = HDF5File.attributes(of: id)
+    }
+
+    deinit { H5Dclose(id) }
+
+    func read(start: [Int], count: [Int], memType: hid_t, into buf: UnsafeMutableRawPointer) throws {
+        try checkBlock(start: start, count: count)
+        if count.contains(0) { return }
+        let fileSpace = H5Dget_space(id)
+        defer { H5Sclose(fileSpace) }
+        var st = start.map { hsize_t($0) }
+        var ct = count.map { hsize_t($0) }
+        var status: herr_t
+        if shape.isEmpty {
+            status = H5Dread(id, memType, dkl_h5s_all(), dkl_h5s_all(), dkl_h5p_default(), buf)
+        } else {
+            _ = dkl_h5s_select_set_hyperslab(fileSpace, &st, &ct)
+            let memSpace = H5Screate_simple(Int32(count.count), &ct, nil)
+            defer { H5Sclose(memSpace) }
+            status = H5Dread(id, memType, memSpace, fileSpace, dkl_h5p_default(), buf)
+        }
+        if status < 0 { throw DKLError.data("cannot read block \(start)+\(count) (damaged file or missing filter?)", file: name) }
+    }
+
+    public func readBlock(start: [Int], count: [Int]) throws -> [Double] {
+        var out = [Double](repeating: 0, count: count.reduce(1, *))
+        try out.withUnsafeMutableBytes { try read(start: start, count: count, memType: dkl_h5t_native_double(), into: $0.baseAddress!) }
+        return out
+    }
+
+    public func readBlockFloats(start: [Int], count: [Int]) throws -> [Float] {
+        var out = [Float](repeating: 0, count: count.reduce(1, *))
+        try out.withUnsafeMutableBytes { try read(start: start, count: count, memType: dkl_h5t_native_float(), into: $0.baseAddress!) }
+        return out
+    }
+}
+
+/// A USID main dataset (positions × spectroscopic values) seen as an N-D array: the
+/// position dimensions (from `Position_Indices`, slowest first) then the spectroscopic ones.
+final class USIDMain: ArraySource {
+    let main: HDF5Dataset
+    let name: String
+    let shape: [Int]
+    var attributes: JSON { main.attributes }
+
+    init(file: HDF5File, path: String) throws {
+        main = try HDF5Dataset(file: file, path: path)
+        name = main.name
+        let parent = (path as NSString).deletingLastPathComponent
+        /// Sizes of the dimensions an index table spans, slowest-varying first, read from
+        /// the table itself (writers differ in the column order they use).
+        func dims(_ ds: String) throws -> [Int] {
+            let idx = try HDF5Dataset(file: file, path: parent + "/" + ds)
+            let v = try idx.readAll()
+            guard idx.rank == 2 else { return [Int(v.max() ?? 0) + 1] }
+            // Position_Indices is (points, dims); Spectroscopic_Indices is (dims, points).
+            let pointsFirst = ds == "Position_Indices"
+            let (points, nd) = pointsFirst ? (idx.shape[0], idx.shape[1]) : (idx.shape[1], idx.shape[0])
+            func at(_ k: Int, _ d: Int) -> Int { Int(v[pointsFirst ? k * nd + d : d * points + k]) }
+            var dimsFound: [(column: Int, stride: Int, size: Int)] = []
+            for d in 0..<nd {
+                let size = (0..<points).map { at($0, d) }.max().map { $0 + 1 } ?? 1
+                let stride = (0..<points).first { at($0, d) != 0 } ?? points
+                dimsFound.append((d, stride, size))
+            }
+            dimsFound.sort { $0.stride > $1.stride }
+            // The table must enumerate the grid in row-major order over those dimensions.
+            for k in 0..<points {
+                for dim in dimsFound where at(k, dim.column) != (k / max(dim.stride, 1)) % dim.size {
+                    throw DKLError.data("USID \(ds) does not enumerate a regular grid", file: file.path)
+                }
+            }
+            return dimsFound.map(\.size)
+        }
+        let pos = try dims("Position_Indices")
+        let spec = file.kind(parent + "/Spectroscopic_Indices") == 1 ? try dims("Spectroscopic_Indices") : [main.shape.last ?? 1]
+        guard main.rank == 2, pos.reduce(1, *) == main.shape[0], spec.reduce(1, *) == main.shape[1] else {
+            throw DKLError.data("USID dataset shape \(main.shape) does not match its indices \(pos) × \(spec)", file: name)
+        }
+        shape = pos + spec
+    }
+
+    var cached: [Double]?
+
+    /// USID files are read whole once (they are modest), then sliced.
+    func readBlock(start: [Int], count: [Int]) throws -> [Double] {
+        try checkBlock(start: start, count: count)
+        if cached == nil { cached = try main.readAll() }
+        return USIDMain.slice(cached!, shape: shape, start: start, count: count)
+    }
+
+    func readBlockFloats(start: [Int], count: [Int]) throws -> [Float] {
+        try readBlock(start: start, count: count).map { Float($0) }
+    }
+
+    static func slice(_ a: [Double], shape: [Int], start: [Int], count: [Int]) -> [Double] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        for d in stride(from: shape.count - 2, through: 0, by: -1) { strides[d] = strides[d + 1] * shape[d + 1] }
+        var out: [Double] = []
+        out.reserveCapacity(count.reduce(1, *))
+        var idx = start
+        while true {
+            var o = 0
+            for d in 0..<shape.count { o += idx[d] * strides[d] }
+            out.append(a[o])
+            var d = shape.count - 1
+            while d >= 0 {
+                idx[d] += 1
+                if idx[d] < start[d] + count[d] { break }
+                idx[d] = start[d]
+                d -= 1
+            }
+            if d < 0 { return out }
+        }
+    }
+}

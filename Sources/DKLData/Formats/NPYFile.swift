@@ -1,0 +1,138 @@
+import Foundation
+import DKLCore
+
+/// An NPY file, memory-mapped: blocks are gathered straight from the mapping, so one
+/// spectrum or diffraction pattern of a multi-gigabyte cube touches only its own pages.
+public final class NPYFile: ArraySource {
+    public let name: String
+    public let header: NPYHeader
+    public var shape: [Int] { header.shape }
+    public var attributes: JSON { .object([]) }
+    let base: UnsafeRawPointer?
+    let mappedSize: Int
+
+    public init(path: String) throws {
+        name = path
+        let fd = Foundation.open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw DKLError.data(String(cString: strerror(errno)), file: path) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw DKLError.data(String(cString: strerror(errno)), file: path) }
+        if (st.st_mode & S_IFMT) == S_IFDIR { throw DKLError.data("is a directory", file: path) }
+        let size = Int(st.st_size)
+        guard size >= 10 else { throw DKLError.data(size == 0 ? "empty file (expected NPY)" : "NPY header is truncated", file: path) }
+        guard let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED else {
+            throw DKLError.data("cannot map the file: \(String(cString: strerror(errno)))", file: path)
+        }
+        base = UnsafeRawPointer(m)
+        mappedSize = size
+        do {
+            header = try NPYHeader.parse(UnsafeRawBufferPointer(start: m, count: size))
+        } catch let e as DKLError {
+            munmap(m, size)
+            throw e.located(file: path)
+        }
+        let need = header.dataOffset + header.count * header.itemSize
+        if size < need {
+            munmap(m, size)
+            throw DKLError.data("file is truncated: shape \(header.shape) needs \(need) bytes, the file has \(size)", file: path)
+        }
+    }
+
+    deinit { if let b = base { munmap(UnsafeMutableRawPointer(mutating: b), mappedSize) } }
+
+    /// Byte strides of the logical (C-order) dimensions in the file.
+    var strides: [Int] {
+        var s = [Int](repeating: header.itemSize, count: shape.count)
+        if header.fortranOrder {
+            for d in stride(from: 1, to: shape.count, by: 1) { s[d] = s[d - 1] * shape[d - 1] }
+        } else {
+            for d in stride(from: shape.count - 2, through: 0, by: -1) { s[d] = s[d + 1] * shape[d + 1] }
+        }
+        return s
+    }
+
+    @inline(__always)
+    func element(_ p: UnsafeRawPointer) -> Double {
+        let h = header
+        switch (h.kind, h.itemSize) {
+        case (.float, 4):
+            let bits = p.loadUnaligned(as: UInt32.self)
+            return Double(Float(bitPattern: h.bigEndian ? bits.byteSwapped : bits))
+        case (.float, 8):
+            let bits = p.loadUnaligned(as: UInt64.self)
+            return Double(bitPattern: h.bigEndian ? bits.byteSwapped : bits)
+        case (.int, 1): return Double(p.loadUnaligned(as: Int8.self))
+        case (.int, 2): let v = p.loadUnaligned(as: Int16.self); return Double(h.bigEndian ? v.byteSwapped : v)
+        case (.int, 4): let v = p.loadUnaligned(as: Int32.self); return Double(h.bigEndian ? v.byteSwapped : v)
+        case (.int, 8): let v = p.loadUnaligned(as: Int64.self); return Double(h.bigEndian ? v.byteSwapped : v)
+        case (.uint, 1): return Double(p.loadUnaligned(as: UInt8.self))
+        case (.uint, 2): let v = p.loadUnaligned(as: UInt16.self); return Double(h.bigEndian ? v.byteSwapped : v)
+        case (.uint, 4): let v = p.loadUnaligned(as: UInt32.self); return Double(h.bigEndian ? v.byteSwapped : v)
+        case (.uint, 8): let v = p.loadUnaligned(as: UInt64.self); return Double(h.bigEndian ? v.byteSwapped : v)
+        case (.bool, _): return p.load(as: UInt8.self) != 0 ? 1 : 0
+        default: return .nan
+        }
+    }
+
+    /// Visits the block's elements in C order, handing each one's file pointer to `body`.
+    func gather(start: [Int], count: [Int], _ body: (Int, UnsafeRawPointer) -> Void) throws {
+        try checkBlock(start: start, count: count)
+        let n = count.reduce(1, *)
+        if n == 0 { return }
+        let data = base! + header.dataOffset
+        let st = strides
+        if shape.isEmpty { body(0, data); return }
+        let last = shape.count - 1
+        var index = start
+        var out = 0
+        while true {
+            var p = data
+            for d in 0..<last { p += index[d] * st[d] }
+            p += start[last] * st[last]
+            for _ in 0..<count[last] { body(out, p); out += 1; p += st[last] }
+            // Advance the odometer over the leading dimensions.
+            var d = last - 1
+            while d >= 0 {
+                index[d] += 1
+                if index[d] < start[d] + count[d] { break }
+                index[d] = start[d]
+                d -= 1
+            }
+            if d < 0 { return }
+        }
+    }
+
+    public func readBlock(start: [Int], count: [Int]) throws -> [Double] {
+        var out = [Double](repeating: 0, count: count.reduce(1, *))
+        try out.withUnsafeMutableBufferPointer { o in try gather(start: start, count: count) { i, p in o[i] = element(p) } }
+        return out
+    }
+
+    public func readBlockFloats(start: [Int], count: [Int]) throws -> [Float] {
+        var out = [Float](repeating: 0, count: count.reduce(1, *))
+        if header.kind == .float, header.itemSize == 4, !header.bigEndian {
+            try out.withUnsafeMutableBufferPointer { o in
+                try gather(start: start, count: count) { i, p in o[i] = p.loadUnaligned(as: Float.self) }
+            }
+            return out
+        }
+        try out.withUnsafeMutableBufferPointer { o in try gather(start: start, count: count) { i, p in o[i] = Float(element(p)) } }
+        return out
+    }
+
+    /// Writes a C-order little-endian NPY file atomically.
+    public static func write(_ path: String, shape: [Int], values: ArrayValues) throws {
+        guard shape.reduce(1, *) == values.count else {
+            throw DKLError.data("internal: shape \(shape) does not hold \(values.count) values", file: path)
+        }
+        let (kind, size) = values.npy
+        let header = NPYHeader(kind: kind, itemSize: size, shape: shape)
+        let f = try AtomicFile(path: path)
+        do {
+            try f.writer.write(header.encoded())
+            try values.withBytes { try f.writer.write($0) }
+            try f.commit()
+        } catch { f.abort(); throw error }
+    }
+}

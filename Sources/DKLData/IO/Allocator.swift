@@ -1,0 +1,17 @@
+import CPlatform
+import DKLCore
+
+/// The training loops allocate and free matrices of a few MB every iteration. glibc serves
+/// such blocks with fresh mmap()s and returns them to the system at once, so every
+/// iteration page-faults its whole working set again. Keeping large blocks in the heap removes that; peak memory is unchanged, since the same
+/// blocks are reused.
+public enum Allocator {
+    nonisolated(unsafe) static var tuned = false
+
+    /// Raises glibc's mmap and trim thresholds to 1 GiB, once per process.
+    public static func keepLargeBlocks() {
+        guard !tuned else { return }
+        tuned = true
+        dkl_keep_large_blocks()
+    }
+}

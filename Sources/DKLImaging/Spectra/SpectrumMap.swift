@@ -1,0 +1,63 @@
+import Foundation
+import DKLCore
+import DKLData
+
+/// What turns one measured item (a spectrum, or a 4D-STEM diffraction pattern) into scalar
+/// fields: spectral binning then the bound scalarizers, or the centre of mass of a pattern.
+/// Used by dkl-scalarize, dkl-train --spectra and dkl-explore's oracles alike.
+public struct SpectrumScalarizers: Sendable {
+    public let bound: [Scalarizer.Bound]
+    public let binning: Int
+    public let centreOfMass: CentreOfMass?
+
+    public init(bound: [Scalarizer.Bound], binning: Int = 1) {
+        self.bound = bound; self.binning = binning; centreOfMass = nil
+    }
+
+    public init(centreOfMass: CentreOfMass) {
+        bound = []; binning = 1; self.centreOfMass = centreOfMass
+    }
+
+    /// The output fields, in order.
+    public var fieldNames: [String] {
+        centreOfMass != nil ? CentreOfMass.fieldNames.map { "com_" + $0 } : bound.flatMap(\.scalarizer.fieldNames)
+    }
+
+    /// The fields of one item, and its flags (1: NaN in the data, 2: a fit failed).
+    public func evaluate(_ raw: UnsafeBufferPointer<Double>) -> (values: [Double], flags: UInt8) {
+        if let centreOfMass { return centreOfMass.evaluate(raw) }
+        let s = binning > 1 ? SpectralBinning.bin(Array(raw), binning) : Array(raw)
+        var values: [Double] = [], flags: UInt8 = 0
+        s.withUnsafeBufferPointer { sp in
+            for b in bound { let (x, f) = b.evaluate(sp); values += x; flags |= f }
+        }
+        return (values, flags)
+    }
+
+    /// `count` items of `width` values laid out one after another, in parallel.
+    public func evaluate(_ values: [Double], count: Int, width: Int) -> [(values: [Double], flags: UInt8)] {
+        var results = [(values: [Double], flags: UInt8)](repeating: ([], 0), count: count)
+        values.withUnsafeBufferPointer { v in
+            results.withUnsafeMutableBufferPointer { res in
+                nonisolated(unsafe) let (vp, rp) = (v, res)
+                Parallel.forEachPart(count, minimumRows: 16) { _, range in
+                    for k in range { rp[k] = evaluate(UnsafeBufferPointer(rebasing: vp[(k * width)..<((k + 1) * width)])) }
+                }
+            }
+        }
+        return results
+    }
+
+    /// Every item of an H×W×item cube, one image row at a time: `body(y, results of row y)`.
+    /// Interruptible between rows.
+    public func forEachRow(of cube: ArraySource, _ body: (Int, [(values: [Double], flags: UInt8)]) throws -> Void) throws {
+        let (h, w) = (cube.shape[0], cube.shape[1])
+        let item = Array(cube.shape.dropFirst(2))
+        let width = item.reduce(1, *)
+        for y in 0..<h {
+            try Interrupts.check()
+            let row = try cube.readBlock(start: [y, 0] + item.map { _ in 0 }, count: [1, w] + item)
+            try body(y, evaluate(row, count: w, width: width))
+        }
+    }
+}

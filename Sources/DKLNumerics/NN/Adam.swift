@@ -1,0 +1,74 @@
+import Foundation
+import DKLCore
+
+/// Adam (Kingma and Ba), with decoupled weight decay when `weightDecay` > 0 (AdamW,
+/// Loshchilov and Hutter). The state is kept per parameter, in the order given.
+public struct Adam: Sendable {
+    public var learningRate: Double
+    public var beta1: Double
+    public var beta2: Double
+    public var epsilon: Double
+    public var weightDecay: Double
+    /// Which parameters the weight decay applies to (all when nil).
+    public var decayMask: [Bool]?
+    public private(set) var step = 0
+    var m: [[Double]] = []
+    var v: [[Double]] = []
+
+    public init(learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
+                weightDecay: Double = 0, decayMask: [Bool]? = nil) {
+        self.learningRate = learningRate; self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
+        self.weightDecay = weightDecay; self.decayMask = decayMask
+    }
+
+    /// One update of `params` from their gradients.
+    public mutating func update(_ params: inout [Matrix], _ grads: [Matrix]) {
+        if m.isEmpty {
+            m = params.map { [Double](repeating: 0, count: $0.count) }
+            v = m
+        }
+        step += 1
+        // lr·m̂/(√v̂ + ε) with m̂ = m/c1, v̂ = v/c2, as lr/c1 · m/(√v/√c2 + ε): one square root
+        // and one division per parameter.
+        let c1 = 1 - pow(beta1, Double(step)), c2 = 1 - pow(beta2, Double(step))
+        let lrc = learningRate / c1, rc2 = 1 / c2.squareRoot()
+        for k in params.indices {
+            let decay = weightDecay > 0 && (decayMask?[k] ?? true) ? learningRate * weightDecay : 0
+            let (b1, b2, eps) = (beta1, beta2, epsilon)
+            params[k].data.withUnsafeMutableBufferPointer { p in
+                m[k].withUnsafeMutableBufferPointer { mk in
+                    v[k].withUnsafeMutableBufferPointer { vk in
+                        grads[k].data.withUnsafeBufferPointer { g in
+                            // Four at a time; the last few padded into one more group, so every
+                            // parameter goes through the same arithmetic.
+                            func step(_ pv: inout SIMD4<Double>, _ mv: inout SIMD4<Double>, _ vv: inout SIMD4<Double>, _ gv: SIMD4<Double>) {
+                                mv = b1 * mv + (1 - b1) * gv
+                                vv = b2 * vv + (1 - b2) * gv * gv
+                                pv -= decay * pv + lrc * mv / (FastMath.sqrt4(vv) * rc2 + eps)
+                            }
+                            let (pp, mp, vp, gp) = (UnsafeMutableRawPointer(p.baseAddress!), UnsafeMutableRawPointer(mk.baseAddress!),
+                                                    UnsafeMutableRawPointer(vk.baseAddress!), UnsafeRawPointer(g.baseAddress!))
+                            let whole = p.count / 4 * 4
+                            for i in stride(from: 0, to: whole, by: 4) {
+                                let o = i * 8
+                                var pv = pp.loadUnaligned(fromByteOffset: o, as: SIMD4<Double>.self)
+                                var mv = mp.loadUnaligned(fromByteOffset: o, as: SIMD4<Double>.self)
+                                var vv = vp.loadUnaligned(fromByteOffset: o, as: SIMD4<Double>.self)
+                                step(&pv, &mv, &vv, gp.loadUnaligned(fromByteOffset: o, as: SIMD4<Double>.self))
+                                pp.storeBytes(of: pv, toByteOffset: o, as: SIMD4<Double>.self)
+                                mp.storeBytes(of: mv, toByteOffset: o, as: SIMD4<Double>.self)
+                                vp.storeBytes(of: vv, toByteOffset: o, as: SIMD4<Double>.self)
+                            }
+                            if whole < p.count {
+                                var (pv, mv, vv, gv) = (SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>())
+                                for t in 0..<(p.count - whole) { pv[t] = p[whole + t]; mv[t] = mk[whole + t]; vv[t] = vk[whole + t]; gv[t] = g[whole + t] }
+                                step(&pv, &mv, &vv, gv)
+                                for t in 0..<(p.count - whole) { p[whole + t] = pv[t]; mk[whole + t] = mv[t]; vk[whole + t] = vv[t] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import DKLCore
+import DKLNumerics
+import DKLData
+import DKLImaging
+import DeepKernel
+import VAE
+import DKLCommandLine
+
+/// Options that several tools share beyond the common ones: the acquisition function's
+/// parameters, the model's kernel and widths, how patches are cut. One parser each, so the
+/// tools accept and check them the same way.
+extension Option {
+    /// --xi, --beta, --kappa and --minimize (the tool declares -a itself: its choices differ).
+    public static let acquisitionParameters: [Option] = [
+        Option("xi", value: "X", help: "ei, logei, pi: improvement asked beyond the best, in target units (default 0.01)"),
+        Option("beta", value: "B", help: "ucb: mean + sqrt(B)·sd (default 4)"),
+        Option("kappa", value: "K", help: "kappa: mean + K·sd (default 10, the lecture's mu + 10 sigma)"),
+        Option("minimize", help: "look for the smallest value instead of the largest"),
+    ]
+
+    /// The model of an active loop, retrained at every step (dkl-explore, dkl-replay).
+    public static let stepModel: [Option] = [
+        Option("iterations", "n", value: "N", help: "training iterations per step (default 100)"),
+        Option("ensemble", value: "K", help: "models per step, combined (default 4)"),
+        Option("embedding", "e", value: "N", help: "embedding dimensions (default 4)"),
+        Option("kernel", "k", value: "NAME", help: "rbf, matern12, matern32, matern52 (default)"),
+        Option("hidden", value: "A,B,...", help: "hidden widths of the MLP (default 64,64)"),
+        Option("lr", value: "X", help: "learning rate (default 0.01)"),
+        Option("extractor", value: "mlp|none", help: "feature network (default mlp; none: a GP on the patches themselves)"),
+    ]
+}
+
+extension Arguments {
+    /// The acquisition function named by -a (default ei) with --xi, --beta and --kappa;
+    /// nil for a name in `others` that the tool handles itself (e.g. thompson).
+    public func acquisition(others: [String] = [], default d: String = "ei") throws -> (function: Acquisition?, name: String) {
+        let name = string("acquisition") ?? d
+        let xi = try double("xi", default: 0.01), beta = try double("beta", default: 4), kappa = try double("kappa", default: 10)
+        guard xi.isFinite, beta >= 0, beta.isFinite, kappa.isFinite else { throw DKLError.usage("--xi and --kappa must be numbers, --beta not negative") }
+        switch name {
+        case "ei": return (.ei(xi: xi), name)
+        case "logei": return (.logEI(xi: xi), name)
+        case "pi": return (.pi(xi: xi), name)
+        case "ucb": return (.ucb(beta: beta), name)
+        case "kappa": return (.kappa(kappa), name)
+        case "maxvar": return (.maxVariance, name)
+        case _ where others.contains(name): return (nil, name)
+        default:
+            throw DKLError.usage("unknown acquisition '\(name)' (\((["ei", "logei", "pi", "ucb", "kappa", "maxvar"] + others).joined(separator: ", ")))")
+        }
+    }
+
+    /// The step model's configuration from `Option.stepModel` and --seed: 100 iterations,
+    /// four members, each warm-started from the previous step's.
+    public func stepModelConfig() throws -> DKLConfig {
+        var config = DKLConfig()
+        config.seed = try seed()
+        config.iterations = try int("iterations", default: 100, range: 1...10_000_000)
+        config.ensemble = try int("ensemble", default: 4, range: 1...100)
+        config.embedding = try int("embedding", default: config.embedding, range: 1...64)
+        config.learningRate = try learningRate(default: config.learningRate)
+        config.kernel = try kernel(default: config.kernel)
+        config.hidden = try hiddenWidths(default: config.hidden)
+        if let e = string("extractor") {
+            guard e == "mlp" || e == "none", let x = DKLConfig.Extractor(rawValue: e) else { throw DKLError.usage("--extractor must be mlp or none") }
+            config.extractor = x
+        }
+        return config
+    }
+
+    /// --kernel, or `d`.
+    public func kernel(default d: Kernel) throws -> Kernel {
+        guard let k = string("kernel") else { return d }
+        guard let kernel = Kernel(rawValue: k) else { throw DKLError.usage("--kernel must be rbf, matern12, matern32 or matern52") }
+        return kernel
+    }
+
+    /// --hidden A,B,…, or `d`.
+    public func hiddenWidths(default d: [Int]) throws -> [Int] { try widths("hidden", default: d) }
+
+    /// A list of layer widths A,B,… given by `option`, or `d`.
+    public func widths(_ option: String, default d: [Int]) throws -> [Int] {
+        guard let text = string(option) else { return d }
+        return try OptionList.ints(text, option: option, range: 1...65536, what: "widths like 64,64")
+    }
+
+    /// --lr, or `d`, positive.
+    public func learningRate(default d: Double) throws -> Double {
+        let lr = try double("lr", default: d)
+        guard lr > 0, lr.isFinite else { throw DKLError.usage("--lr must be a positive number") }
+        return lr
+    }
+}
