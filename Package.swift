@@ -66,7 +66,7 @@ let package = Package(
         .target(name: "ToolOptions", dependencies: ["DKLCommandLine", "DKLImaging", "DeepKernel", "VAE"]),
 
         .target(name: "TestSupport", dependencies: ["DKL"], path: "Tests/TestSupport"),
-        .testTarget(name: "DKLTests", dependencies: ["DKL", "DKLCommandLine", "TestSupport"]),
+        .testTarget(name: "DKLTests", dependencies: ["DKL", "DKLCommandLine", "ToolOptions", "TestSupport"]),
         .testTarget(name: "ToolTests", dependencies: ["DKL", "TestSupport"]),
     ] + tools.map { .executableTarget(name: $0, dependencies: toolDependencies[$0]!) }
 )
