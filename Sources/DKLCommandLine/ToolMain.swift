@@ -63,6 +63,8 @@ public enum ToolMain {
                 try out.flush()
                 exit(0)
             }
+            // The one place threads are configured: Parallel's loops and OpenBLAS follow it.
+            if command.options.contains(where: { $0.long == "threads" }) { Parallel.threads = try args.threads() }
             try body(Invocation(command: command, args: args, argv: argv))
             exit(0)
         } catch let e as DKLError {

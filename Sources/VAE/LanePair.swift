@@ -17,17 +17,17 @@ public final class LanePair: Sendable {
 
     /// Runs `body(0)` on this thread and `body(1)` on a new one; returns when both have
     /// returned. Both lanes must call `sync()` the same number of times.
-    public func run(_ body: (Int) -> Void) {
+    public func run(_ body: @Sendable (Int) -> Void) {
         withoutActuallyEscaping(body) { escaping in
             // The helper thread reaches the body through a slot emptied before returning:
             // the Thread object may outlive this call, the body must not.
-            let slot = UnsafeMutablePointer<(Int) -> Void>.allocate(capacity: 1)
-            slot.initialize(to: escaping)
-            defer { slot.deinitialize(count: 1); slot.deallocate() }
-            nonisolated(unsafe) let work = slot
+            let slot = UnsafeMutableBufferPointer<@Sendable (Int) -> Void>.allocate(capacity: 1)
+            slot.initialize(repeating: escaping)
+            defer { slot.deinitialize(); slot.deallocate() }
+            let work = SharedBuffer(slot)
             let done = DispatchSemaphore(value: 0)
             let helper = Thread {
-                Parallel.asLane { work.pointee(1) }
+                Parallel.asLane { work[0](1) }
                 done.signal()
             }
             helper.stackSize = 1 << 23

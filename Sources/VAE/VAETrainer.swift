@@ -50,7 +50,7 @@ public enum VAETrainer {
     /// `interrupted` is polled between batches: when it returns true, the epoch under way
     /// is dropped and training returns false (the state is that of the last whole epoch).
     public static func train(_ model: inout VAE, _ x: Tensor<Float>, state: inout VAETrainingState,
-                             report: (Epoch, VAE, VAETrainingState) -> Void = { _, _, _ in }, interrupted: () -> Bool = { false }) -> Bool {
+                             report: (Epoch, VAE, VAETrainingState) -> Void = { _, _, _ in }, interrupted: @Sendable () -> Bool = { false }) -> Bool {
         // Every batch allocates and frees the same few MB of activations: keep them in the heap.
         Allocator.keepLargeBlocks()
         // All the work runs on the toolkit's lanes with one BLAS thread each: switching
@@ -59,7 +59,7 @@ public enum VAETrainer {
     }
 
     static func trainEpochs(_ model: inout VAE, _ x: Tensor<Float>, state: inout VAETrainingState,
-                            report: (Epoch, VAE, VAETrainingState) -> Void, interrupted: () -> Bool) -> Bool {
+                            report: (Epoch, VAE, VAETrainingState) -> Void, interrupted: @Sendable () -> Bool) -> Bool {
         let config = model.config
         let (validation, train) = split(count: x.rows, config: config)
         let xv = validation.isEmpty ? nil : x.gather(validation)
@@ -141,17 +141,18 @@ public enum VAETrainer {
     /// own arrays with the halves' gradients weighted by their shares, combined in order,
     /// so the result does not depend on the thread count. Nil when `interrupted`.
     static func epoch(_ model: VAE, _ x: Tensor<Float>, _ batches: [ArraySlice<Int>], _ noise: [BatchNoise], _ arrays: ArrayBoxes,
-                      _ adam: FloatAdam, _ pair: LanePair, _ interrupted: () -> Bool) -> [VAELoss]? {
+                      _ adam: FloatAdam, _ pair: LanePair, _ interrupted: @Sendable () -> Bool) -> [VAELoss]? {
         if interrupted() { return nil }
         // Slots each written by one lane between the syncs that order them before the
         // other lane's reads: a half's result by its lane, the rest by lane 0.
-        let halves = UnsafeMutableBufferPointer<(VAELoss, [[Float]])?>.allocate(capacity: 2)
-        let losses = UnsafeMutableBufferPointer<VAELoss>.allocate(capacity: batches.count)
-        let stop = UnsafeMutablePointer<Bool>.allocate(capacity: 1)
-        halves.initialize(repeating: nil); losses.initialize(repeating: VAELoss()); stop.initialize(to: false)
-        defer { halves.deinitialize(); halves.deallocate(); losses.deallocate(); stop.deallocate() }
+        let halvesMemory = UnsafeMutableBufferPointer<(VAELoss, [[Float]])?>.allocate(capacity: 2)
+        let lossesMemory = UnsafeMutableBufferPointer<VAELoss>.allocate(capacity: batches.count)
+        let stopMemory = UnsafeMutableBufferPointer<Bool>.allocate(capacity: 1)
+        halvesMemory.initialize(repeating: nil); lossesMemory.initialize(repeating: VAELoss()); stopMemory.initialize(repeating: false)
+        defer { halvesMemory.deinitialize(); halvesMemory.deallocate(); lossesMemory.deallocate(); stopMemory.deallocate() }
+        let (halves, losses, stop) = (SharedBuffer(halvesMemory), SharedBuffer(lossesMemory), SharedBuffer(stopMemory))
         let serial = Parallel.threads < 2
-        func lane(_ lane: Int) {
+        @Sendable func lane(_ lane: Int) {
             for (b, rows) in batches.enumerated() {
                 let n = rows.count
                 let ranges = n < 2 ? [0..<n] : [0..<(n / 2), (n / 2)..<n]
@@ -168,14 +169,14 @@ public enum VAETrainer {
                 }
                 if lane == 0 {
                     losses[b] = VAELoss.mean(ranges.indices.map { (halves[$0]!.0, shares[$0]) })
-                    stop.pointee = interrupted()
+                    stop[0] = interrupted()
                 }
                 if !serial { pair.sync() }
-                if stop.pointee { return }
+                if stop[0] { return }
             }
         }
         if serial { lane(0) } else { pair.run(lane) }
-        return stop.pointee ? nil : Array(losses)
+        return stop[0] ? nil : Array(losses.buffer)
     }
 
     /// The loss and gradients of rows `range` of a batch, at the parameters as they stand

@@ -39,8 +39,6 @@ let command = Command(
 ToolMain.run(command) { inv in
     let a = inv.args
     try inv.expectPositionals(0...1)
-    Parallel.threads = try a.threads()
-    BLAS.setThreads(Parallel.threads)
     let (function, name) = try a.acquisition(others: ["thompson"])
     let thompson = function == nil
     let acquisition = function ?? .maxVariance

@@ -59,8 +59,6 @@ let command = Command(
 ToolMain.run(command) { inv in
     let a = inv.args
     try inv.expectPositionals(1...1)
-    Parallel.threads = try a.threads()
-    BLAS.setThreads(Parallel.threads)
     if let r = a.string("resume") {
         guard a.string("trace") == nil || a.string("trace") == r else { throw DKLError.usage("--resume and --trace name different files") }
         guard FileManager.default.fileExists(atPath: r) else { throw DKLError.data("no such file (--resume continues an existing trace)", file: r) }

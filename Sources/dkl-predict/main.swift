@@ -36,8 +36,6 @@ ToolMain.run(command) { inv in
     let a = inv.args
     try inv.expectPositionals(0...1)
     guard let modelPath = a.string("model") else { throw DKLError.usage("give the model file with --model MODEL") }
-    Parallel.threads = try a.threads()
-    BLAS.setThreads(Parallel.threads)
     let chunk = try a.int("chunk", default: 8192, range: 1...10_000_000)
     let (shard, shards) = try a.shard()
     if !FileManager.default.fileExists(atPath: modelPath) { throw DKLError.data("no such file", file: modelPath) }

@@ -43,7 +43,6 @@ ToolMain.run(command) { inv in
     let a = inv.args
     try inv.expectPositionals(1...1)
     let path = a.positionals[0]
-    Parallel.threads = try a.threads()
     let com = a.flag("com")
     let specs = try a.strings("scalarizer").map(Scalarizer.parse)
     if com && !specs.isEmpty { throw DKLError.usage("--com and -S do not mix: run dkl-scalarize once for each") }

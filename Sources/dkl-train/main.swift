@@ -73,8 +73,6 @@ ToolMain.run(command) { inv in
     try inv.expectPositionals(0...1)
     guard let modelPath = a.string("output") else { throw DKLError.usage("give the model file with -o MODEL") }
     let started = Date()
-    Parallel.threads = try a.threads()
-    BLAS.setThreads(Parallel.threads)
 
     var config = DKLConfig()
     config.seed = try a.seed()

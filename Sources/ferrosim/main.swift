@@ -72,184 +72,73 @@ ToolMain.run(command) { inv in
         let v = try OptionList.doubles(l, option: "landau", count: 2...3, what: "A1,A2 or A1,A2,A3")
         model.alpha = (v[0], v[1], v.count == 3 ? v[2] : 0)
     }
-    for (option, keyPath) in [("k-file", \FerroModel.k), ("dep-alpha-file", \FerroModel.depAlpha)] {
-        guard let f = a.string(option) else { continue }
-        let arr = try ArrayFile.open(f)
-        guard arr.count == n * n else { throw DKLError.data("expected \(n * n) values (one per site), found shape \(arr.shape)", file: f) }
-        model[keyPath: keyPath] = try arr.readAll()
-    }
-    let clean: Bool
-    switch a.string("model") ?? "compat" {
-    case "compat": clean = false
-    case "clean": clean = true
-    default: throw DKLError.usage("--model must be compat or clean")
-    }
+    if let f = a.string("k-file") { model.k = try model.loadSiteValues(f) }
+    if let f = a.string("dep-alpha-file") { model.depAlpha = try model.loadSiteValues(f) }
+    guard ["compat", "clean"].contains(a.string("model") ?? "compat") else { throw DKLError.usage("--model must be compat or clean") }
+    let clean = a.string("model") == "clean"
     if clean && a.string("series") != nil { throw DKLError.usage("--series is available with --model compat") }
     let seed = try a.seed()
     var rng = Xoshiro(seed: seed)
-    let sites = n * n
     if let f = a.string("defects-file") {
-        let d = try ArrayFile.open(f)
-        guard d.count == 2 * sites else { throw DKLError.data("expected \(sites)×2 defect values, found shape \(d.shape)", file: f) }
-        let v = try d.readAll()
-        model.defects = (0..<sites).map { (v[2 * $0], v[2 * $0 + 1]) }
-    } else if let c = try a.optionalInt("defects", range: 0...sites), c > 0 {
-        let spec = try OptionList.doubles(a.string("defect-field") ?? "0,0,1,1", option: "defect-field", count: 4...4, what: "MX,MY,SX,SY")
-        var order = Array(0..<sites)
-        order.shuffle(using: &rng)
-        for s in order.prefix(c).sorted() { model.defects[s] = (spec[0] + spec[2] * rng.normal(), spec[1] + spec[3] * rng.normal()) }
+        try model.loadDefects(f)
+    } else if let c = try a.optionalInt("defects", range: 0...(n * n)), c > 0 {
+        model.placeDefects(c, field: try OptionList.doubles(a.string("defect-field") ?? "0,0,1,1", option: "defect-field", count: 4...4, what: "MX,MY,SX,SY"),
+                           using: &rng)
     }
     let initial: Polarization
     switch a.string("init") ?? "random" {
-    case "random":
-        let scale = try a.double("init-scale", default: 0.3)
-        initial = Polarization(x: (0..<sites).map { _ in scale * rng.normal() }, y: (0..<sites).map { _ in scale * rng.normal() })
-    case "remanent": initial = Polarization(sites: sites, value: model.remanentState)
-    case let file:
-        let p = try ArrayFile.open(file)
-        guard p.shape == [n, n, 2] else { throw DKLError.data("an initial state must have shape [\(n), \(n), 2], not \(p.shape)", file: file) }
-        let v = try p.readAll()
-        initial = Polarization(x: (0..<sites).map { v[2 * $0] }, y: (0..<sites).map { v[2 * $0 + 1] })
+    case "random": initial = .random(sites: n * n, scale: try a.double("init-scale", default: 0.3), using: &rng)
+    case "remanent": initial = Polarization(sites: n * n, value: model.remanentState)
+    case let file: initial = try .load(file, n: n)
     }
 
-    // The histories: (id, field) pairs; the grid position (y, x) of each id when the
-    // stream's records have one (a latent grid's, say), kept in the output.
-    var histories: [(Int, [(Double, Double)])] = []
-    var positions: [Int: (Int, Int)]?
+    // The histories: from a stream (with grid positions when its records have them), an
+    // array, or the options; or one history at every point of the sweep.
     let shard = try a.shard()
+    var job: FerroRun
     if let path = a.string("histories") {
-        let r = try StreamReader(path: path)
-        guard let fi = r.schema.index(of: "field"), r.schema.fields[fi].dtype.isFloat else {
-            throw DKLError.data("the stream has no float field 'field' (the field history)", file: r.name, location: "header")
-        }
-        let shape = r.schema.fields[fi].shape
-        guard shape.count == 1 || (shape.count == 2 && shape[1] == 2) else {
-            throw DKLError.data("'field' must be [T] (E_y) or [T,2], not \(shape)", file: r.name, location: "header")
-        }
-        let idField = r.schema.index(of: "id")
-        let (yField, xField) = (r.schema.index(of: "y"), r.schema.index(of: "x"))
-        let keepsPositions = yField.map { r.schema.fields[$0].shape.isEmpty && r.schema.fields[$0].dtype.isInteger } == true
-            && xField.map { r.schema.fields[$0].shape.isEmpty && r.schema.fields[$0].dtype.isInteger } == true
-        if keepsPositions { positions = [:] }
-        var index = 0
-        while let batch = try r.nextBatch() {
-            for i in 0..<batch.count {
-                defer { index += 1 }
-                guard index % shard.count == shard.index else { continue }
-                let view = RecordView(batch.record(i), r.schema)
-                let v = view.doubles(fi)
-                guard v.allSatisfy(\.isFinite) else { throw DKLError.data("the field history holds NaN or infinity", file: r.name, record: batch.firstRecord + i) }
-                let pairs: [(Double, Double)] = shape.count == 1 ? v.map { (0.0, $0) } : (0..<(v.count / 2)).map { (v[2 * $0], v[2 * $0 + 1]) }
-                let id = idField.map { view.int($0) } ?? index
-                histories.append((id, pairs))
-                if keepsPositions, let yf = yField, let xf = xField { positions?[id] = (view.int(yf), view.int(xf)) }
-            }
-        }
-    } else if let f = a.string("field-file") {
-        let arr = try ArrayFile.open(f)
-        let v = try arr.readAll()
-        guard arr.rank == 1 || (arr.rank == 2 && arr.shape[1] == 2) else { throw DKLError.data("a field history has shape [T] or [T, 2], not \(arr.shape)", file: f) }
-        histories = [(0, arr.rank == 1 ? v.map { (0.0, $0) } : (0..<(v.count / 2)).map { (v[2 * $0], v[2 * $0 + 1]) })]
+        let (histories, positions) = try FieldHistory.readStream(path, shard: shard)
+        job = FerroRun(model: model, initial: initial, histories: histories, positions: positions)
     } else {
-        let t = FieldHistory.linspace(try a.int("steps", default: 900, range: 2...10_000_000), duration: 1)
-        let ey = try a.string("field-y").map { try FieldHistory.parse($0, option: "field-y", times: t) } ?? t.map { _ in 0 }
-        let ex = try a.string("field-x").map { try FieldHistory.parse($0, option: "field-x", times: t) } ?? t.map { _ in 0 }
-        histories = [(0, Array(zip(ex, ey)))]
-    }
-    if !sweep.axes.isEmpty {
-        let field = histories[0].1
-        histories = stride(from: shard.index, to: sweep.count, by: shard.count).map { ($0, field) }
-        if sweep.axes.count == 2 {
-            positions = Dictionary(uniqueKeysWithValues: histories.map { h in let i = sweep.indices(h.0); return (h.0, (i[0], i[1])) })
+        let field: FieldPairs
+        if let f = a.string("field-file") {
+            field = try FieldHistory.load(f)
+        } else {
+            let t = FieldHistory.linspace(try a.int("steps", default: 900, range: 2...10_000_000), duration: 1)
+            let ey = try a.string("field-y").map { try FieldHistory.parse($0, option: "field-y", times: t) } ?? t.map { _ in 0 }
+            let ex = try a.string("field-x").map { try FieldHistory.parse($0, option: "field-x", times: t) } ?? t.map { _ in 0 }
+            field = Array(zip(ex, ey))
         }
+        job = FerroRun(model: model, initial: initial, histories: [(0, field)])
+        if !sweep.axes.isEmpty { job.sweep(sweep, field: field, shard: shard) }
     }
-    let duration = try a.double("duration", default: 1)
-    let equilibrate = try a.int("equilibrate", default: 0, range: 0...10_000_000)
-    let stochastic = a.flag("stochastic")
-    var replay: [[Int]]?
+    job.duration = try a.double("duration", default: 1)
+    job.equilibrate = try a.int("equilibrate", default: 0, range: 0...10_000_000)
+    job.stochastic = a.flag("stochastic")
+    job.seed = seed
+    job.clean = clean
     if let f = a.string("sites-file") {
-        guard !stochastic, !clean else { throw DKLError.usage("--sites-file replays the original's choices: give it without --stochastic and --model clean") }
-        let arr = try ArrayFile.open(f)
-        guard arr.rank == 2 else { throw DKLError.data("expected a (T-2)×k array of site indices, found shape \(arr.shape)", file: f) }
-        let v = try arr.readAll()
-        guard v.allSatisfy({ $0 >= 0 && $0 < Double(sites) && $0 == $0.rounded() }) else {
-            throw DKLError.data("site indices must be integers from 0 to \(sites - 1)", file: f)
-        }
-        replay = (0..<arr.shape[0]).map { r in (0..<arr.shape[1]).map { Int(v[r * arr.shape[1] + $0]) } }
+        guard !job.stochastic, !clean else { throw DKLError.usage("--sites-file replays the original's choices: give it without --stochastic and --model clean") }
+        job.replay = try FieldHistory.loadSites(f, sites: n * n)
     }
-    Parallel.threads = try a.threads()
 
-    var fields: [Field] = [Field("id", .i64)]
-    if positions != nil { fields += [Field("y", .i32), Field("x", .i32)] }
-    fields += sweep.axes.map { Field($0.field, .f64) }
-    fields += [Field("px", .f64), Field("py", .f64), Field("p_abs", .f64), Field("sum_abs_curl", .f64), Field("curl_over_p", .f64), Field("diverged", .u8)]
-    let schema = try Schema(fields)
-    let firstParameter = positions != nil ? 3 : 1
-    let first = firstParameter + sweep.axes.count   // the first summary field
-    var attrs: JSON = ["lattice": JSON([n, n]), "mode": .string(mode.rawValue), "gamma": .number(model.gamma), "r": .number(model.neighbourRadius),
-                       "landau": JSON.array([model.alpha.0, model.alpha.1, model.alpha.2].map { .number($0) }),
-                       "ec": .number(model.coerciveField), "update": .string(stochastic ? "stochastic" : a.string("sites-file") != nil ? "replayed" : "deterministic"),
-                       "equilibrate": .number(Double(equilibrate)), "model": .string(clean ? "clean" : "compat")]
-    if !sweep.axes.isEmpty {
-        attrs.set("sweep", .object(sweep.axes.map { ($0.name, JSON.array($0.values.map { .number($0) })) }))
-        if sweep.axes.count == 2 { attrs.set("grid", JSON(sweep.axes.map { $0.values.count })) }
-        attrs.set("items", .number(Double(sweep.count)))
-    }
-    // Resuming: histories already in the checkpoint are not run again.
+    let header = StreamHeader(schema: try job.schema(), attrs: job.attributes)
     var checkpoint: Checkpoint?
-    var finished: [Int: [UInt8]] = [:]
     if let path = a.string("checkpoint") {
         if a.string("maps") != nil || a.string("series") != nil { throw DKLError.usage("--checkpoint keeps the records only; give --maps and --series without it") }
         let skip: Set<String> = ["output", "checkpoint", "threads", "quiet", "progress", "ndjson", "binary", "no-provenance"]
-        let signature = command.signature(of: Array(inv.argv.dropFirst()), skipping: skip)
-        checkpoint = try Checkpoint(path: path, header: StreamHeader(schema: schema, attrs: attrs), signature: signature)
-        for r in checkpoint!.records { r.withUnsafeBytes { finished[RecordView($0, schema).int(0)] = r } }
-        if !finished.isEmpty { inv.note("resuming: \(finished.count) of \(histories.count) histories are in \(path)") }
+        checkpoint = try Checkpoint(path: path, header: header, signature: command.signature(of: Array(inv.argv.dropFirst()), skipping: skip))
         Interrupts.deferExit = true
     }
-    let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
-    let progress = Progress(tool: command.name, what: "histories", total: histories.count, enabled: inv.showsProgress)
-    let arrays = try FerroOutput(maps: a.string("maps"), series: a.string("series"), count: histories.count, n: n)
+    let out = try inv.openOutput(header)
+    let arrays = try FerroOutput(maps: a.string("maps"), series: a.string("series"), count: job.histories.count, n: n)
     defer { arrays.abort() }
-    var diverged = 0
-    var done = 0
-    let batchSize = 256
-    while done < histories.count {
-        let batch = Array(histories[done..<min(done + batchSize, histories.count)])
-        let todo = batch.filter { finished[$0.0] == nil }
-        let results = Ferro.runAll(todo, model: model, initial: initial, duration: duration, equilibrate: equilibrate,
-                                   stochastic: stochastic, seed: seed, keepMaps: arrays.keepsMaps,
-                                   clean: clean, keepSeries: arrays.keepsSeries, replay: replay,
-                                   models: sweep.axes.isEmpty ? nil : todo.map { sweep.model($0.0, from: model) })
-        var fresh: [[UInt8]] = []
-        for (k, r) in results.enumerated() {
-            var rec = RecordBuilder(schema)
-            rec.set(0, int: todo[k].0)
-            if let (y, x) = positions?[todo[k].0] { rec.set(1, int: y); rec.set(2, int: x) }
-            if !sweep.axes.isEmpty { for (j, v) in sweep.point(todo[k].0).enumerated() { rec.set(firstParameter + j, v) } }
-            rec.set(first, r.summary.meanP.0); rec.set(first + 1, r.summary.meanP.1); rec.set(first + 2, r.summary.magnitude)
-            rec.set(first + 3, r.summary.sumAbsCurl); rec.set(first + 4, r.summary.curlOverP); rec.set(first + 5, r.summary.diverged ? 1 : 0)
-            fresh.append(rec.bytes)
-            finished[todo[k].0] = rec.bytes
-        }
-        try checkpoint?.append(fresh)
-        try arrays.append(ids: todo.map(\.0), results)
-        for h in batch {
-            let rec = finished[h.0]!
-            if rec[rec.count - 1] == 1 { diverged += 1 }
-            try out.writer.write(rec)
-        }
-        done += batch.count
-        progress.update(done)
-        if Interrupts.signalNumber != 0, let c = checkpoint {
-            throw DKLError(.interrupted, "interrupted: \(finished.count) of \(histories.count) histories are in \(c.path); run the same command to resume")
-        }
-    }
+    let progress = Progress(tool: command.name, what: "histories", total: job.histories.count, enabled: inv.showsProgress)
+    let diverged = try job.run(checkpoint: checkpoint, arrays: arrays, progress: progress, note: inv.note) { try out.writer.write($0) }
     try arrays.commit()
     try out.commit()
     checkpoint?.remove()
-    progress.finish(done)
     if diverged > 0 {
-        inv.note("\(diverged) of \(histories.count) histories diverged (explicit Euler with too large a step: use more time points); their records have diverged = 1")
+        inv.note("\(diverged) of \(job.histories.count) histories diverged (explicit Euler with too large a step: use more time points); their records have diverged = 1")
     }
 }

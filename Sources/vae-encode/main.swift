@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import DKLCore
 import DKLNumerics
 import DKLData
@@ -92,6 +93,7 @@ func train(_ inv: Invocation) throws {
     let provenance = [StreamHeader.provenanceEntry(tool: command.name, argv: Array(inv.argv.dropFirst()))]
     let progress = Progress(tool: command.name, what: "epochs", total: model.config.epochs, enabled: inv.showsProgress)
     var failure: Error?
+    let saveFailed = Atomic<Bool>(false)   // read by the trainer's poll, which may run on a lane
     Interrupts.deferExit = true   // ^C ends the epoch loop; the last whole epoch is saved below
     let started = Date()
     let startEpoch = state.epoch
@@ -101,9 +103,9 @@ func train(_ inv: Invocation) throws {
         progress.update(e.epoch, detail: String(format: "loss %.5g (reconstruction %.5g, KL %.4g", e.train.total, e.train.reconstruction, e.train.kl)
                         + consistency + ")" + v)
         if e.epoch % saveEvery == 0 {
-            do { try m.save(to: modelPath, state: s, provenance: provenance) } catch { failure = error }
+            do { try m.save(to: modelPath, state: s, provenance: provenance) } catch { failure = error; saveFailed.store(true, ordering: .relaxed) }
         }
-    }, interrupted: { failure != nil || Interrupts.signalNumber != 0 })
+    }, interrupted: { saveFailed.load(ordering: .relaxed) || Interrupts.signalNumber != 0 })
     if let failure { throw failure }
     let seconds = Date().timeIntervalSince(started)
     VAETrainer.setLatentBox(&model, x)
@@ -203,8 +205,6 @@ func decode(_ inv: Invocation) throws {
 }
 
 ToolMain.run(command) { inv in
-    Parallel.threads = try inv.args.threads()
-    BLAS.setThreads(Parallel.threads)
     switch inv.args.positionals.first {
     case "train": try train(inv)
     case "encode": try encode(inv)

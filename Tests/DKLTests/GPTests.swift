@@ -152,19 +152,45 @@ final class GPTests: XCTestCase {
 }
 
 final class ParallelTests: XCTestCase {
-    /// The MLL and its gradient are bit-identical with one thread and with several.
+    /// The MLL and its gradient are bit-identical with one thread and with several: the
+    /// toolkit's own loops split into parts by size, not by thread count. (OpenBLAS, which
+    /// follows the thread count, is held at one thread, since its threaded factorization
+    /// rounds differently.) Sizes below, at and above the parts' thresholds, up to 32 parts.
     func testResultsDoNotDependOnTheThreadCount() throws {
-        let z = randomMatrix(300, 2, seed: 3), y = (0..<300).map { sin(Double($0)) }
-        let p = GPParameters(lengthscales: [0.5, 0.7], outputscale: 1.2, noise: 0.1, mean: 0.1)
         let saved = Parallel.threads
         defer { Parallel.threads = saved }
-        Parallel.threads = 1
-        let one = try MarginalLikelihood.evaluate(inputs: z, targets: y, kernel: .matern52, parameters: p)
-        Parallel.threads = 4
-        let four = try MarginalLikelihood.evaluate(inputs: z, targets: y, kernel: .matern52, parameters: p)
-        XCTAssertEqual(one.loss, four.loss)
-        XCTAssertEqual(one.gradParameters, four.gradParameters)
-        XCTAssertEqual(one.gradInputs, four.gradInputs)
+        for n in [150, 300, 700, 1200] {
+            let z = randomMatrix(n, 2, seed: 3), y = (0..<n).map { sin(Double($0)) }
+            let p = GPParameters(lengthscales: [0.5, 0.7], outputscale: 1.2, noise: 0.1, mean: 0.1)
+            var results: [MarginalLikelihood.Result] = []
+            for threads in [1, 2, 16] {
+                Parallel.threads = threads
+                results.append(try BLAS.singleThreaded { try MarginalLikelihood.evaluate(inputs: z, targets: y, kernel: .matern52, parameters: p) })
+            }
+            for r in results.dropFirst() {
+                XCTAssertEqual(r.loss, results[0].loss, "n = \(n)")
+                XCTAssertEqual(r.gradParameters, results[0].gradParameters, "n = \(n)")
+                XCTAssertEqual(r.gradInputs, results[0].gradInputs, "n = \(n)")
+            }
+        }
+        XCTAssertEqual([150, 300, 700, 1200, 3000].map { Parallel.triangleParts($0) }, [1, 2, 12, 32, 32])
+    }
+
+    /// OpenBLAS follows `Parallel.threads`, the one setting, except inside `singleThreaded`.
+    func testBLASFollowsTheThreadSetting() {
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        let a = Matrix(rows: 2, cols: 2, data: [1, 2, 3, 4])
+        for threads in [1, 2] {
+            Parallel.threads = threads
+            XCTAssertEqual(a.matmul(a).data, [7, 10, 15, 22])
+            XCTAssertEqual(BLAS.threads, threads)
+            BLAS.singleThreaded {
+                _ = a.matmul(a)
+                XCTAssertEqual(BLAS.threads, 1)
+            }
+            XCTAssertEqual(BLAS.threads, threads)
+        }
     }
 
     /// An ensemble trains and predicts its members on lanes (each lane runs its member's own
@@ -178,15 +204,13 @@ final class ParallelTests: XCTestCase {
         c.hidden = [16]
         c.ensemble = 3
         // As the tools' --threads sets both: one thread, or two lanes of one BLAS thread each.
-        let saved = (Parallel.threads, BLAS.threads)
-        defer { Parallel.threads = saved.0; BLAS.setThreads(saved.1) }
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
         Parallel.threads = 1
-        BLAS.setThreads(1)
         let e1 = try DKLEnsemble.train(x: x, y: y, config: c)
         let p1 = try e1.predict(cand)
         let each = try e1.members.map { try $0.predict(cand) }
         Parallel.threads = 2
-        BLAS.setThreads(2)
         let e2 = try DKLEnsemble.train(x: x, y: y, config: c)
         let p2 = try e2.predict(cand)
         XCTAssertEqual(e1.members.map(\.lossCurve), e2.members.map(\.lossCurve))

@@ -1,5 +1,6 @@
 import DKL
 import Foundation
+import Synchronization
 import TestSupport
 import XCTest
 
@@ -198,11 +199,10 @@ final class VAETrainerTests: XCTestCase {
             }
             losses.append(sum)
         }
-        let saved = (Parallel.threads, BLAS.threads)
-        defer { Parallel.threads = saved.0; BLAS.setThreads(saved.1) }
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
         for threads in [1, 2] {
             Parallel.threads = threads
-            BLAS.setThreads(threads)
             var m = m0
             var state = VAETrainingState(parameters: m.parameters, learningRate: c.learningRate)
             XCTAssertTrue(VAETrainer.train(&m, x, state: &state))
@@ -220,10 +220,10 @@ final class VAETrainerTests: XCTestCase {
             defer { Parallel.threads = saved }
             Parallel.threads = threads
             // Stop during the third epoch (six batches an epoch, polled before each).
-            var polls = 0
+            let polls = Atomic<Int>(0)
             var m = m0
             var state = VAETrainingState(parameters: m.parameters, learningRate: c.learningRate)
-            XCTAssertFalse(VAETrainer.train(&m, x, state: &state, interrupted: { polls += 1; return polls > 2 * 7 + 3 }))
+            XCTAssertFalse(VAETrainer.train(&m, x, state: &state, interrupted: { polls.wrappingAdd(1, ordering: .relaxed).newValue > 2 * 7 + 3 }))
             var whole = c
             whole.epochs = 2
             var m2 = VAE(config: whole, shape: [11], field: "f", offset: 0, scale: 1)

@@ -13,21 +13,30 @@ public enum Parallel {
         set { threadCount.store(max(1, newValue), ordering: .relaxed) }
     }
     private static let threadCount = Atomic<Int>(ProcessInfo.processInfo.activeProcessorCount)
-    /// The number of parts a large loop is split into, whatever the thread count.
-    public static let parts = 4
+    /// The most parts a large loop is split into. How many depends only on the size of the
+    /// loop, never on the thread count, so sums combined part by part in order give the
+    /// same bits on any machine; the parts run on min(threads, parts) threads.
+    public static let parts = 32
 
-    /// Splits rows 0..<n of a lower-triangular loop (row i costs about i) into `parts`
-    /// contiguous ranges of equal work (one range when the loop is small) and runs
-    /// `body(part, rows)` for each, concurrently when more than one thread is allowed.
-    public static func forEachTrianglePart(_ n: Int, minimumWork: Int = 20_000, _ body: (Int, Range<Int>) -> Void) {
-        let k = n * n / 2 >= minimumWork * parts ? parts : 1
+    /// The number of parts `forEachTrianglePart` splits an n-row triangle into: one per
+    /// `minimumWork` pairs, from 1 to `parts`.
+    public static func triangleParts(_ n: Int, minimumWork: Int = 20_000) -> Int {
+        max(1, min(parts, n * n / 2 / max(minimumWork, 1)))
+    }
+
+    /// Splits rows 0..<n of a lower-triangular loop (row i costs about i) into
+    /// `triangleParts(n)` contiguous ranges of equal work and runs `body(part, rows)` for
+    /// each, concurrently when more than one thread is allowed.
+    public static func forEachTrianglePart(_ n: Int, minimumWork: Int = 20_000, _ body: @Sendable (Int, Range<Int>) -> Void) {
+        let k = triangleParts(n, minimumWork: minimumWork)
         let bounds = (0...k).map { Int((Double(n) * (Double($0) / Double(k)).squareRoot()).rounded()) }
         run(k, body) { bounds[$0]..<bounds[$0 + 1] }
     }
 
-    /// Splits 0..<n into `parts` equal contiguous ranges (one when n is small).
-    public static func forEachPart(_ n: Int, minimumRows: Int = 256, _ body: (Int, Range<Int>) -> Void) {
-        let k = n >= minimumRows * parts ? parts : 1
+    /// Splits 0..<n into equal contiguous ranges of at least `minimumRows` rows (at most
+    /// `parts`; one when n is small).
+    public static func forEachPart(_ n: Int, minimumRows: Int = 256, _ body: @Sendable (Int, Range<Int>) -> Void) {
+        let k = max(1, min(parts, n / max(minimumRows, 1)))
         run(k, body) { (n * $0 / k)..<(n * ($0 + 1) / k) }
     }
 
@@ -52,16 +61,22 @@ public enum Parallel {
         }
     }
 
-    /// Runs the parts. The body's captures are the caller's responsibility: each part
-    /// writes only its own rows or its own accumulators.
-    package static func run(_ count: Int, _ body: (Int, Range<Int>) -> Void, _ range: @escaping @Sendable (Int) -> Range<Int>) {
-        if count == 1 || threads <= 1 || insideLane {
+    /// Runs the parts on min(threads, count) threads, each taking the next part.
+    package static func run(_ count: Int, _ body: @Sendable (Int, Range<Int>) -> Void, _ range: @escaping @Sendable (Int) -> Range<Int>) {
+        let workers = min(threads, count)
+        if workers <= 1 || insideLane {
             for k in 0..<count { body(k, range(k)) }
             return
         }
-        withoutActuallyEscaping(body) { escaping in
-            nonisolated(unsafe) let work = escaping
-            DispatchQueue.concurrentPerform(iterations: count) { k in work(k, range(k)) }
+        let next = Atomic<Int>(0)
+        withoutActuallyEscaping(body) { work in
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while true {
+                    let k = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard k < count else { return }
+                    work(k, range(k))
+                }
+            }
         }
     }
 

@@ -35,3 +35,27 @@ public final class Slots<T>: @unchecked Sendable {
         return out
     }
 }
+
+/// Memory that the threads of one loop share: each thread writes only its own disjoint
+/// part (its rows, its chunk, its slot), or all of them only read, and the memory outlives
+/// the loop (the caller's buffer, borrowed for the loop's duration). With `Slots`, the
+/// toolkit's one place where threads share memory without a lock; everything else that
+/// crosses threads is checked by the compiler.
+public struct SharedBuffer<T>: @unchecked Sendable {
+    public let buffer: UnsafeMutableBufferPointer<T>
+
+    public init(_ buffer: UnsafeMutableBufferPointer<T>) { self.buffer = buffer }
+    /// A buffer the loop only reads.
+    public init(_ buffer: UnsafeBufferPointer<T>) { self.buffer = UnsafeMutableBufferPointer(mutating: buffer) }
+
+    /// The first element (the buffer is not empty).
+    public var base: UnsafeMutablePointer<T> { buffer.baseAddress! }
+    /// The first element, or nil for an empty buffer.
+    public var baseAddress: UnsafeMutablePointer<T>? { buffer.baseAddress }
+    public var count: Int { buffer.count }
+
+    public subscript(i: Int) -> T {
+        get { buffer[i] }
+        nonmutating set { buffer[i] = newValue }
+    }
+}

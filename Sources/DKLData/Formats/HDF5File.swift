@@ -18,10 +18,10 @@ public final class HDF5File {
 
     deinit { H5Fclose(id) }
 
-    nonisolated(unsafe) static var ready = false
-    static func setUp() {
-        if !ready { H5open(); dkl_h5_silence(); ready = true }
-    }
+    /// The library opened and its error printing silenced, once per process (a static
+    /// let's initializer runs once, whichever thread gets there first).
+    private static let ready: Void = { H5open(); dkl_h5_silence() }()
+    static func setUp() { _ = ready }
 
     public static func isHDF5(_ path: String) -> Bool {
         setUp()

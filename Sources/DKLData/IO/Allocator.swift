@@ -6,12 +6,9 @@ import DKLCore
 /// iteration page-faults its whole working set again. Keeping large blocks in the heap removes that; peak memory is unchanged, since the same
 /// blocks are reused.
 public enum Allocator {
-    nonisolated(unsafe) static var tuned = false
+    private static let tuned: Void = dkl_keep_large_blocks()
 
-    /// Raises glibc's mmap and trim thresholds to 1 GiB, once per process.
-    public static func keepLargeBlocks() {
-        guard !tuned else { return }
-        tuned = true
-        dkl_keep_large_blocks()
-    }
+    /// Raises glibc's mmap and trim thresholds to 1 GiB, once per process (a static let's
+    /// initializer runs once, whichever thread gets there first).
+    public static func keepLargeBlocks() { _ = tuned }
 }

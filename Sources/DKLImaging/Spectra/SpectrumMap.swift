@@ -39,9 +39,9 @@ public struct SpectrumScalarizers: Sendable {
         var results = [(values: [Double], flags: UInt8)](repeating: ([], 0), count: count)
         values.withUnsafeBufferPointer { v in
             results.withUnsafeMutableBufferPointer { res in
-                nonisolated(unsafe) let (vp, rp) = (v, res)
+                let (vp, rp) = (SharedBuffer(v), SharedBuffer(res))
                 Parallel.forEachPart(count, minimumRows: 16) { _, range in
-                    for k in range { rp[k] = evaluate(UnsafeBufferPointer(rebasing: vp[(k * width)..<((k + 1) * width)])) }
+                    for k in range { rp[k] = evaluate(UnsafeBufferPointer(rebasing: vp.buffer[(k * width)..<((k + 1) * width)])) }
                 }
             }
         }

@@ -40,7 +40,7 @@ public struct GPPosterior: Sendable {
     /// network and the GP run chunk by chunk and no m×d matrix of features is ever whole.
     /// Chunks run side by side on the cores, each with one BLAS thread; the result does not
     /// depend on the number of threads.
-    public func predict(_ candidates: Matrix, chunk: Int? = nil, features: ((Matrix) -> Matrix)? = nil) -> (mean: [Double], variance: [Double]) {
+    public func predict(_ candidates: Matrix, chunk: Int? = nil, features: (@Sendable (Matrix) -> Matrix)? = nil) -> (mean: [Double], variance: [Double]) {
         let m = candidates.rows, n = count
         var mean = [Double](repeating: parameters.mean, count: m)
         var variance = [Double](repeating: parameters.outputscale, count: m)
@@ -49,13 +49,12 @@ public struct GPPosterior: Sendable {
         let chunks = (m + rowsPerChunk - 1) / rowsPerChunk
         mean.withUnsafeMutableBufferPointer { meanOut in
             variance.withUnsafeMutableBufferPointer { varOut in
-                nonisolated(unsafe) let (mo, vo) = (meanOut.baseAddress!, varOut.baseAddress!)
-                withoutActuallyEscaping(features ?? { $0 }) { f in
-                    nonisolated(unsafe) let features = f
+                let (mo, vo) = (SharedBuffer(meanOut), SharedBuffer(varOut))
+                withoutActuallyEscaping(features ?? { $0 }) { features in
                     Parallel.lanes(chunks) { c in
                         let start = c * rowsPerChunk, rows = min(rowsPerChunk, m - start)
                         let block = features(candidates.rows(start..<(start + rows)))
-                        predictChunk(block, mean: mo + start, variance: vo + start)
+                        predictChunk(block, mean: mo.base + start, variance: vo.base + start)
                     }
                 }
             }

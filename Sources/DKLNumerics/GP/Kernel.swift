@@ -83,9 +83,10 @@ public enum Kernel: String, Sendable, CaseIterable {
         sa.withUnsafeBufferPointer { pa in
             sb.withUnsafeBufferPointer { pb in
                 out.data.withUnsafeMutableBufferPointer { o in
-                    nonisolated(unsafe) let (ap, bp, op) = (pa.baseAddress!, pb.baseAddress!, o.baseAddress!)
-                    let minimumRows = parallel ? max(1, 65_536 / max(m, 1)) : Int.max / Parallel.parts
+                    let (sap, sbp, sop) = (SharedBuffer(pa), SharedBuffer(pb), SharedBuffer(o))
+                    let minimumRows = parallel ? max(1, 65_536 / max(m, 1)) : Int.max
                     Parallel.forEachPart(a.rows, minimumRows: minimumRows) { _, rows in
+                        let (ap, bp, op) = (sap.base, sbp.base, sop.base)
                         let r2 = UnsafeMutablePointer<Double>.allocate(capacity: m)
                         defer { r2.deallocate() }
                         for i in rows {

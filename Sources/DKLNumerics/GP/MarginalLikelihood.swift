@@ -34,8 +34,9 @@ public struct MarginalLikelihood {
             zsColumns.withUnsafeBufferPointer { ztt in
                 k.data.withUnsafeMutableBufferPointer { kk in
                     dk.data.withUnsafeMutableBufferPointer { dd in
-                        nonisolated(unsafe) let (zp, ztp, kp, dp) = (zz.baseAddress!, ztt.baseAddress!, kk.baseAddress!, dd.baseAddress)
+                        let (szp, sztp, skp, sdp) = (SharedBuffer(zz), SharedBuffer(ztt), SharedBuffer(kk), SharedBuffer(dd))
                         Parallel.forEachTrianglePart(n) { _, rows in
+                            let (zp, ztp, kp, dp) = (szp.base, sztp.base, skp.base, sdp.baseAddress)
                             let r2 = UnsafeMutablePointer<Double>.allocate(capacity: n)
                             defer { r2.deallocate() }
                             for i in rows {
@@ -73,7 +74,7 @@ public struct MarginalLikelihood {
             var rowSums: [Double], wz: [Double], sq: [Double]
             init(_ n: Int, _ d: Int) { rowSums = [Double](repeating: 0, count: n); wz = [Double](repeating: 0, count: n * d); sq = [Double](repeating: 0, count: d) }
         }
-        let parts = (0..<Parallel.parts).map { _ in Sums(n, d) }
+        let parts = (0..<Parallel.triangleParts(n)).map { _ in Sums(n, d) }
         let kUnit = 1 / s
         var zt = [Double](repeating: 0, count: n * d)
         for i in 0..<n { for c in 0..<d { zt[c * n + i] = z.data[i * d + c] } }
@@ -82,7 +83,7 @@ public struct MarginalLikelihood {
         dk.data.withUnsafeBufferPointer { dd0 in
         zt.withUnsafeBufferPointer { zz0 in
         alpha.withUnsafeBufferPointer { al0 in
-            nonisolated(unsafe) let (ki, kk, dd, zz, al) = (ki0, kk0, dd0, zz0, al0)
+            let (ki, kk, dd, zz, al) = (SharedBuffer(ki0), SharedBuffer(kk0), SharedBuffer(dd0), SharedBuffer(zz0), SharedBuffer(al0))
             Parallel.forEachTrianglePart(n) { part, rows in
                 let acc = parts[part]
                 var gradS = 0.0, gradNoise = 0.0

@@ -1,5 +1,6 @@
 import COpenBLAS
 import Foundation
+import Synchronization
 import DKLCore
 
 /// The toolkit's door to OpenBLAS and LAPACKE: the files of this folder are the only ones
@@ -9,6 +10,7 @@ public enum BLAS {
     public static func gemm(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>,
                             m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false,
                             alpha: Double = 1, beta: Double = 0) {
+        follow()
         cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(transA ? m : k), b, Int32(transB ? k : n),
                     beta, c, Int32(n))
@@ -18,6 +20,7 @@ public enum BLAS {
     public static func gemm(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
                             m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false,
                             alpha: Float = 1, beta: Float = 0) {
+        follow()
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(transA ? m : k), b, Int32(transB ? k : n),
                     beta, c, Int32(n))
@@ -28,7 +31,8 @@ public enum BLAS {
     /// A row-major lower triangle is a column-major upper one, so LAPACK works in place
     /// without the transposed copies LAPACKE's row-major path makes.
     public static func potrf(_ a: UnsafeMutablePointer<Double>, n: Int) -> Int {
-        Int(LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "U")), Int32(n), a, Int32(n)))
+        follow()
+        return Int(LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "U")), Int32(n), a, Int32(n)))
     }
 
     /// The inverse of A from its lower Cholesky factor L (in place; lower triangle set):
@@ -40,12 +44,14 @@ public enum BLAS {
 
     /// Solves L·X = B (or Lᵀ·X = B when `transpose`) for lower-triangular L (n×n), B n×m, in place.
     public static func trsm(_ l: UnsafePointer<Double>, _ b: UnsafeMutablePointer<Double>, n: Int, m: Int, transpose: Bool) {
+        follow()
         cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, transpose ? CblasTrans : CblasNoTrans, CblasNonUnit,
                     Int32(n), Int32(m), 1, l, Int32(n), b, Int32(m))
     }
 
     /// B ← L·B for lower-triangular L (n×n), B n×m, in place.
     public static func trmm(_ l: UnsafePointer<Double>, _ b: UnsafeMutablePointer<Double>, n: Int, m: Int) {
+        follow()
         cblas_dtrmm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, Int32(n), Int32(m), 1, l, Int32(n), b, Int32(m))
     }
 
@@ -54,7 +60,10 @@ public enum BLAS {
     /// off-diagonal block by two triangular products, so that the work is done in
     /// matrix-matrix products; OpenBLAS's dtrtri runs unblocked (matrix-vector products) at
     /// the sizes DKL trains on.
-    public static func trtri(_ a: UnsafeMutablePointer<Double>, n: Int) { triangularInverse(a, n: n, ld: n) }
+    public static func trtri(_ a: UnsafeMutablePointer<Double>, n: Int) {
+        follow()
+        triangularInverse(a, n: n, ld: n)
+    }
 
     /// `trtri` on the n×n diagonal block at `a` of a matrix with row length `ld`. In BLAS's
     /// column-major terms the block is upper triangular: U = [A B; 0 D] with U⁻¹ =
@@ -76,22 +85,22 @@ public enum BLAS {
 
     /// Solves L·x = b (or Lᵀ·x = b) for one vector, in place.
     public static func trsv(_ l: UnsafePointer<Double>, _ x: UnsafeMutablePointer<Double>, n: Int, transpose: Bool) {
+        follow()
         cblas_dtrsv(CblasRowMajor, CblasLower, transpose ? CblasTrans : CblasNoTrans, CblasNonUnit, Int32(n), l, Int32(n), x, 1)
     }
 
     /// y ← α·op(A)·x + β·y for row-major A (m×n).
     public static func gemv(_ a: UnsafePointer<Double>, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>,
                             m: Int, n: Int, transpose: Bool = false, alpha: Double = 1, beta: Double = 0) {
+        follow()
         cblas_dgemv(CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(n), x, 1, beta, y, 1)
     }
 
     /// C ← α·A·Aᵀ + β·C (lower triangle) for row-major A (n×k).
     public static func syrk(_ a: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>, n: Int, k: Int, alpha: Double = 1, beta: Double = 0) {
+        follow()
         cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, Int32(n), Int32(k), alpha, a, Int32(k), beta, c, Int32(n))
     }
-
-    /// Sets the number of OpenBLAS threads for this process.
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
 
     /// The number of OpenBLAS threads in use.
     public static var threads: Int { Int(openblas_get_num_threads()) }
@@ -105,29 +114,47 @@ public enum BLAS {
     private static let shutdown: (@convention(c) () -> Int32)? =
         dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_").map { unsafeBitCast($0, to: (@convention(c) () -> Int32).self) }
 
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var singleDepth = 0
-    nonisolated(unsafe) private static var savedThreads = 1
+    /// OpenBLAS's thread count follows `Parallel.threads` (the one setting, from `--threads`):
+    /// every threaded entry point checks it first (one relaxed atomic load when nothing
+    /// changed), except inside `singleThreaded`, which holds OpenBLAS at one thread.
+    @inline(__always) static func follow() {
+        if applied.load(ordering: .relaxed) != Parallel.threads { adopt() }
+    }
+    private static func adopt() {
+        depth.withLock { depth in
+            guard depth == 0 else { return }
+            let n = Parallel.threads
+            openblas_set_num_threads(Int32(n))
+            applied.store(n, ordering: .relaxed)
+        }
+    }
+    /// The count OpenBLAS has outside `singleThreaded` (0 until the first call).
+    private static let applied = Atomic<Int>(0)
+    /// How many `singleThreaded` bodies are running.
+    private static let depth = Mutex<Int>(0)
 
     /// Runs `body` with OpenBLAS on one thread, for work spread over the toolkit's own
-    /// threads instead (each calling BLAS). Nested and concurrent uses share one save and
-    /// one restore of the thread count.
+    /// threads instead (each calling BLAS). Nested and concurrent uses share one switch to
+    /// one thread and one switch back, to `Parallel.threads`.
     public static func singleThreaded<T>(_ body: () throws -> T) rethrows -> T {
-        lock.lock()
-        if singleDepth == 0 {
-            savedThreads = threads
-            setThreads(1)
-            // After setThreads: a pool stopped before it would be started again (OpenBLAS
-            // restarts it on any change of the thread count).
-            stopIdleThreads()
+        depth.withLock { depth in
+            if depth == 0 {
+                openblas_set_num_threads(1)
+                // After the change: a pool stopped before it would be started again (OpenBLAS
+                // restarts it on any change of the thread count).
+                stopIdleThreads()
+            }
+            depth += 1
         }
-        singleDepth += 1
-        lock.unlock()
         defer {
-            lock.lock()
-            singleDepth -= 1
-            if singleDepth == 0 { setThreads(savedThreads) }
-            lock.unlock()
+            depth.withLock { depth in
+                depth -= 1
+                if depth == 0 {
+                    let n = Parallel.threads
+                    openblas_set_num_threads(Int32(n))
+                    applied.store(n, ordering: .relaxed)
+                }
+            }
         }
         return try body()
     }

@@ -8,7 +8,7 @@ extension Parallel {
     /// independent pieces of BLAS work too small to share well between threads. Each task
     /// writes only its own outputs.
     /// Inside a lane, further `lanes` and parts run serially on that lane's thread.
-    public static func lanes(_ count: Int, _ body: (Int) -> Void) {
+    public static func lanes(_ count: Int, _ body: @Sendable (Int) -> Void) {
         let lanes = min(threads, count)
         if insideLane {
             for k in 0..<count { body(k) }
@@ -20,8 +20,7 @@ extension Parallel {
             return
         }
         BLAS.singleThreaded {
-            withoutActuallyEscaping(body) { escaping in
-                nonisolated(unsafe) let work = escaping
+            withoutActuallyEscaping(body) { work in
                 DispatchQueue.concurrentPerform(iterations: lanes) { lane in
                     Parallel.markLane(true)
                     defer { Parallel.markLane(false) }
@@ -33,12 +32,12 @@ extension Parallel {
 
     /// `lanes` for tasks that return a value or throw: the values in task order, or the
     /// error of the first task (by index) that threw. Tasks that cannot throw need no `try`.
-    public static func lanesMap<T, E: Error>(_ count: Int, _ body: (Int) throws(E) -> T) throws(E) -> [T] {
+    public static func lanesMap<T, E: Error>(_ count: Int, _ body: @Sendable (Int) throws(E) -> T) throws(E) -> [T] {
         let results = UnsafeMutableBufferPointer<Result<T, E>?>.allocate(capacity: count)
         results.initialize(repeating: nil)
         defer { results.deinitialize(); results.deallocate() }
-        withoutActuallyEscaping(body) { escaping in
-            nonisolated(unsafe) let (slots, work) = (results, escaping)
+        let slots = SharedBuffer(results)
+        withoutActuallyEscaping(body) { work in
             lanes(count) { k in slots[k] = Result { () throws(E) -> T in try work(k) } }
         }
         var values: [T] = []

@@ -41,7 +41,7 @@ public struct DKLModel: Sendable {
         let rows = GPPosterior.chunkRows, chunks = (x.rows + rows - 1) / rows
         var parts = [Matrix](repeating: Matrix(rows: 0, cols: 0), count: chunks)
         parts.withUnsafeMutableBufferPointer { p in
-            nonisolated(unsafe) let out = p
+            let out = SharedBuffer(p)
             Parallel.lanes(chunks) { c in out[c] = embedChunk(x.rows((c * rows)..<min((c + 1) * rows, x.rows))) }
         }
         if chunks == 1 { return parts[0] }
@@ -95,9 +95,9 @@ public struct DKLEnsemble: Sendable {
     /// from the threads that train the members (it must be thread-safe); returning false
     /// stops that member's training there.
     public static func train(x: Matrix, y: [Double], config: DKLConfig, initial: DKLEnsemble? = nil,
-                             observe: ((Int, Int, Double) -> Bool)? = nil) throws -> DKLEnsemble {
+                             observe: (@Sendable (Int, Int, Double) -> Bool)? = nil) throws -> DKLEnsemble {
         let count = config.members(for: x.rows)
-        func member(_ k: Int) throws -> DKLModel {
+        @Sendable func member(_ k: Int) throws -> DKLModel {
             var c = config
             c.seed = config.seed &+ UInt64(k)
             let start = initial.flatMap { k < $0.members.count ? $0.members[k] : nil }

@@ -59,14 +59,9 @@ public enum DKLTrainer {
         func validate(_ p: [Matrix]) -> (nlpd: Double, ratio: Double)? {
             let m = model(p, on: xFit, fit.map { y[$0] })
             guard let pred = try? m.predict(xHeld) else { return nil }
-            var nlpd = 0.0, ratio = 0.0
-            for k in 0..<held.count {
-                let v = (pred.variance[k] + pred.noise) / (std * std)
-                let err = (pred.mean[k] - mean) / std - yHeld[k]
-                nlpd += 0.5 * log(2 * .pi * v) + err * err / (2 * v)
-                ratio += err * err / v
-            }
-            return (nlpd / Double(held.count), ratio / Double(held.count))
+            let score = PredictiveScore(mean: pred.mean.map { ($0 - mean) / std }, variance: pred.variance.map { ($0 + pred.noise) / (std * std) },
+                                        truth: yHeld)
+            return (score.nlpd, score.meanSquaredZ)
         }
 
         var losses: [Double] = []

@@ -35,7 +35,7 @@ public struct EnsembleFantasies: Fantasizing, Sendable {
     /// Adds a fantasized observation at candidate i to every member.
     public mutating func observe(_ i: Int) {
         members.withUnsafeMutableBufferPointer { sp in
-            nonisolated(unsafe) let s = sp
+            let s = SharedBuffer(sp)
             Parallel.lanes(s.count) { k in s[k].observe(i) }
         }
         combine()
