@@ -209,3 +209,27 @@ public struct Arguments: Sendable {
         return flag("ndjson") ? .ndjson : flag("binary") ? .binary : nil
     }
 }
+
+/// The options each mode of a tool with modes takes (`vae-encode train|encode|decode`,
+/// `dkl-plot map|scatter|line`, `dkl-synth plasmon|trajectories|cards`): an option of
+/// another mode is refused (exit 64) instead of being ignored.
+public struct ModeOptions: Sendable {
+    /// Each mode and the options only it (or some modes) takes.
+    public let modes: [(name: String, options: [String])]
+    /// Options every mode takes (besides help, version, quiet and progress).
+    public let shared: [String]
+
+    public init(_ modes: [(String, [String])], shared: [String]) {
+        self.modes = modes.map { (name: $0.0, options: $0.1) }
+        self.shared = shared
+    }
+
+    /// Throws a usage error naming the first option given that `mode` does not take.
+    public func check(_ a: Arguments, mode: String) throws {
+        let allowed = Set(shared + Option.common.map(\.long) + (modes.first { $0.name == mode }?.options ?? []))
+        for name in a.values.keys.sorted() where !allowed.contains(name) {
+            let owners = modes.filter { $0.options.contains(name) }.map(\.name)
+            throw DKLError.usage("--\(name) does not go with \(mode)" + (owners.isEmpty ? "" : " (it is an option of \(owners.joined(separator: ", ")))"))
+        }
+    }
+}

@@ -70,6 +70,17 @@ extension Arguments {
     }
 
     /// --kernel, or `d`.
+    /// --prior-lengthscale, --prior-outputscale, --prior-noise SHAPE,RATE: Gamma priors (MAP training).
+    public func gpPriors() throws -> GPPriors {
+        func gamma(_ name: String) throws -> GPPriors.Gamma? {
+            guard let text = string(name) else { return nil }
+            let v = try OptionList.doubles(text, option: name, count: 2...2, what: "SHAPE,RATE")
+            guard v.allSatisfy({ $0 > 0 }) else { throw DKLError.usage("--\(name) must be SHAPE,RATE with positive numbers") }
+            return GPPriors.Gamma(shape: v[0], rate: v[1])
+        }
+        return GPPriors(lengthscale: try gamma("prior-lengthscale"), outputscale: try gamma("prior-outputscale"), noise: try gamma("prior-noise"))
+    }
+
     public func kernel(default d: Kernel) throws -> Kernel {
         guard let k = string("kernel") else { return d }
         guard let kernel = Kernel(rawValue: k) else { throw DKLError.usage("--kernel must be rbf, matern12, matern32 or matern52") }

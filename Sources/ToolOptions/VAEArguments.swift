@@ -75,49 +75,11 @@ public enum VAEArguments {
         return (try VAE.load(from: path).model, path)
     }
 
-    /// The latent coordinates' names: z0, z1, … or angle, dx, dy, z0, … (rotational).
-    public static func latentNames(_ m: VAE) -> [String] {
-        (m.config.decoder == .rotational ? ["angle", "dx", "dy"] : []) + (0..<m.config.latent).map { "z\($0)" }
-    }
-
     /// --grid AxB: the grid's rows and columns.
     public static func grid(_ spec: String, _ m: VAE) throws -> (rows: Int, cols: Int) {
         let dims = try OptionList.ints(spec, option: "grid", separator: "x", count: 2...2, range: 1...100_000, what: "AxB")
         guard dims[0] * dims[1] <= 100_000_000 else { throw DKLError.usage("--grid \(spec) has more than 100,000,000 points") }
         guard m.config.latent >= 1 else { throw DKLError.usage("--grid needs content latents") }
         return (dims[0], dims[1])
-    }
-
-    /// A decoded point: latent coordinates and the grid cell (y, x) it is written at.
-    public typealias LatentPoint = (z: [Double], cell: (Int, Int))
-
-    /// The latent points of a stream's field `field` (L values), a chunk at a time; y and x
-    /// are kept when the records have them (else y = 0, x = the record's index).
-    public final class LatentReader {
-        let reader: StreamReader
-        let field: String, index: Int, cells: (Int?, Int?)
-        var count = 0
-
-        public init(_ path: String, field: String, width: Int) throws {
-            if path != "-" && !FileManager.default.fileExists(atPath: path) { throw DKLError.data("no such file", file: path) }
-            reader = try StreamReader(path: path)
-            guard let fi = reader.schema.index(of: field) else { throw DKLError.data("the stream has no field '\(field)'", file: reader.name, location: "header") }
-            guard reader.schema.fields[fi].count == width else {
-                throw DKLError.data("field '\(field)' has \(reader.schema.fields[fi].count) values; the model's latent has \(width)", file: reader.name, location: "header")
-            }
-            (self.field, index, cells) = (field, fi, (reader.schema.index(of: "y"), reader.schema.index(of: "x")))
-        }
-
-        /// The next chunk of points, or nil after the last.
-        public func next() throws -> [LatentPoint]? {
-            guard let batch = try locating(file: reader.name, { try reader.nextBatch() }) else { return nil }
-            return try (0..<batch.count).map { i in
-                let r = RecordView(batch.record(i), reader.schema)
-                let z = r.doubles(index)
-                count += 1
-                guard z.allSatisfy(\.isFinite) else { throw DKLError.data("field '\(field)' holds NaN or infinity", file: reader.name, record: count) }
-                return (z, (cells.0.map { r.int($0) } ?? 0, cells.1.map { r.int($0) } ?? count - 1))
-            }
-        }
     }
 }

@@ -112,17 +112,20 @@ public enum VAETrainer {
 
     /// The parameters and Adam moments one box per array, so that the two lanes can each
     /// update their own arrays at the same time; each lane takes a set of arrays of about
-    /// half the parameters.
-    final class ArrayBoxes: @unchecked Sendable {
+    /// half the parameters. Box k is written by its lane only, between the syncs that
+    /// order those writes before the other lane reads the parameters.
+    final class ArrayBoxes: Sendable {
         final class Box { var p: [Float]; var m: [Float]; var v: [Float]; init(_ p: [Float], _ m: [Float], _ v: [Float]) { self.p = p; self.m = m; self.v = v } }
-        let boxes: [Box]
+        let boxes: SharedBuffer<Box>
         let lanes: [[Int]]
 
         init(_ params: [[Float]], _ adam: FloatAdam) {
-            boxes = params.indices.map { k in
+            let storage = UnsafeMutableBufferPointer<Box>.allocate(capacity: params.count)
+            _ = storage.initialize(from: params.indices.map { k in
                 adam.m.isEmpty ? Box(params[k], [Float](repeating: 0, count: params[k].count), [Float](repeating: 0, count: params[k].count))
                                : Box(params[k], adam.m[k], adam.v[k])
-            }
+            })
+            boxes = SharedBuffer(storage)
             // Largest first, each to the lane with fewer values so far.
             var lanes: [[Int]] = [[], []], load = [0, 0]
             for k in params.indices.sorted(by: { params[$0].count > params[$1].count }) {
@@ -132,8 +135,10 @@ public enum VAETrainer {
             self.lanes = lanes
         }
 
-        var parameters: [[Float]] { boxes.map(\.p) }
-        var moments: ([[Float]], [[Float]]) { (boxes.map(\.m), boxes.map(\.v)) }
+        deinit { boxes.buffer.deinitialize(); boxes.buffer.deallocate() }
+
+        var parameters: [[Float]] { boxes.buffer.map(\.p) }
+        var moments: ([[Float]], [[Float]]) { (boxes.buffer.map(\.m), boxes.buffer.map(\.v)) }
     }
 
     /// One epoch's batches on the two lanes of `pair`: each lane computes the loss and

@@ -60,19 +60,7 @@ ToolMain.run(command) { inv in
     let recentCount = try a.int("recent", default: 0, range: 0...1_000_000)
 
     // Measured points, in the order they were measured.
-    var measured: [(y: Int, x: Int, value: Double)] = []
-    if let path = a.string("measured") {
-        if ArrayFile.isArrayFile(path) && HDF5File.isHDF5(path), (try? HDF5File(path: path).attributes(at: "/")["format"]?.stringValue) == DKLEnsemble.fileFormat {
-            let model = try DKLEnsemble.load(from: path)
-            guard model.coordinates.count == 2 * model.members[0].trainTargets.count else {
-                throw DKLError.data("the model file does not record its training positions", file: path)
-            }
-            measured = model.members[0].trainTargets.indices.map { (model.coordinates[2 * $0], model.coordinates[2 * $0 + 1], model.members[0].trainTargets[$0]) }
-        } else {
-            let (values, _) = try Positions.readTargets(path, field: a.string("target"), ordered: true)
-            measured = values
-        }
-    }
+    let measured = try a.string("measured").map { try Candidates.measured($0, field: a.string("target")) } ?? []
     let best: Double
     if let b = a.string("best") {
         guard let v = Double(b), v.isFinite else { throw DKLError.usage("--best must be a number") }
@@ -88,9 +76,9 @@ ToolMain.run(command) { inv in
     if path != "-" && !FileManager.default.fileExists(atPath: path) { throw DKLError.data("no such file", file: path) }
     if thompson || fantasize {
         let model = try DKLEnsemble.load(from: a.string("model")!)
-        let (coords, x) = try readPatches(path, width: model.members[0].trainInputs.cols, purpose: fantasize ? "--batch fantasize" : "thompson")
-        let measuredKeys = Set(measured.map { Positions.key($0.y, $0.x) })
-        var excluded = Set(coords.indices.filter { measuredKeys.contains(Positions.key(coords[$0].0, coords[$0].1)) })
+        let candidates = try Candidates.patches(path, width: model.members[0].trainInputs.cols, purpose: fantasize ? "--batch fantasize" : "thompson")
+        let (coords, x) = (candidates.coordinates, candidates.patches)
+        let excluded = candidates.indices(of: measured)
         if fantasize {
             var fantasies = try EnsembleFantasies(ensemble: model, candidates: x)
             let (mean, variance) = (fantasies.mean, fantasies.variance)
@@ -103,20 +91,13 @@ ToolMain.run(command) { inv in
         }
         // Thompson sampling from the ensemble: per point, a member drawn at random, then one
         // joint draw of its latent function on a subset of the candidates, and its maximum.
-        let seed = try a.seed()
-        let subset = try a.int("subset", default: 2000, range: 2...100_000)
+        let picks = try model.thompsonChoices(x, q: q, subset: try a.int("subset", default: 2000, range: 2...100_000), seed: try a.seed(),
+                                              maximize: maximize, excluded: excluded)
         let schema = try Schema([Field("y", .i32), Field("x", .i32), Field("score", .f64), Field("member", .i32)])
         let out = try inv.openOutput(StreamHeader(schema: schema, attrs: ["acquisition": "thompson", "maximize": .bool(maximize)]))
-        var rng = Xoshiro(seed: seed)
-        for draw in 0..<q {
-            let k = Int(rng.next() % UInt64(model.members.count))
-            let m = model.members[k]
-            guard let pick = try Thompson.chooseWithValue(posterior: try m.posterior(), candidates: m.embed(x), maxSubset: subset,
-                                                          seed: seed &+ UInt64(draw) &* 0x9E37_79B9, maximize: maximize, excluded: excluded) else { break }
-            excluded.insert(pick.index)
+        for pick in picks {
             var rec = RecordBuilder(schema)
-            rec.set(0, int: coords[pick.index].0); rec.set(1, int: coords[pick.index].1)
-            rec.set(2, pick.value * m.targetStd + m.targetMean); rec.set(3, int: k)
+            rec.set(0, int: coords[pick.index].0); rec.set(1, int: coords[pick.index].1); rec.set(2, pick.value); rec.set(3, int: pick.member)
             try out.writer.write(rec.bytes)
         }
         try out.commit()
@@ -124,26 +105,9 @@ ToolMain.run(command) { inv in
     }
 
     // The candidates.
-    let reader = try StreamReader(path: path)
-    guard let iy = reader.schema.index(of: "y"), let ix = reader.schema.index(of: "x"),
-          let im = reader.schema.index(of: "mean"), let iv = reader.schema.index(of: "var") else {
-        throw DKLError.data("the predictions need fields y, x, mean and var (from dkl-predict)", file: reader.name, location: "header")
-    }
-    var coords: [(Int, Int)] = [], mean: [Double] = [], variance: [Double] = []
-    var record = 0
-    while let batch = try locating(file: reader.name, { try reader.nextBatch() }) {
-        for i in 0..<batch.count {
-            record += 1
-            let r = RecordView(batch.record(i), reader.schema)
-            let (m, v) = (r.double(im), r.double(iv))
-            guard m.isFinite, v.isFinite, v >= 0 else {
-                throw DKLError.data("the prediction at (\(r.int(iy)), \(r.int(ix))) has mean \(m) and variance \(v)", file: reader.name, record: record)
-            }
-            coords.append((r.int(iy), r.int(ix))); mean.append(m); variance.append(v)
-        }
-    }
-    let measuredKeys = Set(measured.map { Positions.key($0.y, $0.x) })
-    let excluded = Set(coords.indices.filter { measuredKeys.contains(Positions.key(coords[$0].0, coords[$0].1)) })
+    let candidates = try Candidates.predictions(path)
+    let (coords, mean, variance) = (candidates.coordinates, candidates.mean, candidates.variance)
+    let excluded = candidates.indices(of: measured)
     let scores = acquisition.scores(mean: mean, variance: variance, best: best, maximize: maximize)
 
     let attrs: JSON = ["acquisition": .string(name), "best": best.isFinite ? .number(best) : .null,
@@ -176,23 +140,4 @@ func writeChoices(_ inv: Invocation, attrs: JSON, _ chosen: [(Int, Double)], coo
         try out.writer.write(rec.bytes)
     }
     try out.commit()
-}
-
-/// The candidates' positions and patches (rows of `width` values) from a patches stream.
-func readPatches(_ path: String, width: Int, purpose: String) throws -> ([(Int, Int)], Matrix) {
-    let reader = try StreamReader(path: path)
-    guard let ip = reader.schema.index(of: "patch"), let iy = reader.schema.index(of: "y"), let ix = reader.schema.index(of: "x") else {
-        throw DKLError.data("\(purpose) needs the candidates' patches (fields y, x and patch)", file: reader.name, location: "header")
-    }
-    guard reader.schema.fields[ip].count == width else {
-        throw DKLError.data("the patches have \(reader.schema.fields[ip].count) values but the model was trained on \(width)", file: reader.name, location: "header")
-    }
-    var coords: [(Int, Int)] = [], values: [Double] = []
-    while let batch = try locating(file: reader.name, { try reader.nextBatch() }) {
-        for i in 0..<batch.count {
-            let r = RecordView(batch.record(i), reader.schema)
-            coords.append((r.int(iy), r.int(ix))); values += r.doubles(ip)
-        }
-    }
-    return (coords, Matrix(rows: coords.count, cols: width, data: values))
 }

@@ -36,43 +36,6 @@ let command = Command(
     ] + Option.streamOutput
 )
 
-/// Where the records go: a stream, or with --tsv a table (to -o, atomically, or stdout).
-final class Sink {
-    let stream: StreamOutput?
-    let table: (file: AtomicFile?, writer: ByteWriter)?
-    let schema: Schema
-
-    init(_ inv: Invocation, _ header: StreamHeader) throws {
-        schema = header.schema
-        guard inv.args.flag("tsv") else { stream = try inv.openOutput(header); table = nil; return }
-        if inv.args.flag("ndjson") || inv.args.flag("binary") { throw DKLError.usage("--tsv writes a table: give no --ndjson or --binary") }
-        stream = nil
-        if let p = inv.args.string("output"), p != "-" {
-            let f = try AtomicFile(path: p)
-            table = (f, f.writer)
-        } else {
-            table = (nil, ByteWriter.stdout())
-        }
-        try table!.writer.write(TSVTable.headerLine(schema))
-    }
-
-    func write(_ rec: UnsafeRawBufferPointer) throws {
-        if let stream { try stream.writer.write(rec) } else { try table!.writer.append { TSVTable.append(rec, schema: schema, to: &$0) } }
-    }
-
-    func write(records: UnsafeRawBufferPointer, count n: Int) throws {
-        if let stream { try stream.writer.write(records: records, count: n); return }
-        let rs = schema.recordSize
-        for i in 0..<n { try write(UnsafeRawBufferPointer(rebasing: records[(i * rs)..<((i + 1) * rs)])) }
-    }
-
-    func commit() throws {
-        if let stream { try stream.commit(); return }
-        try table!.writer.flush()
-        try table!.file?.commit()
-    }
-}
-
 ToolMain.run(command) { inv in
     let a = inv.args
     let inputs = a.positionals.isEmpty ? ["-"] : a.positionals
@@ -132,7 +95,7 @@ ToolMain.run(command) { inv in
     if let spec = a.string("merge") {
         if let o = ["head", "tail", "fields"].first(where: { a.string($0) != nil }) { throw DKLError.usage("--merge writes every record: give no --\(o)") }
         let merger = try StreamMerger(paths: inputs, keys: spec.split(separator: ",").map(String.init))
-        let out = try Sink(inv, merger.header)
+        let out = try RecordSink(inv, merger.header)
         while let r = try merger.next() { try r.withUnsafeBytes { try out.write($0) } }
         try out.commit()
         return
@@ -142,7 +105,7 @@ ToolMain.run(command) { inv in
         if let o = ["head", "tail", "fields", "merge"].first(where: { a.string($0) != nil }) { throw DKLError.usage("--join writes every joined record: give no --\(o)") }
         guard inputs.count == 2 else { throw DKLError.usage("--join takes two streams") }
         let joiner = try StreamJoiner(inputs[0], inputs[1], keys: spec.split(separator: ",").map(String.init))
-        let out = try Sink(inv, joiner.header)
+        let out = try RecordSink(inv, joiner.header)
         while let r = try joiner.next() { try r.withUnsafeBytes { try out.write($0) } }
         try out.commit()
         if joiner.unmatched > 0 { inv.note("\(joiner.unmatched) records of \(inputs[0]) have no partner in \(inputs[1]) and were left out") }
@@ -150,57 +113,9 @@ ToolMain.run(command) { inv in
     }
 
     // Concatenate, select and convert.
-    let head = try a.optionalInt("head", range: 0...Int.max)
-    let tail = try a.optionalInt("tail", range: 0...Int.max)
-    let first = try StreamReader(path: inputs[0])
-    let schema = first.schema
-    let outSchema = try a.string("fields").map { try schema.selecting($0.split(separator: ",").map(String.init)) } ?? schema
-    let picks = outSchema.fields.map { f in (schema[f.name]!.offset, f.offset, f.byteSize) }
-    let direct = outSchema == schema
-    let out = try Sink(inv, StreamHeader(schema: outSchema, attrs: first.header.attrs, provenance: first.header.provenance))
-    var written = 0
-    var ring: [[UInt8]] = []
-    var ringNext = 0
-    var project = [UInt8](repeating: 0, count: outSchema.recordSize)
-
-    func emit(_ rec: UnsafeRawBufferPointer) throws {
-        if direct { try out.write(rec); return }
-        project.withUnsafeMutableBytes { dst in
-            for (from, to, n) in picks { dst.baseAddress!.advanced(by: to).copyMemory(from: rec.baseAddress! + from, byteCount: n) }
-        }
-        try project.withUnsafeBytes { try out.write($0) }
-    }
-
-    var index = 0
-    while index < inputs.count {
-        let r = index == 0 ? first : try StreamReader(path: inputs[index])
-        guard r.schema == schema else {
-            throw DKLError(.data, "its fields (\(r.schema.fields.map(\.declaration).joined(separator: ", "))) differ from those of \(first.name)", file: r.name, location: "header")
-        }
-        while let batch = try r.nextBatch(maxRecords: 1 << 16) {
-            if let t = tail {
-                guard t > 0 else { continue }
-                for i in 0..<batch.count {
-                    let bytes = Array(batch.record(i))
-                    if ring.count < t { ring.append(bytes) } else { ring[ringNext] = bytes; ringNext = (ringNext + 1) % t }
-                }
-                continue
-            }
-            var n = batch.count
-            if let h = head { n = min(n, h - written) }
-            if direct && n == batch.count {
-                try out.write(records: batch.bytes, count: n)
-            } else {
-                for i in 0..<n { try emit(batch.record(i)) }
-            }
-            written += n
-            if let h = head, written >= h { break }
-        }
-        if let h = head, written >= h { break }
-        index += 1
-    }
-    if tail != nil {
-        for k in 0..<ring.count { try ring[(ringNext + k) % ring.count].withUnsafeBytes { try emit($0) } }
-    }
+    let selection = try StreamSelection(paths: inputs, fields: a.string("fields").map { $0.split(separator: ",").map(String.init) },
+                                        head: try a.optionalInt("head", range: 0...Int.max), tail: try a.optionalInt("tail", range: 0...Int.max))
+    let out = try RecordSink(inv, selection.header)
+    try selection.run(write: { try out.write($0) }, writeRecords: { try out.write(records: $0, count: $1) })
     try out.commit()
 }

@@ -92,34 +92,9 @@ ToolMain.run(command) { inv in
     if isMap && (a.string("scalarizer") ?? a.string("target")) != nil { throw DKLError.usage("the oracle is a map of the property: give no -S or --target") }
     let spec = a.string("scalarizer")
     guard isMap || spec != nil || oracle is CommandOracle else { throw DKLError.usage("give the property to learn with -S SPEC") }
-    let scalarizer = try spec.map { try Scalarizer.parse($0) }
-    let column = try { () throws -> Int in
-        guard let scalarizer else { return 0 }
-        let name = a.string("target") ?? scalarizer.fieldNames[0]
-        guard let c = scalarizer.fieldNames.firstIndex(of: name) else { throw DKLError.usage("--target must be one of \(scalarizer.fieldNames.joined(separator: ", "))") }
-        return c
-    }()
-    let targetName = scalarizer?.fieldNames[column] ?? "value"
-    var bound: Scalarizer.Bound?
-    func scalar(_ spectrum: [Double]) throws -> Double {
-        guard let scalarizer else {   // a map's measurement, or a program's one number, is the value
-            guard spectrum.count == 1 else {
-                throw DKLError.data("\(a.string("measure") ?? "the program") answered \(spectrum.count) values: give the property with -S SPEC")
-            }
-            return spectrum[0]
-        }
-        if bound == nil {
-            let axis: EnergyAxis
-            if let o = oracle as? ArrayOracle {
-                axis = try EnergyAxis.resolve(option: a.string("energy"), source: o.source, channels: spectrum.count)
-            } else {
-                guard let e = a.string("energy") else { throw DKLError.usage("--measure needs the energy axis: --energy START:STEP|FILE") }
-                axis = try EnergyAxis.resolve(option: e, attributes: [], sibling: nil, channels: spectrum.count, name: "--energy")
-            }
-            bound = try scalarizer.bind(axis)
-        }
-        return spectrum.withUnsafeBufferPointer { bound!.evaluate($0).values[column] }
-    }
+    let scalar = try MeasuredValue(scalarizer: try spec.map { try Scalarizer.parse($0) }, target: a.string("target"), energy: a.string("energy"),
+                                   source: (oracle as? ArrayOracle)?.source, program: a.string("measure") ?? "the program")
+    let targetName = scalar.name
 
     // The plan: the step model, the acquisition, how points are chosen and when to stop.
     let config = try a.stepModelConfig()
@@ -129,12 +104,7 @@ ToolMain.run(command) { inv in
     let batch = a.string("batch") ?? "penalize"
     guard ["penalize", "fantasize"].contains(batch) else { throw DKLError.usage("unknown --batch '\(batch)' (penalize or fantasize)") }
     if batch == "fantasize" && a.string("radius") != nil { throw DKLError.usage("--radius goes with --batch penalize") }
-    var budget = Int.max
-    if let b = a.string("budget") {
-        if b.hasSuffix("%"), let p = Double(b.dropLast()), p > 0, p <= 100 { budget = max(1, Int((p / 100 * Double(index.count)).rounded(.down))) }
-        else if let n = Int(b), n >= 1 { budget = n }
-        else { throw DKLError.usage("--budget must be a count or a percentage like 5%") }
-    }
+    let budget = try a.string("budget").map { try ExperimentPlan.budget($0, candidates: index.count) } ?? Int.max
     let stopSD = try a.string("stop-sd").map { s -> Double in
         guard let v = Double(s), v > 0, v.isFinite else { throw DKLError.usage("--stop-sd must be a positive number") }
         return v
@@ -151,7 +121,7 @@ ToolMain.run(command) { inv in
     let attrs: JSON = ["image": .string(image.name), "grid": JSON([h, w]), "window": .number(Double(grid.window)), "normalize": .string(grid.normalization.rawValue),
                        "scalarizer": spec.map { .string($0) } ?? .null, "target": .string(targetName), "acquisition": .string(acquisitionName),
                        "candidates": .number(Double(index.count))]
-    let experiment = try ActiveExperiment(grid: grid, oracle: oracle, plan: plan, value: scalar, tracePath: tracePath, attributes: attrs,
+    let experiment = try ActiveExperiment(grid: grid, oracle: oracle, plan: plan, value: { try scalar($0) }, tracePath: tracePath, attributes: attrs,
                                           signature: command.signature(of: Array(inv.argv.dropFirst()), skipping: skip), header: inv.stamped)
     experiment.note = inv.note
     experiment.progress = Progress(tool: command.name, what: "steps", total: plan.steps, enabled: inv.showsProgress)

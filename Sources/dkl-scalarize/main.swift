@@ -33,12 +33,6 @@ let command = Command(
     ] + Option.streamOutput
 )
 
-/// Where the spectra come from: an array (read one image row at a time) or a stream.
-enum Input {
-    case array(ArraySource)
-    case stream(StreamReader, field: Int)
-}
-
 ToolMain.run(command) { inv in
     let a = inv.args
     try inv.expectPositionals(1...1)
@@ -55,25 +49,8 @@ ToolMain.run(command) { inv in
     if Set(names).count != names.count { throw DKLError.usage("two scalarizers give the same field name; name them with NAME=SPEC") }
 
     // The input and the shape of one item (a spectrum [E] or a pattern [ky, kx]).
-    let input: Input, item: [Int], sourceName: String
-    if path != "-" && ArrayFile.isArrayFile(ArrayFile.split(path).0) {
-        let cube = try ArrayFile.open(path)
-        try cube.requireRank(com ? [4] : [3], com ? "a 4D-STEM cube H×W×ky×kx" : "a spectrum image H×W×E")
-        input = .array(cube); item = Array(cube.shape.dropFirst(2)); sourceName = cube.name
-    } else {
-        if path != "-" && !FileManager.default.fileExists(atPath: path) { throw DKLError.data("no such file", file: path) }
-        let reader = try StreamReader(path: path)
-        let fname = a.string("field") ?? "spectrum"
-        guard reader.schema.index(of: "y") != nil, reader.schema.index(of: "x") != nil else {
-            throw DKLError.data("the stream has no fields y and x", file: reader.name, location: "header")
-        }
-        guard let f = reader.schema.index(of: fname) else { throw DKLError.data("the stream has no field '\(fname)' (--field)", file: reader.name, location: "header") }
-        let shape = reader.schema.fields[f].shape
-        guard shape.count == (com ? 2 : 1) else {
-            throw DKLError.data("field '\(fname)' has shape \(shape); \(com ? "--com needs patterns [ky, kx]" : "spectra need shape [E]")", file: reader.name, location: "header")
-        }
-        input = .stream(reader, field: f); item = shape; sourceName = reader.name
-    }
+    let input = try SpectrumSource.open(path, field: a.string("field") ?? "spectrum", itemRank: com ? 2 : 1)
+    let (item, sourceName) = (input.item, input.name)
 
     // Spectral scalarizers bound to the (binned) energy axis.
     var bound: [Scalarizer.Bound] = []
@@ -81,12 +58,7 @@ ToolMain.run(command) { inv in
     if !com {
         let channels = item[0]
         guard channels / factor >= 1 else { throw DKLError.usage("--bin \(factor) leaves no channel of \(channels)") }
-        var axis: EnergyAxis
-        switch input {
-        case let .array(cube): axis = try EnergyAxis.resolve(option: a.string("energy"), source: cube, channels: channels)
-        case let .stream(r, _): axis = try EnergyAxis.resolve(option: a.string("energy"), header: r.header, channels: channels, name: r.name)
-        }
-        axis = EnergyAxis(values: SpectralBinning.bin(axis.values, factor))
+        let axis = EnergyAxis(values: SpectralBinning.bin(try input.energyAxis(option: a.string("energy"), channels: channels).values, factor))
         bound = try specs.map { s in try locating(file: sourceName) { try s.bind(axis) } }
         attrs.append(("energy_eV", JSON.array([axis.values.first!, axis.values.last!].map { .number($0) })))
         attrs.append(("bin", .number(Double(factor))))
@@ -97,36 +69,18 @@ ToolMain.run(command) { inv in
     var centreOfMass: CentreOfMass?
     if com {
         let (ky, kx) = (item[0], item[1])
-        var mask: [Bool]?
-        if let m = a.string("mask") {
-            let arr = try ArrayFile.open(m)
-            guard arr.shape == [ky, kx] else { throw DKLError.data("the mask has shape \(arr.shape) but the patterns are \(ky)×\(kx)", file: m) }
-            mask = try arr.readAll().map { $0 != 0 }
-        }
-        var centre: (y: Double, x: Double)
+        var mask = try a.string("mask").map { try CentreOfMass.loadMask($0, height: ky, width: kx) }
+        let centre: (y: Double, x: Double)
         if let c = a.string("centre") {
             let v = try OptionList.doubles(c, option: "centre", count: 2...2, what: "KY,KX")
             centre = (v[0], v[1])
         } else {
             guard case let .array(cube) = input else { throw DKLError.usage("--com on a stream needs --centre KY,KX") }
-            // The mean pattern, one image row at a time.
-            var mean = [Double](repeating: 0, count: ky * kx)
-            for y in 0..<cube.shape[0] {
-                try Interrupts.check()
-                let row = try cube.readBlock(start: [y, 0, 0, 0], count: [1, cube.shape[1], ky, kx])
-                for (i, v) in row.enumerated() where v.isFinite { mean[i % (ky * kx)] += v }
-            }
-            guard let c = mean.withUnsafeBufferPointer({ CentreOfMass.raw($0, height: ky, width: kx, mask: mask) }) else {
-                throw DKLError.data("the mean diffraction pattern has no positive intensity", file: cube.name)
-            }
-            centre = c
+            centre = try CentreOfMass.reference(cube, mask: mask)
         }
         if let r = a.string("radius") {
-            guard let radius = Double(r), radius > 0 else { throw DKLError.usage("--radius must be a positive number of detector pixels") }
-            let disc = (0..<(ky * kx)).map { i -> Bool in
-                let (dy, dx) = (Double(i / kx) - centre.y, Double(i % kx) - centre.x)
-                return dy * dy + dx * dx <= radius * radius
-            }
+            guard let radius = Double(r), radius > 0, radius.isFinite else { throw DKLError.usage("--radius must be a positive number of detector pixels") }
+            let disc = CentreOfMass.disc(height: ky, width: kx, centre: centre, radius: radius)
             mask = mask.map { zip($0, disc).map { $0 && $1 } } ?? disc
         }
         centreOfMass = CentreOfMass(height: ky, width: kx, centre: centre, mask: mask)
@@ -137,9 +91,10 @@ ToolMain.run(command) { inv in
     let fieldNames = scalarizers.fieldNames
     let schema = try Schema([Field("y", .i32), Field("x", .i32)] + fieldNames.map { Field($0, .f64) } + [Field("flags", .u8)])
     let out = try inv.openOutput(StreamHeader(schema: schema, attrs: .object(attrs)))
-    let width = item.reduce(1, *)
     var flagged = 0, done = 0
-    func emit(_ coords: [(Int, Int)], _ results: [(values: [Double], flags: UInt8)]) throws {
+    let rows: Int? = if case let .array(cube) = input { cube.shape[0] } else { nil }
+    let progress = Progress(tool: command.name, what: rows == nil ? "records" : "rows", total: rows, enabled: inv.showsProgress)
+    try input.scalarize(scalarizers, progress: progress) { coords, results in
         for (k, (y, x)) in coords.enumerated() {
             var rec = RecordBuilder(schema)
             rec.set(0, int: y); rec.set(1, int: x)
@@ -149,33 +104,6 @@ ToolMain.run(command) { inv in
             try out.writer.write(rec.bytes)
         }
         done += coords.count
-    }
-
-    switch input {
-    case let .array(cube):
-        let (h, w) = (cube.shape[0], cube.shape[1])
-        let progress = Progress(tool: command.name, what: "rows", total: h, enabled: inv.showsProgress)
-        try scalarizers.forEachRow(of: cube) { y, results in
-            try emit((0..<w).map { (y, $0) }, results)
-            progress.update(y + 1)
-        }
-        progress.finish(h)
-    case let .stream(reader, f):
-        let (iy, ix) = (reader.schema.index(of: "y")!, reader.schema.index(of: "x")!)
-        let progress = Progress(tool: command.name, what: "records", total: nil, enabled: inv.showsProgress)
-        while let batch = try reader.nextBatch(maxRecords: 1024) {
-            try Interrupts.check()
-            var values = [Double](), coords: [(Int, Int)] = []
-            values.reserveCapacity(batch.count * width)
-            for i in 0..<batch.count {
-                let r = RecordView(batch.record(i), reader.schema)
-                coords.append((r.int(iy), r.int(ix)))
-                values += r.doubles(f)
-            }
-            try emit(coords, scalarizers.evaluate(values, count: batch.count, width: width))
-            progress.update(done)
-        }
-        progress.finish(done)
     }
     try out.commit()
     if flagged > 0 { inv.note("\(flagged) of \(done) records are flagged (NaN in the spectrum, or a failed fit): their fields are NaN") }

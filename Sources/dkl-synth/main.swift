@@ -49,32 +49,14 @@ func writeTrajectories(_ inv: Invocation) throws {
     let steps = try a.int("steps", default: 900, range: 1...1_000_000)
     let duration = try a.double("duration", default: 1)
     guard duration.isFinite && duration > 0 else { throw DKLError.usage("--duration must be positive") }
-    let schema = try Schema([Field("id", .i64), Field("A", .f64), Field("alpha", .f64), Field("omega", .f64), Field("B", .f64),
-                             Field("field", .f32, shape: [steps])])
-    let attrs: JSON = ["set": "trajectories", "formula": "A*exp(alpha*t)*sin(omega*t)+B", "steps": .number(Double(steps)),
-                       "duration": .number(duration)]
-    var g = Xoshiro(seed: try a.seed())
-    try writeStream(inv, schema, attrs, count: count, what: "trajectories") { i, rec in
-        let t = Trajectory(&g)
-        rec.set(0, int: i)
-        rec.set(1, t.amplitude); rec.set(2, t.alpha); rec.set(3, t.omega); rec.set(4, t.offset)
-        rec.set(5, t.values(steps: steps, duration: duration))
-    }
+    try write(inv, try SyntheticStream.trajectories(count: count, steps: steps, duration: duration, seed: try a.seed()))
 }
 
-/// Writes `count` records filled in order by `fill`, with progress and ^C checks.
-func writeStream(_ inv: Invocation, _ schema: Schema, _ attrs: JSON, count: Int, what: String,
-                 _ fill: (Int, inout RecordBuilder) throws -> Void) throws {
-    let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
-    let progress = Progress(tool: command.name, what: what, total: count, enabled: inv.showsProgress)
-    var rec = RecordBuilder(schema)
-    for i in 0..<count {
-        try fill(i, &rec)
-        try out.writer.write(rec.bytes)
-        if i % 100 == 99 { progress.update(i + 1); try Interrupts.check() }
-    }
+/// Writes the set's records to the output, with progress.
+func write(_ inv: Invocation, _ set: SyntheticStream) throws {
+    let out = try inv.openOutput(StreamHeader(schema: set.schema, attrs: set.attributes))
+    try set.write(to: out.writer, progress: Progress(tool: command.name, what: set.what, total: set.count, enabled: inv.showsProgress))
     try out.commit()
-    progress.finish(count)
 }
 
 func writeCards(_ inv: Invocation) throws {
@@ -87,94 +69,41 @@ func writeCards(_ inv: Invocation) throws {
     guard shear.isFinite, shear >= 0, shear < 60 else { throw DKLError.usage("--shear must be from 0 to below 60 degrees") }
     var suits: [Card.Suit] = Card.Suit.allCases
     if let list = a.string("suits") {
-        suits = try list.split(separator: ",").map { name in
-            guard let s = Card.Suit.allCases.first(where: { $0.name == name }) else {
-                throw DKLError.usage("unknown suit '\(name)' (clubs, spades, hearts, diamonds)")
-            }
+        suits = try OptionList.items(list, ",").map { name in
+            guard let s = Card.Suit.allCases.first(where: { $0.name == name }) else { throw DKLError.usage("unknown suit '\(name)' (clubs, spades, hearts, diamonds)") }
             return s
         }
         if suits.isEmpty { throw DKLError.usage("--suits is empty") }
     }
-    // On a grid, card i sits at (i / B, i mod B).
     let grid = try a.string("grid").map { spec -> (Int, Int) in
         let v = try OptionList.ints(spec.lowercased(), option: "grid", separator: "x", count: 2...2, range: 1...10_000_000, what: "AxB, e.g. 50x50")
         guard v[0] * v[1] <= 10_000_000 else { throw DKLError.usage("--grid \(spec) makes more than 10,000,000 cards") }
         if a.string("count") != nil { throw DKLError.usage("--grid sets the number of cards: give no --count") }
         return (v[0], v[1])
     }
-    let total = grid.map { $0.0 * $0.1 } ?? count
-    var fields = [Field("id", .i64)]
-    if grid != nil { fields += [Field("y", .i32), Field("x", .i32)] }
-    fields += [Field("suit", .i32), Field("angle", .f64), Field("shear", .f64), Field("image", .f32, shape: dims)]
-    let schema = try Schema(fields)
-    var attrs: JSON = ["set": "cards", "suits": JSON(Card.Suit.allCases.map(\.name)), "rotation": .number(rotation), "shear": .number(shear),
-                       "angle_units": "degrees, counterclockwise"]
-    if let grid { attrs.set("grid", JSON([grid.0, grid.1])) }
-    let first = grid == nil ? 1 : 3   // the field suit
-    var g = Xoshiro(seed: try a.seed())
-    try writeStream(inv, schema, attrs, count: total, what: "cards") { i, rec in
-        let suit = suits[Int(g.uniform() * Double(suits.count))]
-        let angle = rotation * (2 * g.uniform() - 1), sh = shear * (2 * g.uniform() - 1)
-        let image = Card.render(suit, angle: angle, shear: sh, height: dims[0], width: dims[1])
-        rec.set(0, int: i)
-        if let grid { rec.set(1, int: i / grid.1); rec.set(2, int: i % grid.1) }
-        rec.set(first, int: suit.rawValue); rec.set(first + 1, angle); rec.set(first + 2, sh)
-        image.withUnsafeBufferPointer { rec.set(first + 3, floats: $0) }
-    }
+    try write(inv, try SyntheticStream.cards(size: dims, count: count, grid: grid, rotation: rotation, shear: shear, suits: suits, seed: try a.seed()))
 }
 
 func writePlasmon(_ inv: Invocation) throws {
     let a = inv.args
-    if a.positionals.first == "plasmon" {
-        try inv.expectPositionals(2...2)
-    } else {
-        try inv.expectPositionals(1...1)
-    }
-    let dir = a.positionals.last!
+    try inv.expectPositionals(a.positionals.first == "plasmon" ? 2...2 : 1...1)
     let dims = try size(a, default: "64x64", range: 4...4096)
     let channels = try a.int("channels", default: 96, range: 8...4096)
     let count = try a.int("particles", default: 14, range: 0...10_000)
     var scene = PlasmonScene(height: dims[0], width: dims[1], channels: channels, particles: count, seed: try a.seed())
-    try FileSystem.makeDirectory(dir)
-
-    let image = scene.image()
-    let progress = Progress(tool: command.name, what: "rows", total: dims[0], enabled: inv.showsProgress)
-    var spectra = [Float](); spectra.reserveCapacity(dims[0] * dims[1] * channels)
-    var edge = [Double](), gap = [Double]()
-    let edgeBand = scene.energy.map { $0 >= 2.3 && $0 <= 3.1 }, gapBand = scene.energy.map { $0 >= 1.35 && $0 <= 2.05 }
-    let dE = scene.energy[1] - scene.energy[0]
-    for y in 0..<dims[0] {
-        for x in 0..<dims[1] {
-            let s = scene.spectrum(y: y, x: x)
-            spectra += s.noisy
-            edge.append(dE * zip(s.clean, edgeBand).filter(\.1).map(\.0).reduce(0, +))
-            gap.append(dE * zip(s.clean, gapBand).filter(\.1).map(\.0).reduce(0, +))
-        }
-        progress.update(y + 1)
-    }
-    try NPYFile.write(dir + "/image.npy", shape: dims, values: .float(image))
-    let w = try HDF5Writer(path: dir + "/spectra.h5")
-    do {
-        try w.write("/spectra", shape: dims + [channels], values: .float(spectra))
-        try w.write("/energy", shape: [channels], values: .double(scene.energy))
-        try w.write("/image", shape: dims, values: .float(image))
-        try w.write("/truth/edge_band", shape: dims, values: .double(edge))
-        try w.write("/truth/gap_band", shape: dims, values: .double(gap))
-        try w.setAttribute("/spectra", "energy_start_eV", .number(scene.energy[0]))
-        try w.setAttribute("/spectra", "energy_step_eV", .number(dE))
-        try w.setAttribute("/spectra", "units", "counts (arb.)")
-        try w.setAttribute("/truth/edge_band", "band_eV", [2.3, 3.1])
-        try w.setAttribute("/truth/gap_band", "band_eV", [1.35, 2.05])
-        try w.setAttribute("/", "generator", .string("dkl-synth \(DKLVersion.string)"))
-        try w.setAttribute("/", "argv", JSON(Array(inv.argv.dropFirst())))
-        try w.commit()
-    } catch { w.abort(); throw error }
-    progress.finish(dims[0])
+    try scene.write(to: a.positionals.last!, argv: Array(inv.argv.dropFirst()),
+                    progress: Progress(tool: command.name, what: "rows", total: dims[0], enabled: inv.showsProgress))
 }
 
+let modes = ModeOptions([("plasmon", ["size", "channels", "particles"]),
+                         ("trajectories", ["count", "steps", "duration", "output", "ndjson", "binary", "no-provenance"]),
+                         ("cards", ["size", "count", "rotation", "shear", "suits", "grid", "output", "ndjson", "binary", "no-provenance"])],
+                        shared: ["seed"])
+
 ToolMain.run(command) { inv in
-    let a = inv.args
-    switch a.positionals.first {
+    let mode = ["trajectories", "cards"].contains(inv.args.positionals.first ?? "") ? inv.args.positionals[0] : "plasmon"
+    try modes.check(inv.args, mode: mode)
+    switch mode {
     case "trajectories": try writeTrajectories(inv)
     case "cards": try writeCards(inv)
     default: try writePlasmon(inv)

@@ -46,28 +46,6 @@ let command = Command(
     ]
 )
 
-/// Progress of the members' training, from several threads.
-final class TrainingProgress: @unchecked Sendable {
-    let lock = NSLock()
-    var iterations: [Int]
-    var losses: [Double]
-    let progress: DKLCore.Progress
-    let total: Int
-    init(members: Int, iterations: Int, enabled: Bool) {
-        self.iterations = [Int](repeating: 0, count: members)
-        losses = [Double](repeating: .nan, count: members)
-        total = members * iterations
-        progress = DKLCore.Progress(tool: "dkl-train", what: "iterations", total: total, enabled: enabled)
-    }
-    func observe(_ member: Int, _ iteration: Int, _ loss: Double) -> Bool {
-        lock.lock(); defer { lock.unlock() }
-        iterations[member] = iteration
-        losses[member] = loss
-        progress.update(iterations.reduce(0, +))
-        return Interrupts.signalNumber == 0
-    }
-}
-
 ToolMain.run(command) { inv in
     let a = inv.args
     try inv.expectPositionals(0...1)
@@ -91,13 +69,7 @@ ToolMain.run(command) { inv in
     config.validationPatience = try a.int("patience", default: config.validationPatience, range: 0...10_000_000)
     guard (0..<1).contains(config.validationFraction) else { throw DKLError.usage("--validation must be in [0, 1)") }
     guard config.weightDecay >= 0 else { throw DKLError.usage("--weight-decay must not be negative") }
-    func gamma(_ name: String) throws -> GPPriors.Gamma? {
-        guard let text = a.string(name) else { return nil }
-        let v = try OptionList.doubles(text, option: name, count: 2...2, what: "SHAPE,RATE")
-        guard v.allSatisfy({ $0 > 0 }) else { throw DKLError.usage("--\(name) must be SHAPE,RATE with positive numbers") }
-        return GPPriors.Gamma(shape: v[0], rate: v[1])
-    }
-    config.priors = GPPriors(lengthscale: try gamma("prior-lengthscale"), outputscale: try gamma("prior-outputscale"), noise: try gamma("prior-noise"))
+    config.priors = try a.gpPriors()
 
     // Targets by position.
     let targets: [Int64: Double], targetName: String
@@ -116,11 +88,7 @@ ToolMain.run(command) { inv in
         guard let column = scalarizer.fieldNames.firstIndex(of: name) else {
             throw DKLError.usage("--target must be one of \(scalarizer.fieldNames.joined(separator: ", "))")
         }
-        var out = [Int64: Double]()
-        try SpectrumScalarizers(bound: [bound]).forEachRow(of: cube) { y, results in
-            for (x, r) in results.enumerated() where r.flags == 0 && r.values[column].isFinite { out[Positions.key(y, x)] = r.values[column] }
-        }
-        (targets, targetName) = (out, name)
+        (targets, targetName) = (try SpectrumScalarizers(bound: [bound]).targets(of: cube, column: column), name)
     case (nil, nil): throw DKLError.usage("give the targets: --targets FILE, or --spectra CUBE with -S SPEC")
     default: throw DKLError.usage("--targets and --spectra do not mix")
     }
@@ -146,10 +114,10 @@ ToolMain.run(command) { inv in
             throw DKLError.data("the model's inputs have \(initial!.members[0].trainInputs.cols) values, the patches \(set.inputs.cols)", file: path)
         }
     }
-    let watch = TrainingProgress(members: config.members(for: set.targets.count), iterations: config.iterations, enabled: inv.showsProgress)
+    let watch = EnsembleProgress(tool: command.name, members: config.members(for: set.targets.count), iterations: config.iterations, enabled: inv.showsProgress)
     Interrupts.deferExit = true
     var ensemble = try DKLEnsemble.train(x: set.inputs, y: set.targets, config: config, initial: initial, observe: watch.observe)
-    watch.progress.finish(watch.iterations.reduce(0, +))
+    watch.finish()
     let interrupted = Interrupts.signalNumber != 0
     ensemble.coordinates = set.coordinates
     ensemble.inputs = reader.header.attrs

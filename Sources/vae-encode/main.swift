@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import DKLCore
 import DKLNumerics
 import DKLData
@@ -88,38 +87,12 @@ func train(_ inv: Invocation) throws {
         model = VAE(config: config, shape: data.shape, field: data.field, offset: norm.offset, scale: norm.scale)
         state = VAETrainingState(parameters: model.parameters, learningRate: config.learningRate)
     }
-    let x = model.normalized(data.values, count: data.count)
-    let saveEvery = try a.int("save-every", default: 10, range: 1...1_000_000)
-    let provenance = [StreamHeader.provenanceEntry(tool: command.name, argv: Array(inv.argv.dropFirst()))]
-    let progress = Progress(tool: command.name, what: "epochs", total: model.config.epochs, enabled: inv.showsProgress)
-    var failure: Error?
-    let saveFailed = Atomic<Bool>(false)   // read by the trainer's poll, which may run on a lane
-    Interrupts.deferExit = true   // ^C ends the epoch loop; the last whole epoch is saved below
-    let started = Date()
-    let startEpoch = state.epoch
-    let finished = VAETrainer.train(&model, x, state: &state, report: { e, m, s in
-        let v = e.validation.map { String(format: ", held-out %.5g", $0.total) } ?? ""
-        let consistency = m.config.rotationConsistency > 0 ? String(format: ", consistency %.4g", e.train.consistency) : ""
-        progress.update(e.epoch, detail: String(format: "loss %.5g (reconstruction %.5g, KL %.4g", e.train.total, e.train.reconstruction, e.train.kl)
-                        + consistency + ")" + v)
-        if e.epoch % saveEvery == 0 {
-            do { try m.save(to: modelPath, state: s, provenance: provenance) } catch { failure = error; saveFailed.store(true, ordering: .relaxed) }
-        }
-    }, interrupted: { saveFailed.load(ordering: .relaxed) || Interrupts.signalNumber != 0 })
-    if let failure { throw failure }
-    let seconds = Date().timeIntervalSince(started)
-    VAETrainer.setLatentBox(&model, x)
-    try model.save(to: modelPath, state: state, provenance: provenance)
-    if !finished {
-        throw DKLError(.interrupted, "interrupted: \(state.epoch) whole epochs are saved in \(modelPath); continue with --init \(modelPath)")
-    }
-    progress.finish(state.epoch)
-    let summary: JSON = ["model": .string(modelPath), "records": .number(Double(data.count)), "epochs": .number(Double(state.epoch)),
-                         "best_epoch": .number(Double(state.bestEpoch)), "early_stopped": .bool(state.stopped),
-                         "train_loss": .number(state.trainLoss.last ?? .nan), "seconds": .number(seconds),
-                         "seconds_per_epoch": .number(seconds / Double(max(state.epoch - startEpoch, 1))),
-                         "validation_loss": state.validationLoss.isEmpty ? .null : .number(state.bestValidation),
-                         "latent_low": .array(model.latentLow.map { .number($0) }), "latent_high": .array(model.latentHigh.map { .number($0) })]
+    var run = VAETrainingRun(model: model, state: state, path: modelPath)
+    run.saveEvery = try a.int("save-every", default: 10, range: 1...1_000_000)
+    run.provenance = [StreamHeader.provenanceEntry(tool: command.name, argv: Array(inv.argv.dropFirst()))]
+    Interrupts.deferExit = true   // ^C ends the epoch loop; the last whole epoch is saved
+    let summary = try run.run(model.normalized(data.values, count: data.count), records: data.count,
+                              progress: Progress(tool: command.name, what: "epochs", total: model.config.epochs, enabled: inv.showsProgress))
     let out = ByteWriter.stdout()
     try out.write(summary.text + "\n")
     try out.flush()
@@ -129,35 +102,10 @@ func encode(_ inv: Invocation) throws {
     let a = inv.args
     try inv.expectPositionals(1...2)
     let (model, modelPath) = try VAEArguments.loadModel(a)
-    let input = a.positionals.count > 1 ? a.positionals[1] : "-"
-    let reader = try RecordReader(input, field: a.string("field"), preferring: model.field)
-    guard reader.shape == model.shape else {
-        throw DKLError.data("records of shape \(reader.shape), but the model was trained on \(model.shape)", file: input)
-    }
-    let l = model.latentWidth
-    // The input's labels pass through, except those the output's own fields would shadow.
-    let labels = reader.labels.enumerated().filter { !["id", "mean", "logvar"].contains($0.element.name) }
-    let schema = try Schema([Field("id", .i64), Field("mean", .f64, shape: [l]), Field("logvar", .f64, shape: [l])] + labels.map(\.element))
-    let out = try inv.openOutput(StreamHeader(schema: schema, attrs: ["model": .string(modelPath), "latent": JSON(VAEArguments.latentNames(model))]))
-    var rec = RecordBuilder(schema)
-    var start = 0
-    while let chunk = try reader.next() {
-        let n = chunk.count
-        let (mean, logVariance) = model.encode(model.normalized(chunk.values, count: n), model.parameters)
-        for i in 0..<n {
-            rec.set(0, int: start + i)
-            rec.set(1, (0..<l).map { Double(mean.data[i * l + $0]) })
-            rec.set(2, (0..<l).map { Double(logVariance.data[i * l + $0]) })
-            for (k, label) in labels.enumerated() {
-                let v = chunk.labels[label.offset].values[i]
-                if label.element.dtype.isFloat { rec.set(3 + k, v) } else { rec.set(3 + k, int: v.isFinite && abs(v) < 9e18 ? Int(v) : 0) }
-            }
-            try out.writer.write(rec.bytes)
-        }
-        start += n
-        try Interrupts.check()
-    }
-    if start == 0 { throw DKLError.data("no records", file: reader.name) }
+    let reader = try RecordReader(a.positionals.count > 1 ? a.positionals[1] : "-", field: a.string("field"), preferring: model.field)
+    let encoding = try VAEEncoding(model: model, reader: reader)
+    let out = try inv.openOutput(StreamHeader(schema: encoding.schema, attrs: ["model": .string(modelPath), "latent": JSON(model.latentNames)]))
+    try encoding.run(reader) { try out.writer.write($0) }
     try out.commit()
 }
 
@@ -165,47 +113,31 @@ func decode(_ inv: Invocation) throws {
     let a = inv.args
     try inv.expectPositionals(1...2)
     let (model, modelPath) = try VAEArguments.loadModel(a)
-    let l = model.latentWidth
-    // The points a chunk at a time: a grid's, made as they are needed, or a stream's.
-    let nextChunk: () throws -> [VAEArguments.LatentPoint]?
+    let points: LatentPoints
     if let g = a.string("grid") {
         if a.positionals.count > 1 { throw DKLError.usage("give latent points or --grid, not both") }
         let (rows, cols) = try VAEArguments.grid(g, model)
-        var made = 0
-        nextChunk = {
-            guard made < rows * cols else { return nil }
-            let chunk = (made..<min(made + 1024, rows * cols)).map { k in
-                (model.gridPoint(row: k / cols, col: k % cols, rows: rows, cols: cols), (k / cols, k % cols))
-            }
-            made += chunk.count
-            return chunk
-        }
+        points = LatentPoints(grid: rows, cols, model: model)
     } else {
-        let reader = try VAEArguments.LatentReader(a.positionals.count > 1 ? a.positionals[1] : "-", field: a.string("field") ?? "z", width: l)
-        nextChunk = { try reader.next() }
+        points = try LatentPoints(stream: a.positionals.count > 1 ? a.positionals[1] : "-", field: a.string("field") ?? "z", width: model.latentWidth)
     }
-    let schema = try Schema([Field("id", .i64), Field("y", .i32), Field("x", .i32), Field("z", .f64, shape: [l]),
-                             Field(model.field, .f32, shape: model.shape)])
-    let out = try inv.openOutput(StreamHeader(schema: schema, attrs: ["model": .string(modelPath), "latent": JSON(VAEArguments.latentNames(model))]))
-    var rec = RecordBuilder(schema)
-    var start = 0
-    while let chunk = try nextChunk() {
-        let z = Tensor<Float>(rows: chunk.count, cols: l, data: chunk.flatMap { $0.z.map(Float.init) })
-        let decoded = model.decode(z).map(Float.init)
-        for (i, p) in chunk.enumerated() {
-            rec.set(0, int: start + i); rec.set(1, int: p.cell.0); rec.set(2, int: p.cell.1)
-            rec.set(3, p.z)
-            decoded[(i * model.inputWidth)..<((i + 1) * model.inputWidth)].withUnsafeBufferPointer { rec.set(4, floats: $0) }
-            try out.writer.write(rec.bytes)
-        }
-        start += chunk.count
-        try Interrupts.check()
-    }
+    let decoding = try VAEDecoding(model: model)
+    let out = try inv.openOutput(StreamHeader(schema: decoding.schema, attrs: ["model": .string(modelPath), "latent": JSON(model.latentNames)]))
+    try decoding.run(points) { try out.writer.write($0) }
     try out.commit()
 }
 
+let modes = ModeOptions([("train", ["latent", "encoder", "encoder-channels", "decoder", "encoder-hidden", "decoder-hidden", "activation", "likelihood", "beta",
+                                    "rotation-prior", "rotation-consistency", "translation-prior", "epochs", "batch", "lr", "validation", "patience",
+                                    "init", "save-every", "seed"]),
+                         ("encode", ["model", "ndjson", "binary", "no-provenance"]),
+                         ("decode", ["model", "grid", "ndjson", "binary", "no-provenance"])],
+                        shared: ["output", "field", "threads"])
+
 ToolMain.run(command) { inv in
-    switch inv.args.positionals.first {
+    let mode = inv.args.positionals.first
+    if let mode, ["train", "encode", "decode"].contains(mode) { try modes.check(inv.args, mode: mode) }
+    switch mode {
     case "train": try train(inv)
     case "encode": try encode(inv)
     case "decode": try decode(inv)

@@ -160,3 +160,54 @@ final class CleanFerroTests: XCTestCase {
         }
     }
 }
+
+/// A FerroRun in the library: records set by name from the simulator's summaries, and a run
+/// continued from a checkpoint holding part of the histories gives the uninterrupted bytes.
+final class FerroRunTests: XCTestCase {
+    func testRecordsByNameAndAContinuedRun() throws {
+        let dir = TempDir()
+        let model = FerroModel(n: 6, mode: .tetragonal, gamma: 1, k: 1, depAlpha: 0)
+        var g = Xoshiro(seed: 3)
+        let initial = Polarization.random(sites: 36, scale: 0.3, using: &g)
+        let t = FieldHistory.linspace(120, duration: 1)
+        let field: FieldPairs = t.map { (0.0, 1.5 * sin(2 * .pi * $0)) }
+        var run = FerroRun(model: model, initial: initial, histories: [])
+        run.sweep(try ParameterSweep.parse(["k=0.5:1.5:3", "gamma=0.5:1:2"]), field: field)
+        run.batchSize = 2
+        XCTAssertEqual(run.histories.map(\.0), Array(0..<6))
+        let schema = try run.schema()
+        XCTAssertEqual(schema.fields.map(\.name), ["id", "y", "x", "k", "gamma", "px", "py", "p_abs", "sum_abs_curl", "curl_over_p", "diverged"])
+        func records(_ checkpoint: Checkpoint?) throws -> [[UInt8]] {
+            var out: [[UInt8]] = []
+            _ = try run.run(checkpoint: checkpoint, arrays: try FerroOutput(maps: nil, series: nil, count: 6, n: 6), progress: nil) { out.append($0) }
+            return out
+        }
+        let whole = try records(nil)
+        XCTAssertEqual(whole.count, 6)
+        // Each record against the simulator run here, field by field.
+        let sweep = run.sweep
+        for (i, rec) in whole.enumerated() {
+            let m = sweep.model(i, from: model)
+            let r = FerroSimulator(model: m).run(initial: initial, field: field, times: t, update: .deterministic, keepHistory: false)
+            let s = FerroSummary(r, n: 6)
+            rec.withUnsafeBytes { b in
+                let v = RecordView(b, schema)
+                XCTAssertEqual(v.int(schema.index(of: "id")!), i)
+                XCTAssertEqual(v.int(schema.index(of: "y")!), i / 2)
+                XCTAssertEqual(v.int(schema.index(of: "x")!), i % 2)
+                XCTAssertEqual(v.double(schema.index(of: "k")!), sweep.point(i)[0])
+                XCTAssertEqual(v.double(schema.index(of: "px")!), s.meanP.0)
+                XCTAssertEqual(v.double(schema.index(of: "sum_abs_curl")!), s.sumAbsCurl)
+                XCTAssertEqual(v.double(schema.index(of: "curl_over_p")!), s.curlOverP)
+            }
+        }
+        // A checkpoint holding the first three records: the rest are run, the bytes are the same.
+        let header = StreamHeader(schema: schema, attrs: run.attributes)
+        let first = try Checkpoint(path: dir.path + "/c.ndjson", header: header, signature: "s")
+        try first.append(Array(whole.prefix(3)))
+        let resumed = try Checkpoint(path: dir.path + "/c.ndjson", header: header, signature: "s")
+        XCTAssertEqual(resumed.records.count, 3)
+        XCTAssertEqual(try records(resumed), whole)
+        XCTAssertEqual(try Checkpoint(path: dir.path + "/c.ndjson", header: header, signature: "s").records.count, 6)
+    }
+}

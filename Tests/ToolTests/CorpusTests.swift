@@ -28,13 +28,22 @@ final class CorpusTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(all.count, 28)
         let files = try FileManager.default.contentsOfDirectory(atPath: corpus).filter { !$0.hasSuffix(".py") && !$0.hasSuffix(".tsv") && !$0.hasSuffix(".sh") }
         XCTAssertEqual(Set(files), Set(all.map { $0.args[1].components(separatedBy: ":")[0] }), "every corpus file is pinned")
-        for c in all {
+        XCTAssertEqual(try mismatches(all), [])
+    }
+
+    /// The pin comparison: one line per case whose run differs from its pin (a signal, the
+    /// exit status, the message, or output on failure).
+    func mismatches(_ cases: [Case]) throws -> [String] {
+        var out: [String] = []
+        for c in cases {
             let r = try Tools.run("dkl-cat", c.args, cwd: corpus)
-            XCTAssertFalse(r.signaled, r.report)
-            XCTAssertEqual(r.status, c.status, r.report)
-            XCTAssertEqual(r.err, c.message.isEmpty ? "" : c.message + "\n", r.report)
-            if c.status != 0 { XCTAssertTrue(r.out.isEmpty, "no output on failure: \(r.report)") }
+            let name = c.args.joined(separator: " ")
+            if r.signaled { out.append("\(name): killed by a signal") }
+            if r.status != c.status { out.append("\(name): status \(r.status), pinned \(c.status)") }
+            if r.err != (c.message.isEmpty ? "" : c.message + "\n") { out.append("\(name): message \(r.err.debugDescription), pinned \(c.message.debugDescription)") }
+            if c.status != 0 && !r.out.isEmpty { out.append("\(name): output on failure") }
         }
+        return out
     }
 
     /// `--check` rejects every corpus file but the valid ones, whatever the file is.
@@ -47,11 +56,19 @@ final class CorpusTests: XCTestCase {
         }
     }
 
-    /// The harness can fail: a wrong pin is noticed.
+    /// The harness can fail: the real pin comparison with one message and one status
+    /// altered reports exactly those two cases, and nothing else.
     func testNegativeControl() throws {
-        let r = try Tools.run("dkl-cat", ["--check", "truncated.dkl"], cwd: corpus)
-        XCTAssertNotEqual(r.status, 0)
-        XCTAssertNotEqual(r.err, "dkl-cat: truncated.dkl:2: something else\n")
+        var altered = try cases
+        let (m, st) = (altered.firstIndex { $0.status != 0 }!, altered.lastIndex { $0.status != 0 }!)
+        XCTAssertNotEqual(m, st)
+        altered[m] = Case(args: altered[m].args, status: altered[m].status, message: altered[m].message + " (altered)")
+        altered[st] = Case(args: altered[st].args, status: altered[st].status == 1 ? 2 : 1, message: altered[st].message)
+        let same = altered.indices.first { $0 != m && $0 != st }!
+        let found = try mismatches([altered[m], altered[st], altered[same]])
+        XCTAssertEqual(found.count, 2, found.joined(separator: "\n"))
+        XCTAssertTrue(found[0].contains("pinned \"" ) && found[0].hasPrefix(altered[m].args.joined(separator: " ")), found[0])
+        XCTAssertTrue(found[1].contains("status") && found[1].hasPrefix(altered[st].args.joined(separator: " ")), found[1])
     }
 }
 

@@ -47,4 +47,20 @@ public enum OptionList {
         if count.upperBound == Int.max { return "\(count.lowerBound) or more \(noun)s" }
         return "\(count.lowerBound) to \(count.upperBound) \(noun)s"
     }
+
+    /// LO:HI with LO < HI (a colour scale's ends, say).
+    public static func interval(_ text: String, option: String) throws -> (Double, Double) {
+        let v = try doubles(text, option: option, separator: ":", count: 2...2, what: "LO:HI")
+        guard v[1] > v[0] else { throw DKLError.usage("--\(option) must be LO:HI with LO < HI") }
+        return (v[0], v[1])
+    }
+
+    /// X0:X1,Y0:Y1 with X0 ≠ X1 and Y0 ≠ Y1 (the coordinates of a map's first and last columns and rows).
+    public static func extent(_ text: String, option: String) throws -> (x: (Double, Double), y: (Double, Double)) {
+        let axes = items(text, ",")
+        guard axes.count == 2 else { throw DKLError.usage("--\(option) must be X0:X1,Y0:Y1, not '\(text)'") }
+        let v = try axes.flatMap { try doubles($0, option: option, separator: ":", count: 2...2, what: "X0:X1,Y0:Y1") }
+        guard v[0] != v[1], v[2] != v[3] else { throw DKLError.usage("--\(option) must be X0:X1,Y0:Y1 with X0 ≠ X1 and Y0 ≠ Y1") }
+        return ((v[0], v[1]), (v[2], v[3]))
+    }
 }

@@ -48,6 +48,16 @@ public struct SpectrumScalarizers: Sendable {
         return results
     }
 
+    /// Field `column` at every pixel of an H×W×item cube where it is finite and flagged
+    /// clean, keyed by `Positions.key(y, x)`: the targets a model trains on.
+    public func targets(of cube: ArraySource, column: Int) throws -> [Int64: Double] {
+        var out = [Int64: Double]()
+        try forEachRow(of: cube) { y, results in
+            for (x, r) in results.enumerated() where r.flags == 0 && r.values[column].isFinite { out[Positions.key(y, x)] = r.values[column] }
+        }
+        return out
+    }
+
     /// Every item of an H×W×item cube, one image row at a time: `body(y, results of row y)`.
     /// Interruptible between rows.
     public func forEachRow(of cube: ArraySource, _ body: (Int, [(values: [Double], flags: UInt8)]) throws -> Void) throws {

@@ -69,12 +69,12 @@ public struct MarginalLikelihood {
         // Each worker sums into its own accumulators; they are added in a fixed order. The
         // inputs and their gradient sums are kept transposed (d×n), so that every inner loop
         // below runs over contiguous memory whatever the embedding's width.
-        final class Sums: @unchecked Sendable {
+        struct Sums {
             var gradS = 0.0, gradNoise = 0.0
             var rowSums: [Double], wz: [Double], sq: [Double]
             init(_ n: Int, _ d: Int) { rowSums = [Double](repeating: 0, count: n); wz = [Double](repeating: 0, count: n * d); sq = [Double](repeating: 0, count: d) }
         }
-        let parts = (0..<Parallel.triangleParts(n)).map { _ in Sums(n, d) }
+        let parts = Slots<Sums>(Parallel.triangleParts(n))
         let kUnit = 1 / s
         var zt = [Double](repeating: 0, count: n * d)
         for i in 0..<n { for c in 0..<d { zt[c * n + i] = z.data[i * d + c] } }
@@ -85,7 +85,7 @@ public struct MarginalLikelihood {
         alpha.withUnsafeBufferPointer { al0 in
             let (ki, kk, dd, zz, al) = (SharedBuffer(ki0), SharedBuffer(kk0), SharedBuffer(dd0), SharedBuffer(zz0), SharedBuffer(al0))
             Parallel.forEachTrianglePart(n) { part, rows in
-                let acc = parts[part]
+                var acc = Sums(n, d)
                 var gradS = 0.0, gradNoise = 0.0
                 let wrow = UnsafeMutablePointer<Double>.allocate(capacity: max(n, 1))
                 defer { wrow.deallocate() }
@@ -154,11 +154,12 @@ public struct MarginalLikelihood {
                 } } }
                 acc.gradS = gradS
                 acc.gradNoise = gradNoise
+                parts[part] = acc
             }
         } } } } }
         var gradS = 0.0, gradNoise = 0.0
         var rowSums = [Double](repeating: 0, count: n), wz = [Double](repeating: 0, count: n * d), sqSums = [Double](repeating: 0, count: d)
-        for acc in parts {
+        for acc in parts.values()! {
             gradS += acc.gradS; gradNoise += acc.gradNoise
             for i in 0..<n { rowSums[i] += acc.rowSums[i] }
             for c in 0..<d { for i in 0..<n { wz[i * d + c] += acc.wz[c * n + i] } }

@@ -1,0 +1,57 @@
+import Foundation
+import DKLCore
+import DKLData
+import DKLImaging
+
+/// The value an active experiment learns from each measurement: the scalarizer's field
+/// `column` of the spectrum, with the energy axis bound at the first measurement (from the
+/// oracle's file, or `energy` for an instrument program); without a scalarizer the
+/// measurement is the value itself (a map's, or a program's one number).
+public final class MeasuredValue {
+    public let scalarizer: Scalarizer?
+    public let column: Int
+    let energy: String?
+    let source: ArraySource?
+    let program: String
+    var bound: Scalarizer.Bound?
+
+    /// - Parameters: `target`: the scalarizer's field (default its first); `source`: the
+    ///   oracle's file, when measurements are read from one; `program`: what answers, for messages.
+    public init(scalarizer: Scalarizer?, target: String?, energy: String?, source: ArraySource?, program: String) throws {
+        self.scalarizer = scalarizer; self.energy = energy; self.source = source; self.program = program
+        guard let scalarizer else { column = 0; return }
+        let name = target ?? scalarizer.fieldNames[0]
+        guard let c = scalarizer.fieldNames.firstIndex(of: name) else { throw DKLError.usage("--target must be one of \(scalarizer.fieldNames.joined(separator: ", "))") }
+        column = c
+    }
+
+    /// The learnt field's name ("value" without a scalarizer).
+    public var name: String { scalarizer?.fieldNames[column] ?? "value" }
+
+    public func callAsFunction(_ spectrum: [Double]) throws -> Double {
+        guard let scalarizer else {
+            guard spectrum.count == 1 else { throw DKLError.data("\(program) answered \(spectrum.count) values: give the property with -S SPEC") }
+            return spectrum[0]
+        }
+        if bound == nil {
+            let axis: EnergyAxis
+            if let source {
+                axis = try EnergyAxis.resolve(option: energy, source: source, channels: spectrum.count)
+            } else {
+                guard let energy else { throw DKLError.usage("--measure needs the energy axis: --energy START:STEP|FILE") }
+                axis = try EnergyAxis.resolve(option: energy, attributes: [], sibling: nil, channels: spectrum.count, name: "--energy")
+            }
+            bound = try scalarizer.bind(axis)
+        }
+        return spectrum.withUnsafeBufferPointer { bound!.evaluate($0).values[column] }
+    }
+}
+
+extension ExperimentPlan {
+    /// A budget N (points) or P% (of `candidates`, at least one).
+    public static func budget(_ text: String, candidates: Int) throws -> Int {
+        if text.hasSuffix("%"), let p = Double(text.dropLast()), p > 0, p <= 100 { return max(1, Int((p / 100 * Double(candidates)).rounded(.down))) }
+        if let n = Int(text), n >= 1 { return n }
+        throw DKLError.usage("--budget must be a count or a percentage like 5%")
+    }
+}
