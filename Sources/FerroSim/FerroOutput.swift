@@ -29,7 +29,7 @@ public final class FerroOutput {
     public var keepsSeries: Bool { seriesPath != nil }
 
     /// Appends the next histories' arrays, in order.
-    public func append(ids: [Int], _ outcomes: [Ferro.Outcome]) throws {
+    public func append(ids: [Int], _ outcomes: [FerroBatch.Outcome]) throws {
         let sites = n * n
         if let m = maps {
             for (c, rows) in [m.px, m.py, m.curl].enumerated() {

@@ -84,7 +84,7 @@ public struct FerroRun {
         while done < histories.count {
             let batch = histories[done..<min(done + batchSize, histories.count)]
             let todo = batch.filter { finished[$0.0] == nil }
-            let results = Ferro.runAll(todo, model: model, initial: initial, duration: duration, equilibrate: equilibrate,
+            let results = FerroBatch.runAll(todo, model: model, initial: initial, duration: duration, equilibrate: equilibrate,
                                        stochastic: stochastic, seed: seed, keepMaps: arrays.keepsMaps,
                                        clean: clean, keepSeries: arrays.keepsSeries, replay: replay,
                                        models: sweep.axes.isEmpty ? nil : todo.map { sweep.model($0.0, from: model) })

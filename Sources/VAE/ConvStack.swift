@@ -1,6 +1,6 @@
 /// The convolutional front of a VAE's image encoder: blocks of a 3×3 convolution (zero
 /// padding 1, as PyTorch's cross-correlation), the activation and 2×2 max pooling. A batch
-/// of B images H×W with C channels is held channels-last, as a (B·H·W)×C tensor, so that a
+/// of B images H×W with C channels is held channels-last, as a (B·H·W)×C matrix, so that a
 /// convolution is one product of the unfolded windows (B·H·W)×(9C) with the kernels. The
 /// last block's output, B×(H′·W′·C′), feeds the encoder's dense layers. Parameters from
 /// index `first`: per block the kernels W (C′×9C, columns ordered channel, row, column of the
@@ -42,23 +42,23 @@ public struct ConvStack: Sendable, Equatable {
 
     public struct Cache<T: NetScalar> {
         /// Per block: its input, its activated output before pooling, and each pooled value's source row.
-        var inputs: [Tensor<T>] = []
-        var activated: [Tensor<T>] = []
+        var inputs: [NetMatrix<T>] = []
+        var activated: [NetMatrix<T>] = []
         var sources: [[Int32]] = []
         public init() {}
     }
 
     /// The features B×outputWidth of images x (B×H·W).
-    public func forward<T: NetScalar>(_ x: Tensor<T>, _ params: [[T]], cache: inout Cache<T>) -> Tensor<T> {
+    public func forward<T: NetScalar>(_ x: NetMatrix<T>, _ params: [[T]], cache: inout Cache<T>) -> NetMatrix<T> {
         precondition(x.cols == height * width)
         let b = x.rows
-        var h = Tensor<T>(rows: b * height * width, cols: 1, data: x.data)
+        var h = NetMatrix<T>(rows: b * height * width, cols: 1, data: x.data)
         cache = Cache()
         for l in channels.indices {
             let (hh, ww) = size(l)
             cache.inputs.append(h)
             let cols = ConvStack.unfold(h, batch: b, height: hh, width: ww)
-            var y = Tensor.product(cols, Tensor(rows: channels[l], cols: cols.cols, data: params[first + 2 * l]), transB: true)
+            var y = NetMatrix.product(cols, NetMatrix(rows: channels[l], cols: cols.cols, data: params[first + 2 * l]), transB: true)
             y.addRow(params[first + 2 * l + 1])
             activation.apply(&y)
             cache.activated.append(y)
@@ -66,34 +66,34 @@ public struct ConvStack: Sendable, Equatable {
             cache.sources.append(source)
             h = pooled
         }
-        return Tensor(rows: b, cols: outputWidth, data: h.data)
+        return NetMatrix(rows: b, cols: outputWidth, data: h.data)
     }
 
     /// Sets the parameters' gradients in `grads` from the gradient g (B×outputWidth) of the
     /// features (the images' gradient is not needed).
-    public func backward<T: NetScalar>(_ g: Tensor<T>, _ params: [[T]], cache: Cache<T>, grads: inout [[T]]) {
+    public func backward<T: NetScalar>(_ g: NetMatrix<T>, _ params: [[T]], cache: Cache<T>, grads: inout [[T]]) {
         let b = g.rows
-        var gOut = Tensor<T>(rows: b * outputWidth / channels.last!, cols: channels.last!, data: g.data)
+        var gOut = NetMatrix<T>(rows: b * outputWidth / channels.last!, cols: channels.last!, data: g.data)
         for l in stride(from: channels.count - 1, through: 0, by: -1) {
             let (hh, ww) = size(l)
             // Un-pool onto the maxima, then through the activation.
-            var gy = Tensor<T>(rows: cache.activated[l].rows, cols: channels[l])
+            var gy = NetMatrix<T>(rows: cache.activated[l].rows, cols: channels[l])
             for (i, s) in cache.sources[l].enumerated() { gy.data[Int(s) * channels[l] + i % channels[l]] += gOut.data[i] }
             activation.backward(&gy, output: cache.activated[l])
             let cols = ConvStack.unfold(cache.inputs[l], batch: b, height: hh, width: ww)
-            grads[first + 2 * l] = Tensor.product(gy, cols, transA: true).data
+            grads[first + 2 * l] = NetMatrix.product(gy, cols, transA: true).data
             grads[first + 2 * l + 1] = gy.columnSums()
             if l == 0 { break }
-            let dcols = Tensor.product(gy, Tensor(rows: channels[l], cols: cols.cols, data: params[first + 2 * l]))
+            let dcols = NetMatrix.product(gy, NetMatrix(rows: channels[l], cols: cols.cols, data: params[first + 2 * l]))
             gOut = ConvStack.fold(dcols, batch: b, height: hh, width: ww, channels: inputChannels(l))
         }
     }
 
     /// im2col: row (n, y, x) holds the 3×3 window around (y, x) of image n, zero outside,
     /// ordered (channel, row, column).
-    static func unfold<T: NetScalar>(_ x: Tensor<T>, batch: Int, height h: Int, width w: Int) -> Tensor<T> {
+    static func unfold<T: NetScalar>(_ x: NetMatrix<T>, batch: Int, height h: Int, width w: Int) -> NetMatrix<T> {
         let c = x.cols
-        var cols = Tensor<T>(rows: batch * h * w, cols: 9 * c)
+        var cols = NetMatrix<T>(rows: batch * h * w, cols: 9 * c)
         x.data.withUnsafeBufferPointer { src in
             cols.data.withUnsafeMutableBufferPointer { dst in
                 for n in 0..<batch { for y in 0..<h { for xx in 0..<w {
@@ -115,8 +115,8 @@ public struct ConvStack: Sendable, Equatable {
     }
 
     /// col2im: adds each window's gradient back onto the pixels it came from.
-    static func fold<T: NetScalar>(_ cols: Tensor<T>, batch: Int, height h: Int, width w: Int, channels c: Int) -> Tensor<T> {
-        var x = Tensor<T>(rows: batch * h * w, cols: c)
+    static func fold<T: NetScalar>(_ cols: NetMatrix<T>, batch: Int, height h: Int, width w: Int, channels c: Int) -> NetMatrix<T> {
+        var x = NetMatrix<T>(rows: batch * h * w, cols: c)
         cols.data.withUnsafeBufferPointer { src in
             x.data.withUnsafeMutableBufferPointer { dst in
                 for n in 0..<batch { for y in 0..<h { for xx in 0..<w {
@@ -138,9 +138,9 @@ public struct ConvStack: Sendable, Equatable {
     }
 
     /// 2×2 max pooling (a last odd row or column is dropped); also the row each maximum came from.
-    static func maxPool<T: NetScalar>(_ y: Tensor<T>, batch: Int, height h: Int, width w: Int) -> (Tensor<T>, [Int32]) {
+    static func maxPool<T: NetScalar>(_ y: NetMatrix<T>, batch: Int, height h: Int, width w: Int) -> (NetMatrix<T>, [Int32]) {
         let c = y.cols, (ph, pw) = (h / 2, w / 2)
-        var out = Tensor<T>(rows: batch * ph * pw, cols: c)
+        var out = NetMatrix<T>(rows: batch * ph * pw, cols: c)
         var source = [Int32](repeating: 0, count: out.count)
         for n in 0..<batch { for py in 0..<ph { for px in 0..<pw { for ch in 0..<c {
             var best = -T.infinity, at = 0

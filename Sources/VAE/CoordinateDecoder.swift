@@ -53,22 +53,22 @@ public struct CoordinateDecoder: Sendable, Equatable {
 
     /// What the backward pass needs.
     public struct Cache<T: NetScalar> {
-        var z: Tensor<T> = Tensor(rows: 0, cols: 0)
-        var coords: Tensor<T> = Tensor(rows: 0, cols: 0)
-        var first: Tensor<T> = Tensor(rows: 0, cols: 0)
-        var stack: [Tensor<T>] = []
+        var z: NetMatrix<T> = NetMatrix(rows: 0, cols: 0)
+        var coords: NetMatrix<T> = NetMatrix(rows: 0, cols: 0)
+        var first: NetMatrix<T> = NetMatrix(rows: 0, cols: 0)
+        var stack: [NetMatrix<T>] = []
         public init() {}
-        init(z: Tensor<T>, coords: Tensor<T>, first: Tensor<T>, stack: [Tensor<T>]) {
+        init(z: NetMatrix<T>, coords: NetMatrix<T>, first: NetMatrix<T>, stack: [NetMatrix<T>]) {
             self.z = z; self.coords = coords; self.first = first; self.stack = stack
         }
     }
 
     /// The decoded images (B×pixels) of the latents z (B×latent).
-    public func forward<T: NetScalar>(_ z: Tensor<T>, _ params: [[T]], cache: inout Cache<T>) -> Tensor<T> {
+    public func forward<T: NetScalar>(_ z: NetMatrix<T>, _ params: [[T]], cache: inout Cache<T>) -> NetMatrix<T> {
         precondition(z.cols == latent)
         let (b, p, h) = (z.rows, pixels, hidden[0])
         let g = grid
-        var coords = Tensor<T>(rows: b * p, cols: 2)
+        var coords = NetMatrix<T>(rows: b * p, cols: 2)
         let tau = T(translationPrior)
         for i in 0..<b {
             let phi = z.data[i * latent]
@@ -89,33 +89,33 @@ public struct CoordinateDecoder: Sendable, Equatable {
             }
         }
         activation.apply(&h1)
-        var stackCache: [Tensor<T>] = []
+        var stackCache: [NetMatrix<T>] = []
         let out = stack.forward(h1, params, cache: &stackCache)
         cache = Cache(z: z, coords: coords, first: h1, stack: stackCache)
-        return Tensor(rows: b, cols: p, data: out.data)
+        return NetMatrix(rows: b, cols: p, data: out.data)
     }
 
     /// Sets the parameters' gradients in `grads` and returns the gradient of z, given the
     /// gradient `g` (B×pixels) of the output.
-    public func backward<T: NetScalar>(_ g: Tensor<T>, _ params: [[T]], cache: Cache<T>, grads: inout [[T]]) -> Tensor<T> {
+    public func backward<T: NetScalar>(_ g: NetMatrix<T>, _ params: [[T]], cache: Cache<T>, grads: inout [[T]]) -> NetMatrix<T> {
         let (b, p, h) = (g.rows, pixels, hidden[0])
-        var d1 = stack.backward(Tensor(rows: b * p, cols: 1, data: g.data), params, cache: cache.stack, grads: &grads, inputGradient: true)!
+        var d1 = stack.backward(NetMatrix(rows: b * p, cols: 1, data: g.data), params, cache: cache.stack, grads: &grads, inputGradient: true)!
         activation.backward(&d1, output: cache.first)
         // W_u and b_u.
-        grads[first] = Tensor.product(cache.coords, d1, transA: true).data
+        grads[first] = NetMatrix.product(cache.coords, d1, transA: true).data
         grads[first + 1] = d1.columnSums()
-        var dz = Tensor<T>(rows: b, cols: latent)
+        var dz = NetMatrix<T>(rows: b, cols: latent)
         // The content latent: its term c·W_c is shared by the record's pixels.
         if content > 0 {
-            var perRecord = Tensor<T>(rows: b, cols: h)
+            var perRecord = NetMatrix<T>(rows: b, cols: h)
             for i in 0..<b { for k in 0..<p { for j in 0..<h { perRecord.data[i * h + j] += d1.data[(i * p + k) * h + j] } } }
             let zc = cache.z.columns(3..<latent)
-            grads[first + 2] = Tensor.product(zc, perRecord, transA: true).data
-            let dzc = Tensor.product(perRecord, Tensor(rows: content, cols: h, data: params[first + 2]), transB: true)
+            grads[first + 2] = NetMatrix.product(zc, perRecord, transA: true).data
+            let dzc = NetMatrix.product(perRecord, NetMatrix(rows: content, cols: h, data: params[first + 2]), transB: true)
             for i in 0..<b { for j in 0..<content { dz.data[i * latent + 3 + j] = dzc.data[i * content + j] } }
         }
         // The coordinates: d u′ = d1·W_uᵀ, then through the rotation and the shift.
-        let du = Tensor.product(d1, Tensor(rows: 2, cols: h, data: params[first]), transB: true)
+        let du = NetMatrix.product(d1, NetMatrix(rows: 2, cols: h, data: params[first]), transB: true)
         let tau = T(translationPrior)
         let grid = self.grid
         for i in 0..<b {

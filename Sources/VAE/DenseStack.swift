@@ -29,7 +29,7 @@ public struct DenseStack: Sendable, Equatable {
 
     /// The forward pass; `cache` receives the input and every layer's output (what the
     /// backward pass needs).
-    public func forward<T: NetScalar>(_ x: Tensor<T>, _ params: [[T]], cache: inout [Tensor<T>]) -> Tensor<T> {
+    public func forward<T: NetScalar>(_ x: NetMatrix<T>, _ params: [[T]], cache: inout [NetMatrix<T>]) -> NetMatrix<T> {
         precondition(x.cols == widths[0], "DenseStack: input of width \(x.cols), expected \(widths[0])")
         cache = [x]
         var h = x
@@ -42,8 +42,8 @@ public struct DenseStack: Sendable, Equatable {
     }
 
     /// x·W + b.
-    static func affine<T: NetScalar>(_ x: Tensor<T>, _ w: [T], _ b: [T], out: Int) -> Tensor<T> {
-        var y = Tensor.product(x, Tensor(rows: x.cols, cols: out, data: w))
+    static func affine<T: NetScalar>(_ x: NetMatrix<T>, _ w: [T], _ b: [T], out: Int) -> NetMatrix<T> {
+        var y = NetMatrix.product(x, NetMatrix(rows: x.cols, cols: out, data: w))
         y.addRow(b)
         return y
     }
@@ -52,18 +52,18 @@ public struct DenseStack: Sendable, Equatable {
     /// parameter gets its gradient from this stack alone); returns the gradient of the
     /// input when `inputGradient`.
     @discardableResult
-    public func backward<T: NetScalar>(_ g: Tensor<T>, _ params: [[T]], cache: [Tensor<T>], grads: inout [[T]], inputGradient: Bool) -> Tensor<T>? {
+    public func backward<T: NetScalar>(_ g: NetMatrix<T>, _ params: [[T]], cache: [NetMatrix<T>], grads: inout [[T]], inputGradient: Bool) -> NetMatrix<T>? {
         var g = g
         for l in stride(from: layers - 1, through: 0, by: -1) {
             if l < layers - 1 { activation.backward(&g, output: cache[l + 1]) }
             let x = cache[l]
             let (wi, bi) = (first + 2 * l, first + 2 * l + 1)
             // dW = xᵀ·g, db = Σ rows of g.
-            grads[wi] = Tensor.product(x, g, transA: true).data
+            grads[wi] = NetMatrix.product(x, g, transA: true).data
             grads[bi] = g.columnSums()
             if l == 0 && !inputGradient { return nil }
             // dx = g·Wᵀ.
-            g = Tensor.product(g, Tensor(rows: x.cols, cols: g.cols, data: params[wi]), transB: true)
+            g = NetMatrix.product(g, NetMatrix(rows: x.cols, cols: g.cols, data: params[wi]), transB: true)
         }
         return g
     }

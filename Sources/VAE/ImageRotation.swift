@@ -8,9 +8,9 @@ import DKLData
 
 public enum ImageRotation {
     /// Row i of `x` (an H×W image, row-major) turned by `angles[i]` radians.
-    public static func rotate<T: NetScalar>(_ x: Tensor<T>, height: Int, width: Int, angles: [T]) -> Tensor<T> {
+    public static func rotate<T: NetScalar>(_ x: NetMatrix<T>, height: Int, width: Int, angles: [T]) -> NetMatrix<T> {
         precondition(x.cols == height * width && angles.count == x.rows)
-        var out = Tensor<T>(rows: x.rows, cols: x.cols)
+        var out = NetMatrix<T>(rows: x.rows, cols: x.cols)
         let (hx, hy) = (T(max(width - 1, 1)) / 2, T(max(height - 1, 1)) / 2)
         for i in 0..<x.rows {
             let (c, s) = (T.cos(angles[i]), T.sin(angles[i]))

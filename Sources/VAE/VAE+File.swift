@@ -63,7 +63,7 @@ extension VAE {
             throw DKLError.data("unsupported VAE model file version \(root["format_version"]?.text ?? "?")", file: path)
         }
         let config = try locating(file: path) { try VAEConfig(json: try JSONParser.parse(root["config"]?.stringValue ?? "")) }
-        let shape = root["shape"]?.arrayValue?.compactMap(\.intValue) ?? (root["shape"]?.intValue.map { [$0] } ?? [])
+        let shape = root["shape"]?.intArray ?? (root["shape"]?.intValue.map { [$0] } ?? [])
         guard (1...2).contains(shape.count), shape.allSatisfy({ $0 > 0 }), let field = root["field"]?.stringValue,
               let offset = root["offset"]?.doubleValue, let scale = root["scale"]?.doubleValue, scale > 0 else {
             throw DKLError.data("damaged VAE model file (shape, field or normalization)", file: path)

@@ -35,12 +35,12 @@ extension VAE {
     /// With `turned` (the records turned by angles δ, `ImageRotation`), the consistency term
     /// w·(1 − cos(φ′ − φ − δ)) per record is added, φ and φ′ the angle means of a record and
     /// of its turned copy, w the configured weight.
-    public func loss<T: NetScalar>(_ x: Tensor<T>, noise: Tensor<T>?, _ params: [[T]], gradients: Bool,
-                                   turned: (x: Tensor<T>, angles: [T])? = nil) -> (VAELoss, [[T]]) {
+    public func loss<T: NetScalar>(_ x: NetMatrix<T>, noise: NetMatrix<T>?, _ params: [[T]], gradients: Bool,
+                                   turned: (x: NetMatrix<T>, angles: [T])? = nil) -> (VAELoss, [[T]]) {
         let (b, l) = (x.rows, latentWidth)
         var encCache = EncoderCache<T>()
         let out = encoderForward(x, params, cache: &encCache)
-        var z = Tensor<T>(rows: b, cols: l), sd = Tensor<T>(rows: b, cols: l)
+        var z = NetMatrix<T>(rows: b, cols: l), sd = NetMatrix<T>(rows: b, cols: l)
         for i in 0..<b {
             for j in 0..<l {
                 let mu = out.data[i * 2 * l + j], lv = out.data[i * 2 * l + l + j]
@@ -53,7 +53,7 @@ extension VAE {
 
         var result = VAELoss()
         let invB = 1 / T(b)
-        var da = Tensor<T>.uninitialized(rows: b, cols: a.cols)
+        var da = NetMatrix<T>.uninitialized(rows: b, cols: a.cols)
         var reconstruction = 0.0
         switch config.likelihood {
         case .gaussian:
@@ -85,7 +85,7 @@ extension VAE {
             }
         }
         let rho = T(config.rotationPrior)
-        var dmu = Tensor<T>(rows: b, cols: l), dlv = Tensor<T>(rows: b, cols: l)
+        var dmu = NetMatrix<T>(rows: b, cols: l), dlv = NetMatrix<T>(rows: b, cols: l)
         var kl = 0.0
         let beta = T(config.beta)
         for i in 0..<b {
@@ -106,12 +106,12 @@ extension VAE {
         result.kl = kl / Double(b)
         result.total = result.reconstruction + config.beta * result.kl
         // The consistency term: its gradient with respect to φ (dphi) and φ′ (dturned).
-        var turnedCache = EncoderCache<T>(), dphi = [T](repeating: 0, count: b), dturned: Tensor<T>?
+        var turnedCache = EncoderCache<T>(), dphi = [T](repeating: 0, count: b), dturned: NetMatrix<T>?
         if let turned, config.decoder == .rotational, config.rotationConsistency > 0 {
             precondition(turned.x.rows == b && turned.angles.count == b)
             let w = T(config.rotationConsistency)
             let out2 = encoderForward(turned.x, params, cache: &turnedCache)
-            var d2 = Tensor<T>(rows: b, cols: 2 * l)
+            var d2 = NetMatrix<T>(rows: b, cols: 2 * l)
             var sum = 0.0
             for i in 0..<b {
                 let e = out2.data[i * 2 * l] - out.data[i * 2 * l] - turned.angles[i]
@@ -128,7 +128,7 @@ extension VAE {
 
         var grads = [[T]](repeating: [], count: params.count)
         let dz = decoderBackward(da, params, cache: decCache, grads: &grads)
-        var dout = Tensor<T>(rows: b, cols: 2 * l)
+        var dout = NetMatrix<T>(rows: b, cols: 2 * l)
         for i in 0..<b {
             for j in 0..<l {
                 let eps = noise?.data[i * l + j] ?? 0

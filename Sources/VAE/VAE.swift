@@ -93,15 +93,15 @@ public struct VAE: Sendable {
     }
 
     /// Raw records (rows) → the normalized network input.
-    public func normalized(_ rows: [Float], count: Int) -> Tensor<Float> {
+    public func normalized(_ rows: [Float], count: Int) -> NetMatrix<Float> {
         let (o, s) = (Float(offset), Float(1 / scale))
-        var t = Tensor(rows: count, cols: inputWidth, data: rows.map { ($0 - o) * s })
+        var t = NetMatrix(rows: count, cols: inputWidth, data: rows.map { ($0 - o) * s })
         if config.likelihood == .bernoulli { for i in 0..<t.count { t.data[i] = min(max(t.data[i], 0), 1) } }
         return t
     }
 
     /// The latent mean and log-variance (each B×latent) of normalized inputs.
-    public func encode<T: NetScalar>(_ x: Tensor<T>, _ params: [[T]]) -> (mean: Tensor<T>, logVariance: Tensor<T>) {
+    public func encode<T: NetScalar>(_ x: NetMatrix<T>, _ params: [[T]]) -> (mean: NetMatrix<T>, logVariance: NetMatrix<T>) {
         var cache = EncoderCache<T>()
         let out = encoderForward(x, params, cache: &cache)
         return (out.columns(0..<latentWidth), out.columns(latentWidth..<(2 * latentWidth)))
@@ -110,16 +110,16 @@ public struct VAE: Sendable {
     /// What the encoder's backward pass needs.
     struct EncoderCache<T: NetScalar> {
         var conv = ConvStack.Cache<T>()
-        var dense: [Tensor<T>] = []
+        var dense: [NetMatrix<T>] = []
     }
 
     /// The encoder's output B×2L: the latent means, then the log-variances.
-    func encoderForward<T: NetScalar>(_ x: Tensor<T>, _ params: [[T]], cache: inout EncoderCache<T>) -> Tensor<T> {
+    func encoderForward<T: NetScalar>(_ x: NetMatrix<T>, _ params: [[T]], cache: inout EncoderCache<T>) -> NetMatrix<T> {
         let features = convEncoder.map { $0.forward(x, params, cache: &cache.conv) } ?? x
         return encoder.forward(features, params, cache: &cache.dense)
     }
 
-    func encoderBackward<T: NetScalar>(_ g: Tensor<T>, _ params: [[T]], cache: EncoderCache<T>, grads: inout [[T]]) {
+    func encoderBackward<T: NetScalar>(_ g: NetMatrix<T>, _ params: [[T]], cache: EncoderCache<T>, grads: inout [[T]]) {
         let conv = convEncoder
         let gf = encoder.backward(g, params, cache: cache.dense, grads: &grads, inputGradient: conv != nil)
         if let conv, let gf { conv.backward(gf, params, cache: cache.conv, grads: &grads) }
@@ -127,12 +127,12 @@ public struct VAE: Sendable {
 
     /// What the decoder's backward pass needs.
     struct DecoderCache<T: NetScalar> {
-        var mlp: [Tensor<T>] = []
+        var mlp: [NetMatrix<T>] = []
         var coordinates = CoordinateDecoder.Cache<T>()
     }
 
     /// The decoder's raw output (B×D): the normalized mean (Gaussian) or the logits (Bernoulli).
-    func decoderForward<T: NetScalar>(_ z: Tensor<T>, _ params: [[T]], cache: inout DecoderCache<T>) -> Tensor<T> {
+    func decoderForward<T: NetScalar>(_ z: NetMatrix<T>, _ params: [[T]], cache: inout DecoderCache<T>) -> NetMatrix<T> {
         switch config.decoder {
         case .mlp: return mlpDecoder.forward(z, params, cache: &cache.mlp)
         case .rotational: return coordinateDecoder.forward(z, params, cache: &cache.coordinates)
@@ -140,21 +140,21 @@ public struct VAE: Sendable {
     }
 
     /// Sets the decoder's gradients in `grads`; returns the gradient of z.
-    func decoderBackward<T: NetScalar>(_ g: Tensor<T>, _ params: [[T]], cache: DecoderCache<T>, grads: inout [[T]]) -> Tensor<T> {
+    func decoderBackward<T: NetScalar>(_ g: NetMatrix<T>, _ params: [[T]], cache: DecoderCache<T>, grads: inout [[T]]) -> NetMatrix<T> {
         switch config.decoder {
-        case .mlp: return mlpDecoder.backward(g, params, cache: cache.mlp, grads: &grads, inputGradient: true) ?? Tensor(rows: g.rows, cols: latentWidth)
+        case .mlp: return mlpDecoder.backward(g, params, cache: cache.mlp, grads: &grads, inputGradient: true) ?? NetMatrix(rows: g.rows, cols: latentWidth)
         case .rotational: return coordinateDecoder.backward(g, params, cache: cache.coordinates, grads: &grads)
         }
     }
 
     /// The decoder's raw output (B×D): the normalized mean (Gaussian) or the logits (Bernoulli).
-    public func decodeRaw<T: NetScalar>(_ z: Tensor<T>, _ params: [[T]]) -> Tensor<T> {
+    public func decodeRaw<T: NetScalar>(_ z: NetMatrix<T>, _ params: [[T]]) -> NetMatrix<T> {
         var cache = DecoderCache<T>()
         return decoderForward(z, params, cache: &cache)
     }
 
     /// Decoded records in the data's units (B×D) for latent points z (B×latent).
-    public func decode(_ z: Tensor<Float>) -> [Double] {
+    public func decode(_ z: NetMatrix<Float>) -> [Double] {
         let raw = decodeRaw(z, parameters)
         switch config.likelihood {
         case .gaussian: return raw.data.map { Double($0) * scale + offset }

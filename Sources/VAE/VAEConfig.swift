@@ -69,23 +69,30 @@ public struct VAEConfig: Sendable, Equatable {
 
     public init(json j: JSON) throws {
         func num(_ k: String) throws -> Double {
-            guard let v = j[k]?.doubleValue else { throw DKLError.data("VAE configuration lacks '\(k)'") }
+            guard let v = j[k]?.doubleValue, v.isFinite else { throw DKLError.data("VAE configuration lacks '\(k)'") }
+            return v
+        }
+        func int(_ k: String) throws -> Int {
+            guard let v = j[k]?.intValue else { throw DKLError.data("VAE configuration lacks the integer '\(k)'") }
             return v
         }
         guard let d = j["decoder"]?.stringValue.flatMap(Decoder.init), let a = j["activation"]?.stringValue.flatMap(NetActivation.init),
-              let l = j["likelihood"]?.stringValue.flatMap(Likelihood.init), let eh = j["encoder_hidden"]?.arrayValue,
-              let dh = j["decoder_hidden"]?.arrayValue, let s = j["seed"]?.stringValue.flatMap({ UInt64($0) }) else {
+              let l = j["likelihood"]?.stringValue.flatMap(Likelihood.init), let eh = j["encoder_hidden"]?.intArray,
+              let dh = j["decoder_hidden"]?.intArray, let s = j["seed"]?.stringValue.flatMap({ UInt64($0) }) else {
             throw DKLError.data("damaged VAE configuration")
         }
         decoder = d; activation = a; likelihood = l; seed = s
         encoder = j["encoder"]?.stringValue.flatMap(Encoder.init) ?? .mlp
-        encoderChannels = j["encoder_channels"]?.arrayValue?.compactMap(\.intValue) ?? encoderChannels
-        encoderHidden = eh.compactMap(\.intValue); decoderHidden = dh.compactMap(\.intValue)
-        latent = Int(try num("latent")); beta = try num("beta")
+        if let c = j["encoder_channels"] {
+            guard let v = c.intArray else { throw DKLError.data("damaged VAE configuration (encoder_channels)") }
+            encoderChannels = v
+        }
+        encoderHidden = eh; decoderHidden = dh
+        latent = try int("latent"); beta = try num("beta")
         rotationPrior = try num("rotation_prior"); translationPrior = try num("translation_prior")
         rotationConsistency = j["rotation_consistency"]?.doubleValue ?? 0
-        epochs = Int(try num("epochs")); batch = Int(try num("batch")); learningRate = try num("learning_rate")
-        validationFraction = try num("validation_fraction"); patience = Int(try num("patience"))
+        epochs = try int("epochs"); batch = try int("batch"); learningRate = try num("learning_rate")
+        validationFraction = try num("validation_fraction"); patience = try int("patience")
         guard latent >= 0, latentWidth >= 1, !encoderHidden.isEmpty, !decoderHidden.isEmpty,
               (encoderHidden + decoderHidden + encoderChannels).allSatisfy({ $0 > 0 }), !encoderChannels.isEmpty else { throw DKLError.data("damaged VAE configuration") }
     }

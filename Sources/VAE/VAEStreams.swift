@@ -117,7 +117,7 @@ public struct VAEDecoding {
         var rec = RecordBuilder(schema)
         var start = 0
         while let chunk = try points.next() {
-            let z = Tensor<Float>(rows: chunk.count, cols: l, data: chunk.flatMap { $0.z.map(Float.init) })
+            let z = NetMatrix<Float>(rows: chunk.count, cols: l, data: chunk.flatMap { $0.z.map(Float.init) })
             let decoded = model.decode(z).map(Float.init)
             for (i, p) in chunk.enumerated() {
                 rec.set(0, int: start + i); rec.set(1, int: p.cell.0); rec.set(2, int: p.cell.1)

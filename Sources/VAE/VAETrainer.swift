@@ -49,7 +49,7 @@ public enum VAETrainer {
     /// with the model (its best parameters so far) and the state.
     /// `interrupted` is polled between batches: when it returns true, the epoch under way
     /// is dropped and training returns false (the state is that of the last whole epoch).
-    public static func train(_ model: inout VAE, _ x: Tensor<Float>, state: inout VAETrainingState,
+    public static func train(_ model: inout VAE, _ x: NetMatrix<Float>, state: inout VAETrainingState,
                              report: (Epoch, VAE, VAETrainingState) -> Void = { _, _, _ in }, interrupted: @Sendable () -> Bool = { false }) -> Bool {
         // Every batch allocates and frees the same few MB of activations: keep them in the heap.
         Allocator.keepLargeBlocks()
@@ -58,7 +58,7 @@ public enum VAETrainer {
         return BLAS.singleThreaded { trainEpochs(&model, x, state: &state, report: report, interrupted: interrupted) }
     }
 
-    static func trainEpochs(_ model: inout VAE, _ x: Tensor<Float>, state: inout VAETrainingState,
+    static func trainEpochs(_ model: inout VAE, _ x: NetMatrix<Float>, state: inout VAETrainingState,
                             report: (Epoch, VAE, VAETrainingState) -> Void, interrupted: @Sendable () -> Bool) -> Bool {
         let config = model.config
         let (validation, train) = split(count: x.rows, config: config)
@@ -74,7 +74,7 @@ public enum VAETrainer {
             let batches = stride(from: 0, to: order.count, by: config.batch).map { order[$0..<min($0 + config.batch, order.count)] }
             let turns = config.decoder == .rotational && config.rotationConsistency > 0
             let noise = batches.map { idx in
-                let n = Tensor<Float>(rows: idx.count, cols: l, data: (0..<(idx.count * l)).map { _ in Float(g.normal()) })
+                let n = NetMatrix<Float>(rows: idx.count, cols: l, data: (0..<(idx.count * l)).map { _ in Float(g.normal()) })
                 // The consistency term's turns, uniform over the circle.
                 return BatchNoise(latent: n, turns: turns ? (0..<idx.count).map { _ in Float((2 * g.uniform() - 1) * Double.pi) } : nil)
             }
@@ -108,7 +108,7 @@ public enum VAETrainer {
     }
 
     /// A batch's draws: the latent noise ε, and the consistency term's turns δ (when on).
-    struct BatchNoise { var latent: Tensor<Float>; var turns: [Float]? }
+    struct BatchNoise { var latent: NetMatrix<Float>; var turns: [Float]? }
 
     /// The parameters and Adam moments one box per array, so that the two lanes can each
     /// update their own arrays at the same time; each lane takes a set of arrays of about
@@ -145,7 +145,7 @@ public enum VAETrainer {
     /// gradients of its half of the batch, then (after both are done) applies Adam to its
     /// own arrays with the halves' gradients weighted by their shares, combined in order,
     /// so the result does not depend on the thread count. Nil when `interrupted`.
-    static func epoch(_ model: VAE, _ x: Tensor<Float>, _ batches: [ArraySlice<Int>], _ noise: [BatchNoise], _ arrays: ArrayBoxes,
+    static func epoch(_ model: VAE, _ x: NetMatrix<Float>, _ batches: [ArraySlice<Int>], _ noise: [BatchNoise], _ arrays: ArrayBoxes,
                       _ adam: FloatAdam, _ pair: LanePair, _ interrupted: @Sendable () -> Bool) -> [VAELoss]? {
         if interrupted() { return nil }
         // Slots each written by one lane between the syncs that order them before the
@@ -186,7 +186,7 @@ public enum VAETrainer {
 
     /// The loss and gradients of rows `range` of a batch, at the parameters as they stand
     /// (a snapshot released on return, so that the Adam step after it updates in place).
-    static func half(_ model: VAE, _ x: Tensor<Float>, _ rows: ArraySlice<Int>, _ range: Range<Int>, _ noise: BatchNoise,
+    static func half(_ model: VAE, _ x: NetMatrix<Float>, _ rows: ArraySlice<Int>, _ range: Range<Int>, _ noise: BatchNoise,
                      _ arrays: ArrayBoxes) -> (VAELoss, [[Float]]) {
         let xb = x.gather(rows[(rows.startIndex + range.lowerBound)..<(rows.startIndex + range.upperBound)])
         let turned = noise.turns.map { angles in
@@ -198,7 +198,7 @@ public enum VAETrainer {
 
     /// The loss at the latent means (no sampling noise), in chunks taken two at a time side
     /// by side and summed in order.
-    public static func evaluate(_ model: VAE, _ x: Tensor<Float>, _ params: [[Float]]) -> VAELoss {
+    public static func evaluate(_ model: VAE, _ x: NetMatrix<Float>, _ params: [[Float]]) -> VAELoss {
         let step = max(model.config.batch, 256)
         let chunks = stride(from: 0, to: x.rows, by: step).map { $0..<min($0 + step, x.rows) }
         let losses = Parallel.lanesMap(chunks.count) { model.loss(x.gather(chunks[$0]), noise: nil, params, gradients: false).0 }
@@ -206,7 +206,7 @@ public enum VAETrainer {
     }
 
     /// Sets the model's latent bounding box from the means of the records `x`.
-    public static func setLatentBox(_ model: inout VAE, _ x: Tensor<Float>) {
+    public static func setLatentBox(_ model: inout VAE, _ x: NetMatrix<Float>) {
         var low = [Double](repeating: .infinity, count: model.latentWidth), high = low.map { -$0 }
         var start = 0
         while start < x.rows {

@@ -19,7 +19,7 @@ public struct VAETrainingRun {
 
     /// Trains on the normalized records `x`; returns the JSON summary of the fit, or throws
     /// `.interrupted` (after saving) when ^C stopped it.
-    public mutating func run(_ x: Tensor<Float>, records: Int, progress: DKLCore.Progress?) throws -> JSON {
+    public mutating func run(_ x: NetMatrix<Float>, records: Int, progress: DKLCore.Progress?) throws -> JSON {
         var failure: Error?
         let saveFailed = Atomic<Bool>(false)   // read by the trainer's poll, which may run on a lane
         let (path, provenance, saveEvery) = (self.path, self.provenance, self.saveEvery)

@@ -35,8 +35,8 @@ final class GradientControlTests: XCTestCase {
         let m = VAE(config: c, shape: [6], field: "f", offset: 0, scale: 1)
         let params = m.parameters.map { $0.map(Double.init) }
         var g = Xoshiro(seed: 4)
-        let x = Tensor<Double>(rows: 3, cols: 6, data: (0..<18).map { _ in g.uniform() })
-        let noise = Tensor<Double>(rows: 3, cols: 2, data: (0..<6).map { _ in g.normal() })
+        let x = NetMatrix<Double>(rows: 3, cols: 6, data: (0..<18).map { _ in g.uniform() })
+        let noise = NetMatrix<Double>(rows: 3, cols: 2, data: (0..<6).map { _ in g.normal() })
         var grads = m.loss(x, noise: noise, params, gradients: true).1
         let f = { (p: [[Double]]) in m.loss(x, noise: noise, p, gradients: false).0.total }
         let worst = try compareWithFiniteDifferences(params, analytic: grads, rtol: 1e-5, atol: 1e-7, f)

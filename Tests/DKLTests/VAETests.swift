@@ -6,7 +6,7 @@ import XCTest
 
 final class VAETests: XCTestCase {
     /// A small VAE in Double with its parameters and a batch and noise, all seeded.
-    func tiny(_ decoder: VAEConfig.Decoder, _ likelihood: VAEConfig.Likelihood, shape: [Int], encoder: VAEConfig.Encoder = .mlp) -> (VAE, [[Double]], Tensor<Double>, Tensor<Double>) {
+    func tiny(_ decoder: VAEConfig.Decoder, _ likelihood: VAEConfig.Likelihood, shape: [Int], encoder: VAEConfig.Encoder = .mlp) -> (VAE, [[Double]], NetMatrix<Double>, NetMatrix<Double>) {
         var c = VAEConfig()
         c.decoder = decoder; c.likelihood = likelihood; c.latent = 2
         c.encoder = encoder; c.encoderChannels = [2, 3]
@@ -16,8 +16,8 @@ final class VAETests: XCTestCase {
         var g = Xoshiro(seed: 3)
         let params = m.parameters.map { $0.map(Double.init) }
         let b = 3
-        let x = Tensor<Double>(rows: b, cols: m.inputWidth, data: (0..<(b * m.inputWidth)).map { _ in likelihood == .bernoulli ? g.uniform() : 2 * g.uniform() - 1 })
-        let noise = Tensor<Double>(rows: b, cols: m.latentWidth, data: (0..<(b * m.latentWidth)).map { _ in g.normal() })
+        let x = NetMatrix<Double>(rows: b, cols: m.inputWidth, data: (0..<(b * m.inputWidth)).map { _ in likelihood == .bernoulli ? g.uniform() : 2 * g.uniform() - 1 })
+        let noise = NetMatrix<Double>(rows: b, cols: m.latentWidth, data: (0..<(b * m.latentWidth)).map { _ in g.normal() })
         return (m, params, x, noise)
     }
 
@@ -25,7 +25,7 @@ final class VAETests: XCTestCase {
     func checkLossGradient(_ decoder: VAEConfig.Decoder, _ likelihood: VAEConfig.Likelihood, shape: [Int], encoder: VAEConfig.Encoder = .mlp,
                            consistency: Bool = false, file: StaticString = #filePath, line: UInt = #line) {
         var (m, params, x, noise) = tiny(decoder, likelihood, shape: shape, encoder: encoder)
-        var turned: (x: Tensor<Double>, angles: [Double])?
+        var turned: (x: NetMatrix<Double>, angles: [Double])?
         if consistency {
             m.config.rotationConsistency = 2.5
             let angles = [0.4, -2.1, 3.0]
@@ -55,13 +55,13 @@ final class VAETests: XCTestCase {
     /// the centre of a smooth image.
     func testImageRotation() {
         let (h, w) = (5, 5)
-        let img = Tensor<Double>(rows: 1, cols: h * w, data: (0..<(h * w)).map { Double($0 * $0 % 17) })
+        let img = NetMatrix<Double>(rows: 1, cols: h * w, data: (0..<(h * w)).map { Double($0 * $0 % 17) })
         let quarter = ImageRotation.rotate(img, height: h, width: w, angles: [Double.pi / 2])
         let expected = (0..<(h * w)).map { k in img.data[(k % w) * w + (w - 1 - k / w)] }
         assertClose(quarter.data, expected, rtol: 0, atol: 1e-12)
         XCTAssertEqual(ImageRotation.rotate(img, height: h, width: w, angles: [0]).data, img.data)
         let (n, m) = (41, 41)
-        let smooth = Tensor<Double>(rows: 1, cols: n * m, data: (0..<(n * m)).map { k in
+        let smooth = NetMatrix<Double>(rows: 1, cols: n * m, data: (0..<(n * m)).map { k in
             let (y, x) = (Double(k / m) / 20 - 1, Double(k % m) / 20 - 1)
             return exp(-3 * (x * x + 2 * y * y)) * (1 + x)
         })
@@ -78,9 +78,9 @@ final class VAETests: XCTestCase {
         let (n, delta) = (31, 0.9)
         let m = VAE(config: c, shape: [n, n], field: "x", offset: 0, scale: 1)
         let params = m.parameters.map { $0.map(Double.init) }
-        let z = Tensor<Double>(rows: 2, cols: 4, data: [0.3, 0, 0, 0.8, 0.3 + delta, 0, 0, 0.8])
+        let z = NetMatrix<Double>(rows: 2, cols: 4, data: [0.3, 0, 0, 0.8, 0.3 + delta, 0, 0, 0.8])
         let out = m.decodeRaw(z, params)
-        let first = Tensor(rows: 1, cols: n * n, data: Array(out.data[..<(n * n)]))
+        let first = NetMatrix(rows: 1, cols: n * n, data: Array(out.data[..<(n * n)]))
         let turned = ImageRotation.rotate(first, height: n, width: n, angles: [delta])
         let disc = (0..<(n * n)).filter { k in
             let (y, x) = (Double(k / n) / 15 - 1, Double(k % n) / 15 - 1)
@@ -95,7 +95,7 @@ final class VAETests: XCTestCase {
         let conv = ConvStack(height: 4, width: 5, channels: [2], activation: .relu, first: 0)
         var g = Xoshiro(seed: 9)
         let params: [[Double]] = conv.initialParameters(&g)
-        let x = Tensor<Double>(rows: 2, cols: 20, data: (0..<40).map { _ in 2 * g.uniform() - 1 })
+        let x = NetMatrix<Double>(rows: 2, cols: 20, data: (0..<40).map { _ in 2 * g.uniform() - 1 })
         var cache = ConvStack.Cache<Double>()
         let out = conv.forward(x, params, cache: &cache)
         XCTAssertEqual(out.cols, 2 * 2 * 2)
@@ -133,7 +133,7 @@ final class VAETests: XCTestCase {
     /// Float runs the same arithmetic as Double, to float precision.
     func testFloatMatchesDouble() {
         let (m, params, x, noise) = tiny(.rotational, .bernoulli, shape: [4, 4])
-        let f = { (t: Tensor<Double>) in Tensor<Float>(rows: t.rows, cols: t.cols, data: t.data.map(Float.init)) }
+        let f = { (t: NetMatrix<Double>) in NetMatrix<Float>(rows: t.rows, cols: t.cols, data: t.data.map(Float.init)) }
         let (ld, gd) = m.loss(x, noise: noise, params, gradients: true)
         let (lf, gf) = m.loss(f(x), noise: f(noise), params.map { $0.map(Float.init) }, gradients: true)
         XCTAssertEqual(lf.total, ld.total, accuracy: 1e-5 * abs(ld.total))
@@ -159,12 +159,12 @@ final class VAETests: XCTestCase {
 /// weighted by their shares, Adam), on one thread and on two lanes; and an interrupted
 /// epoch leaves the state of the last whole one.
 final class VAETrainerTests: XCTestCase {
-    func setUp(_ config: inout VAEConfig) -> (VAE, Tensor<Float>) {
+    func setUp(_ config: inout VAEConfig) -> (VAE, NetMatrix<Float>) {
         config.encoderHidden = [9]; config.decoderHidden = [7]; config.epochs = 3; config.batch = 7; config.seed = 5
         let m = VAE(config: config, shape: [11], field: "f", offset: 0, scale: 1)
         var g = Xoshiro(seed: 2)
         // 45 records, 41 trained on: batches of 7 and a last one of 6.
-        return (m, Tensor<Float>(rows: 45, cols: 11, data: (0..<495).map { _ in Float(g.normal()) }))
+        return (m, NetMatrix<Float>(rows: 45, cols: 11, data: (0..<495).map { _ in Float(g.normal()) }))
     }
 
     func testTrainingEqualsThePlainLoopOnAnyThreadCount() {
@@ -183,8 +183,8 @@ final class VAETrainerTests: XCTestCase {
             var sum = 0.0
             for (b, rows) in batches.enumerated() {
                 let h = rows.count / 2
-                let (l0, g0) = m0.loss(x.gather(rows[..<h]), noise: Tensor(rows: h, cols: 2, data: Array(noise[b][..<(2 * h)])), params, gradients: true)
-                let (l1, g1) = m0.loss(x.gather(rows[h...]), noise: Tensor(rows: rows.count - h, cols: 2, data: Array(noise[b][(2 * h)...])), params, gradients: true)
+                let (l0, g0) = m0.loss(x.gather(rows[..<h]), noise: NetMatrix(rows: h, cols: 2, data: Array(noise[b][..<(2 * h)])), params, gradients: true)
+                let (l1, g1) = m0.loss(x.gather(rows[h...]), noise: NetMatrix(rows: rows.count - h, cols: 2, data: Array(noise[b][(2 * h)...])), params, gradients: true)
                 let (w0, w1) = (Double(h) / Double(rows.count), Double(rows.count - h) / Double(rows.count))
                 adam.update(&params, g0, (g1, Float(w0), Float(w1)))
                 sum += Double(rows.count) / Double(order.count) * (w0 * l0.total + w1 * l1.total)
@@ -261,7 +261,7 @@ final class VAEFileTests: XCTestCase {
         c.encoderHidden = [6]; c.decoderHidden = [5, 4]; c.epochs = 2; c.batch = 4
         var m = VAE(config: c, shape: [4, 6], field: "image", offset: 0.25, scale: 2)
         var g = Xoshiro(seed: 1)
-        let x = Tensor<Float>(rows: 10, cols: 24, data: (0..<240).map { _ in Float(g.uniform()) })
+        let x = NetMatrix<Float>(rows: 10, cols: 24, data: (0..<240).map { _ in Float(g.uniform()) })
         var state = VAETrainingState(parameters: m.parameters, learningRate: c.learningRate)
         XCTAssertTrue(VAETrainer.train(&m, x, state: &state))
         VAETrainer.setLatentBox(&m, x)

@@ -181,5 +181,33 @@ final class DklTrainPredictTests: XCTestCase {
         _ = try Tools.python("import numpy as np; a = np.full((64, 64), np.nan); a[1, 1] = 2; np.save('one.npy', a)", cwd: dir.path)
         let none = try Tools.expect(1, "dkl-train", ["grid.dkl", "--targets", "one.npy", "-o", "x.h5"], cwd: dir.path)
         XCTAssertEqual(none.err, "dkl-train: grid.dkl: only 0 of the 196 patches have a target (of 1 targets): at least 2 are needed\n")
+        // Damaged model files: a list with a non-integer, a count that is not an integer,
+        // coordinates that are not pixels. Each is one message, not a shorter list or a trap.
+        let edits = [("hidden", "[64, 'x']"), ("hidden", "[64.5]"), ("iterations", "1e300")]
+        for (key, value) in edits {
+            _ = try Tools.python("""
+                import h5py, json, shutil
+                shutil.copy('m.h5', 'bad.h5')
+                with h5py.File('bad.h5', 'r+') as f:
+                    g = f['/members/0']
+                    c = json.loads(g.attrs['config'])
+                    c['\(key)'] = \(value)
+                    g.attrs['config'] = json.dumps(c)
+                """, cwd: dir.path)
+            let r = try Tools.expect(1, "dkl-predict", ["grid.dkl", "--model", "bad.h5", "-o", "x.dkl"], cwd: dir.path)
+            XCTAssertTrue(r.err.hasPrefix("dkl-predict: bad.h5: ") && r.err.contains("model configuration"), r.report)
+            XCTAssertFalse(dir.exists("x.dkl"))
+        }
+        _ = try Tools.python("""
+            import h5py, shutil
+            shutil.copy('m.h5', 'bad.h5')
+            with h5py.File('bad.h5', 'r+') as f:
+                c = f['/train/coordinates'][...]
+                c[0, 0] = float('nan')
+                del f['/train/coordinates']
+                f['/train/coordinates'] = c
+            """, cwd: dir.path)
+        let r = try Tools.expect(1, "dkl-acquire", ["--measured", "bad.h5", "--best", "1", "-o", "x.dkl"], stdin: Data(), cwd: dir.path)
+        XCTAssertEqual(r.err, "dkl-acquire: bad.h5: damaged /train/coordinates (not pixel indices)\n", r.report)
     }
 }

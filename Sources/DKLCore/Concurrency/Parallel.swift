@@ -8,11 +8,16 @@ import Synchronization
 /// DKLNumerics (Parallel+BLAS.swift).
 public enum Parallel {
     /// Threads that run the parts (default: the cores; tools set it from `--threads`).
+    /// Once set, OpenBLAS follows it too (see `BLAS`); until then OpenBLAS keeps its own
+    /// default (OPENBLAS_NUM_THREADS).
     public static var threads: Int {
-        get { threadCount.load(ordering: .relaxed) }
+        get { let n = threadCount.load(ordering: .relaxed); return n > 0 ? n : cores }
         set { threadCount.store(max(1, newValue), ordering: .relaxed) }
     }
-    private static let threadCount = Atomic<Int>(ProcessInfo.processInfo.activeProcessorCount)
+    /// The count set, or 0 while none has been.
+    package static var threadSetting: Int { threadCount.load(ordering: .relaxed) }
+    private static let threadCount = Atomic<Int>(0)
+    private static let cores = ProcessInfo.processInfo.activeProcessorCount
     /// The most parts a large loop is split into. How many depends only on the size of the
     /// loop, never on the thread count, so sums combined part by part in order give the
     /// same bits on any machine; the parts run on min(threads, parts) threads.

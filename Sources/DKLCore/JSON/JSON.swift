@@ -38,6 +38,19 @@ public enum JSON: Equatable, Sendable {
         return Int(d)
     }
 
+    /// An array of integers, if every element is one (nil otherwise: a file's list with a
+    /// non-integer in it is damaged, not shorter).
+    public var intArray: [Int]? {
+        guard let a = arrayValue else { return nil }
+        var out: [Int] = []
+        out.reserveCapacity(a.count)
+        for e in a {
+            guard let i = e.intValue else { return nil }
+            out.append(i)
+        }
+        return out
+    }
+
     /// Sets (or replaces) the member `key` of an object; appends if new.
     public mutating func set(_ key: String, _ value: JSON) {
         guard case var .object(members) = self else { return }

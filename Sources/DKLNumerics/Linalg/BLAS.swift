@@ -114,45 +114,48 @@ public enum BLAS {
     private static let shutdown: (@convention(c) () -> Int32)? =
         dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_").map { unsafeBitCast($0, to: (@convention(c) () -> Int32).self) }
 
-    /// OpenBLAS's thread count follows `Parallel.threads` (the one setting, from `--threads`):
-    /// every threaded entry point checks it first (one relaxed atomic load when nothing
-    /// changed), except inside `singleThreaded`, which holds OpenBLAS at one thread.
+    /// OpenBLAS's thread count follows `Parallel.threads` once it has been set (the one
+    /// setting, from `--threads`): every threaded entry point checks it first (one relaxed
+    /// atomic load when nothing changed), except inside `singleThreaded`, which holds
+    /// OpenBLAS at one thread.
     @inline(__always) static func follow() {
-        if applied.load(ordering: .relaxed) != Parallel.threads { adopt() }
+        let n = Parallel.threadSetting
+        if n != 0 && applied.load(ordering: .relaxed) != n { adopt() }
     }
     private static func adopt() {
-        depth.withLock { depth in
-            guard depth == 0 else { return }
-            let n = Parallel.threads
+        state.withLock { s in
+            let n = Parallel.threadSetting
+            guard s.depth == 0, n != 0 else { return }
             openblas_set_num_threads(Int32(n))
             applied.store(n, ordering: .relaxed)
         }
     }
-    /// The count OpenBLAS has outside `singleThreaded` (0 until the first call).
+    /// The count OpenBLAS has been given outside `singleThreaded` (0: none yet).
     private static let applied = Atomic<Int>(0)
-    /// How many `singleThreaded` bodies are running.
-    private static let depth = Mutex<Int>(0)
+    /// How many `singleThreaded` bodies are running, and the count to restore after them.
+    private static let state = Mutex<(depth: Int, saved: Int)>((0, 1))
 
     /// Runs `body` with OpenBLAS on one thread, for work spread over the toolkit's own
     /// threads instead (each calling BLAS). Nested and concurrent uses share one switch to
-    /// one thread and one switch back, to `Parallel.threads`.
+    /// one thread and one switch back (to `Parallel.threads` once set, else to the count before).
     public static func singleThreaded<T>(_ body: () throws -> T) rethrows -> T {
-        depth.withLock { depth in
-            if depth == 0 {
+        state.withLock { s in
+            if s.depth == 0 {
+                s.saved = threads
                 openblas_set_num_threads(1)
                 // After the change: a pool stopped before it would be started again (OpenBLAS
                 // restarts it on any change of the thread count).
                 stopIdleThreads()
             }
-            depth += 1
+            s.depth += 1
         }
         defer {
-            depth.withLock { depth in
-                depth -= 1
-                if depth == 0 {
-                    let n = Parallel.threads
-                    openblas_set_num_threads(Int32(n))
-                    applied.store(n, ordering: .relaxed)
+            state.withLock { s in
+                s.depth -= 1
+                if s.depth == 0 {
+                    let n = Parallel.threadSetting
+                    openblas_set_num_threads(Int32(n != 0 ? n : s.saved))
+                    if n != 0 { applied.store(n, ordering: .relaxed) }
                 }
             }
         }

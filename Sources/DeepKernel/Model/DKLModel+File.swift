@@ -104,6 +104,9 @@ extension DKLEnsemble {
         }
         var ensemble = DKLEnsemble(members: members)
         if f.kind("/train/coordinates") == 1, let c = try? read("/train/coordinates"), c.shape == [targets.count, 2] {
+            guard c.values.allSatisfy({ $0 == $0.rounded() && abs($0) < 1e9 }) else {
+                throw DKLError.data("damaged /train/coordinates (not pixel indices)", file: path)
+            }
             ensemble.coordinates = c.values.map { Int($0) }
         }
         ensemble.inputs = (try? JSONParser.parse(root["inputs"]?.stringValue ?? "{}")) ?? .object([])
@@ -147,21 +150,28 @@ extension DKLConfig {
     public init(json j: JSON) throws {
         self.init()
         func num(_ k: String) throws -> Double {
-            guard let v = j[k]?.doubleValue else { throw DKLError.data("model configuration lacks '\(k)'") }
+            guard let v = j[k]?.doubleValue, v.isFinite else { throw DKLError.data("model configuration lacks '\(k)'") }
+            return v
+        }
+        func int(_ k: String) throws -> Int {
+            guard let v = j[k]?.intValue else { throw DKLError.data("model configuration lacks the integer '\(k)'") }
             return v
         }
         guard let e = j["extractor"]?.stringValue.flatMap(Extractor.init), let a = j["activation"]?.stringValue.flatMap(MLP.Activation.init),
-              let k = j["kernel"]?.stringValue.flatMap(Kernel.init), let h = j["hidden"]?.arrayValue,
+              let k = j["kernel"]?.stringValue.flatMap(Kernel.init), let h = j["hidden"]?.intArray,
               let s = j["seed"]?.stringValue.flatMap({ UInt64($0) }) else { throw DKLError.data("damaged model configuration") }
         extractor = e; activation = a; kernel = k; seed = s
-        hidden = h.compactMap(\.intValue)
-        cnnChannels = j["cnn_channels"]?.arrayValue?.compactMap(\.intValue) ?? cnnChannels
-        cnnHidden = Int(try num("cnn_hidden")); patchChannels = Int(try num("patch_channels")); ensemble = Int(try num("ensemble"))
-        validationPatience = Int(try num("validation_patience"))
-        embedding = Int(try num("embedding")); iterations = Int(try num("iterations"))
+        hidden = h
+        if let c = j["cnn_channels"] {
+            guard let v = c.intArray else { throw DKLError.data("damaged model configuration (cnn_channels)") }
+            cnnChannels = v
+        }
+        cnnHidden = try int("cnn_hidden"); patchChannels = try int("patch_channels"); ensemble = try int("ensemble")
+        validationPatience = try int("validation_patience")
+        embedding = try int("embedding"); iterations = try int("iterations")
         learningRate = try num("learning_rate"); weightDecay = try num("weight_decay")
-        validationFraction = try num("validation_fraction"); validationEvery = Int(try num("validation_every"))
-        earlyStoppingPatience = Int(try num("early_stopping_patience")); earlyStoppingDelta = try num("early_stopping_delta")
+        validationFraction = try num("validation_fraction"); validationEvery = try int("validation_every")
+        earlyStoppingPatience = try int("early_stopping_patience"); earlyStoppingDelta = try num("early_stopping_delta")
         constraints = GPConstraints(lengthscaleFloor: try num("lengthscale_floor"), outputscaleFloor: try num("outputscale_floor"),
                                     noiseFloor: try num("noise_floor"))
         initialLengthscale = try num("initial_lengthscale"); initialOutputscale = try num("initial_outputscale")

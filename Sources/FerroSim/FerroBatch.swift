@@ -3,7 +3,7 @@ import DKLCore
 import DKLData
 
 /// Running many field histories on one model, in parallel, with results in input order.
-public enum Ferro {
+public enum FerroBatch {
     public struct Outcome: Sendable {
         public var summary: FerroSummary
         /// Final px, py and curl maps (3·n² values), when asked for.

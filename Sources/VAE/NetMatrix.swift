@@ -4,32 +4,32 @@ import DKLCore
 import DKLNumerics
 import DKLData
 
-public struct Tensor<T: NetScalar>: Sendable, Equatable {
+public struct NetMatrix<T: NetScalar>: Sendable, Equatable {
     public var rows: Int
     public var cols: Int
     public var data: [T]
 
     public init(rows: Int, cols: Int, data: [T]) {
-        precondition(data.count == rows * cols, "Tensor: \(data.count) values for \(rows)×\(cols)")
+        precondition(data.count == rows * cols, "NetMatrix: \(data.count) values for \(rows)×\(cols)")
         self.rows = rows; self.cols = cols; self.data = data
     }
 
     public init(rows: Int, cols: Int) { self.init(rows: rows, cols: cols, data: [T](repeating: 0, count: rows * cols)) }
 
-    /// A tensor whose every element the caller will set (no zero fill).
-    public static func uninitialized(rows: Int, cols: Int) -> Tensor {
-        Tensor(rows: rows, cols: cols, data: [T](unsafeUninitializedCapacity: rows * cols) { _, n in n = rows * cols })
+    /// A matrix whose every element the caller will set (no zero fill).
+    public static func uninitialized(rows: Int, cols: Int) -> NetMatrix {
+        NetMatrix(rows: rows, cols: cols, data: [T](unsafeUninitializedCapacity: rows * cols) { _, n in n = rows * cols })
     }
 
     public var count: Int { data.count }
 
     /// op(a)·op(b).
-    public static func product(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool = false) -> Tensor {
+    public static func product(_ a: NetMatrix, _ b: NetMatrix, transA: Bool = false, transB: Bool = false) -> NetMatrix {
         let m = transA ? a.cols : a.rows, k = transA ? a.rows : a.cols
         let n = transB ? b.rows : b.cols
         precondition(k == (transB ? b.cols : b.rows), "product: inner sizes \(k) and \(transB ? b.cols : b.rows)")
-        if m == 0 || n == 0 || k == 0 { return Tensor(rows: m, cols: n) }
-        var c = Tensor.uninitialized(rows: m, cols: n)
+        if m == 0 || n == 0 || k == 0 { return NetMatrix(rows: m, cols: n) }
+        var c = NetMatrix.uninitialized(rows: m, cols: n)
         a.data.withUnsafeBufferPointer { pa in
             b.data.withUnsafeBufferPointer { pb in
                 c.data.withUnsafeMutableBufferPointer { pc in
@@ -62,18 +62,18 @@ public struct Tensor<T: NetScalar>: Sendable, Equatable {
         return s
     }
 
-    /// Columns `range` as a tensor.
-    public func columns(_ range: Range<Int>) -> Tensor {
-        var out = Tensor(rows: rows, cols: range.count)
+    /// Columns `range` as a matrix.
+    public func columns(_ range: Range<Int>) -> NetMatrix {
+        var out = NetMatrix(rows: rows, cols: range.count)
         for i in 0..<rows { for (k, j) in range.enumerated() { out.data[i * range.count + k] = data[i * cols + j] } }
         return out
     }
 
     /// Rows at `indices`, in that order.
-    public func gather(_ indices: some Collection<Int>) -> Tensor {
+    public func gather(_ indices: some Collection<Int>) -> NetMatrix {
         var out = [T](); out.reserveCapacity(indices.count * cols)
         for i in indices { out.append(contentsOf: data[(i * cols)..<((i + 1) * cols)]) }
-        return Tensor(rows: indices.count, cols: cols, data: out)
+        return NetMatrix(rows: indices.count, cols: cols, data: out)
     }
 }
 
@@ -82,7 +82,7 @@ public struct Tensor<T: NetScalar>: Sendable, Equatable {
 public enum NetActivation: String, Sendable, CaseIterable {
     case tanh, relu
 
-    func apply<T: NetScalar>(_ x: inout Tensor<T>) {
+    func apply<T: NetScalar>(_ x: inout NetMatrix<T>) {
         let n = x.count
         x.data.withUnsafeMutableBufferPointer { d in
             switch self {
@@ -93,7 +93,7 @@ public enum NetActivation: String, Sendable, CaseIterable {
     }
 
     /// g ← g·f′ where y = f(x) is the layer's output.
-    func backward<T: NetScalar>(_ g: inout Tensor<T>, output y: Tensor<T>) {
+    func backward<T: NetScalar>(_ g: inout NetMatrix<T>, output y: NetMatrix<T>) {
         let n = g.count
         g.data.withUnsafeMutableBufferPointer { gg in
             y.data.withUnsafeBufferPointer { yy in
