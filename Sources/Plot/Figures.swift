@@ -110,8 +110,8 @@ extension Scatter {
         let base = color.split(separator: "[").first.map(String.init) ?? color
         if let names {
             plot.categoryNames = names
-        } else if case .array(let items)? = c.header.attrs[base + "s"] {
-            plot.categoryNames = items.compactMap(\.stringValue)
+        } else if case .array(let items)? = c.header.attrs[base + "s"], items.allSatisfy({ $0.stringValue != nil }) {
+            plot.categoryNames = items.map { $0.stringValue! }   // names only when the attribute is a list of strings
         }
         return plot
     }

@@ -23,10 +23,14 @@ public enum Parallel {
     /// same bits on any machine; the parts run on min(threads, parts) threads.
     public static let parts = 32
 
-    /// The number of parts `forEachTrianglePart` splits an n-row triangle into: one per
-    /// `minimumWork` pairs, from 1 to `parts`.
+    /// The number of parts `forEachTrianglePart` splits an n-row triangle into: one below
+    /// 4·`minimumWork` pairs, then four, and from 16·`minimumWork` pairs four per
+    /// 16·`minimumWork`, up to `parts` (so the GP's sums up to 800 points are cut as they
+    /// always were, and the results of earlier runs stay bit for bit).
     public static func triangleParts(_ n: Int, minimumWork: Int = 20_000) -> Int {
-        max(1, min(parts, n * n / 2 / max(minimumWork, 1)))
+        let pairs = n * n / 2, base = 4 * max(minimumWork, 1)
+        guard pairs >= base else { return 1 }
+        return min(parts, 4 * max(1, pairs / (4 * base)))
     }
 
     /// Splits rows 0..<n of a lower-triangular loop (row i costs about i) into

@@ -11,8 +11,13 @@ import Synchronization
 /// threads that register paths or check the flag race with nothing.
 public enum Interrupts {
     static let slots = 64
-    /// The registered temporary paths: each slot holds a strdup'd C string's address, or 0.
-    static let paths = InlineArray<64, Atomic<UInt>> { _ in Atomic(0) }
+    /// The longest path a slot holds (with its NUL); longer temporaries are not registered.
+    static let pathBytes = 4096
+    /// The slots' path bytes, allocated once for the life of the process (a handler may
+    /// read a slot at any time, so none is ever freed).
+    static let storage = SharedBuffer<CChar>(UnsafeMutableBufferPointer.allocate(capacity: 64 * 4096))
+    /// Each slot's state: 0 free, 1 being written, 2 registered, 3 claimed by the handler.
+    static let state = InlineArray<64, Atomic<Int>> { _ in Atomic(0) }
     static let pending = Atomic<Int32>(0)
     /// The process group of a program being run (`ChildProcess`), or 0: an exit stops it too.
     static let childGroup = Atomic<Int32>(0)
@@ -28,7 +33,8 @@ public enum Interrupts {
     public static func install() {
         signal(SIGPIPE, SIG_IGN)
         // Every static the handler reads is initialized here, never inside the handler.
-        _ = paths[0].load(ordering: .relaxed)
+        _ = state[0].load(ordering: .relaxed)
+        _ = storage.count
         _ = pending.load(ordering: .relaxed)
         _ = deferring.load(ordering: .relaxed)
         _ = childGroup.load(ordering: .relaxed)
@@ -47,9 +53,8 @@ public enum Interrupts {
     }
 
     static func removeTemporaries() {
-        for i in 0..<slots {
-            let p = paths[i].load(ordering: .sequentiallyConsistent)
-            if p != 0, let s = UnsafePointer<CChar>(bitPattern: p) { unlink(s) }
+        for i in 0..<slots where state[i].compareExchange(expected: 2, desired: 3, ordering: .sequentiallyConsistent).exchanged {
+            unlink(storage.base + i * pathBytes)
         }
     }
 
@@ -64,22 +69,24 @@ public enum Interrupts {
     /// Names the process group of the program being run (0: none), which an exit stops.
     package static func setChildGroup(_ pgid: Int32) { childGroup.store(pgid, ordering: .sequentiallyConsistent) }
 
-    /// Adds a temporary output file to those a signal removes (at most 64 at once).
+    /// Adds a temporary output file to those a signal removes (at most 64 at once, paths
+    /// of fewer than 4096 bytes): copied into a free slot, then marked registered.
     package static func register(tempPath: String) {
-        guard let s = strdup(tempPath) else { return }
-        let bits = UInt(bitPattern: s)
-        for i in 0..<slots where paths[i].compareExchange(expected: 0, desired: bits, ordering: .sequentiallyConsistent).exchanged { return }
-        free(s)
+        let bytes = Array(tempPath.utf8CString)
+        guard bytes.count <= pathBytes else { return }
+        for i in 0..<slots where state[i].compareExchange(expected: 0, desired: 1, ordering: .sequentiallyConsistent).exchanged {
+            bytes.withUnsafeBufferPointer { (storage.base + i * pathBytes).update(from: $0.baseAddress!, count: $0.count) }
+            state[i].store(2, ordering: .sequentiallyConsistent)
+            return
+        }
     }
 
-    /// Removes a path from the list (once it is renamed into place or deleted).
+    /// Removes a path from the list (once it is renamed into place or deleted): its slot is
+    /// free again, unless the handler has claimed it to remove the file.
     package static func unregister(tempPath: String) {
-        for i in 0..<slots {
-            let p = paths[i].load(ordering: .sequentiallyConsistent)
-            guard p != 0, let s = UnsafePointer<CChar>(bitPattern: p), String(cString: s) == tempPath else { continue }
-            // The string is not freed: a handler on another thread may be reading it now
-            // (a few bytes per output file, for the life of the process).
-            _ = paths[i].compareExchange(expected: p, desired: 0, ordering: .sequentiallyConsistent)
+        for i in 0..<slots where state[i].load(ordering: .sequentiallyConsistent) == 2 {
+            guard String(cString: storage.base + i * pathBytes) == tempPath else { continue }
+            _ = state[i].compareExchange(expected: 2, desired: 0, ordering: .sequentiallyConsistent)
             return
         }
     }
