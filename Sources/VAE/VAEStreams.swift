@@ -83,12 +83,12 @@ public struct VAEEncoding {
             let n = chunk.count
             let (mean, logVariance) = model.encode(model.normalized(chunk.values, count: n), model.parameters)
             for i in 0..<n {
-                rec.set(0, int: start + i)
-                rec.set(1, (0..<l).map { Double(mean.data[i * l + $0]) })
-                rec.set(2, (0..<l).map { Double(logVariance.data[i * l + $0]) })
-                for (k, label) in labels.enumerated() {
+                rec.set("id", int: start + i)
+                rec.set("mean", (0..<l).map { Double(mean.data[i * l + $0]) })
+                rec.set("logvar", (0..<l).map { Double(logVariance.data[i * l + $0]) })
+                for label in labels {
                     let v = chunk.labels[label.offset].values[i]
-                    if label.element.dtype.isFloat { rec.set(3 + k, v) } else { rec.set(3 + k, int: v.isFinite && abs(v) < 9e18 ? Int(v) : 0) }
+                    if label.element.dtype.isFloat { rec.set(label.element.name, v) } else { rec.set(label.element.name, int: v.isFinite && abs(v) < 9e18 ? Int(v) : 0) }
                 }
                 try write(rec.bytes)
             }
@@ -120,9 +120,9 @@ public struct VAEDecoding {
             let z = NetMatrix<Float>(rows: chunk.count, cols: l, data: chunk.flatMap { $0.z.map(Float.init) })
             let decoded = model.decode(z).map(Float.init)
             for (i, p) in chunk.enumerated() {
-                rec.set(0, int: start + i); rec.set(1, int: p.cell.0); rec.set(2, int: p.cell.1)
-                rec.set(3, p.z)
-                decoded[(i * model.inputWidth)..<((i + 1) * model.inputWidth)].withUnsafeBufferPointer { rec.set(4, floats: $0) }
+                rec.set("id", int: start + i); rec.set("y", int: p.cell.0); rec.set("x", int: p.cell.1)
+                rec.set("z", p.z)
+                decoded[(i * model.inputWidth)..<((i + 1) * model.inputWidth)].withUnsafeBufferPointer { rec.set(model.field, floats: $0) }
                 try write(rec.bytes)
             }
             start += chunk.count

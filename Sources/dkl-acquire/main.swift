@@ -97,7 +97,7 @@ ToolMain.run(command) { inv in
         let out = try inv.openOutput(StreamHeader(schema: schema, attrs: ["acquisition": "thompson", "maximize": .bool(maximize)]))
         for pick in picks {
             var rec = RecordBuilder(schema)
-            rec.set(0, int: coords[pick.index].0); rec.set(1, int: coords[pick.index].1); rec.set(2, pick.value); rec.set(3, int: pick.member)
+            rec.set("y", int: coords[pick.index].0); rec.set("x", int: coords[pick.index].1); rec.set("score", pick.value); rec.set("member", int: pick.member)
             try out.writer.write(rec.bytes)
         }
         try out.commit()
@@ -117,7 +117,7 @@ ToolMain.run(command) { inv in
         let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
         var rec = RecordBuilder(schema)
         for k in coords.indices {
-            rec.set(0, int: coords[k].0); rec.set(1, int: coords[k].1); rec.set(2, scores[k]); rec.set(3, int: excluded.contains(k) ? 1 : 0)
+            rec.set("y", int: coords[k].0); rec.set("x", int: coords[k].1); rec.set("score", scores[k]); rec.set("measured", int: excluded.contains(k) ? 1 : 0)
             try out.writer.write(rec.bytes)
         }
         try out.commit()
@@ -136,7 +136,7 @@ func writeChoices(_ inv: Invocation, attrs: JSON, _ chosen: [(Int, Double)], coo
     let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
     var rec = RecordBuilder(schema)
     for (k, score) in chosen {
-        rec.set(0, int: coords[k].0); rec.set(1, int: coords[k].1); rec.set(2, score); rec.set(3, mean[k]); rec.set(4, variance[k])
+        rec.set("y", int: coords[k].0); rec.set("x", int: coords[k].1); rec.set("score", score); rec.set("mean", mean[k]); rec.set("var", variance[k])
         try out.writer.write(rec.bytes)
     }
     try out.commit()

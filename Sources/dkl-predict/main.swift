@@ -80,10 +80,10 @@ ToolMain.run(command) { inv in
         let z = withEmbedding ? ensemble.members[0].embed(x) : nil
         var rec = RecordBuilder(schema)
         for (k, (y, xx)) in coords.enumerated() {
-            rec.set(0, int: y); rec.set(1, int: xx)
-            rec.set(2, combined.mean[k])
-            rec.set(3, combined.variance[k] + (a.flag("noisy") ? noise : 0))
-            if let z { rec.set(4, Array(z.data[(k * e)..<((k + 1) * e)])) }
+            rec.set("y", int: y); rec.set("x", int: xx)
+            rec.set("mean", combined.mean[k])
+            rec.set("var", combined.variance[k] + (a.flag("noisy") ? noise : 0))
+            if let z { rec.set("embedding", Array(z.data[(k * e)..<((k + 1) * e)])) }
             try out.writer.write(rec.bytes)
         }
         written += coords.count

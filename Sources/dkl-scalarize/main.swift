@@ -97,9 +97,9 @@ ToolMain.run(command) { inv in
     try input.scalarize(scalarizers, progress: progress) { coords, results in
         for (k, (y, x)) in coords.enumerated() {
             var rec = RecordBuilder(schema)
-            rec.set(0, int: y); rec.set(1, int: x)
-            for (i, v) in results[k].0.enumerated() { rec.set(2 + i, v) }
-            rec.set(2 + fieldNames.count, int: Int(results[k].1))
+            rec.set("y", int: y); rec.set("x", int: x)
+            for (name, v) in zip(fieldNames, results[k].0) { rec.set(name, v) }
+            rec.set("flags", int: Int(results[k].1))
             if results[k].1 != 0 { flagged += 1 }
             try out.writer.write(rec.bytes)
         }

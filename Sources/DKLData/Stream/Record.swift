@@ -169,3 +169,16 @@ public struct RecordBuilder {
         for i in 0..<f.width { bytes[f.offset + i] = i < utf8.count ? utf8[i] : 0 }
     }
 }
+
+/// Fields set by name: the schema gives each field's slot once, so code that fills a record
+/// does not depend on the fields' order (`name` must be a field of the builder's schema).
+extension RecordBuilder {
+    @inline(__always) func slot(_ name: String) -> Int {
+        guard let i = schema.index(of: name) else { preconditionFailure("RecordBuilder: no field '\(name)' in the schema") }
+        return i
+    }
+    public mutating func set(_ name: String, _ value: Double) { set(slot(name), value) }
+    public mutating func set(_ name: String, int value: Int) { set(slot(name), int: value) }
+    public mutating func set(_ name: String, _ values: [Double]) { set(slot(name), values) }
+    public mutating func set(_ name: String, floats values: UnsafeBufferPointer<Float>) { set(slot(name), floats: values) }
+}
