@@ -26,7 +26,9 @@ public struct FerroModel: Sendable {
     /// Neighbour offsets (di, dj) within the radius, in ascending site order (the order in
     /// which the original adds them).
     public var neighbourOffsets: [(Int, Int)] {
-        let m = Int(neighbourRadius.rounded(.down))
+        // Offsets beyond the lattice side add nothing new (and a radius from a file or an
+        // option must not trap or loop for ever): at most n, and 1 for a radius that is not finite.
+        let m = neighbourRadius.isFinite ? Int(min(max(neighbourRadius, 1), Double(n)).rounded(.down)) : 1
         var out: [(Int, Int)] = []
         for di in -m...m { for dj in -m...m where (di != 0 || dj != 0) && Double(di * di + dj * dj) <= neighbourRadius * neighbourRadius {
             out.append((di, dj))

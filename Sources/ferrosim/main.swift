@@ -28,7 +28,7 @@ let command = Command(
         Option("gamma", value: "G", help: "relaxation rate γ (default 1)"),
         Option("k", value: "K", help: "coupling constant (default 1)"),
         Option("dep-alpha", value: "A", help: "depolarization (default 0)"),
-        Option("r", value: "R", help: "neighbours are the sites within distance R (default 1.1: the nearest four)"),
+        Option("r", value: "R", help: "neighbours are the sites within distance R, from 1 to min(64, N) (default 1.1: the nearest four)"),
         Option("k-file", value: "ARRAY", help: "coupling per site (N or n×n values)"),
         Option("dep-alpha-file", value: "ARRAY", help: "depolarization per site (N or n×n values)"),
         Option("defects", value: "COUNT", help: "random-field defects at COUNT random sites (default 0)"),
@@ -67,7 +67,9 @@ ToolMain.run(command) { inv in
     var model = FerroModel(n: n, mode: mode, gamma: try a.double("gamma", default: 1), k: try a.double("k", default: 1),
                            depAlpha: try a.double("dep-alpha", default: 0))
     model.neighbourRadius = try a.double("r", default: 1.1)
-    guard model.neighbourRadius >= 1 else { throw DKLError.usage("--r must be at least 1 (the nearest neighbours)") }
+    guard model.neighbourRadius >= 1, model.neighbourRadius <= Double(min(64, n)) else {
+        throw DKLError.usage("--r must be from 1 (the nearest neighbours) to \(min(64, n)) (the lattice side, at most 64)")
+    }
     if let l = a.string("landau") {
         let v = try OptionList.doubles(l, option: "landau", count: 2...3, what: "A1,A2 or A1,A2,A3")
         model.alpha = (v[0], v[1], v.count == 3 ? v[2] : 0)

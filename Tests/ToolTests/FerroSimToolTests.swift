@@ -236,5 +236,18 @@ final class FerroSimToolTests: XCTestCase {
         let shape = try Tools.expect(1, "ferrosim", ["-n", "5", "--init", golden + "g1_tetra_det_n8_T200/initial_p.npy"])
         XCTAssertTrue(shape.err.contains("initial_p.npy: an initial state must have shape [5, 5, 2], not [8, 8, 2]"), shape.err)
         try Tools.expect(64, "ferrosim", ["--shard", "4/3"])
+        // A neighbour radius beyond the lattice is refused before any work (it trapped at 1e30
+        // and looped at 999999999); the largest allowed one runs.
+        for r in ["1e30", "999999999", "9", "0.5"] {
+            let e = try Tools.expect(64, "ferrosim", ["-n", "8", "-T", "10", "--r", r])
+            XCTAssertTrue(e.err.hasPrefix("ferrosim: error: --r must be from 1 (the nearest neighbours) to 8 (the lattice side, at most 64)\n"), e.err)
+        }
+        try Tools.expect(0, "ferrosim", ["-n", "8", "-T", "10", "--r", "8", "-J", "--no-provenance"])
+        // The library does not trap on a radius it is given directly either.
+        var m = FerroModel(n: 4, mode: .tetragonal, gamma: 1, k: 1, depAlpha: 0)
+        for r in [1e30, .nan, .infinity, 4.0] {
+            m.neighbourRadius = r
+            XCTAssertLessThanOrEqual(m.neighbourOffsets.count, 80, "r = \(r)")
+        }
     }
 }

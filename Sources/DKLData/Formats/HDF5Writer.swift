@@ -7,6 +7,8 @@ import DKLCore
 public final class HDF5Writer {
     public let path: String
     let tempPath: String
+    /// The file the temporary is renamed to: `path`, or a symlink's final target.
+    let target: String
     var id: hid_t
     let lcpl: hid_t
     var closed = false
@@ -18,7 +20,7 @@ public final class HDF5Writer {
     public init(path: String) throws {
         HDF5File.setUp()
         self.path = path
-        tempPath = AtomicFile.temporaryPath(for: path)
+        (tempPath, target) = try AtomicFile.temporaryPath(for: path)
         id = H5Fcreate(tempPath, dkl_h5f_acc_excl(), dkl_h5p_default(), dkl_h5p_default())
         if id < 0 { throw DKLError.data("cannot create the HDF5 file", file: path) }
         Interrupts.register(tempPath: tempPath)
@@ -217,7 +219,7 @@ public final class HDF5Writer {
             throw DKLError.data("cannot finish the HDF5 file", file: path)
         }
         Interrupts.unregister(tempPath: tempPath)
-        try AtomicFile.commitRename(temp: tempPath, to: path)
+        try AtomicFile.commitRename(temp: tempPath, to: target, name: path)
     }
 
     /// Closes and removes the temporary file.
