@@ -223,6 +223,8 @@ final class DklExploreTests: XCTestCase {
         _ = try dir.write("chatty.py", """
             import sys, io, signal, time, numpy as np
             y, x = int(sys.argv[-2]), int(sys.argv[-1])
+            if sys.argv[1] == 'slow':
+                time.sleep(0.5)
             if sys.argv[1] == 'hang':
                 signal.signal(signal.SIGTERM, signal.SIG_IGN)
                 print('stage is stuck', file=sys.stderr, flush=True)
@@ -245,6 +247,26 @@ final class DklExploreTests: XCTestCase {
                                                     "--measure-retries", "0", "--trace", "h.ndjson"] + common, cwd: dir.path)
         XCTAssertLessThan(Date().timeIntervalSince(hungStart), 20)
         XCTAssertTrue(r.err.contains("no answer within 1.0 s (stopped); its last words: stage is stuck"), r.err)
+        // A second run on a trace in use is refused with the holder's pid; the trace is left whole.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Tools.path("dkl-explore"))
+        p.arguments = ["--measure", python, "--measure-arg", "chatty.py", "--measure-arg", "slow", "--trace", "busy.ndjson"]
+            + common.map { $0 == "2" ? "60" : $0 }   // --steps 60: busy for a while
+        p.currentDirectoryURL = URL(fileURLWithPath: dir.path)
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        var waited = 0
+        func size() -> Int { ((try? FileManager.default.attributesOfItem(atPath: dir.file("busy.ndjson")))?[.size] as? Int) ?? 0 }
+        while size() == 0 && waited < 3000 { usleep(10_000); waited += 1 }
+        let second = try Tools.expect(1, "dkl-explore", ["--oracle", "truth.npy", "--trace", "busy.ndjson"] + common, cwd: dir.path)
+        XCTAssertEqual(second.err, "dkl-explore: busy.ndjson: in use by another run (process \(p.processIdentifier)): wait for it to end, or give another file\n")
+        p.interrupt()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 130)
+        // Every record is the first run's (step by step, no duplicate point), and it continues.
+        let held = try trace(dir.file("busy.ndjson"))
+        XCTAssertGreaterThanOrEqual(held.count, 1)
+        XCTAssertEqual(Set(held.map { "\($0["y"]!.intValue!),\($0["x"]!.intValue!)" }).count, held.count)
     }
 
     func testBadInput() throws {

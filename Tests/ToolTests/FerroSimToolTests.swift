@@ -139,6 +139,45 @@ final class FerroSimToolTests: XCTestCase {
         XCTAssertTrue(refused.err.contains("other.ndjson:header: the checkpoint was made by a different command or inputs"), refused.err)
     }
 
+    /// One run at a time on a checkpoint: a second run names the process holding it and
+    /// exits 1, leaving the first run's log alone. A log cut inside its header (a kill while
+    /// it was written) is started afresh; a file that is no checkpoint is left untouched.
+    func testCheckpointLockAndACutHeader() throws {
+        let dir = TempDir()
+        let args = ["-n", "16", "-T", "300", "--sweep", "k=0.5:1.5:3000", "--checkpoint", "ck.ndjson", "-j", "1", "-o", "out.dkl"]
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Tools.path("ferrosim"))
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: dir.path)
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        var waited = 0
+        // The header is written once the lock is held.
+        func size() -> Int { ((try? FileManager.default.attributesOfItem(atPath: dir.file("ck.ndjson")))?[.size] as? Int) ?? 0 }
+        while size() == 0 && waited < 3000 { usleep(10_000); waited += 1 }
+        let second = try Tools.expect(1, "ferrosim", args, cwd: dir.path)
+        XCTAssertEqual(second.err, "ferrosim: ck.ndjson: in use by another run (process \(p.processIdentifier)): wait for it to end, or give another file\n")
+        p.interrupt()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 130)
+        // The first run's log is intact: the same command continues it.
+        let lines = try String(contentsOfFile: dir.file("ck.ndjson"), encoding: .utf8).split(separator: "\n").count
+        XCTAssertGreaterThanOrEqual(lines, 1)
+        let small = ["-n", "6", "-T", "50", "--sweep", "k=0.5:1.5:4", "-J", "--no-provenance"]
+        try Tools.expect(0, "ferrosim", small + ["-o", "ref.dkl"], cwd: dir.path)
+        for cut in [#"{"dkl_stream":1,"fie"#, "", #"{"dkl"#] {
+            _ = try dir.write("cut.ndjson", cut)
+            try Tools.expect(0, "ferrosim", small + ["--checkpoint", "cut.ndjson", "-o", "a.dkl"], cwd: dir.path)
+            XCTAssertEqual(try String(contentsOfFile: dir.file("a.dkl"), encoding: .utf8), try String(contentsOfFile: dir.file("ref.dkl"), encoding: .utf8))
+            XCTAssertFalse(dir.exists("cut.ndjson"), "the finished run removes its checkpoint")
+        }
+        _ = try dir.write("notes.txt", "my notes, no newline")
+        let foreign = try Tools.expect(1, "ferrosim", small + ["--checkpoint", "notes.txt", "-o", "b.dkl"], cwd: dir.path)
+        XCTAssertEqual(foreign.err, "ferrosim: notes.txt:header: not a checkpoint of this command (no header line); remove it or give another file\n")
+        XCTAssertEqual(try String(contentsOfFile: dir.file("notes.txt"), encoding: .utf8), "my notes, no newline")
+        XCTAssertFalse(dir.exists("b.dkl"))
+    }
+
     /// With r = 1.5 the eight surrounding sites are neighbours (the sum still divided by 4):
     /// against the original FerroSim's numbers (Tests/Fixtures/ferrosim/README.md).
     func testNeighbourRadiusMatchesTheOriginal() throws {

@@ -16,3 +16,8 @@ int dkl_pipe_cloexec(int fds[2]);
 /// posix_spawn_file_actions_addclosefrom_np: every descriptor from `low` up closed in the
 /// child. 0, or an error number.
 int dkl_spawn_close_from(posix_spawn_file_actions_t *actions, int low);
+
+/// An exclusive fcntl lock on the whole file open at `fd` (held until the process closes
+/// any descriptor of the file or exits): 0 when taken, the pid of the process holding it,
+/// or -1 with errno on another error (DKLData/Stream/Checkpoint.swift).
+int dkl_lock_exclusive(int fd);

@@ -1,4 +1,5 @@
 import Foundation
+import CPlatform
 import DKLCore
 
 /// An append-only log of finished records, so that long work (a simulation sweep, an
@@ -18,47 +19,77 @@ public final class Checkpoint {
         self.schema = header.schema
         var h = header
         h.attrs.set("checkpoint_signature", .string(signature))
-        if FileManager.default.fileExists(atPath: path) {
-            let data = try ByteReader(path: path).readToEnd()
-            let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
-            let complete = data.last == 0x0A ? lines.dropLast() : lines.dropLast()   // the part after the last newline is incomplete or empty
-            guard let first = complete.first else { throw DKLError.data("the checkpoint has no header; remove it to start again", file: path) }
-            let old = try locating(file: path) {
-                try StreamHeader(json: try first.withUnsafeBufferPointer { try JSONParser.parseDocument($0) })
-            }
-            guard old.schema == header.schema, old.attrs["checkpoint_signature"]?.stringValue == signature else {
-                throw DKLError.data("the checkpoint was made by a different command or inputs; remove it, or give the same options", file: path, location: "header")
-            }
-            let schema = header.schema
-            var index: [String: Int] = [:]
-            for (i, f) in schema.fields.enumerated() { index[f.name] = i }
-            var seen = [Bool](repeating: false, count: schema.fields.count)
-            var kept: [[UInt8]] = []
-            for (k, line) in complete.dropFirst().enumerated() where !line.isEmpty {
-                var rec = [UInt8](repeating: 0, count: schema.recordSize)
-                try line.withUnsafeBufferPointer { buf in
-                    var p = JSONParser(bytes: buf)
-                    do { try rec.withUnsafeMutableBytes { try p.parseRecord(schema, index: index, into: $0.baseAddress!, seen: &seen) } } catch {
-                        throw DKLError.data("a damaged record in the checkpoint: \(error)", file: path, record: k + 1)
-                    }
-                }
-                kept.append(rec)
-            }
-            records = kept
-            fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
-            if fd < 0 { throw DKLError.data("cannot append to the checkpoint: \(String(cString: strerror(errno)))", file: path) }
-            if data.last != 0x0A && !data.isEmpty {
-                // Drop a cut last line by rewriting the file without it.
-                _ = ftruncate(fd, off_t(data.count - (lines.last?.count ?? 0)))
-            }
-        } else {
-            fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            if fd < 0 { throw DKLError.data("cannot create the checkpoint: \(String(cString: strerror(errno)))", file: path) }
-            var line: [UInt8] = []
-            h.json.write(to: &line)
-            line.append(0x0A)
-            try write(line)
+        // One run at a time: the log is locked for as long as this process has it open, and a
+        // second run names the process that holds it. Everything is read through this one
+        // descriptor (closing another descriptor of the file would drop the lock).
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        if fd < 0 { throw DKLError.data("cannot open the checkpoint: \(String(cString: strerror(errno)))", file: path) }
+        switch dkl_lock_exclusive(fd) {
+        case 0: break
+        case let holder where holder > 0:
+            close(fd)
+            throw DKLError.data("in use by another run (process \(holder)): wait for it to end, or give another file", file: path)
+        default:
+            let msg = String(cString: strerror(errno))
+            close(fd)
+            throw DKLError.data("cannot lock the checkpoint: \(msg)", file: path)
         }
+        self.fd = fd
+        var data: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw DKLError.data("cannot read the checkpoint: \(String(cString: strerror(errno)))", file: path) }
+            if n == 0 { break }
+            data += chunk[0..<n]
+        }
+        let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
+        let complete = lines.dropLast()   // the part after the last newline is incomplete or empty
+        var headerLine: [UInt8] = []
+        h.json.write(to: &headerLine)
+        headerLine.append(0x0A)
+        guard let first = complete.first else {
+            // No complete header: a new file, or a run killed while writing its header (what
+            // is there is the start of a stream header, with no newline): start afresh.
+            // Anything else is not ours to overwrite.
+            let start = Array(#"{"dkl_stream":"#.utf8)
+            guard data.isEmpty || (start.starts(with: data.prefix(start.count)) && data.count < 1 << 20) else {
+                throw DKLError.data("not a checkpoint of this command (no header line); remove it or give another file", file: path, location: "header")
+            }
+            if ftruncate(fd, 0) != 0 { throw DKLError.data("cannot reset the checkpoint: \(String(cString: strerror(errno)))", file: path) }
+            lseek(fd, 0, SEEK_SET)
+            try write(headerLine)
+            return
+        }
+        let old = try locating(file: path) {
+            try StreamHeader(json: try first.withUnsafeBufferPointer { try JSONParser.parseDocument($0) })
+        }
+        guard old.schema == header.schema, old.attrs["checkpoint_signature"]?.stringValue == signature else {
+            throw DKLError.data("the checkpoint was made by a different command or inputs; remove it, or give the same options", file: path, location: "header")
+        }
+        let schema = header.schema
+        var index: [String: Int] = [:]
+        for (i, f) in schema.fields.enumerated() { index[f.name] = i }
+        var seen = [Bool](repeating: false, count: schema.fields.count)
+        var kept: [[UInt8]] = []
+        for (k, line) in complete.dropFirst().enumerated() where !line.isEmpty {
+            var rec = [UInt8](repeating: 0, count: schema.recordSize)
+            try line.withUnsafeBufferPointer { buf in
+                var p = JSONParser(bytes: buf)
+                do { try rec.withUnsafeMutableBytes { try p.parseRecord(schema, index: index, into: $0.baseAddress!, seen: &seen) } } catch {
+                    throw DKLError.data("a damaged record in the checkpoint: \(error)", file: path, record: k + 1)
+                }
+            }
+            kept.append(rec)
+        }
+        records = kept
+        // Drop a last line cut by a crash, and append after what is kept.
+        let keep = data.count - (lines.last?.count ?? 0)
+        if keep != data.count && ftruncate(fd, off_t(keep)) != 0 {
+            throw DKLError.data("cannot drop the checkpoint's cut last line: \(String(cString: strerror(errno)))", file: path)
+        }
+        lseek(fd, off_t(keep), SEEK_SET)
     }
 
     deinit { close(fd) }
