@@ -23,7 +23,7 @@ public struct LinePlot {
         let xs = series.flatMap(\.x).filter(\.isFinite)
         let ys = series.flatMap(\.y).filter(usable)
         var xr = (xs.min() ?? 0, xs.max() ?? 1)
-        var yr = (ys.min() ?? 0, ys.max() ?? 1)
+        var yr = (ys.min() ?? (logY ? 1 : 0), ys.max() ?? (logY ? 10 : 1))
         if xr.1 <= xr.0 { xr = (xr.0 - 0.5, xr.0 + 0.5) }
         if logY {
             if yr.1 <= yr.0 { yr = (yr.0 / 2, yr.0 * 2) }
@@ -59,5 +59,11 @@ public struct LinePlot {
         return c
     }
 
-    public func write(_ path: String) throws { try render().write(path) }
+    /// Writes the PNG; a logarithmic axis with no positive value to draw is an error.
+    public func write(_ path: String) throws {
+        if logY && !series.contains(where: { $0.y.contains { $0.isFinite && $0 > 0 } }) {
+            throw DKLError.data("no curve has a positive value to draw on a logarithmic axis (--log-y)")
+        }
+        try render().write(path)
+    }
 }

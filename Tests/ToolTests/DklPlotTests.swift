@@ -148,7 +148,7 @@ final class DklPlotTests: XCTestCase {
 
     func testBadInput() throws {
         let dir = TempDir()
-        _ = try Tools.python("import numpy as np; np.save('v.npy', np.arange(4.0)); np.save('m.npy', np.zeros((4, 4)))", cwd: dir.path)
+        _ = try Tools.python("import numpy as np; np.save('v.npy', np.arange(4.0)); np.save('m.npy', np.zeros((4, 4))); np.save('neg.npy', -np.ones(5)); np.save('f.npy', np.zeros((3, 4, 4)))", cwd: dir.path)
         try write(#"{"dkl_stream":1,"fields":[{"name":"y","dtype":"i32","shape":[]},{"name":"x","dtype":"i32","shape":[]}]}"# + "\n{\"y\":1,\"x\":1}\n{\"y\":9,\"x\":0}\n",
                   dir.file("t.ndjson"))
         let cases: [([String], Int32, String)] = [
@@ -162,6 +162,8 @@ final class DklPlotTests: XCTestCase {
             (["line", "-o", "a.png", "--y", "value", "t.ndjson"], 1, "dkl-plot: t.ndjson:header: no field 'value' (it has y, x)"),
             (["line", "-o", "a.png", "--y", "y", "--best-so-far", "top", "t.ndjson"], 64, "--best-so-far must be max or min"),
             (["scatter", "-o", "a.png", "--x", "y", "t.ndjson"], 64, "scatter needs --x FIELD and --y FIELD"),
+            (["line", "-o", "a.png", "--log-y", "neg.npy"], 1, "dkl-plot: no curve has a positive value to draw on a logarithmic axis (--log-y)"),
+            (["map", "-o", "a.png", "--frames", "", "f.npy"], 64, "dkl-plot: error: --frames: item 1 of '' is '', not an integer"),
         ]
         for (args, status, message) in cases {
             let r = try Tools.run("dkl-plot", args, cwd: dir.path)

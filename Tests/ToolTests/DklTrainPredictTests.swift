@@ -203,11 +203,32 @@ final class DklTrainPredictTests: XCTestCase {
             shutil.copy('m.h5', 'bad.h5')
             with h5py.File('bad.h5', 'r+') as f:
                 c = f['/train/coordinates'][...]
-                c[0, 0] = float('nan')
+                c[0, 0] = 0.5
                 del f['/train/coordinates']
                 f['/train/coordinates'] = c
             """, cwd: dir.path)
         let r = try Tools.expect(1, "dkl-acquire", ["--measured", "bad.h5", "--best", "1", "-o", "x.dkl"], stdin: Data(), cwd: dir.path)
         XCTAssertEqual(r.err, "dkl-acquire: bad.h5: damaged /train/coordinates (not pixel indices)\n", r.report)
+        // NaN or infinity anywhere a prediction is made from, or a zero sd: exit 1 naming the
+        // dataset, not NaN predictions with exit 0.
+        let numbers: [(String, String, String)] = [
+            ("/members/0/scaling/target", "[np.nan, 1, 1]", "model: /members/0/scaling/target holds nan at element 0 (NaN or infinity)"),
+            ("/train/targets", "np.where(np.arange(len(v)) == 3, np.inf, v)", "model: /train/targets holds inf at element 3 (NaN or infinity)"),
+            ("/members/0/scaling/target", "[0, 0, 1]", "model: damaged target scaling of member 0 (mean, sd, variance scale: [0.0, 0.0, 1.0])"),
+        ]
+        for (dataset, value, message) in numbers {
+            _ = try Tools.python("""
+                import h5py, shutil, numpy as np
+                shutil.copy('m.h5', 'bad.h5')
+                with h5py.File('bad.h5', 'r+') as f:
+                    v = f['\(dataset)'][...]
+                    v = np.asarray(\(value), dtype=v.dtype)
+                    del f['\(dataset)']
+                    f['\(dataset)'] = v
+                """, cwd: dir.path)
+            let p = try Tools.expect(1, "dkl-predict", ["grid.dkl", "--model", "bad.h5", "-o", "x.dkl"], cwd: dir.path)
+            XCTAssertEqual(p.err, "dkl-predict: bad.h5: \(message)\n", p.report)
+            XCTAssertFalse(dir.exists("x.dkl"))
+        }
     }
 }

@@ -51,4 +51,19 @@ final class OutputTargetTests: XCTestCase {
         XCTAssertEqual(h.err, "dkl-cat: dev.h5: is a device or a FIFO: this output must be a regular file\n", h.report)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.file("sub")))
     }
+
+    /// Temporaries left by a process killed with -9 are removed by the next run writing the
+    /// same output; those of a live process or of another host are left alone.
+    func testStaleTemporariesAreRemoved() throws {
+        let dir = TempDir()
+        var buf = [CChar](repeating: 0, count: 256)
+        XCTAssertEqual(gethostname(&buf, buf.count - 1), 0)
+        let host = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).filter { $0.isLetter || $0.isNumber || $0 == "." }
+        // A pid that is surely gone: a child that has exited and been reaped.
+        let gone = try Tools.run("/bin/sh", ["-c", "echo $$"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let stale = ".out.dkl.tmp-\(host)-\(gone)-0", live = ".out.dkl.tmp-\(host)-\(getpid())-0", other = ".out.dkl.tmp-elsewhere-\(gone)-0"
+        for name in [stale, live, other] { _ = try dir.write(name, "partial") }
+        try Tools.expect(0, "dkl-synth", ["trajectories", "-n", "2", "-T", "4", "-o", "out.dkl"], cwd: dir.path)
+        XCTAssertEqual(Set(dir.listing()), ["out.dkl", live, other])
+    }
 }

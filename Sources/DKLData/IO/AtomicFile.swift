@@ -64,12 +64,11 @@ public final class AtomicFile {
             target = resolved
         }
         throughSpecial = false
-        let dir = (target as NSString).deletingLastPathComponent
-        let base = (target as NSString).lastPathComponent
+        AtomicFile.removeStaleTemporaries(of: target)
         var fd: Int32 = -1
         var temp = ""
         for attempt in 0..<100 {
-            temp = (dir.isEmpty ? "" : dir + "/") + ".\(base).tmp-\(getpid())-\(attempt)"
+            temp = AtomicFile.temporaryName(for: target, attempt)
             fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             if fd >= 0 || errno != EEXIST { break }
         }
@@ -86,9 +85,38 @@ public final class AtomicFile {
         guard case let .file(target) = try OutputTarget.resolve(path) else {
             throw DKLError.data("is a device or a FIFO: this output must be a regular file", file: path)
         }
+        removeStaleTemporaries(of: target)
+        return (temporaryName(for: target, Int(UInt32.random(in: 0...UInt32.max))), target)
+    }
+
+    /// `.BASE.tmp-HOST-PID-N` beside the target: the host and process that write it, so that
+    /// a later run can tell a temporary left by a killed process from one still being written.
+    static func temporaryName(for target: String, _ n: Int) -> String {
         let dir = (target as NSString).deletingLastPathComponent
         let base = (target as NSString).lastPathComponent
-        return ((dir.isEmpty ? "" : dir + "/") + ".\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))", target)
+        return (dir.isEmpty ? "" : dir + "/") + ".\(base).tmp-\(host)-\(getpid())-\(n)"
+    }
+
+    /// This machine's name, without dashes (they separate the temporary name's parts).
+    static let host: String = {
+        var buf = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buf, buf.count - 1) == 0 else { return "host" }
+        let name = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).filter { $0.isLetter || $0.isNumber || $0 == "." }
+        return name.isEmpty ? "host" : name
+    }()
+
+    /// Removes the temporaries of `target` that a process of this host left when it was
+    /// killed with no chance to clean up (kill -9, a node's time limit): those whose process
+    /// no longer exists. Others' (another host's, a live process's) are left alone.
+    static func removeStaleTemporaries(of target: String) {
+        let dir = (target as NSString).deletingLastPathComponent
+        let prefix = ".\((target as NSString).lastPathComponent).tmp-\(host)-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count).split(separator: "-")
+            guard rest.count == 2, let pid = Int32(rest[0]), pid > 0, pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink((dir.isEmpty ? "" : dir + "/") + name) }
+        }
     }
 
     /// Flushes, syncs and renames the file into place.

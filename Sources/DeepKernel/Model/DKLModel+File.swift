@@ -62,9 +62,15 @@ extension DKLEnsemble {
         guard root["format_version"]?.intValue == fileVersion else {
             throw DKLError.data("unsupported model file version \(root["format_version"]?.text ?? "?")", file: path)
         }
+        // Every number a prediction is made from must be finite: a model with NaN or infinity
+        // in it is damaged (it would predict NaN everywhere and exit 0).
         func read(_ ds: String) throws -> (shape: [Int], values: [Double]) {
             let a = try f.dataset(ds)
-            return (a.shape, try a.readAll())
+            let v = try a.readAll()
+            if let bad = v.firstIndex(where: { !$0.isFinite }) {
+                throw DKLError.data("model: \(ds) holds \(v[bad]) at element \(bad) (NaN or infinity)", file: path)
+            }
+            return (a.shape, v)
         }
         let inputs = try read("/train/inputs"), targets = try read("/train/targets").values
         guard inputs.shape.count == 2, targets.count == inputs.shape[0] else { throw DKLError.data("damaged training data", file: path) }
@@ -88,7 +94,9 @@ extension DKLEnsemble {
                 network!.parameters = params
             }
             let target = try read("\(g)/scaling/target").values
-            guard target.count == 3 else { throw DKLError.data("damaged scaling of member \(k)", file: path) }
+            guard target.count == 3, target[1] > 0, target[2] > 0, abs(target[0]) < 1e300, target[1] < 1e300, target[2] < 1e300 else {
+                throw DKLError.data("model: damaged target scaling of member \(k) (mean, sd, variance scale: \(target))", file: path)
+            }
             var m = DKLModel(config: config, network: network, rawGP: Matrix(row: try read("\(g)/gp/raw").values),
                              embeddingLow: try read("\(g)/scaling/low").values, embeddingScale: try read("\(g)/scaling/scale").values,
                              targetMean: target[0], targetStd: target[1], trainInputs: x, trainTargets: targets,
@@ -103,7 +111,7 @@ extension DKLEnsemble {
             members.append(m)
         }
         var ensemble = DKLEnsemble(members: members)
-        if f.kind("/train/coordinates") == 1, let c = try? read("/train/coordinates"), c.shape == [targets.count, 2] {
+        if f.kind("/train/coordinates") == 1, case let c = try read("/train/coordinates"), c.shape == [targets.count, 2] {
             guard c.values.allSatisfy({ $0 == $0.rounded() && abs($0) < 1e9 }) else {
                 throw DKLError.data("damaged /train/coordinates (not pixel indices)", file: path)
             }
