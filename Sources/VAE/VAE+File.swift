@@ -65,7 +65,8 @@ extension VAE {
         let config = try locating(file: path) { try VAEConfig(json: try JSONParser.parse(root["config"]?.stringValue ?? "")) }
         let shape = root["shape"]?.intArray ?? (root["shape"]?.intValue.map { [$0] } ?? [])
         guard (1...2).contains(shape.count), shape.allSatisfy({ $0 > 0 }), let field = root["field"]?.stringValue,
-              let offset = root["offset"]?.doubleValue, let scale = root["scale"]?.doubleValue, scale > 0 else {
+              let offset = root["offset"]?.doubleValue, let scale = root["scale"]?.doubleValue, scale > 0, offset.isFinite, scale.isFinite,
+              shape.reduce(1, { $0.multipliedReportingOverflow(by: $1).partialValue }) <= 1 << 24 else {
             throw DKLError.data("damaged VAE model file (shape, field or normalization)", file: path)
         }
         var model = VAE(config: config, shape: shape, field: field, offset: offset, scale: scale)
@@ -74,13 +75,18 @@ extension VAE {
             try shapes.enumerated().map { k, s in
                 let a = try f.dataset("\(group)/p\(k)")
                 guard a.shape == [s.0, s.1] else { throw DKLError.data("\(group)/p\(k) has shape \(a.shape), expected [\(s.0), \(s.1)]", file: path) }
-                return try a.readAllFloats()
+                let v = try a.readAllFloats()
+                if let bad = v.firstIndex(where: { !$0.isFinite }) {
+                    throw DKLError.data("model: \(group)/p\(k) holds \(v[bad]) at element \(bad) (NaN or infinity)", file: path)
+                }
+                return v
             }
         }
         model.parameters = try readAll("/parameters")
         model.latentLow = try f.dataset("/latent/low").readAll()
         model.latentHigh = try f.dataset("/latent/high").readAll()
-        guard model.latentLow.count == model.latentWidth, model.latentHigh.count == model.latentWidth else {
+        guard model.latentLow.count == model.latentWidth, model.latentHigh.count == model.latentWidth,
+              (model.latentLow + model.latentHigh).allSatisfy(\.isFinite) else {
             throw DKLError.data("damaged latent bounding box", file: path)
         }
         var state: VAETrainingState?
@@ -94,6 +100,9 @@ extension VAE {
             s.adam.step = attrs["adam_step"]?.intValue ?? 0
             s.epoch = attrs["epoch"]?.intValue ?? 0
             s.bestEpoch = attrs["best_epoch"]?.intValue ?? 0
+            guard (0...100_000_000).contains(s.adam.step), (0...1_000_000).contains(s.epoch), (0...s.epoch).contains(s.bestEpoch) else {
+                throw DKLError.data("model: damaged training state (step \(s.adam.step), epoch \(s.epoch), best epoch \(s.bestEpoch))", file: path)
+            }
             let b = attrs["best_validation"]?.doubleValue ?? -1
             s.bestValidation = b < 0 ? .infinity : b
             s.stopped = (attrs["stopped"]?.doubleValue ?? 0) != 0

@@ -168,6 +168,27 @@ final class VaeEncodeTests: XCTestCase {
         XCTAssertEqual(r.err, "vae-encode: wide.ndjson: records of shape [4], but the model was trained on [3]\n")
         r = try Tools.expect(1, "vae-encode", ["encode", "-m", "nan.npy", "wide.ndjson"], cwd: dir.path)
         XCTAssertTrue(r.err.hasPrefix("vae-encode: nan.npy: "), r.report)
+        // Damaged model files: NaN in the weights or the latent box, an epoch counter out of
+        // range, a non-integer in a list of widths. One message each, nothing written.
+        let damage: [(String, String)] = [
+            ("f['/parameters/p0'][0, 0] = np.nan", "model: /parameters/p0 holds nan at element 0 (NaN or infinity)"),
+            ("f['/latent/low'][0] = np.inf", "damaged latent bounding box"),
+            ("f['/state'].attrs['epoch'] = 10**12", "model: damaged training state (step"),
+            ("c = json.loads(f.attrs['config']); c['encoder_hidden'] = [16, 'x']; f.attrs['config'] = json.dumps(c)", "damaged VAE configuration"),
+        ]
+        for (edit, message) in damage {
+            _ = try Tools.python("""
+                import h5py, json, shutil, numpy as np
+                shutil.copy('m.h5', 'bad.h5')
+                with h5py.File('bad.h5', 'r+') as f:
+                    \(edit)
+                """, cwd: dir.path)
+            for args in [["encode", "-m", "bad.h5", "two.ndjson", "--field", "a", "-o", "x.dkl"], ["train", "--init", "bad.h5", "--field", "a", "-o", "y.h5", "two.ndjson"]] {
+                let r = try Tools.expect(1, "vae-encode", args, cwd: dir.path)
+                XCTAssertTrue(r.err.hasPrefix("vae-encode: bad.h5: ") && r.err.contains(message), r.report)
+                XCTAssertFalse(dir.exists("x.dkl") || dir.exists("y.h5"))
+            }
+        }
         for (args, message) in [(["fit"], "unknown mode 'fit' (train, encode or decode)"), ([String](), "missing mode: train, encode or decode"),
                                 (["train", "-o", "m.h5", "--decoder", "conv"], "--decoder must be mlp or rotational"),
                                 (["train", "-o", "m.h5", "--decoder", "rotational", "two.ndjson", "--field", "a"], "--decoder rotational needs images (records of shape [H, W])"),
