@@ -179,9 +179,28 @@ public final class HDF5Dataset: ArraySource {
         let space = H5Dget_space(id)
         defer { H5Sclose(space) }
         let rank = Int(H5Sget_simple_extent_ndims(space))
+        guard (0...32).contains(rank) else {
+            H5Dclose(id)
+            throw DKLError.data("dataset '\(path)' has rank \(rank)", file: file.path)
+        }
         var dims = [hsize_t](repeating: 0, count: max(rank, 1))
         H5Sget_simple_extent_dims(space, &dims, nil)
-        shape = dims.prefix(rank).map { Int($0) }
+        // The declared shape against what the file stores, before anything is read.
+        let type2 = H5Dget_type(id)
+        let elementBytes = Int(H5Tget_size(type2))
+        H5Tclose(type2)
+        let plist = H5Dget_create_plist(id)
+        let contiguous = H5Pget_layout(plist) == H5D_CONTIGUOUS
+        H5Pclose(plist)
+        do {
+            let declared = try ArrayShape.validate(Array(dims.prefix(rank)), elementBytes: elementBytes, file: "\(file.path):\(path)")
+            try ArrayShape.checkStorage(bytes: declared.bytes, stored: Int(clamping: H5Dget_storage_size(id)), contiguous: contiguous,
+                                        shape: declared.shape, file: "\(file.path):\(path)")
+            shape = declared.shape
+        } catch {
+            H5Dclose(id)
+            throw error
+        }
         attributes = HDF5File.attributes(of: id)
     }
 
