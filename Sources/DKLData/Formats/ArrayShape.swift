@@ -11,8 +11,9 @@ public enum ArrayShape {
     /// tens, not thousands, and a shape that does is damaged or hostile.
     public static let maximumCompression = 1000
 
-    /// The element count of `dims` with `elementBytes` bytes each, or an error naming `file`.
-    public static func validate<D: BinaryInteger>(_ dims: [D], elementBytes: Int, file: String) throws -> (shape: [Int], count: Int, bytes: Int) {
+    /// The element count of `dims` with `elementBytes` bytes each, or an error naming `file`
+    /// (nil: the caller locates it).
+    public static func validate<D: BinaryInteger>(_ dims: [D], elementBytes: Int, file: String?) throws -> (shape: [Int], count: Int, bytes: Int) {
         var shape: [Int] = []
         for d in dims {
             guard let v = Int(exactly: d), v >= 0 else { throw DKLError.data("declared dimension \(d) is not a size", file: file) }

@@ -62,9 +62,7 @@ public struct NPYHeader: Equatable, Sendable {
         guard supported.contains(code), let kind = Kind(rawValue: chars[0]), let size = Int(String(chars.dropFirst())) else {
             throw DKLError.data("unsupported NPY dtype '\(descr)' (supported: f4 f8 i1 i2 i4 i8 u1 u2 u4 u8 b1)")
         }
-        var (total, overflow) = (1, false)
-        for s in shape { let r = total.multipliedReportingOverflow(by: s); total = r.partialValue; overflow = overflow || r.overflow }
-        guard !overflow, total.multipliedReportingOverflow(by: size).overflow == false else { throw DKLError.data("NPY shape \(shape) is too large") }
+        _ = try ArrayShape.validate(shape, elementBytes: size, file: nil)   // the file's size is checked against it by the reader
         return NPYHeader(kind: kind, itemSize: size, bigEndian: big && size > 1, fortranOrder: fortran, shape: shape)
     }
 
