@@ -183,7 +183,8 @@ final class DklTrainPredictTests: XCTestCase {
         XCTAssertEqual(none.err, "dkl-train: grid.dkl: only 0 of the 196 patches have a target (of 1 targets): at least 2 are needed\n")
         // Damaged model files: a list with a non-integer, a count that is not an integer,
         // coordinates that are not pixels. Each is one message, not a shorter list or a trap.
-        let edits = [("hidden", "[64, 'x']"), ("hidden", "[64.5]"), ("iterations", "1e300")]
+        let edits = [("hidden", "[64, 'x']"), ("hidden", "[64.5]"), ("iterations", "1e300"), ("embedding", "0"), ("hidden", "[0]"),
+                     ("learning_rate", "-1")]
         for (key, value) in edits {
             _ = try Tools.python("""
                 import h5py, json, shutil

@@ -190,5 +190,22 @@ extension DKLConfig {
         }
         priors = GPPriors(lengthscale: prior(j["priors"]?["lengthscale"]), outputscale: prior(j["priors"]?["outputscale"]),
                           noise: prior(j["priors"]?["noise"]))
+        // Sizes and settings in the ranges the trainer accepts: a file outside them is damaged.
+        let checks: [(String, Bool)] = [
+            ("hidden", hidden.count <= 64 && hidden.allSatisfy { (1...65_536).contains($0) }),
+            ("cnn_channels", cnnChannels.count <= 16 && cnnChannels.allSatisfy { (1...4096).contains($0) }),
+            ("cnn_hidden", (1...65_536).contains(cnnHidden)), ("patch_channels", (1...4096).contains(patchChannels)),
+            ("ensemble", (0...1000).contains(ensemble)), ("embedding", (1...64).contains(embedding)),
+            ("iterations", (0...10_000_000).contains(iterations)), ("validation_every", (0...10_000_000).contains(validationEvery)),
+            ("validation_patience", (0...10_000_000).contains(validationPatience)),
+            ("early_stopping_patience", (0...10_000_000).contains(earlyStoppingPatience)),
+            ("learning_rate", learningRate > 0), ("weight_decay", weightDecay >= 0), ("validation_fraction", (0..<1).contains(validationFraction)),
+            ("lengthscale_floor", constraints.lengthscaleFloor >= 0), ("outputscale_floor", constraints.outputscaleFloor >= 0),
+            ("noise_floor", constraints.noiseFloor >= 0),
+            ("initial_lengthscale", initialLengthscale > 0), ("initial_outputscale", initialOutputscale > 0), ("initial_noise", initialNoise > 0),
+            ("priors", [priors.lengthscale, priors.outputscale, priors.noise].allSatisfy { g in
+                g.map { $0.shape > 0 && $0.rate > 0 && $0.shape.isFinite && $0.rate.isFinite } ?? true }),
+        ]
+        if let bad = checks.first(where: { !$0.1 }) { throw DKLError.data("damaged model configuration ('\(bad.0)' out of range)") }
     }
 }
