@@ -74,7 +74,7 @@ public struct FerroRun {
     public func run(checkpoint: Checkpoint?, arrays: FerroOutput, progress: DKLCore.Progress?, note: (String) -> Void = { _ in },
                     emit: ([UInt8]) throws -> Void) throws -> Int {
         let schema = try schema()
-        let slot = Dictionary(uniqueKeysWithValues: schema.fields.enumerated().map { ($0.element.name, $0.offset) })
+        let slot = schema.slots
         var finished: [Int: [UInt8]] = [:]
         if let checkpoint {
             for r in checkpoint.records { r.withUnsafeBytes { finished[RecordView($0, schema).int(slot["id"]!)] = r } }

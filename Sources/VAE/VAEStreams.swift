@@ -78,17 +78,20 @@ public struct VAEEncoding {
     public func run(_ reader: RecordReader, write: ([UInt8]) throws -> Void) throws {
         let l = model.latentWidth
         var rec = RecordBuilder(schema)
+        let slot = schema.slots
+        let (id, meanSlot, logvarSlot) = (slot["id"]!, slot["mean"]!, slot["logvar"]!)
+        let labelSlots = labels.map { slot[$0.element.name]! }
         var start = 0
         while let chunk = try reader.next() {
             let n = chunk.count
             let (mean, logVariance) = model.encode(model.normalized(chunk.values, count: n), model.parameters)
             for i in 0..<n {
-                rec.set("id", int: start + i)
-                rec.set("mean", (0..<l).map { Double(mean.data[i * l + $0]) })
-                rec.set("logvar", (0..<l).map { Double(logVariance.data[i * l + $0]) })
-                for label in labels {
+                rec.set(id, int: start + i)
+                rec.set(meanSlot, (0..<l).map { Double(mean.data[i * l + $0]) })
+                rec.set(logvarSlot, (0..<l).map { Double(logVariance.data[i * l + $0]) })
+                for (label, ls) in zip(labels, labelSlots) {
                     let v = chunk.labels[label.offset].values[i]
-                    if label.element.dtype.isFloat { rec.set(label.element.name, v) } else { rec.set(label.element.name, int: v.isFinite && abs(v) < 9e18 ? Int(v) : 0) }
+                    if label.element.dtype.isFloat { rec.set(ls, v) } else { rec.set(ls, int: v.isFinite && abs(v) < 9e18 ? Int(v) : 0) }
                 }
                 try write(rec.bytes)
             }
@@ -115,14 +118,16 @@ public struct VAEDecoding {
     public func run(_ points: LatentPoints, write: ([UInt8]) throws -> Void) throws {
         let l = model.latentWidth
         var rec = RecordBuilder(schema)
+        let slot = schema.slots
+        let (id, y, x, zSlot, out) = (slot["id"]!, slot["y"]!, slot["x"]!, slot["z"]!, slot[model.field]!)
         var start = 0
         while let chunk = try points.next() {
             let z = NetMatrix<Float>(rows: chunk.count, cols: l, data: chunk.flatMap { $0.z.map(Float.init) })
             let decoded = model.decode(z).map(Float.init)
             for (i, p) in chunk.enumerated() {
-                rec.set("id", int: start + i); rec.set("y", int: p.cell.0); rec.set("x", int: p.cell.1)
-                rec.set("z", p.z)
-                decoded[(i * model.inputWidth)..<((i + 1) * model.inputWidth)].withUnsafeBufferPointer { rec.set(model.field, floats: $0) }
+                rec.set(id, int: start + i); rec.set(y, int: p.cell.0); rec.set(x, int: p.cell.1)
+                rec.set(zSlot, p.z)
+                decoded[(i * model.inputWidth)..<((i + 1) * model.inputWidth)].withUnsafeBufferPointer { rec.set(out, floats: $0) }
                 try write(rec.bytes)
             }
             start += chunk.count

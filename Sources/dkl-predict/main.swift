@@ -66,6 +66,7 @@ ToolMain.run(command) { inv in
     var fields = [Field("y", .i32), Field("x", .i32), Field("mean", .f64), Field("var", .f64)]
     if withEmbedding { fields.append(Field("embedding", .f64, shape: [e])) }
     let schema = try Schema(fields)
+    let (slot, noisy) = (schema.slots, a.flag("noisy"))
     let noise = ensemble.noiseVariance
     let attrs: JSON = ["model": .string(modelPath), "members": .number(Double(ensemble.members.count)), "noise_var": .number(noise),
                        "var": .string(a.flag("noisy") ? "noisy" : "latent"), "shard": .string("\(shard + 1)/\(shards)")]
@@ -80,10 +81,10 @@ ToolMain.run(command) { inv in
         let z = withEmbedding ? ensemble.members[0].embed(x) : nil
         var rec = RecordBuilder(schema)
         for (k, (y, xx)) in coords.enumerated() {
-            rec.set("y", int: y); rec.set("x", int: xx)
-            rec.set("mean", combined.mean[k])
-            rec.set("var", combined.variance[k] + (a.flag("noisy") ? noise : 0))
-            if let z { rec.set("embedding", Array(z.data[(k * e)..<((k + 1) * e)])) }
+            rec.set(slot["y"]!, int: y); rec.set(slot["x"]!, int: xx)
+            rec.set(slot["mean"]!, combined.mean[k])
+            rec.set(slot["var"]!, combined.variance[k] + (noisy ? noise : 0))
+            if let z { rec.set(slot["embedding"]!, Array(z.data[(k * e)..<((k + 1) * e)])) }
             try out.writer.write(rec.bytes)
         }
         written += coords.count

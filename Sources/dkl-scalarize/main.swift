@@ -91,15 +91,17 @@ ToolMain.run(command) { inv in
     let fieldNames = scalarizers.fieldNames
     let schema = try Schema([Field("y", .i32), Field("x", .i32)] + fieldNames.map { Field($0, .f64) } + [Field("flags", .u8)])
     let out = try inv.openOutput(StreamHeader(schema: schema, attrs: .object(attrs)))
+    let slots = schema.slots   // looked up once: every record sets every field
+    let slot = (y: slots["y"]!, x: slots["x"]!, values: fieldNames.map { slots[$0]! }, flags: slots["flags"]!)
     var flagged = 0, done = 0
     let rows: Int? = if case let .array(cube) = input { cube.shape[0] } else { nil }
     let progress = Progress(tool: command.name, what: rows == nil ? "records" : "rows", total: rows, enabled: inv.showsProgress)
     try input.scalarize(scalarizers, progress: progress) { coords, results in
         for (k, (y, x)) in coords.enumerated() {
             var rec = RecordBuilder(schema)
-            rec.set("y", int: y); rec.set("x", int: x)
-            for (name, v) in zip(fieldNames, results[k].0) { rec.set(name, v) }
-            rec.set("flags", int: Int(results[k].1))
+            rec.set(slot.y, int: y); rec.set(slot.x, int: x)
+            for (i, v) in zip(slot.values, results[k].0) { rec.set(i, v) }
+            rec.set(slot.flags, int: Int(results[k].1))
             if results[k].1 != 0 { flagged += 1 }
             try out.writer.write(rec.bytes)
         }

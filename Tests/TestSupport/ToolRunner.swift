@@ -84,6 +84,21 @@ public enum Tools {
         return r
     }
 
+    /// Starts `tool` in the background (stderr discarded) and returns once `file` in `cwd`
+    /// is not empty (a run has taken its trace or checkpoint), or after 30 s.
+    public static func startWriting(_ tool: String, _ args: [String], cwd: String, file: String) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path(tool))
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: cwd)
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        func size() -> Int { ((try? FileManager.default.attributesOfItem(atPath: cwd + "/" + file))?[.size] as? Int) ?? 0 }
+        var waited = 0
+        while size() == 0 && waited < 3000 { usleep(10_000); waited += 1 }
+        return p
+    }
+
     /// A Python interpreter with numpy and h5py (Debian's python3-numpy and python3-h5py).
     public static let python: String? = {
         for candidate in [ProcessInfo.processInfo.environment["DKL_PYTHON"], "/usr/bin/python3", "/usr/local/bin/python3"].compactMap({ $0 }) {

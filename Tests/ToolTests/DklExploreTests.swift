@@ -248,16 +248,9 @@ final class DklExploreTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(hungStart), 20)
         XCTAssertTrue(r.err.contains("no answer within 1.0 s (stopped); its last words: stage is stuck"), r.err)
         // A second run on a trace in use is refused with the holder's pid; the trace is left whole.
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Tools.path("dkl-explore"))
-        p.arguments = ["--measure", python, "--measure-arg", "chatty.py", "--measure-arg", "slow", "--trace", "busy.ndjson"]
-            + common.map { $0 == "2" ? "60" : $0 }   // --steps 60: busy for a while
-        p.currentDirectoryURL = URL(fileURLWithPath: dir.path)
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        var waited = 0
-        func size() -> Int { ((try? FileManager.default.attributesOfItem(atPath: dir.file("busy.ndjson")))?[.size] as? Int) ?? 0 }
-        while size() == 0 && waited < 3000 { usleep(10_000); waited += 1 }
+        let p = try Tools.startWriting("dkl-explore", ["--measure", python, "--measure-arg", "chatty.py", "--measure-arg", "slow", "--trace", "busy.ndjson"]
+                                           + common.map { $0 == "2" ? "60" : $0 },   // --steps 60: busy for a while
+                                       cwd: dir.path, file: "busy.ndjson")
         let second = try Tools.expect(1, "dkl-explore", ["--oracle", "truth.npy", "--trace", "busy.ndjson"] + common, cwd: dir.path)
         XCTAssertEqual(second.err, "dkl-explore: busy.ndjson: in use by another run (process \(p.processIdentifier)): wait for it to end, or give another file\n")
         p.interrupt()

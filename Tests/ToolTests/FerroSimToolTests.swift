@@ -145,16 +145,8 @@ final class FerroSimToolTests: XCTestCase {
     func testCheckpointLockAndACutHeader() throws {
         let dir = TempDir()
         let args = ["-n", "16", "-T", "300", "--sweep", "k=0.5:1.5:3000", "--checkpoint", "ck.ndjson", "-j", "1", "-o", "out.dkl"]
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Tools.path("ferrosim"))
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: dir.path)
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        var waited = 0
         // The header is written once the lock is held.
-        func size() -> Int { ((try? FileManager.default.attributesOfItem(atPath: dir.file("ck.ndjson")))?[.size] as? Int) ?? 0 }
-        while size() == 0 && waited < 3000 { usleep(10_000); waited += 1 }
+        let p = try Tools.startWriting("ferrosim", args, cwd: dir.path, file: "ck.ndjson")
         let second = try Tools.expect(1, "ferrosim", args, cwd: dir.path)
         XCTAssertEqual(second.err, "ferrosim: ck.ndjson: in use by another run (process \(p.processIdentifier)): wait for it to end, or give another file\n")
         p.interrupt()

@@ -72,21 +72,7 @@ public enum Parallel {
 
     /// Runs the parts on min(threads, count) threads, each taking the next part.
     package static func run(_ count: Int, _ body: @Sendable (Int, Range<Int>) -> Void, _ range: @escaping @Sendable (Int) -> Range<Int>) {
-        let workers = min(threads, count)
-        if workers <= 1 || insideLane {
-            for k in 0..<count { body(k, range(k)) }
-            return
-        }
-        let next = Atomic<Int>(0)
-        withoutActuallyEscaping(body) { work in
-            DispatchQueue.concurrentPerform(iterations: workers) { _ in
-                while true {
-                    let k = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                    guard k < count else { return }
-                    work(k, range(k))
-                }
-            }
-        }
+        withoutActuallyEscaping(body) { work in forEachItem(count) { k in work(k, range(k)) } }
     }
 
     /// Runs `body` marked as a lane: `Parallel`'s loops inside it run serially on this thread.

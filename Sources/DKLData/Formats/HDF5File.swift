@@ -171,6 +171,7 @@ public final class HDF5Dataset: ArraySource {
         if id < 0 { throw DKLError.data("cannot open dataset '\(path)'", file: file.path) }
         let type = H5Dget_type(id)
         let cls = H5Tget_class(type)
+        let elementBytes = Int(H5Tget_size(type))
         H5Tclose(type)
         guard cls == H5T_INTEGER || cls == H5T_FLOAT else {
             H5Dclose(id)
@@ -186,9 +187,6 @@ public final class HDF5Dataset: ArraySource {
         var dims = [hsize_t](repeating: 0, count: max(rank, 1))
         H5Sget_simple_extent_dims(space, &dims, nil)
         // The declared shape against what the file stores, before anything is read.
-        let type2 = H5Dget_type(id)
-        let elementBytes = Int(H5Tget_size(type2))
-        H5Tclose(type2)
         let plist = H5Dget_create_plist(id)
         let contiguous = H5Pget_layout(plist) == H5D_CONTIGUOUS
         H5Pclose(plist)

@@ -35,15 +35,7 @@ public final class Checkpoint {
             throw DKLError.data("cannot lock the checkpoint: \(msg)", file: path)
         }
         self.fd = fd
-        var data: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw DKLError.data("cannot read the checkpoint: \(String(cString: strerror(errno)))", file: path) }
-            if n == 0 { break }
-            data += chunk[0..<n]
-        }
+        let data = try ByteReader(fd: fd, name: path, ownsFD: false).readToEnd()
         let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
         let complete = lines.dropLast()   // the part after the last newline is incomplete or empty
         var headerLine: [UInt8] = []

@@ -41,6 +41,9 @@ public struct Schema: Equatable, Sendable {
     /// The index of the field called `name`.
     public func index(of name: String) -> Int? { fields.firstIndex { $0.name == name } }
 
+    /// Every field's index by name, for code that sets and reads a record's fields by name.
+    public var slots: [String: Int] { Dictionary(uniqueKeysWithValues: fields.enumerated().map { ($0.element.name, $0.offset) }) }
+
     public subscript(name: String) -> Field? { index(of: name).map { fields[$0] } }
 
     /// The schema as the header's `fields` array.

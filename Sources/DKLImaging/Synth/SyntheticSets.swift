@@ -35,7 +35,7 @@ public final class SyntheticStream {
         let attrs: JSON = ["set": "trajectories", "formula": "A*exp(alpha*t)*sin(omega*t)+B", "steps": .number(Double(steps)),
                            "duration": .number(duration)]
         var g = Xoshiro(seed: seed)
-        let slot = Dictionary(uniqueKeysWithValues: schema.fields.enumerated().map { ($0.element.name, $0.offset) })
+        let slot = schema.slots
         return SyntheticStream(schema: schema, attributes: attrs, count: count, what: "trajectories") { i, rec in
             let t = Trajectory(&g)
             rec.set(slot["id"]!, int: i)
@@ -56,7 +56,7 @@ public final class SyntheticStream {
         var attrs: JSON = ["set": "cards", "suits": JSON(Card.Suit.allCases.map(\.name)), "rotation": .number(rotation), "shear": .number(shear),
                            "angle_units": "degrees, counterclockwise"]
         if let grid { attrs.set("grid", JSON([grid.0, grid.1])) }
-        let slot = Dictionary(uniqueKeysWithValues: schema.fields.enumerated().map { ($0.element.name, $0.offset) })
+        let slot = schema.slots
         var g = Xoshiro(seed: seed)
         return SyntheticStream(schema: schema, attributes: attrs, count: grid.map { $0.0 * $0.1 } ?? count, what: "cards") { i, rec in
             let suit = suits[Int(g.uniform() * Double(suits.count))]

@@ -61,7 +61,7 @@ public final class ExperimentReplay {
     /// Runs every checkpoint, giving each record to `emit`; interruptible between records.
     public func run(progress: DKLCore.Progress? = nil, emit: ([UInt8]) throws -> Void) throws {
         let schema = try ExperimentReplay.schema()
-        let slot = Dictionary(uniqueKeysWithValues: schema.fields.enumerated().map { ($0.element.name, $0.offset) })
+        let slot = schema.slots
         let (h, w) = (grid.height, grid.width)
         var ensemble: DKLEnsemble?
         maps = []

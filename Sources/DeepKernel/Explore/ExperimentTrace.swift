@@ -57,7 +57,7 @@ public final class ExperimentTrace {
                 header: (StreamHeader) -> StreamHeader = { $0 }) throws {
         self.path = path
         schema = try ExperimentTrace.schema(itemShape: itemShape, gpWidth: gpWidth)
-        slot = Dictionary(uniqueKeysWithValues: schema.fields.enumerated().map { ($0.element.name, $0.offset) })
+        slot = schema.slots
         (itemCount, self.gpWidth) = (itemShape.reduce(1, *), gpWidth)
         let log = try Checkpoint(path: path, header: header(StreamHeader(schema: schema, attrs: attributes)), signature: signature)
         let (s, y, x, v, schema) = (slot["step"]!, slot["y"]!, slot["x"]!, slot["value"]!, schema)

@@ -111,8 +111,9 @@ extension DKLEnsemble {
             members.append(m)
         }
         var ensemble = DKLEnsemble(members: members)
-        if f.kind("/train/coordinates") == 1, case let c = try read("/train/coordinates"), c.shape == [targets.count, 2] {
-            guard c.values.allSatisfy({ $0 == $0.rounded() && abs($0) < 1e9 }) else {
+        if f.kind("/train/coordinates") == 1 {
+            let c = try read("/train/coordinates")
+            guard c.shape == [targets.count, 2], c.values.allSatisfy({ $0 == $0.rounded() && abs($0) < 1e9 }) else {
                 throw DKLError.data("damaged /train/coordinates (not pixel indices)", file: path)
             }
             ensemble.coordinates = c.values.map { Int($0) }
