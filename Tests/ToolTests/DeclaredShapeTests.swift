@@ -47,3 +47,41 @@ final class DeclaredShapeTests: XCTestCase {
         try Tools.expect(0, "dkl-cat", ["--import", "s.h5:/zeros", "-o", "z.dkl"], cwd: dir.path)
     }
 }
+
+/// Empty images and USID index tables that do not count grid points: these trapped (a nil
+/// grid in dkl-patches, a division by a zero-size dimension, Int of a huge index).
+final class EmptyAndIndexTableTests: XCTestCase {
+    func testEmptyImagesAndBadUSIDIndicesAreMessages() throws {
+        let dir = TempDir()
+        _ = try Tools.python("""
+            import h5py, numpy as np
+            np.save('hw0.npy', np.zeros((8, 8, 0), dtype='f4'))
+            np.save('e0.npy', np.zeros((0, 8), dtype='f4'))
+            def usid(name, pos):
+                with h5py.File(name, 'w') as f:
+                    g = f.create_group('Measurement_000/Channel_000')
+                    d = g.create_dataset('Raw_Data', data=np.arange(4.).reshape(4, 1))
+                    d.attrs['quantity'] = 'Current'
+                    g['Position_Indices'] = np.array(pos, dtype='f8')
+                    g['Position_Values'] = np.zeros((4, 2))
+                    g['Spectroscopic_Indices'] = np.zeros((1, 1), dtype='u4')
+                    g['Spectroscopic_Values'] = np.zeros((1, 1))
+            usid('good.h5', [[0, 0], [0, 1], [1, 0], [1, 1]])
+            usid('negative.h5', [[0, 0], [0, -1], [1, 0], [1, 1]])
+            usid('huge.h5', [[0, 0], [0, 1e300], [1, 0], [1, 1]])
+            usid('nan.h5', [[0, 0], [0, float('nan')], [1, 0], [1, 1]])
+            """, cwd: dir.path)
+        let r = try Tools.expect(1, "dkl-patches", ["-w", "3", "hw0.npy", "-o", "p.dkl"], cwd: dir.path)
+        XCTAssertEqual(r.err, "dkl-patches: hw0.npy: expected a structural image H×W, or H×W×C with channels, found the empty shape 8×8×0\n", r.report)
+        XCTAssertFalse(dir.exists("p.dkl"))
+        let plot = try Tools.expect(1, "dkl-plot", ["map", "-o", "m.png", "e0.npy"], cwd: dir.path)
+        XCTAssertTrue(plot.err.hasPrefix("dkl-plot: e0.npy: expected a map H×W or frames K×H×W, found the empty shape 0×8"), plot.report)
+        // A sound table imports as a 2×2×1 array; each damaged one is one message.
+        let good = try Tools.expect(0, "dkl-cat", ["--import", "good.h5", "--tsv"], cwd: dir.path)
+        XCTAssertEqual(good.out.split(separator: "\n").count, 3, good.report)
+        for (name, value) in [("negative", "-1.0"), ("huge", "1e+300"), ("nan", "nan")] {
+            let bad = try Tools.expect(1, "dkl-cat", ["--import", "\(name).h5", "-o", "x.dkl"], cwd: dir.path)
+            XCTAssertEqual(bad.err, "dkl-cat: \(name).h5: USID Position_Indices holds \(value) at entry 3, not an index below 4\n", bad.report)
+        }
+    }
+}

@@ -50,6 +50,10 @@ extension ArraySource {
             let list = ranks.count > 2 ? ranks.dropLast().map(String.init).joined(separator: ", ") + " or \(ranks.last!)" : ranks.map(String.init).joined(separator: " or ")
             throw DKLError.data("expected \(what) (rank \(list)), found shape \(shape)", file: name)
         }
+        // An image, a cube or a stack with an empty dimension holds nothing to work on.
+        if shape.contains(0) {
+            throw DKLError.data("expected \(what), found the empty shape \(shape.map(String.init).joined(separator: "×"))", file: name)
+        }
     }
 }
 

@@ -253,6 +253,11 @@ final class USIDMain: ArraySource {
         func dims(_ ds: String) throws -> [Int] {
             let idx = try HDF5Dataset(file: file, path: parent + "/" + ds)
             let v = try idx.readAll()
+            // Every index counts grid points: a whole number below the table's length.
+            let limit = Double(max(idx.shape.first ?? 0, idx.shape.last ?? 0))
+            if let bad = v.firstIndex(where: { !($0 >= 0 && $0 < limit && $0.rounded() == $0) }) {
+                throw DKLError.data("USID \(ds) holds \(v[bad]) at entry \(bad), not an index below \(Int(limit))", file: file.path)
+            }
             guard idx.rank == 2 else { return [Int(v.max() ?? 0) + 1] }
             // Position_Indices is (points, dims); Spectroscopic_Indices is (dims, points).
             let pointsFirst = ds == "Position_Indices"
