@@ -100,6 +100,72 @@ final class DklExploreTests: XCTestCase {
         XCTAssertTrue(other.err.contains("the checkpoint was made by a different command or inputs"), other.err)
     }
 
+    /// Batches of 3 (local penalization and kriging believer) cut by kill -9 between their
+    /// measurements, over and over, plus kills at seeded random moments: every continued run
+    /// measures the rest of the batch it had chosen, and the trace ends equal to an
+    /// uninterrupted run's. The instrument program kills dkl-explore on chosen calls, so
+    /// the cuts land inside batches (a random kill rarely does: the appends take
+    /// milliseconds).
+    func testKillsInsideBatchesLeaveTheUninterruptedTrace() throws {
+        let dir = TempDir()
+        _ = try Tools.python("import numpy as np; np.save('truth.npy', np.random.default_rng(5).normal(size=(14, 14)))", cwd: dir.path)
+        _ = try dir.write("stage.py", """
+            import sys, os, io, signal, numpy as np
+            y, x = int(sys.argv[-2]), int(sys.argv[-1])
+            kills = [int(k) for k in sys.argv[1].split(',') if k]
+            with open('calls', 'a+') as f:
+                f.write('.')
+            if len(open('calls').read()) in kills:
+                os.kill(os.getppid(), signal.SIGKILL)
+                sys.exit(1)
+            b = io.BytesIO(); np.save(b, np.float64(np.load('truth.npy')[y, x])); sys.stdout.buffer.write(b.getvalue())
+            """)
+        let python = Tools.python ?? "/usr/bin/python3"
+        func args(_ kills: String, _ batch: String, _ trace: String) -> [String] {
+            ["--measure", python, "--measure-arg", "stage.py", "--measure-arg", kills, "--count", "3", "--batch", batch,
+             "--extractor", "none", "-w", "1", "--init", "6", "--steps", "6", "--ensemble", "1", "--iterations", "30", "-j", "1",
+             "--trace", trace, "truth.npy"]
+        }
+        var rng = SystemRandomNumberGeneratorSeeded(seed: 20261202)
+        for batch in ["penalize", "fantasize"] {
+            try? FileManager.default.removeItem(atPath: dir.file("calls"))
+            try Tools.expect(0, "dkl-explore", args("", batch, "\(batch)-whole.ndjson"), cwd: dir.path)
+            let whole = try trace(dir.file("\(batch)-whole.ndjson")).map(stripTimes)
+            XCTAssertEqual(whole.count, 6 + 6 * 3)
+            // Calls 8, 13, 19 and 24 are inside batches (after 1 or 2 of a batch's 3 points; a
+            // killed call is made again by the next run, so each kill shifts the later ones).
+            try? FileManager.default.removeItem(atPath: dir.file("calls"))
+            let kills = "8,13,19,24"
+            var runs = 0, cutBatches = 0, lastStatus: Int32 = -1
+            while lastStatus != 0 && runs < 40 {
+                runs += 1
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: Tools.path("dkl-explore"))
+                p.arguments = args(kills, batch, "\(batch)-cut.ndjson")
+                p.currentDirectoryURL = URL(fileURLWithPath: dir.path)
+                let err = Pipe()
+                p.standardError = err
+                try p.run()
+                // Every third run is also killed at a random moment (0 to 1.5 s in).
+                if runs % 3 == 0 {
+                    let deadline = Date().addingTimeInterval(Double(rng.next() % 1500) / 1000)
+                    while p.isRunning && Date() < deadline { usleep(2_000) }
+                    if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+                }
+                let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                p.waitUntilExit()
+                if text.contains("points; measuring the rest") { cutBatches += 1 }
+                lastStatus = p.terminationReason == .exit ? p.terminationStatus : -1
+                XCTAssertTrue(lastStatus == 0 || p.terminationReason == .uncaughtSignal, "\(batch) run \(runs): \(text)")
+            }
+            XCTAssertEqual(lastStatus, 0, "\(batch): no run ended after \(runs)")
+            XCTAssertGreaterThanOrEqual(cutBatches, 4, "\(batch): the continued runs measured the rest of a cut batch")
+            let cut = try trace(dir.file("\(batch)-cut.ndjson")).map(stripTimes)
+            XCTAssertEqual(cut.count, whole.count, batch)
+            if let k = cut.indices.first(where: { $0 < whole.count && cut[$0] != whole[$0] }) { XCTFail("\(batch): record \(k + 1) differs: \(cut[k]) vs \(whole[k])") }
+        }
+    }
+
     /// Step 1 in one process equals dkl-patches | dkl-train, dkl-predict | dkl-acquire on the
     /// same initial points.
     func testOneProcessEqualsThePipe() throws {

@@ -164,19 +164,24 @@ public final class ActiveExperiment {
         while step <= plan.steps {
             // In candidate order, as dkl-train joins patches and targets: the same model.
             let before = measured.filter { $0.step < step && $0.value.isFinite }.sorted { $0.candidate < $1.candidate }
-            let already = measured.contains { $0.step == step }
-            if !already && (measured.count >= plan.budget || measured.count >= grid.count) { break }
+            // A step the trace has records of is replayed (its model retrained); the trace's
+            // last step may be a batch cut by a kill, whose choice is made again (the same
+            // model, the same points before it) and whose unmeasured points are measured now.
+            let earlier = measured.filter { $0.step < step }
+            let recorded = measured.filter { $0.step == step }.map(\.candidate)
+            let replayed = !recorded.isEmpty && measured.contains { $0.step > step }
+            if recorded.isEmpty && (measured.count >= plan.budget || measured.count >= grid.count) { break }
             let t0 = Date()
             model = try DKLEnsemble.train(x: grid.inputs.gather(before.map(\.candidate)), y: before.map(\.value), config: plan.model, initial: model)
             let t1 = Date()
-            if already { step += 1; continue }   // replayed from the trace
+            if replayed || (!recorded.isEmpty && plan.perStep == 1) { step += 1; continue }
             var fantasies = plan.batch == .fantasize ? try EnsembleFantasies(ensemble: model!, candidates: grid.inputs) : nil
             let pred: (mean: [Double], variance: [Double])
             if let f = fantasies { pred = (f.mean, f.variance) } else { let p = try model!.predict(grid.inputs); pred = (p.mean, p.variance) }
             let t2 = Date()
             let best = Acquisition.best(observed: before.map(\.value), maximize: plan.maximize)
-            let excluded = Set(measured.map(\.candidate)).union(Set(centres.indices.filter { !grid.usable[$0] }))
-            let room = min(plan.perStep, plan.budget - measured.count)
+            let excluded = Set(earlier.map(\.candidate)).union(Set(centres.indices.filter { !grid.usable[$0] }))
+            let room = min(plan.perStep, plan.budget - earlier.count)
             let chosen: [(Int, Double)]
             switch plan.batch {
             case .fantasize:
@@ -188,11 +193,17 @@ public final class ActiveExperiment {
                     .map { ($0, scores[$0]) }
             }
             let t3 = Date()
-            if let stopSD = plan.stopSD, centres.indices.filter({ !excluded.contains($0) }).allSatisfy({ pred.variance[$0].squareRoot() <= stopSD }) {
+            if !recorded.isEmpty {
+                guard Array(chosen.prefix(recorded.count).map(\.0)) == recorded else {
+                    throw DKLError.data("step \(step)'s points in the trace are not the batch this experiment chooses at that step", file: trace.path)
+                }
+                if recorded.count < chosen.count { note("step \(step) was cut after \(recorded.count) of its \(chosen.count) points; measuring the rest") }
+            }
+            if recorded.isEmpty, let stopSD = plan.stopSD, centres.indices.filter({ !excluded.contains($0) }).allSatisfy({ pred.variance[$0].squareRoot() <= stopSD }) {
                 note("stopping at step \(step): no candidate's predicted sd exceeds \(stopSD)")
                 break
             }
-            for (k, score) in chosen {
+            for (k, score) in chosen.dropFirst(recorded.count) {
                 try record(step: step, candidate: k, prediction: (pred.mean[k], pred.variance[k], score),
                            seconds: [t1.timeIntervalSince(t0), t2.timeIntervalSince(t1), t3.timeIntervalSince(t2)])
             }
