@@ -10,7 +10,7 @@ DEBS        = pkg-config libopenblas-dev liblapacke-dev libhdf5-dev zlib1g-dev p
 # Two BLAS threads were never faster on 2 cores, and a threaded Cholesky can be far slower under load.
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: all build test check sanitize sanitize-address test-hpc demo bench deps check-deps install share clean
+.PHONY: all build test check fuzz sanitize sanitize-address test-hpc demo bench deps check-deps install share clean
 
 all: build
 
@@ -32,6 +32,16 @@ check: check-deps
 	$(SWIFT) build -c release $(SWIFTFLAGS)
 	$(SWIFT) build $(SWIFTFLAGS)
 	DKL_BIN=$(CURDIR)/.build/release $(SWIFT) test --disable-swift-testing $(SWIFTFLAGS) $(QUICK_SKIP)
+
+# Damaged files of every kind the tools read (streams, NDJSON, NPY, HDF5, USID, DKL and
+# VAE models, ferrosim checkpoints, dkl-explore traces), 600 of each, through the tools:
+# prints cases, rejected, accepted, crashes and hangs per kind (make test tries 60 of each).
+FUZZ_CASES ?= 600
+fuzz: check-deps
+	$(SWIFT) build -c release $(SWIFTFLAGS)
+	$(SWIFT) build $(SWIFTFLAGS)
+	DKL_FUZZ_CASES=$(FUZZ_CASES) DKL_BIN=$(CURDIR)/.build/release $(SWIFT) test --disable-swift-testing $(SWIFTFLAGS) --filter FuzzTests 2>&1 \
+	  | tee .build/fuzz.log | grep -a -E '^fuzz|error:|Executed'; grep -q "with 0 failures" .build/fuzz.log
 
 # The library's tests of threads, processes, memory and the numerics under ThreadSanitizer,
 # in a build folder of its own (the slow trainings are left out).

@@ -93,3 +93,4 @@ static inline hid_t dkl_h5t_ieee_f64le(void) { return H5T_IEEE_F64LE; }
 static inline hid_t dkl_h5t_std_i32le(void) { return H5T_STD_I32LE; }
 static inline hid_t dkl_h5t_std_i64le(void) { return H5T_STD_I64LE; }
 static inline hid_t dkl_h5t_std_u8le(void) { return H5T_STD_U8LE; }
+#include "isolated.h"

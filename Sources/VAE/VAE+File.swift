@@ -57,7 +57,7 @@ extension VAE {
     public static func load(from path: String) throws -> (model: VAE, state: VAETrainingState?, provenance: [JSON]) {
         if !FileManager.default.fileExists(atPath: path) { throw DKLError.data("no such file", file: path) }
         let f = try HDF5File(path: path)
-        let root = f.attributes(at: "/")
+        let root = try f.attributes(at: "/")
         guard root["format"]?.stringValue == fileFormat else { throw DKLError.data("not a VAE model file (no format attribute 'dkl-vae')", file: path) }
         guard root["format_version"]?.intValue == fileVersion else {
             throw DKLError.data("unsupported VAE model file version \(root["format_version"]?.text ?? "?")", file: path)
@@ -91,7 +91,7 @@ extension VAE {
         }
         var state: VAETrainingState?
         if f.kind("/state") >= 0, f.kind("/state/parameters/p0") == 1 {
-            let attrs = f.attributes(at: "/state")
+            let attrs = try f.attributes(at: "/state")
             var s = VAETrainingState(parameters: try readAll("/state/parameters"), learningRate: config.learningRate)
             if f.kind("/state/m/p0") == 1 {
                 s.adam.m = try readAll("/state/m")

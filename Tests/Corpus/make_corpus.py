@@ -84,3 +84,32 @@ with h5py.File("dataset-not-found.h5", "w") as f:
     f.create_dataset("spectra", data=np.zeros((2, 2, 3), "<f4"))
 with h5py.File("wrong-rank.h5", "w") as f:
     f.create_dataset("cube", data=np.zeros((2, 2, 2, 2, 2), "<f4"))
+
+# The crash classes of dkl-cat's readers, one file each.
+# An NPY header declaring (2**40, 2**40) float64 values, with none behind it.
+h = "{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776, 1099511627776), }"
+h += " " * (118 - len(h)) + "\n"
+open("shape-overflow.npy", "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode())
+# A chunked dataset of 2**62 rows of fill values.
+with h5py.File("huge-chunked.h5", "w") as f:
+    f.create_dataset("huge", shape=(2**62, 1), dtype="f8", chunks=(1024, 1), maxshape=(None, 1))
+# A USID file whose position index table holds a negative index.
+with h5py.File("usid-negative-index.h5", "w") as f:
+    g = f.create_group("Measurement_000/Channel_000")
+    d = g.create_dataset("Raw_Data", data=np.arange(4.0).reshape(4, 1))
+    d.attrs["quantity"] = "Current"
+    g["Position_Indices"] = np.array([[0, 0], [0, -1], [1, 0], [1, 1]], "<f8")
+    g["Position_Values"] = np.zeros((4, 2))
+    g["Spectroscopic_Indices"] = np.zeros((1, 1), "<u4")
+    g["Spectroscopic_Values"] = np.zeros((1, 1))
+# A variable-length string attribute whose global heap object claims 2**31 bytes (the
+# heap collection: 'GCOL', version, 3 reserved, its size (8); then object 1: index (2),
+# reference count (2), reserved (4), size (8)).
+with h5py.File("damaged-heap.h5", "w") as f:
+    d = f.create_dataset("image", data=np.zeros((4, 4), "<f4"))
+    d.attrs["units"] = "nanometres"
+raw = bytearray(open("damaged-heap.h5", "rb").read())
+at = raw.index(b"GCOL") + 16
+assert struct.unpack("<H", raw[at:at + 2])[0] == 1
+raw[at + 8:at + 16] = struct.pack("<Q", 2**31)
+open("damaged-heap.h5", "wb").write(bytes(raw))

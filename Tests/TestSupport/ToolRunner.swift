@@ -9,6 +9,8 @@ public struct RunResult {
     public let command: String
     /// True when the process was killed by a signal (a crash or a trap).
     public let signaled: Bool
+    /// True when it ran past the run's timeout (and was killed).
+    public var timedOut = false
     public var out: String { String(decoding: stdout, as: UTF8.self) }
     public var err: String { String(decoding: stderr, as: UTF8.self) }
     public var report: String { "\(command)\nstatus \(status)\(signaled ? " (signal)" : "")\nstdout: \(out.prefix(2000))\nstderr: \(err.prefix(2000))" }
@@ -42,7 +44,7 @@ public enum Tools {
     /// Runs `executable` with `args` (never through a shell), feeding `stdin`.
     @discardableResult
     public static func run(_ executable: String, _ args: [String], stdin: Data? = nil, cwd: String? = nil,
-                           env: [String: String] = [:]) throws -> RunResult {
+                           env: [String: String] = [:], timeout: TimeInterval? = nil) throws -> RunResult {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable.contains("/") ? executable : path(executable))
         p.arguments = args
@@ -67,11 +69,23 @@ public enum Tools {
                 try? inPipe.fileHandleForWriting.close()
             }
         }
+        let killer = timeout.map { seconds in
+            let pid = p.processIdentifier
+            let item = DispatchWorkItem { kill(pid, SIGKILL) }
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: item)
+            return item
+        }
+        let started = Date()
         p.waitUntilExit()
+        killer?.cancel()
         group.wait()
-        return RunResult(status: p.terminationStatus, stdout: out, stderr: err,
-                         command: ([executable] + args).joined(separator: " "),
-                         signaled: p.terminationReason == .uncaughtSignal)
+        var r = RunResult(status: p.terminationStatus, stdout: out, stderr: err,
+                          command: ([executable] + args).joined(separator: " "),
+                          signaled: p.terminationReason == .uncaughtSignal)
+        if let timeout, p.terminationReason == .uncaughtSignal, p.terminationStatus == SIGKILL, Date().timeIntervalSince(started) >= timeout {
+            r.timedOut = true
+        }
+        return r
     }
 
     /// Runs a tool and fails the test (with the full report) unless it exits with `status`.

@@ -46,8 +46,11 @@ public struct DKLError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// Locates any error thrown by `body` in `file` (and `record`).
+/// Locates any error thrown by `body` in `file` (and `record`); a JSON text that does
+/// not parse becomes a data error there.
 @inline(__always)
 public func locating<T>(file: String, record: Int? = nil, _ body: () throws -> T) throws -> T {
-    do { return try body() } catch let e as DKLError { throw e.located(file: file, record: record) }
+    do { return try body() } catch let e as DKLError { throw e.located(file: file, record: record) } catch let e as JSONParser.Failure {
+        throw DKLError.data("invalid JSON: \(e)", file: file, record: record)
+    }
 }

@@ -72,32 +72,34 @@ public final class HDF5File {
         if datasets.count == 1 { return try HDF5Dataset(file: self, path: datasets[0]) }
         if datasets.isEmpty { throw DKLError.data("the file has no dataset", file: path) }
         // EMD 1.0 (emd_group_type = 1) and emdfile (emd_group_type = 'array') groups.
-        let emd = groups.filter { g in
-            guard let t = attributes(at: g)["emd_group_type"] else { return false }
+        let emd = try groups.filter { g in
+            guard let t = try attributes(at: g)["emd_group_type"] else { return false }
             return (t.intValue == 1 || t.stringValue == "array") && kind(g + "/data") == 1
         }
         if emd.count == 1 { return try HDF5Dataset(file: self, path: emd[0] + "/data") }
         // NSID main datasets carry 'main_data_name'; USID ones 'quantity' beside Position_Indices.
-        let nsid = datasets.filter { attributes(at: $0)["main_data_name"] != nil }
+        let nsid = try datasets.filter { try attributes(at: $0)["main_data_name"] != nil }
         if nsid.count == 1 { return try HDF5Dataset(file: self, path: nsid[0]) }
-        let usid = datasets.filter { d in
+        let usid = try datasets.filter { d in
             let parent = (d as NSString).deletingLastPathComponent
-            return attributes(at: d)["quantity"] != nil && kind(parent + "/Position_Indices") == 1
+            return try attributes(at: d)["quantity"] != nil && kind(parent + "/Position_Indices") == 1
                 && !d.hasSuffix("_Indices") && !d.hasSuffix("_Values")
         }
         if usid.count == 1 { return try USIDMain(file: self, path: usid[0]) }
         throw DKLError.data("the file has \(datasets.count) datasets; name one as FILE:/path (datasets: \(listing()))", file: path)
     }
 
-    /// Attributes of the object at `path` as a JSON object (numbers, strings, arrays).
-    public func attributes(at path: String) -> JSON {
+    /// Attributes of the object at `path` as a JSON object (numbers, strings, arrays);
+    /// attributes of other types are left out. Throws when the file is damaged where
+    /// they are stored.
+    public func attributes(at path: String) throws -> JSON {
         let obj = dkl_h5oopen(id, path)
         if obj < 0 { return .object([]) }
         defer { H5Oclose(obj) }
-        return HDF5File.attributes(of: obj)
+        return try HDF5File.attributes(of: obj, file: self.path)
     }
 
-    static func attributes(of obj: hid_t) -> JSON {
+    static func attributes(of obj: hid_t, file: String) throws -> JSON {
         final class Box { var names: [String] = [] }
         let box = Box()
         let cb: dkl_h5_name_cb = { name, _, ctx in
@@ -106,12 +108,12 @@ public final class HDF5File {
         _ = dkl_h5_attributes(obj, cb, Unmanaged.passUnretained(box).toOpaque())
         var members: [(String, JSON)] = []
         for n in box.names {
-            if let v = readAttribute(obj, n) { members.append((n, v)) }
+            if let v = try readAttribute(obj, n, file: file) { members.append((n, v)) }
         }
         return .object(members)
     }
 
-    static func readAttribute(_ obj: hid_t, _ name: String) -> JSON? {
+    static func readAttribute(_ obj: hid_t, _ name: String, file: String) throws -> JSON? {
         let a = dkl_h5aopen(obj, name)
         if a < 0 { return nil }
         defer { H5Aclose(a) }
@@ -134,10 +136,18 @@ public final class HDF5File {
                 defer { H5Tclose(mem) }
                 H5Tset_size(mem, dkl_h5t_variable())
                 H5Tset_cset(mem, H5Tget_cset(type))
-                var ptrs = [UnsafeMutablePointer<CChar>?](repeating: nil, count: max(n, 1))
-                guard H5Aread(a, mem, &ptrs) >= 0 else { return nil }
-                strings = ptrs.prefix(max(n, 1)).map { $0.map { String(cString: $0) } ?? "" }
-                H5Dvlen_reclaim(mem, space, dkl_h5p_default(), &ptrs)
+                // Read in a child process (isolated.h): libhdf5 trusts the global heap.
+                var out: UnsafeMutablePointer<CChar>?
+                var bytes = 0
+                switch dkl_h5a_read_vlen_isolated(a, mem, max(n, 1), 5_000, 1 << 26, &out, &bytes) {
+                case 0: break
+                case -1: return nil
+                case -3: throw DKLError.data("cannot start a process to read attribute '\(name)' (\(String(cString: strerror(errno))))", file: file)
+                default: throw DKLError.data("damaged: attribute '\(name)' points into a damaged global heap", file: file)
+                }
+                defer { free(out) }
+                let all = UnsafeBufferPointer(start: UnsafeRawPointer(out!).assumingMemoryBound(to: UInt8.self), count: bytes)
+                strings = all.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
             } else {
                 let size = H5Tget_size(type)
                 guard size > 0, size < 1 << 20 else { return nil }
@@ -199,7 +209,7 @@ public final class HDF5Dataset: ArraySource {
             H5Dclose(id)
             throw error
         }
-        attributes = HDF5File.attributes(of: id)
+        do { attributes = try HDF5File.attributes(of: id, file: file.path) } catch { H5Dclose(id); throw error }
     }
 
     deinit { H5Dclose(id) }

@@ -185,10 +185,15 @@ public final class HDF5Writer {
         if H5Awrite(a, dkl_h5t_native_double(), &vv) < 0 { throw DKLError.data("cannot write attribute '\(name)'", file: path) }
     }
 
+    /// Fixed-length UTF-8 strings (the longest sets the size): they are stored in the
+    /// attribute itself, not in the global heap that variable-length ones need.
     func strings(_ obj: hid_t, _ name: String, _ v: [String], scalar: Bool) throws {
+        let utf8 = v.map { Array($0.utf8) }
+        let size = max(1, utf8.map(\.count).max() ?? 1)
         let type = H5Tcopy(dkl_h5t_c_s1())
         defer { H5Tclose(type) }
-        H5Tset_size(type, dkl_h5t_variable())
+        H5Tset_size(type, size)
+        H5Tset_strpad(type, H5T_STR_NULLPAD)
         H5Tset_cset(type, H5T_CSET_UTF8)
         var n = hsize_t(v.count)
         let space = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nil)
@@ -196,10 +201,9 @@ public final class HDF5Writer {
         let a = dkl_h5acreate(obj, name, type, space)
         if a < 0 { throw DKLError.data("cannot create attribute '\(name)'", file: path) }
         defer { H5Aclose(a) }
-        let cstrings = v.map { strdup($0) }
-        defer { cstrings.forEach { free($0) } }
-        var ptrs = cstrings.map { UnsafePointer($0) }
-        if H5Awrite(a, type, &ptrs) < 0 { throw DKLError.data("cannot write attribute '\(name)'", file: path) }
+        var buf = [UInt8](repeating: 0, count: size * v.count)
+        for (i, s) in utf8.enumerated() { buf.replaceSubrange((i * size)..<(i * size + s.count), with: s) }
+        if H5Awrite(a, type, &buf) < 0 { throw DKLError.data("cannot write attribute '\(name)'", file: path) }
     }
 
     /// Closes the file and renames it into place.

@@ -54,8 +54,9 @@ public final class Checkpoint {
             try write(headerLine)
             return
         }
-        let old = try locating(file: path) {
-            try StreamHeader(json: try first.withUnsafeBufferPointer { try JSONParser.parseDocument($0) })
+        let old: StreamHeader
+        do { old = try StreamHeader(json: try first.withUnsafeBufferPointer { try JSONParser.parseDocument($0) }) } catch {
+            throw DKLError.data("the header line is not a stream header (\(error)); remove the file or give another", file: path, location: "header")
         }
         guard old.schema == header.schema, old.attrs["checkpoint_signature"]?.stringValue == signature else {
             throw DKLError.data("the checkpoint was made by a different command or inputs; remove it, or give the same options", file: path, location: "header")

@@ -57,7 +57,7 @@ extension DKLEnsemble {
     /// Reads a model file written by `save(to:)`.
     public static func load(from path: String) throws -> DKLEnsemble {
         let f = try HDF5File(path: path)
-        let root = f.attributes(at: "/")
+        let root = try f.attributes(at: "/")
         guard root["format"]?.stringValue == fileFormat else { throw DKLError.data("not a dkl model file (no format attribute 'dkl-model')", file: path) }
         guard root["format_version"]?.intValue == fileVersion else {
             throw DKLError.data("unsupported model file version \(root["format_version"]?.text ?? "?")", file: path)
@@ -81,7 +81,7 @@ extension DKLEnsemble {
         var members: [DKLModel] = []
         for k in 0..<count {
             let g = "/members/\(k)"
-            let attrs = f.attributes(at: g)
+            let attrs = try f.attributes(at: g)
             let config = try locating(file: path) { try DKLConfig(json: try JSONParser.parse(attrs["config"]?.stringValue ?? "")) }
             var network = try locating(file: path) { try config.makeNetwork(inputWidth: x.cols, seed: config.seed) }
             if network != nil {
