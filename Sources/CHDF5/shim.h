@@ -94,3 +94,29 @@ static inline hid_t dkl_h5t_std_i32le(void) { return H5T_STD_I32LE; }
 static inline hid_t dkl_h5t_std_i64le(void) { return H5T_STD_I64LE; }
 static inline hid_t dkl_h5t_std_u8le(void) { return H5T_STD_U8LE; }
 #include "isolated.h"
+
+/* The operating system's reason for the last failed call, as libhdf5's file driver
+ * recorded it on the error stack ("... errno = 28, error message = 'No space left on
+ * device' ..."): copied into buf, 1 when found. */
+struct dkl_h5_reason { char *buf; size_t size; int found; };
+static inline herr_t dkl_h5_reason_walk(unsigned n, const H5E_error2_t *e, void *data) {
+    struct dkl_h5_reason *r = (struct dkl_h5_reason *)data;
+    (void)n;
+    const char *key = "error message = '";
+    const char *at = e->desc ? strstr(e->desc, key) : NULL;
+    if (at == NULL || r->found) return 0;
+    at += strlen(key);
+    size_t len = 0;
+    while (at[len] && at[len] != '\'' && len + 1 < r->size) len++;
+    memcpy(r->buf, at, len);
+    r->buf[len] = 0;
+    r->found = 1;
+    return 0;
+}
+static inline int dkl_h5_system_reason(char *buf, size_t size) {
+    struct dkl_h5_reason r = { buf, size, 0 };
+    if (size == 0) return 0;
+    buf[0] = 0;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, dkl_h5_reason_walk, &r);
+    return r.found;
+}

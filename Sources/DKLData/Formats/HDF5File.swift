@@ -19,8 +19,10 @@ public final class HDF5File {
     deinit { H5Fclose(id) }
 
     /// The library opened and its error printing silenced, once per process (a static
-    /// let's initializer runs once, whichever thread gets there first).
-    private static let ready: Void = { H5open(); dkl_h5_silence() }()
+    /// let's initializer runs once, whichever thread gets there first). It does not close
+    /// itself at exit: a file whose close failed (a full disk) made that segfault, and
+    /// every file written is closed by its writer before the tool exits.
+    private static let ready: Void = { H5dont_atexit(); H5open(); dkl_h5_silence() }()
     static func setUp() { _ = ready }
 
     public static func isHDF5(_ path: String) -> Bool {

@@ -22,7 +22,7 @@ public final class HDF5Writer {
         self.path = path
         (tempPath, target) = try AtomicFile.temporaryPath(for: path)
         id = H5Fcreate(tempPath, dkl_h5f_acc_excl(), dkl_h5p_default(), dkl_h5p_default())
-        if id < 0 { throw DKLError.data("cannot create the HDF5 file", file: path) }
+        if id < 0 { throw HDF5Writer.failure("cannot create the HDF5 file", path: path) }
         Interrupts.register(tempPath: tempPath)
         lcpl = H5Pcreate(dkl_h5p_link_create())
         H5Pset_create_intermediate_group(lcpl, 1)
@@ -40,7 +40,7 @@ public final class HDF5Writer {
         let ds = try create(dataset, shape: shape, like: values, compress: compress)
         defer { H5Dclose(ds) }
         let status = values.withBytes { H5Dwrite(ds, HDF5Writer.types(values).memory, dkl_h5s_all(), dkl_h5s_all(), dkl_h5p_default(), $0.baseAddress) }
-        if status < 0 { throw DKLError.data("cannot write dataset '\(dataset)'", file: path) }
+        if status < 0 { throw failure("cannot write dataset '\(dataset)'") }
     }
 
     /// The file's and memory's HDF5 types and the element size of `values`' kind.
@@ -72,7 +72,7 @@ public final class HDF5Writer {
             H5Pset_deflate(dcpl, 4)
         }
         let ds = dkl_h5dcreate(id, dataset, fileType, space, lcpl, dcpl)
-        if ds < 0 { throw DKLError.data("cannot create dataset '\(dataset)' (does it exist already?)", file: path) }
+        if ds < 0 { throw failure("cannot create dataset '\(dataset)' (does it exist already?)") }
         return ds
     }
 
@@ -109,7 +109,7 @@ public final class HDF5Writer {
             let memSpace = H5Screate_simple(Int32(count.count), &count, nil)
             defer { H5Sclose(memSpace) }
             let status = values.withBytes { H5Dwrite(ds, memoryType, memSpace, fileSpace, dkl_h5p_default(), $0.baseAddress) }
-            if status < 0 { throw DKLError.data("cannot write dataset '\(name)' (is the disk full?)", file: writer.path) }
+            if status < 0 { throw writer.failure("cannot write dataset '\(name)'") }
             written += rows
         }
 
@@ -151,7 +151,7 @@ public final class HDF5Writer {
         defer { H5Pclose(gcpl) }
         H5Pset_obj_track_times(gcpl, false)
         let g = dkl_h5gcreate(id, path, lcpl, gcpl)
-        if g < 0 { throw DKLError.data("cannot create group '\(path)'", file: self.path) }
+        if g < 0 { throw failure("cannot create group '\(path)'") }
         H5Gclose(g)
     }
 
@@ -179,10 +179,10 @@ public final class HDF5Writer {
         let space = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nil)
         defer { H5Sclose(space) }
         let a = dkl_h5acreate(obj, name, dkl_h5t_ieee_f64le(), space)
-        if a < 0 { throw DKLError.data("cannot create attribute '\(name)'", file: path) }
+        if a < 0 { throw failure("cannot create attribute '\(name)'") }
         defer { H5Aclose(a) }
         var vv = v
-        if H5Awrite(a, dkl_h5t_native_double(), &vv) < 0 { throw DKLError.data("cannot write attribute '\(name)'", file: path) }
+        if H5Awrite(a, dkl_h5t_native_double(), &vv) < 0 { throw failure("cannot write attribute '\(name)'") }
     }
 
     /// Fixed-length UTF-8 strings (the longest sets the size): they are stored in the
@@ -199,11 +199,11 @@ public final class HDF5Writer {
         let space = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nil)
         defer { H5Sclose(space) }
         let a = dkl_h5acreate(obj, name, type, space)
-        if a < 0 { throw DKLError.data("cannot create attribute '\(name)'", file: path) }
+        if a < 0 { throw failure("cannot create attribute '\(name)'") }
         defer { H5Aclose(a) }
         var buf = [UInt8](repeating: 0, count: size * v.count)
         for (i, s) in utf8.enumerated() { buf.replaceSubrange((i * size)..<(i * size + s.count), with: s) }
-        if H5Awrite(a, type, &buf) < 0 { throw DKLError.data("cannot write attribute '\(name)'", file: path) }
+        if H5Awrite(a, type, &buf) < 0 { throw failure("cannot write attribute '\(name)'") }
     }
 
     /// Closes the file and renames it into place.
@@ -220,10 +220,24 @@ public final class HDF5Writer {
         if status < 0 {
             unlink(tempPath)
             Interrupts.unregister(tempPath: tempPath)
-            throw DKLError.data("cannot finish the HDF5 file", file: path)
+            throw failure("cannot finish the HDF5 file")
         }
         Interrupts.unregister(tempPath: tempPath)
         try AtomicFile.commitRename(temp: tempPath, to: target, name: path)
+    }
+
+    /// The error for a failed libhdf5 call: what failed, and the system's reason when
+    /// the library recorded one ("no space left on device").
+    func failure(_ what: String) -> DKLError { HDF5Writer.failure(what, path: path) }
+
+    static func failure(_ what: String, path: String) -> DKLError {
+        var reason = [UInt8](repeating: 0, count: 256)
+        let found = reason.withUnsafeMutableBufferPointer { b in
+            b.withMemoryRebound(to: CChar.self) { dkl_h5_system_reason($0.baseAddress, $0.count) }
+        }
+        guard found == 1 else { return DKLError.data(what, file: path) }
+        let text = String(decoding: reason.prefix { $0 != 0 }, as: UTF8.self)
+        return DKLError.data("\(what): \(text.lowercased())", file: path)
     }
 
     /// Closes and removes the temporary file.
