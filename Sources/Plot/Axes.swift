@@ -8,6 +8,8 @@ import DKLData
 public enum Ticks {
     public static func nice(_ lo: Double, _ hi: Double, count: Int = 5) -> [Double] {
         guard lo.isFinite, hi.isFinite, hi > lo else { return lo.isFinite ? [lo] : [] }
+        // A span beyond the largest double (values near ±1.8e308): its two ends.
+        guard (hi - lo).isFinite else { return [lo, hi] }
         let raw = (hi - lo) / Double(max(count, 1))
         let power = pow(10, floor(log10(raw)))
         let step = [1.0, 2, 5, 10].map { $0 * power }.min { abs(log($0 / raw)) < abs(log($1 / raw)) }!
@@ -26,7 +28,7 @@ public enum Ticks {
         guard ticks.count > 1 else { return ticks.map { format($0) } }
         let step = abs(ticks[1] - ticks[0])
         let biggest = ticks.map(abs).max() ?? 0
-        if biggest >= 1e5 || (biggest < 1e-3 && biggest > 0) { return ticks.map { String(format: "%.1e", $0) } }
+        if biggest >= 1e5 || (biggest < 1e-3 && biggest > 0) || !(step > 0 && step.isFinite) { return ticks.map { String(format: "%.1e", $0) } }
         let decimals = max(0, Int(-floor(log10(step) + 1e-9)))
         return ticks.map { String(format: "%.\(decimals)f", $0) }
     }
@@ -54,12 +56,23 @@ public struct Axes {
     }
 
     /// The pixel column of x.
-    public func px(_ x: Double) -> Int { left + Int(((x - x0) / (x1 - x0) * Double(width - 1)).rounded()) }
+    public func px(_ x: Double) -> Int { Axes.pixel(left, Axes.fraction(x, x0, x1), Double(width - 1)) }
     /// The pixel row of y.
     public func py(_ y: Double) -> Int {
         let (v, a, b) = logY ? (log10(y), log10(y0), log10(y1)) : (y, y0, y1)
-        let t = (v - a) / (b - a)
-        return top + Int(((flipY ? t : 1 - t) * Double(height - 1)).rounded())
+        let t = Axes.fraction(v, a, b)
+        return Axes.pixel(top, flipY ? t : 1 - t, Double(height - 1))
+    }
+
+    /// Where v lies in [a, b] (0 to 1), computed in halves so that a span wider than the
+    /// largest double (values near ±1.8e308) stays finite.
+    static func fraction(_ v: Double, _ a: Double, _ b: Double) -> Double { (v / 2 - a / 2) / (b / 2 - a / 2) }
+
+    /// The pixel `origin + t·length`, for any t: a NaN or a value far outside the axes lands
+    /// off the canvas (which clips), never past Int's range.
+    static func pixel(_ origin: Int, _ t: Double, _ length: Double) -> Int {
+        guard t.isFinite else { return origin - 1_000_000 }
+        return origin + Int((min(max(t, -1000), 1000) * length).rounded())
     }
 
     /// The frame, outward ticks with labels (scale 2), and the axis labels.
@@ -86,7 +99,7 @@ public struct Axes {
 
     /// Decades (and 2, 5 times them when there are few) inside [lo, hi].
     static func logTicks(_ lo: Double, _ hi: Double) -> [Double] {
-        guard lo > 0, hi > lo else { return [lo] }
+        guard lo > 0, hi > lo, hi.isFinite else { return [lo] }
         let a = Int(floor(log10(lo))), b = Int(ceil(log10(hi)))
         let mult: [Double] = b - a <= 2 ? [1, 2, 5] : [1]
         var ticks: [Double] = []
@@ -129,7 +142,7 @@ public struct Colorbar {
         let ticks = Colorbar.ticks(lo, hi, height: height)
         var widest = 0
         for (t, label) in zip(ticks, Ticks.labels(ticks)) {
-            let y = top + Int(((hi - t) / (hi > lo ? hi - lo : 1) * Double(height - 1)).rounded())
+            let y = hi > lo ? Axes.pixel(top, Axes.fraction(t, hi, lo), Double(height - 1)) : top
             c.fill(x: left + Colorbar.barWidth + 1, y: y, w: 4, h: 1, .black)
             c.text(label, x: left + Colorbar.barWidth + 8, y: y - 7)
             widest = max(widest, Font.width(label, scale: 2))

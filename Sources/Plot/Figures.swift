@@ -18,7 +18,12 @@ public struct TracePoints {
         let header = try StreamReader(path: path).header
         let withSteps = bySteps && header.schema.index(of: "step") != nil
         let c = try StreamColumns(path: path, columns: ["y", "x"] + (withSteps ? ["step"] : []))
-        points = zip(c.values[0], c.values[1]).map { (Int($0.0), Int($0.1)) }
+        points = try zip(c.values[0], c.values[1]).enumerated().map { k, p in
+            guard p.0 == p.0.rounded(), p.1 == p.1.rounded(), abs(p.0) < 1e9, abs(p.1) < 1e9 else {
+                throw DKLError.data("points must be whole pixels, found (\(p.0), \(p.1))", file: path, record: k + 1)
+            }
+            return (Int(p.0), Int(p.1))
+        }
         steps = withSteps ? c.values[2] : nil
         file = path
     }
@@ -59,7 +64,9 @@ extension MapFigure {
                     panel.title = format.replacingOccurrences(of: "%v", with: v).replacingOccurrences(of: "%k", with: String(f))
                 }
                 if !points.points.isEmpty {
-                    let n = array.rank == 3 ? frameValues.map { max(0, min(points.points.count, Int($0[f].rounded()))) } ?? points.points.count : points.points.count
+                    // Frame f shows the first v points, v its --frame-values value (all without).
+                    let shown = frameValues.map { v in v[f].isNaN ? 0 : min(Double(points.points.count), max(0, v[f].rounded())) }
+                    let n = array.rank == 3 ? shown.map { Int($0) } ?? points.points.count : points.points.count
                     panel.points = Array(points.points.prefix(n))
                     panel.pointValues = points.steps.map { Array($0.prefix(n)) }
                 }

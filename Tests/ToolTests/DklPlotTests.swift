@@ -146,6 +146,28 @@ final class DklPlotTests: XCTestCase {
         XCTAssertTrue(r.err.contains("line needs --y FIELD for the stream t.ndjson"), r.err)
     }
 
+    /// Values at the ends of the floating-point range, infinities and NaN draw (off the
+    /// axes where they must) instead of trapping in a pixel's Int conversion.
+    func testExtremeValuesDraw() throws {
+        let dir = TempDir()
+        _ = try Tools.python("""
+            import numpy as np
+            np.save('wide.npy', np.array([-1e308, 1e308, 0, 1])); np.save('inf.npy', np.array([np.inf, 1, 2]))
+            np.save('m.npy', np.array([[np.inf, -np.inf], [1e308, -1e308]])); np.save('frames.npy', np.zeros((3, 4, 4)))
+            np.save('nan.npy', np.array([np.nan, 1, 2]))
+            """, cwd: dir.path)
+        try write(#"{"dkl_stream":1,"fields":[{"name":"a","dtype":"f64","shape":[]},{"name":"b","dtype":"f64","shape":[]}]}"# + "\n{\"a\":-1e308,\"b\":1e308}\n{\"a\":1e308,\"b\":-1e308}\n{\"a\":1,\"b\":null}\n",
+                  dir.file("s.ndjson"))
+        try write(#"{"dkl_stream":1,"fields":[{"name":"y","dtype":"i32","shape":[]},{"name":"x","dtype":"i32","shape":[]}]}"# + "\n{\"y\":1,\"x\":1}\n{\"y\":2,\"x\":0}\n",
+                  dir.file("t.ndjson"))
+        for args in [["line", "wide.npy"], ["line", "inf.npy"], ["line", "--log-y", "wide.npy"], ["map", "m.npy"],
+                     ["map", "--frame-values", "nan.npy", "--points", "t.ndjson", "frames.npy"],
+                     ["scatter", "--x", "a", "--y", "b", "s.ndjson"], ["scatter", "--x", "a", "--y", "b", "--color", "a", "s.ndjson"]] {
+            try Tools.expect(0, "dkl-plot", [args[0], "-o", "a.png"] + args.dropFirst(), cwd: dir.path)
+            XCTAssertEqual(Array(try dir.read("a.png").prefix(4)), [0x89, 0x50, 0x4E, 0x47], "\(args)")
+        }
+    }
+
     func testBadInput() throws {
         let dir = TempDir()
         _ = try Tools.python("import numpy as np; np.save('v.npy', np.arange(4.0)); np.save('m.npy', np.zeros((4, 4))); np.save('neg.npy', -np.ones(5)); np.save('f.npy', np.zeros((3, 4, 4)))", cwd: dir.path)
@@ -165,7 +187,10 @@ final class DklPlotTests: XCTestCase {
             (["line", "-o", "a.png", "--log-y", "neg.npy"], 1, "dkl-plot: no curve has a positive value to draw on a logarithmic axis (--log-y)"),
             (["map", "-o", "a.png", "--frames", "", "f.npy"], 64, "dkl-plot: error: --frames: item 1 of '' is '', not an integer"),
         ]
-        for (args, status, message) in cases {
+        try write(#"{"dkl_stream":1,"fields":[{"name":"y","dtype":"f64","shape":[]},{"name":"x","dtype":"f64","shape":[]}]}"# + "\n{\"y\":1,\"x\":1}\n{\"y\":1e300,\"x\":0}\n",
+                  dir.file("far.ndjson"))
+        for (args, status, message) in cases + [
+            (["map", "-o", "a.png", "--points", "far.ndjson", "m.npy"], 1, "dkl-plot: far.ndjson:2: points must be whole pixels, found (1e+300, 0.0)")] {
             let r = try Tools.run("dkl-plot", args, cwd: dir.path)
             XCTAssertEqual(r.status, status, r.report)
             XCTAssertFalse(r.signaled, r.report)
