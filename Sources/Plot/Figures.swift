@@ -156,7 +156,7 @@ extension LinePlot {
                 }
                 y[i] = running
             }
-            let label = names.isEmpty ? (path as NSString).lastPathComponent : names.removeFirst()
+            let label = names.isEmpty ? PathName.base(path) : names.removeFirst()
             series.append(Series(label: label, x: x, y: y))
         }
         var plot = LinePlot(series: series)

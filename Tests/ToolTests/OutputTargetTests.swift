@@ -1,3 +1,4 @@
+import DKL
 import Foundation
 import TestSupport
 import XCTest
@@ -54,6 +55,23 @@ final class OutputTargetTests: XCTestCase {
 
     /// Temporaries left by a process killed with -9 are removed by the next run writing the
     /// same output; those of a live process or of another host are left alone.
+    /// One-character output names (Foundation's path splitting trapped on them, in every
+    /// tool): a stream, an HDF5 file and a PNG, here and in a folder.
+    func testOneCharacterNames() throws {
+        let dir = TempDir()
+        try FileManager.default.createDirectory(atPath: dir.file("d"), withIntermediateDirectories: true)
+        let image = Tools.root + "/share/plasmon/image.npy"
+        for folder in ["", "d/"] {
+            try Tools.expect(0, "dkl-patches", ["-w", "5", "--stride", "16", image, "-o", folder + "x"], cwd: dir.path)
+            XCTAssertEqual(try Tools.expect(0, "dkl-cat", ["--count", folder + "x"], cwd: dir.path).out, "16\n")
+            try Tools.expect(0, "ferrosim", ["-n", "4", "-T", "10", "--maps", folder + "m", "-o", "s.dkl"], cwd: dir.path)
+            XCTAssertEqual(try ArrayFile.open(dir.file(folder + "m") + ":/px").shape, [1, 4, 4])
+            try Tools.expect(0, "dkl-plot", ["map", "-o", folder + "p", image], cwd: dir.path)
+            XCTAssertEqual(Array(try dir.read(folder + "p").prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+        }
+        XCTAssertEqual(dir.listing().filter { $0.contains(".tmp-") }, [])
+    }
+
     func testStaleTemporariesAreRemoved() throws {
         let dir = TempDir()
         var buf = [CChar](repeating: 0, count: 256)

@@ -83,7 +83,7 @@ public final class HDF5File {
         let nsid = try datasets.filter { try attributes(at: $0)["main_data_name"] != nil }
         if nsid.count == 1 { return try HDF5Dataset(file: self, path: nsid[0]) }
         let usid = try datasets.filter { d in
-            let parent = (d as NSString).deletingLastPathComponent
+            let parent = PathName.directory(d)
             return try attributes(at: d)["quantity"] != nil && kind(parent + "/Position_Indices") == 1
                 && !d.hasSuffix("_Indices") && !d.hasSuffix("_Values")
         }
@@ -259,7 +259,7 @@ final class USIDMain: ArraySource {
     init(file: HDF5File, path: String) throws {
         main = try HDF5Dataset(file: file, path: path)
         name = main.name
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = PathName.directory(path)
         /// Sizes of the dimensions an index table spans, slowest-varying first, read from
         /// the table itself (writers differ in the column order they use).
         func dims(_ ds: String) throws -> [Int] {

@@ -64,7 +64,7 @@ public final class HDF5Writer {
         let dcpl = H5Pcreate(dkl_h5p_dataset_create())
         defer { H5Pclose(dcpl) }
         H5Pset_obj_track_times(dcpl, false)   // no timestamps: the same data gives the same bytes
-        try group((dataset as NSString).deletingLastPathComponent)
+        try group(PathName.directory(dataset))
         if compress, !shape.isEmpty, shape.reduce(1, *) * size >= HDF5Writer.compressAbove {
             var chunk = HDF5Writer.chunkShape(shape, itemSize: size).map { hsize_t($0) }
             H5Pset_chunk(dcpl, Int32(shape.count), &chunk)
@@ -146,7 +146,7 @@ public final class HDF5Writer {
     /// Creates a group (and its parents).
     public func group(_ path: String) throws {
         if path.isEmpty || path == "/" || dkl_h5_object_kind(id, path) == 0 { return }
-        try group((path as NSString).deletingLastPathComponent)
+        try group(PathName.directory(path))
         let gcpl = H5Pcreate(dkl_h5p_group_create())
         defer { H5Pclose(gcpl) }
         H5Pset_obj_track_times(gcpl, false)

@@ -24,7 +24,7 @@ public enum OutputTarget: Equatable {
                 let n = readlink(current, &buf, buf.count - 1)
                 guard n > 0 else { throw DKLError.data("cannot read the symbolic link: \(String(cString: strerror(errno)))", file: path) }
                 let target = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                let dir = (current as NSString).deletingLastPathComponent
+                let dir = PathName.directory(current)
                 current = target.hasPrefix("/") || dir.isEmpty ? target : dir + "/" + target
             case S_IFDIR: throw DKLError.data("is a directory (give a file name)", file: path)
             case S_IFBLK: throw DKLError.data("is a block device: refusing to write to it", file: path)
@@ -92,8 +92,8 @@ public final class AtomicFile {
     /// `.BASE.tmp-HOST-PID-N` beside the target: the host and process that write it, so that
     /// a later run can tell a temporary left by a killed process from one still being written.
     static func temporaryName(for target: String, _ n: Int) -> String {
-        let dir = (target as NSString).deletingLastPathComponent
-        let base = (target as NSString).lastPathComponent
+        let dir = PathName.directory(target)
+        let base = PathName.base(target)
         return (dir.isEmpty ? "" : dir + "/") + ".\(base).tmp-\(host)-\(getpid())-\(n)"
     }
 
@@ -109,8 +109,8 @@ public final class AtomicFile {
     /// killed with no chance to clean up (kill -9, a node's time limit): those whose process
     /// no longer exists. Others' (another host's, a live process's) are left alone.
     static func removeStaleTemporaries(of target: String) {
-        let dir = (target as NSString).deletingLastPathComponent
-        let prefix = ".\((target as NSString).lastPathComponent).tmp-\(host)-"
+        let dir = PathName.directory(target)
+        let prefix = ".\(PathName.base(target)).tmp-\(host)-"
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir) else { return }
         for name in names where name.hasPrefix(prefix) {
             let rest = name.dropFirst(prefix.count).split(separator: "-")

@@ -18,7 +18,7 @@ public struct EnergyAxis: Sendable, Equatable {
         var sibling: String?
         let (path, dataset) = ArrayFile.split(source.name)
         if let dataset, HDF5File.isHDF5(path) {
-            let dir = (dataset as NSString).deletingLastPathComponent
+            let dir = PathName.directory(dataset)
             sibling = path + ":" + (dir == "/" ? "" : dir) + "/energy"
         }
         return try resolve(option: option, attributes: [source.attributes], sibling: sibling, channels: channels, name: source.name)
