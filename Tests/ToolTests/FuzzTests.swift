@@ -47,6 +47,80 @@ final class FuzzTests: XCTestCase {
         XCTAssertEqual(dir.listing().filter { $0.contains(".tmp-") }, [], "no temporary files left")
     }
 
+    /// Hostile values for every option that takes one, of every tool (read from its
+    /// --help): NaN, infinities, ±1e308, -1, 0, 2^31, 2^63, a 20-digit number, a subnormal,
+    /// "", a word, a comma, "1:2:3", "0x10". Each run ends in exit 0, 1 or 64 with the tool's
+    /// name on its message, within the time limit. `make test` tries a seeded sample of
+    /// 150 of the 3,400 pairs; `make fuzz` (DKL_FUZZ_OPTIONS=all) tries them all.
+    func testHostileOptionValues() throws {
+        let dir = TempDir()
+        let share = Tools.root + "/share/plasmon/"
+        _ = try Tools.python("import numpy as np; np.save('img.npy', np.random.default_rng(1).normal(size=(12, 12)).astype('f4'))", cwd: dir.path)
+        try Tools.expect(0, "dkl-patches", ["-w", "3", "img.npy", "-o", "p.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-cat", ["--import", "img.npy", "--field", "v", "-o", "t.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-train", ["-t", "t.dkl", "-n", "5", "--ensemble", "1", "--hidden", "8", "-e", "2", "-o", "m.h5", "p.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-predict", ["-m", "m.h5", "p.dkl", "-o", "pred.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-synth", ["trajectories", "-n", "30", "--steps", "10", "-o", "traj.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-explore", ["--oracle", "img.npy", "--extractor", "none", "-w", "1", "--init", "4", "--steps", "1", "--iterations", "5",
+                                            "--ensemble", "1", "--trace", "base.ndjson", "img.npy"], cwd: dir.path)
+        let bases: [(String, [String])] = [
+            ("dkl-patches", ["-w", "5", "img.npy", "-o", "out.dkl"]),
+            ("dkl-scalarize", ["-S", "gap=integral:1.35:2.05", share + "spectra.h5:/spectra", "-o", "out.dkl"]),
+            ("dkl-train", ["-t", "t.dkl", "-n", "3", "--ensemble", "1", "--hidden", "8", "-e", "2", "-o", "out.h5", "p.dkl"]),
+            ("dkl-predict", ["-m", "m.h5", "p.dkl", "-o", "out.dkl"]),
+            ("dkl-acquire", ["--measured", "m.h5", "pred.dkl", "-o", "out.dkl"]),
+            ("ferrosim", ["-n", "6", "-T", "20", "-o", "out.dkl"]),
+            ("vae-encode", ["train", "--epochs", "1", "--encoder-hidden", "8", "--decoder-hidden", "8", "-o", "out.h5", "traj.dkl"]),
+            ("dkl-explore", ["--oracle", "img.npy", "--extractor", "none", "-w", "1", "--init", "4", "--steps", "1", "--iterations", "5", "--ensemble", "1",
+                             "--trace", "tr.ndjson", "img.npy"]),
+            ("dkl-replay", ["--oracle", "img.npy", "--trace", "base.ndjson", "--extractor", "none", "-w", "1", "--iterations", "5", "--ensemble", "1", "img.npy"]),
+            ("dkl-synth", ["trajectories", "-n", "10", "--steps", "10", "-o", "out.dkl"]),
+            ("dkl-cat", ["p.dkl", "-o", "out.dkl"]),
+            ("dkl-plot", ["map", "-o", "out.png", "img.npy"]),
+        ]
+        let values = ["nan", "inf", "-inf", "-1", "0", "1e308", "-1e308", "99999999999999999999", "", "1e-320", "2147483648",
+                      "9223372036854775807", "x", "1:2:3", "0:0", "nan:nan", ",", "0x10"]
+        var pairs: [(tool: String, args: [String])] = []
+        for (tool, base) in bases {
+            try Tools.expect(0, tool, base, cwd: dir.path)   // each base command runs as it is
+            let help = try Tools.expect(0, tool, ["--help"], cwd: dir.path).out
+            let options = Set(help.split(separator: "\n").compactMap { line -> String? in
+                guard let r = line.range(of: #"--[a-z][a-z0-9-]* [A-Z]"#, options: .regularExpression) else { return nil }
+                return String(line[r].dropFirst(2).split(separator: " ")[0])
+            }).sorted()
+            XCTAssertGreaterThan(options.count, 2, tool)
+            for o in options { for v in values { pairs.append((tool, base + ["--" + o, v])) } }
+        }
+        XCTAssertGreaterThan(pairs.count, 3000)
+        var rng = SystemRandomNumberGeneratorSeeded(seed: FuzzTests.seed)
+        if ProcessInfo.processInfo.environment["DKL_FUZZ_OPTIONS"] != "all" {
+            pairs = (0..<150).map { _ in pairs[Int(rng.next() % UInt64(pairs.count))] }
+        }
+        let results = UnsafeMutableBufferPointer<RunResult?>.allocate(capacity: pairs.count)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        nonisolated(unsafe) let shared = results
+        let all = pairs, cwd = dir.path
+        DispatchQueue.concurrentPerform(iterations: 2) { lane in
+            for i in stride(from: lane, to: all.count, by: 2) { shared[i] = try? Tools.run(all[i].tool, all[i].args, cwd: cwd, timeout: FuzzTests.timeLimit) }
+        }
+        var tally = [Int32: Int](), problems: [String] = []
+        for (i, pair) in pairs.enumerated() {
+            let label = "\(pair.tool) \(pair.args.suffix(2).map { "'\($0)'" }.joined(separator: " "))"
+            guard let r = results[i] else { problems.append("\(label): did not run"); continue }
+            if r.timedOut { problems.append("\(label): no end within \(FuzzTests.timeLimit) s"); continue }
+            if r.signaled { problems.append("\(label): killed by signal \(r.status)"); continue }
+            tally[r.status, default: 0] += 1
+            if ![0, 1, 64].contains(r.status) { problems.append("\(label): exit status \(r.status)") }
+            let lines = r.err.split(separator: "\n")
+            if r.status == 64 && !(lines.first ?? "").hasPrefix("\(pair.tool): error: ") { problems.append("\(label): usage error without the tool's name: \(r.err.prefix(300))") }
+            if r.status == 1 && !(lines.last ?? "").hasPrefix("\(pair.tool): ") { problems.append("\(label): error without the tool's name: \(r.err.prefix(300))") }
+        }
+        print("fuzz options: \(pairs.count) cases, \(tally[64] ?? 0) usage errors, \(tally[1] ?? 0) errors, \(tally[0] ?? 0) accepted, "
+              + "\(problems.filter { $0.contains("signal") }.count) crashes, \(problems.filter { $0.contains("no end") }.count) hangs")
+        for p in problems.prefix(20) { XCTFail(p) }
+    }
+
     /// The harness can fail: a tool that crashes (a run killed by SIGSEGV), a hang and a
     /// message without the file's name are each counted or reported.
     func testTheHarnessSeesCrashesHangsAndNamelessMessages() throws {
