@@ -77,26 +77,12 @@ public enum ToolMain {
                 say("\(command.name): \(e.message)\n")
                 exit(128 + max(Interrupts.signalNumber, 2))
             case .data:
-                say("\(command.name): \(oneLine(e.description))\n")
+                say("\(command.name): \(DKLError.oneLine(e.description))\n")
                 exit(1)
             }
         } catch {
-            say("\(command.name): \(oneLine("\(error)"))\n")
+            say("\(command.name): \(DKLError.oneLine("\(error)"))\n")
             exit(1)
         }
-    }
-
-    /// A message as one line: text from a file (a field name, a header) may hold line
-    /// breaks and control characters, shown escaped.
-    static func oneLine(_ message: String) -> String {
-        guard message.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return message }
-        return message.unicodeScalars.map { c in
-            switch c.value {
-            case 0x0A: return "\\n"
-            case 0x09: return "\\t"
-            case 0..<0x20, 0x7F: return "\\u{\(String(c.value, radix: 16))}"
-            default: return String(c)
-            }
-        }.joined()
     }
 }

@@ -36,6 +36,20 @@ public struct DKLError: Error, CustomStringConvertible, Sendable {
         return e
     }
 
+    /// Text as one line of a message: text from a file (a field name, a header) may hold
+    /// line breaks and control characters, shown escaped.
+    public static func oneLine(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return text }
+        return text.unicodeScalars.map { c in
+            switch c.value {
+            case 0x0A: return "\\n"
+            case 0x09: return "\\t"
+            case 0..<0x20, 0x7F: return "\\u{\(String(c.value, radix: 16))}"
+            default: return String(c)
+            }
+        }.joined()
+    }
+
     /// `FILE:RECORD: message`, or as much of it as is known.
     public var description: String {
         switch (file, location) {

@@ -46,18 +46,11 @@ public struct NPYHeader: Equatable, Sendable {
         return h
     }
 
-    /// The start of a header for a one-line message: printable ASCII, the rest escaped.
-    static func quoted(_ text: String) -> String {
-        let shown = text.unicodeScalars.prefix(60).map { c in
-            (0x20..<0x7F).contains(c.value) ? String(c) : "\\u{\(String(c.value, radix: 16))}"
-        }.joined()
-        return "\"" + shown + (text.unicodeScalars.count > 60 ? "…" : "") + "\""
-    }
-
     /// Parses the Python literal `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`.
     static func parseDict(_ text: String) throws -> NPYHeader {
         var lexer = PyLiteralLexer(Array(text.utf8))
-        guard case .dict(let d)? = try? lexer.value() else { throw DKLError.data("NPY header is not a Python dict: \(NPYHeader.quoted(text))") }
+        guard case .dict(let d)? = try? lexer.value() else { throw DKLError.data("NPY header is not a Python dict: \"\(DKLError.oneLine(String(text.prefix(60))))\(text.count > 60 ? "…" : "")\"")
+        }
         guard case .string(let descr)? = d["descr"] else {
             throw DKLError.data("unsupported NPY dtype (a structured dtype, or no 'descr')")
         }
