@@ -11,7 +11,7 @@ import XCTest
 /// limit: never a crash, a trap, a hang or another status.
 ///
 /// `make test` tries `DKL_FUZZ_CASES` (default 60) damaged files of each kind; `make fuzz`
-/// tries 600 of each (over 5,000 in all). `DKL_FUZZ_SEED` changes the damage.
+/// tries 600 of each (6,000 in all). `DKL_FUZZ_SEED` changes the damage.
 final class FuzzTests: XCTestCase {
     /// One kind of file: a valid seed, the command(s) that read a damaged copy, and whether
     /// every cut must be refused (false where a cut can leave a shorter valid file).
@@ -33,7 +33,7 @@ final class FuzzTests: XCTestCase {
     func testDamagedFilesOfEveryKind() throws {
         let dir = TempDir()
         let kinds = try makeKinds(dir)
-        XCTAssertEqual(kinds.count, 9)
+        XCTAssertEqual(kinds.count, 10)
         var totals = (cases: 0, rejected: 0, accepted: 0, crashes: 0, hangs: 0)
         for (n, kind) in kinds.enumerated() {
             let t = try fuzz(kind, count: FuzzTests.cases, seed: FuzzTests.seed &+ UInt64(n), dir: dir)
@@ -251,6 +251,8 @@ final class FuzzTests: XCTestCase {
                  commands: [("dkl-cat", { f, o in ["--import", f, "-o", o] }), ("dkl-patches", { f, o in ["-w", "3", f, "-o", o] })]),
             Kind(name: "hdf5", ext: "h5", seed: try dir.read("image.h5"), text: false, cutsRefused: true,
                  commands: [("dkl-cat", { f, o in ["--import", f + ":/image", "-o", o] }), ("dkl-plot", { f, o in ["map", "-o", o, f + ":/image"] })]),
+            Kind(name: "dm", ext: "dm4", seed: try read(root + "/Tests/Fixtures/dm/EELS_STO.dm4"), text: false, cutsRefused: true,
+                 commands: [("dkl-cat", { f, o in ["--import", f, "-o", o] }), ("dkl-scalarize", { f, o in ["-S", "integral:400:500", f, "-o", o] })]),
             Kind(name: "usid", ext: "h5", seed: try dir.read("usid.h5"), text: false, cutsRefused: true,
                  commands: [("dkl-cat", { f, o in ["--import", f, "-o", o] })]),
             Kind(name: "dkl-model", ext: "h5", seed: try dir.read("model.h5"), text: false, cutsRefused: true,

@@ -58,7 +58,8 @@ extension ArraySource {
 }
 
 /// Opens arrays by name: `file.npy`, `file.h5` (its only dataset, or the main dataset of an
-/// EMD, NSID or USID file), or `file.h5:/group/dataset`.
+/// EMD, NSID or USID file), `file.h5:/group/dataset`, a DigitalMicrograph file `file.dm3`
+/// (its only image) or `file.dm4:1`, `file.dm3:HAADF` (an image by index or by name).
 public enum ArrayFile {
     public static func open(_ spec: String) throws -> ArraySource {
         let (path, dataset) = split(spec)
@@ -73,10 +74,12 @@ public enum ArrayFile {
         case .hdf5:
             let f = try HDF5File(path: path)
             return try f.dataset(dataset)
+        case .dm:
+            return try DMFile(path: path).image(dataset)
         }
     }
 
-    enum Kind { case npy, hdf5 }
+    enum Kind { case npy, hdf5, dm }
 
     /// Whether `path` is an NPY or HDF5 file (and not, say, a dkl stream).
     public static func isArrayFile(_ path: String) -> Bool { (try? sniff(path)) != nil }
@@ -87,8 +90,9 @@ public enum ArrayFile {
         let b = Array(r.bytes.prefix(8))
         if b.starts(with: NPYHeader.magic) { return .npy }
         if b == [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A] || HDF5File.isHDF5(path) { return .hdf5 }
-        if b.isEmpty { throw DKLError.data("empty file (expected NPY or HDF5)", file: path) }
-        throw DKLError.data("neither an NPY nor an HDF5 file", file: path)
+        if DMFile.sniff(b) { return .dm }
+        if b.isEmpty { throw DKLError.data("empty file (expected NPY, HDF5 or DigitalMicrograph)", file: path) }
+        throw DKLError.data("not an NPY, HDF5 or DigitalMicrograph (DM3/DM4) file", file: path)
     }
 
     /// Splits `file.h5:/path` into the file and the dataset path. A name that exists as a

@@ -1,0 +1,105 @@
+import DKL
+import Foundation
+import TestSupport
+import XCTest
+
+/// Gatan DigitalMicrograph files (Tests/Fixtures/dm: a real SrTiO3 EELS acquisition) read
+/// in-house: every value equal to what the field's reader (HyperSpy/RosettaSciIO) returns,
+/// the calibrations in the stream's attributes, the energy axis used without --energy,
+/// images chosen by index or name, damage refused with one message.
+final class DMFormatTests: XCTestCase {
+    static let dir = Tools.root + "/Tests/Fixtures/dm/"
+
+    /// The reference of an export, from reference.json.
+    func reference(_ name: String) throws -> (shape: [Int], sha256: String, sum: Double) {
+        let j = try JSONParser.parse(try String(contentsOfFile: DMFormatTests.dir + "reference.json", encoding: .utf8))[name]!
+        return (j["shape"]!.arrayValue!.map { $0.intValue! }, j["sha256_float64_le"]!.stringValue!, j["sum"]!.doubleValue!)
+    }
+
+    /// The SHA-256 of an array's values as float64 little-endian bytes (Python's hashlib).
+    func sha256(_ values: [Double], in dir: TempDir) throws -> String {
+        let bytes = values.withUnsafeBytes { Data($0) }
+        _ = try dir.write("values.bin", bytes)
+        return try Tools.python("import hashlib; print(hashlib.sha256(open('values.bin', 'rb').read()).hexdigest())", cwd: dir.path)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func testEveryValueAsTheFieldsReaderGivesIt() throws {
+        let dir = TempDir()
+        for (file, name) in [("SI-EELS_Spectrum_Image.dm3", "si_eels"), ("SI-HAADF.dm3", "si_haadf")] {
+            let image = try ArrayFile.open(DMFormatTests.dir + file)
+            let ref = try reference(name)
+            XCTAssertEqual(image.shape, ref.shape, file)
+            let values = try image.readAll()
+            XCTAssertEqual(values.reduce(0, +), ref.sum, accuracy: abs(ref.sum) * 1e-12, file)
+            XCTAssertEqual(try sha256(values, in: dir), ref.sha256, "\(file): every value as HyperSpy reads it")
+        }
+        // The energy axis: 350 + 0.5·i eV, as the reference axis.
+        let si = try ArrayFile.open(DMFormatTests.dir + "SI-EELS_Spectrum_Image.dm3")
+        let axis = try EnergyAxis.resolve(option: nil, source: si, channels: 1024)
+        XCTAssertEqual(try sha256(axis.values, in: dir), try reference("si_energy_eV").sha256)
+        // One spectrum of the cube, read alone, is the same as in the whole.
+        let whole = try si.readAll()
+        XCTAssertEqual(try si.read(at: [17, 4]), Array(whole[(17 * 6 + 4) * 1024..<(17 * 6 + 5) * 1024]))
+        // The point spectrum, DM3 and DM4 (64-bit tag sizes), against the exported values and axis.
+        let point = try ArrayFile.open(DMFormatTests.dir + "eels_sto_point.npy").readAll()
+        let energy = try ArrayFile.open(DMFormatTests.dir + "eels_sto_point_energy_eV.npy").readAll()
+        for ext in ["dm3", "dm4"] {
+            let s = try ArrayFile.open(DMFormatTests.dir + "EELS_STO." + ext)
+            XCTAssertEqual(s.shape, [2048])
+            XCTAssertEqual(try s.readAll(), point, ext)
+            XCTAssertEqual(s.attributes["format"]?.stringValue, "DigitalMicrograph DM" + ext.dropFirst(2))
+            XCTAssertEqual(try EnergyAxis.resolve(option: nil, source: s, channels: 2048).values, energy, ext)
+        }
+    }
+
+    /// The tools read DM files directly: dkl-cat --import keeps the calibrations and tags,
+    /// dkl-scalarize takes the energy axis from the file, dkl-patches cuts the HAADF.
+    func testTheToolsReadDMFiles() throws {
+        let dir = TempDir()
+        let si = DMFormatTests.dir + "SI-EELS_Spectrum_Image.dm3"
+        try Tools.expect(0, "dkl-cat", ["--import", si, "-o", "si.dkl"], cwd: dir.path)
+        let header = try StreamReader(path: dir.file("si.dkl")).header
+        XCTAssertEqual(header.attrs["grid"], JSON([49, 6]))
+        let attrs = header.attrs["source_attrs"]!
+        XCTAssertEqual(attrs["title"]?.stringValue, "06-EELS Spectrum Image")
+        XCTAssertEqual(attrs["energy_start_eV"]?.doubleValue, 350)
+        XCTAssertEqual(attrs["energy_step_eV"]?.doubleValue, 0.5)
+        XCTAssertEqual(attrs["axes"]?.arrayValue?.last?["units"]?.stringValue, "eV")
+        XCTAssertEqual(attrs["tags"]?["Microscope Info"]?["Voltage"]?.doubleValue, 200_000)
+        // The Ti L2,3 band (455–475 eV) without --energy equals the same with the axis given.
+        let band = ["-S", "ti=integral:455:475"]
+        try Tools.expect(0, "dkl-scalarize", band + [si, "-J", "-o", "a.ndjson"], cwd: dir.path)
+        try Tools.expect(0, "dkl-scalarize", band + ["--energy", "350:0.5", "si.dkl", "-J", "-o", "b.ndjson"], cwd: dir.path)
+        XCTAssertEqual(try dir.read("a.ndjson").split(separator: 0x0A).dropFirst(), try dir.read("b.ndjson").split(separator: 0x0A).dropFirst())
+        XCTAssertEqual(try dir.read("a.ndjson").split(separator: 0x0A).count, 1 + 49 * 6)
+        try Tools.expect(0, "dkl-patches", ["-w", "32", "--stride", "32", DMFormatTests.dir + "SI-HAADF.dm3", "-o", "p.dkl"], cwd: dir.path)
+        XCTAssertEqual(try Tools.expect(0, "dkl-cat", ["--count", "p.dkl"], cwd: dir.path).out, "\(48 * 5)\n")
+    }
+
+    func testImagesByIndexOrNameAndDamage() throws {
+        let dir = TempDir()
+        let f = DMFormatTests.dir + "SI-HAADF.dm3"
+        let byIndex = try ArrayFile.open(f + ":0"), byName = try ArrayFile.open(f + ":06-HAADF")
+        XCTAssertEqual(byIndex.shape, [1568, 192])
+        XCTAssertEqual(try byIndex.read(at: [100]), try byName.read(at: [100]))
+        let binned = try ArrayFile.open(DMFormatTests.dir + "si_haadf_binned.npy").readAll()
+        let full = try byIndex.readAll()
+        for (k, v) in binned.enumerated() {
+            let (y, x) = (k / 6, k % 6)
+            var s = 0.0
+            for dy in 0..<32 { for dx in 0..<32 { s += full[(y * 32 + dy) * 192 + x * 32 + dx] } }
+            XCTAssertEqual(Float(s / 1024), Float(v), accuracy: 1e-3, "binned HAADF at \(y), \(x)")
+        }
+        var r = try Tools.expect(1, "dkl-cat", ["--import", f + ":3", "-o", "x.dkl"], cwd: dir.path)
+        XCTAssertEqual(r.err, "dkl-cat: \(f): no image 3: 0: '06-HAADF' 1568×192\n")
+        r = try Tools.expect(1, "dkl-cat", ["--import", f + ":BF", "-o", "x.dkl"], cwd: dir.path)
+        XCTAssertEqual(r.err, "dkl-cat: \(f): no image named 'BF': 0: '06-HAADF' 1568×192\n")
+        // A cut file and a file whose data array claims more than is stored: one message each.
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: f))
+        _ = try dir.write("cut.dm3", bytes.prefix(20_000))
+        r = try Tools.expect(1, "dkl-cat", ["--import", "cut.dm3", "-o", "x.dkl"], cwd: dir.path)
+        XCTAssertTrue(r.err.hasPrefix("dkl-cat: cut.dm3: truncated or damaged: "), r.report)
+        XCTAssertFalse(dir.exists("x.dkl"))
+    }
+}
