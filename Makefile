@@ -34,10 +34,10 @@ check: check-deps
 	DKL_BIN=$(CURDIR)/.build/release $(SWIFT) test --disable-swift-testing $(SWIFTFLAGS) $(QUICK_SKIP)
 
 # Damaged files of every kind the tools read (streams, NDJSON, NPY, HDF5, USID, DM4, DKL
-# and VAE models, ferrosim checkpoints, dkl-explore traces), 600 of each, through the tools,
+# and VAE models, ferrosim checkpoints, dkl-explore traces), 520 of each, through the tools,
 # and hostile values for every option of every tool: prints cases, rejected, accepted,
 # crashes and hangs per kind (make test tries 60 files of each kind and 150 options).
-FUZZ_CASES ?= 600
+FUZZ_CASES ?= 520
 fuzz: check-deps
 	$(SWIFT) build -c release $(SWIFTFLAGS)
 	$(SWIFT) build $(SWIFTFLAGS)

@@ -8,13 +8,14 @@ import DKLCommandLine
 let command = Command(
     name: "dkl-cat",
     usage: ["[options] [STREAM...]",
+            "--list [-J] FILE...",
             "--import ARRAY [--field NAME] [options]",
             "--export ARRAY --field NAME [STREAM]"],
     summary: """
         Concatenate dkl streams (stdin when none or '-') and write them as one stream,
         converting between the binary and NDJSON encodings; print a header; keep the first
-        or last records or some fields; validate streams; import an NPY/HDF5 array as a
-        stream, or export a stream field back to an array on its grid; merge sorted
+        or last records or some fields; validate streams; list the arrays of NPY, HDF5 and
+        DigitalMicrograph files; import one as a stream, or export a stream field back to an array on its grid; merge sorted
         streams (--merge: the shards of a job array) or join two on a key (--join); write
         a table (--tsv) for awk, spreadsheets and R.
         """,
@@ -25,7 +26,8 @@ let command = Command(
         Option("head", value: "N", help: "keep the first N records"),
         Option("tail", value: "N", help: "keep the last N records"),
         Option("fields", "f", value: "A,B,...", help: "keep these fields, in this order"),
-        Option("import", "i", value: "ARRAY", help: "read an array (file.npy, file.h5[:/path]) as a stream"),
+        Option("list", "l", help: "list the arrays of each FILE (NPY, HDF5, DM3/DM4): how to name one, its name, kind, shape, calibration (-J: NDJSON)"),
+        Option("import", "i", value: "ARRAY", help: "read an array (file.npy, file.h5[:/path], file.dm3[:INDEX|:NAME]) as a stream"),
         Option("export", "e", value: "ARRAY", help: "write the field named by --field to an array file (.npy or .h5[:/path])"),
         Option("field", value: "NAME", help: "the field to import into or export from"),
         Option("rows", help: "import the first axis as records {id, NAME[rest]} (a list of spectra, histories, …)"),
@@ -39,6 +41,17 @@ let command = Command(
 ToolMain.run(command) { inv in
     let a = inv.args
     let inputs = a.positionals.isEmpty ? ["-"] : a.positionals
+
+    if a.flag("list") {
+        guard !a.positionals.isEmpty else { throw DKLError.usage("--list needs a FILE") }
+        let out = ByteWriter.stdout()
+        for path in a.positionals {
+            let signals = try ArrayFile.list(path)
+            try out.write(a.flag("ndjson") ? signals.map { $0.json.text + "\n" }.joined() : ArraySignal.table(signals))
+        }
+        try out.flush()
+        return
+    }
 
     if let spec = a.string("import") {
         guard a.positionals.isEmpty else { throw DKLError.usage("--import reads its array, not streams") }

@@ -77,6 +77,24 @@ final class DMFormatTests: XCTestCase {
         XCTAssertEqual(try Tools.expect(0, "dkl-cat", ["--count", "p.dkl"], cwd: dir.path).out, "\(48 * 5)\n")
     }
 
+    /// dkl-cat --list: each array with the name that opens it, as a table and as NDJSON.
+    func testList() throws {
+        let dir = TempDir()
+        let si = DMFormatTests.dir + "SI-EELS_Spectrum_Image.dm3"
+        let table = try Tools.expect(0, "dkl-cat", ["--list", si], cwd: dir.path).out.split(separator: "\n")
+        XCTAssertEqual(table.count, 2)
+        XCTAssertEqual(table[1].split(separator: " ", omittingEmptySubsequences: true).joined(separator: " "),
+                       "\(si):0 06-EELS Spectrum Image spectrum image 49×6×1024 E 350+0.5·i eV")
+        let lines = try Tools.expect(0, "dkl-cat", ["--list", "-J", si, Tools.root + "/share/plasmon/spectra.h5"], cwd: dir.path).out
+            .split(separator: "\n").map { try JSONParser.parse(String($0)) }
+        XCTAssertEqual(lines.count, 6)
+        XCTAssertEqual(lines[0]["axes"]?.arrayValue?.map { $0["units"]!.stringValue! }, ["", "", "eV"])
+        // Each listed name opens its array.
+        for l in lines { XCTAssertEqual(try ArrayFile.open(l["spec"]!.stringValue!).shape, l["shape"]!.arrayValue!.map { $0.intValue! }) }
+        let r = try Tools.expect(1, "dkl-cat", ["--list", "missing.dm3"], cwd: dir.path)
+        XCTAssertEqual(r.err, "dkl-cat: missing.dm3: no such file\n")
+    }
+
     func testImagesByIndexOrNameAndDamage() throws {
         let dir = TempDir()
         let f = DMFormatTests.dir + "SI-HAADF.dm3"

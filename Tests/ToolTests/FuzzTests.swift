@@ -11,7 +11,7 @@ import XCTest
 /// limit: never a crash, a trap, a hang or another status.
 ///
 /// `make test` tries `DKL_FUZZ_CASES` (default 60) damaged files of each kind; `make fuzz`
-/// tries 600 of each (6,000 in all). `DKL_FUZZ_SEED` changes the damage.
+/// tries 520 of each (5,200 in all). `DKL_FUZZ_SEED` changes the damage.
 final class FuzzTests: XCTestCase {
     /// One kind of file: a valid seed, the command(s) that read a damaged copy, and whether
     /// every cut must be refused (false where a cut can leave a shorter valid file).

@@ -106,6 +106,8 @@ public final class DMImage: ArraySource {
     public let attributes: JSON
     /// Per dimension of `shape`: name, size, scale, offset (the value of index 0), units.
     public let axes: [DMAxis]
+    /// "values", "image", "spectrum image", "stack" or "4-D".
+    public let kind: String
     let mapping: DMFile.Mapping
     let data: UnsafeRawPointer
     let type: DMParser.Simple
@@ -115,10 +117,10 @@ public final class DMImage: ArraySource {
 
     init(tag: DMTag, index: Int, file: String, mapping: DMFile.Mapping, littleEndian: Bool, version: Int) throws {
         guard case .array(let ref)? = tag["ImageData"]?["Data"] else { throw DKLError.data("image \(index) has no ImageData.Data array") }
-        guard let kind = tag["ImageData"]?["DataType"]?.number, let dims = tag["ImageData"]?["Dimensions"]?.list?.map({ $0.number }) else {
+        guard let typeCode = tag["ImageData"]?["DataType"]?.number, let dims = tag["ImageData"]?["Dimensions"]?.list?.map({ $0.number }) else {
             throw DKLError.data("image \(index) has no DataType or Dimensions")
         }
-        let dataType = Int(clamping: kind.isFinite ? Int64(max(min(kind, 1e9), -1e9)) : -1)
+        let dataType = typeCode.isFinite ? Int(max(min(typeCode, 1e9), -1e9)) : -1
         switch dataType {
         case 3, 5, 13: throw DKLError.data("image \(index) holds complex values, which the toolkit does not read (export the modulus or the parts)")
         case 8, 23: throw DKLError.data("image \(index) is an RGB image, which the toolkit does not read (export one channel)")
@@ -162,6 +164,7 @@ public final class DMImage: ArraySource {
         let names = sizes.count == 1 ? ["E"] : sizes.count == 2 ? ["y", "x"] : spectrumImage ? ["y", "x", "E"] : sizes.count == 3 ? ["frame", "y", "x"] : ["y", "x", "ky", "kx"]
         for (k, d) in order.enumerated() { raw[d].name = names[k] }
         axes = order.map { raw[$0] }
+        kind = ArraySignal.kind(rank: sizes.count, spectrumImage: spectrumImage)
         var attrs: [(String, JSON)] = [
             ("format", .string("DigitalMicrograph DM\(version)")), ("title", .string(title)),
             ("axes", .array(axes.map(\.json))),
@@ -223,7 +226,7 @@ public struct DMAxis: Sendable, Equatable {
     public var scale: Double
     public var offset: Double
     public var units: String
-    var json: JSON { ["name": .string(name), "size": .number(Double(size)), "scale": .number(scale), "offset": .number(offset), "units": .string(units)] }
+    public var json: JSON { ["name": .string(name), "size": .number(Double(size)), "scale": .number(scale), "offset": .number(offset), "units": .string(units)] }
 }
 
 /// A node of the tag tree.
