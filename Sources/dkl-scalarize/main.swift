@@ -16,7 +16,8 @@ let command = Command(
         Each -S gives fields: integral:LO:HI, mean:LO:HI, max:LO:HI, ratio:LO1:HI1:LO2:HI2
         (of band integrals), peak:LO:HI (energy of the maximum, sub-channel), prominence:LO:HI,
         fit:gauss|lorentz:LO:HI (peak on a linear background: NAME_centre, _height, _fwhm,
-        _area, _r2); bands in eV; NAME=SPEC names the field. --com gives the centre of mass of
+        _area, _r2), edge:PRE_LO:PRE_HI:LO:HI (an EELS edge's integral above a power-law
+        background fitted over the pre-edge window); bands in eV; NAME=SPEC names the field. --com gives the centre of mass of
         the diffraction patterns of a 4D-STEM cube H×W×ky×kx (com_x, com_y, com_magnitude,
         com_angle). A spectrum with NaN, or a failed fit, gives NaN fields and a nonzero flags.
         """,

@@ -77,6 +77,41 @@ final class DMFormatTests: XCTestCase {
         XCTAssertEqual(try Tools.expect(0, "dkl-cat", ["--count", "p.dkl"], cwd: dir.path).out, "\(48 * 5)\n")
     }
 
+    /// The EELS edge scalarizer on the real SrTiO3 spectrum image: each value equal to numpy's
+    /// (np.polyfit of log counts on log energy over 420–450 eV, the counts above the power law
+    /// summed over 455–475 eV times the 0.5 eV step), and the Ti L2,3 map anticorrelated with
+    /// the simultaneous HAADF as the fixture's notes say (Pearson r about −0.41).
+    func testEdgeScalarizerOnTheRealSpectrumImage() throws {
+        let dir = TempDir()
+        let si = DMFormatTests.dir + "SI-EELS_Spectrum_Image.dm3"
+        try Tools.expect(0, "dkl-cat", ["--import", si, "-o", "si.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-cat", ["--export", "si.npy", "--field", "spectrum", "si.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-scalarize", ["-S", "ti=edge:420:450:455:475", si, "-J", "-o", "ti.ndjson"], cwd: dir.path)
+        let out = try Tools.python("""
+            import json, numpy as np
+            s = np.load('si.npy').astype('f8'); e = 350 + 0.5 * np.arange(1024)
+            pre = (e >= 420) & (e <= 450); band = (e >= 455) & (e <= 475)
+            want = np.empty(s.shape[:2])
+            for y in range(s.shape[0]):
+                for x in range(s.shape[1]):
+                    b, a = np.polyfit(np.log(e[pre]), np.log(s[y, x, pre]), 1)
+                    want[y, x] = ((s[y, x, band] - np.exp(a + b * np.log(e[band]))) * 0.5).sum()
+            got = np.array([json.loads(l)['ti'] for l in open('ti.ndjson').read().splitlines()[1:]]).reshape(want.shape)
+            haadf = np.load('\(DMFormatTests.dir)si_haadf_binned.npy').astype('f8')
+            print(np.abs(got - want).max() / np.abs(want).max(), np.corrcoef(got.ravel(), haadf.ravel())[0, 1], (got > 0).mean())
+            """, cwd: dir.path).split(separator: " ").map { Double($0.trimmingCharacters(in: .whitespacesAndNewlines))! }
+        XCTAssertLessThan(out[0], 1e-9, "each value as numpy computes it")
+        XCTAssertEqual(out[1], -0.41, accuracy: 0.08, "the Ti L2,3 map against the HAADF")
+        XCTAssertGreaterThan(out[2], 0.99, "a Ti edge above the background at (nearly) every pixel of these noisy 0.2 s spectra")
+        // A pre-edge count at or below zero is no fit: NaN and flags 2, not a number.
+        _ = try Tools.python("import numpy as np; s = np.ones((1, 2, 40)); s[0, 1, 3] = 0; np.save('z.npy', s)", cwd: dir.path)
+        let z = try Tools.expect(0, "dkl-scalarize", ["-S", "edge:400:410:420:430", "--energy", "400:1", "z.npy", "-J"], cwd: dir.path).out
+        XCTAssertEqual(z.split(separator: "\n").dropFirst().map(String.init),
+                       [#"{"y":0,"x":0,"edge_400_410_420_430":0,"flags":0}"#, #"{"y":0,"x":1,"edge_400_410_420_430":null,"flags":2}"#])
+        let bad = try Tools.expect(64, "dkl-scalarize", ["-S", "edge:455:470:450:475", si, "-J"], cwd: dir.path)
+        XCTAssertTrue(bad.err.contains("the pre-edge window must lie below the edge"), bad.report)
+    }
+
     /// dkl-cat --list: each array with the name that opens it, as a table and as NDJSON.
     func testList() throws {
         let dir = TempDir()

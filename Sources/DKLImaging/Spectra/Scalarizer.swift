@@ -10,6 +10,11 @@ import DKLData
 ///
 ///     integral:LO:HI   mean:LO:HI   max:LO:HI   ratio:LO1:HI1:LO2:HI2
 ///     peak:LO:HI       prominence:LO:HI         fit:gauss|lorentz:LO:HI
+///     edge:PRE_LO:PRE_HI:LO:HI
+///
+/// An edge is the EELS core-loss recipe: a power law A·E^−r fitted to the pre-edge window
+/// (least squares of log counts on log energy) and extrapolated under the edge, whose
+/// integral above it is the value.
 ///
 /// A fit gives five fields NAME_centre, NAME_height, NAME_fwhm, NAME_area, NAME_r2.
 public struct Scalarizer: Sendable, Equatable {
@@ -21,6 +26,8 @@ public struct Scalarizer: Sendable, Equatable {
         case peak(ClosedRange<Double>)
         case prominence(ClosedRange<Double>)
         case fit(PeakFit.Shape, ClosedRange<Double>)
+        /// A power-law background fitted over the first window, the edge's integral over the second.
+        case edge(pre: ClosedRange<Double>, ClosedRange<Double>)
     }
 
     public var name: String
@@ -57,12 +64,19 @@ public struct Scalarizer: Sendable, Equatable {
         case "peak": try expect(3); kind = .peak(try band(1))
         case "prominence": try expect(3); kind = .prominence(try band(1))
         case "ratio": try expect(5); kind = .ratio(try band(1), try band(3))
+        case "edge":
+            try expect(5)
+            let (pre, edge) = (try band(1), try band(3))
+            guard pre.upperBound <= edge.lowerBound, pre.lowerBound > 0 else {
+                throw DKLError.usage("'\(text)': the pre-edge window must lie below the edge, at positive energies")
+            }
+            kind = .edge(pre: pre, edge)
         case "fit":
             try expect(4)
             guard let shape = PeakFit.Shape(rawValue: parts[1]) else { throw DKLError.usage("'\(text)': the peak shape must be gauss or lorentz") }
             kind = .fit(shape, try band(2))
         default:
-            throw DKLError.usage("unknown scalarizer '\(parts[0])' (integral, mean, max, ratio, peak, prominence, fit)")
+            throw DKLError.usage("unknown scalarizer '\(parts[0])' (integral, mean, max, ratio, peak, prominence, fit, edge)")
         }
         return Scalarizer(name: name ?? parts.joined(separator: "_").replacingOccurrences(of: ".", with: "p").replacingOccurrences(of: "-", with: "m"), kind: kind)
     }
@@ -110,6 +124,20 @@ public struct Scalarizer: Sendable, Equatable {
             case let .fit(shape, _):
                 guard let f = PeakFit.fit(shape, energies: first.map { energies[$0] }, values: first.map { s[$0] }) else { return (nan, 2) }
                 return ([f.centre, f.height, f.fwhm, f.area, f.r2], 0)
+            case .edge:
+                // log I = a + b·log E over the pre-edge window (b = −r); no fit without
+                // positive counts there.
+                var (n, sx, sy, sxx, sxy) = (0.0, 0.0, 0.0, 0.0, 0.0)
+                for c in second {
+                    guard s[c] > 0 else { return (nan, 2) }
+                    let (x, y) = (log(energies[c]), log(s[c]))
+                    n += 1; sx += x; sy += y; sxx += x * x; sxy += x * y
+                }
+                let d = n * sxx - sx * sx
+                guard d > 0 else { return (nan, 2) }
+                let b = (n * sxy - sx * sy) / d, a = (sy - b * sx) / n
+                let value = first.reduce(0.0) { $0 + (s[$1] - exp(a + b * log(energies[$1]))) * widths[$1] }
+                return value.isFinite ? ([value], 0) : (nan, 2)
             }
         }
     }
@@ -128,6 +156,11 @@ public struct Scalarizer: Sendable, Equatable {
         switch kind {
         case let .integral(b), let .mean(b), let .max(b), let .peak(b), let .prominence(b), let .fit(_, b): first = try axis.channels(in: b)
         case let .ratio(a, b): first = try axis.channels(in: a); second = try axis.channels(in: b)
+        case let .edge(pre, b): first = try axis.channels(in: b); second = try axis.channels(in: pre)
+        }
+        if case .edge = kind {
+            guard second.count >= 3 else { throw DKLError.usage("\(name): a pre-edge window needs at least 3 channels, found \(second.count)") }
+            guard second.allSatisfy({ e[$0] > 0 }) else { throw DKLError.usage("\(name): the pre-edge window must be at positive energies") }
         }
         if case .fit = kind, first.count < 6 {
             throw DKLError.usage("\(name): a fit needs at least 6 channels in its band, found \(first.count)")
