@@ -47,3 +47,30 @@ public enum ArrayShape {
         }
     }
 }
+
+/// The elements of a block of an array laid out with byte strides (a mapped file's data),
+/// visited in C order of the block: the one walk NPY and DigitalMicrograph arrays share.
+enum StridedArray {
+    static func visit(_ data: UnsafeRawPointer, strides: [Int], start: [Int], count: [Int], _ body: (Int, UnsafeRawPointer) -> Void) {
+        if count.contains(0) { return }
+        if strides.isEmpty { body(0, data); return }
+        let last = strides.count - 1
+        var index = start
+        var out = 0
+        while true {
+            var p = data
+            for d in 0..<last { p += index[d] * strides[d] }
+            p += start[last] * strides[last]
+            for _ in 0..<count[last] { body(out, p); out += 1; p += strides[last] }
+            // Advance the odometer over the leading dimensions.
+            var d = last - 1
+            while d >= 0 {
+                index[d] += 1
+                if index[d] < start[d] + count[d] { break }
+                index[d] = start[d]
+                d -= 1
+            }
+            if d < 0 { return }
+        }
+    }
+}

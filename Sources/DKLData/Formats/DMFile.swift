@@ -185,25 +185,7 @@ public final class DMImage: ArraySource {
     /// Visits the block's elements in C order of `shape`.
     func gather(start: [Int], count: [Int], _ body: (Int, UnsafeRawPointer) -> Void) throws {
         try checkBlock(start: start, count: count)
-        let n = count.reduce(1, *)
-        if n == 0 { return }
-        let last = shape.count - 1
-        var index = start
-        var out = 0
-        while true {
-            var p = data
-            for d in 0..<last { p += index[d] * strides[d] }
-            p += start[last] * strides[last]
-            for _ in 0..<count[last] { body(out, p); out += 1; p += strides[last] }
-            var d = last - 1
-            while d >= 0 {
-                index[d] += 1
-                if index[d] < start[d] + count[d] { break }
-                index[d] = start[d]
-                d -= 1
-            }
-            if d < 0 { return }
-        }
+        StridedArray.visit(data, strides: strides, start: start, count: count, body)
     }
 
     public func readBlock(start: [Int], count: [Int]) throws -> [Double] {

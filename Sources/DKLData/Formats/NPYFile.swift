@@ -78,29 +78,7 @@ public final class NPYFile: ArraySource {
     /// Visits the block's elements in C order, handing each one's file pointer to `body`.
     func gather(start: [Int], count: [Int], _ body: (Int, UnsafeRawPointer) -> Void) throws {
         try checkBlock(start: start, count: count)
-        let n = count.reduce(1, *)
-        if n == 0 { return }
-        let data = base! + header.dataOffset
-        let st = strides
-        if shape.isEmpty { body(0, data); return }
-        let last = shape.count - 1
-        var index = start
-        var out = 0
-        while true {
-            var p = data
-            for d in 0..<last { p += index[d] * st[d] }
-            p += start[last] * st[last]
-            for _ in 0..<count[last] { body(out, p); out += 1; p += st[last] }
-            // Advance the odometer over the leading dimensions.
-            var d = last - 1
-            while d >= 0 {
-                index[d] += 1
-                if index[d] < start[d] + count[d] { break }
-                index[d] = start[d]
-                d -= 1
-            }
-            if d < 0 { return }
-        }
+        StridedArray.visit(base! + header.dataOffset, strides: strides, start: start, count: count, body)
     }
 
     public func readBlock(start: [Int], count: [Int]) throws -> [Double] {
