@@ -1,11 +1,11 @@
 // Reading what libhdf5 1.10 cannot read safely from a damaged file, in a child process.
 //
-// Variable-length strings live in the file's global heap, and libhdf5 1.10 trusts the
-// sizes and object indices it finds there: a damaged heap makes H5Aread copy past its
-// buffers (a crash) or loop in its cache (a hang). The read runs in a forked child that
-// sends the strings back through a pipe; a child that crashes, hangs past the timeout
-// (it is killed) or answers too much is a damaged file to the caller, and the calling
-// process never touches the heap. Only C runs in the child, then _exit.
+// libhdf5 1.10 trusts much of what a file says about itself: a damaged global heap makes
+// H5Aread copy past its buffers (a crash) or loop in its cache (a hang), a damaged
+// attribute message crashes H5Fclose as it frees it. Before a file is read, a forked
+// child opens it, reads its metadata as the toolkit will and closes it; a child that
+// crashes or hangs past the timeout (it is killed) is a damaged file to the caller, which
+// then never touches it. Only C runs in the child, then _exit.
 #pragma once
 #include <errno.h>
 #include <fcntl.h>
@@ -25,75 +25,98 @@ static inline long long dkl_h5_now_ms(void) {
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/** Reads the `n` variable-length strings of attribute `attr` (memory type `memtype`) in a
- *  child process. On 0, *out holds them, each NUL-terminated, in *len bytes (free() it).
- *  Returns -1 when libhdf5 reports an error, -2 when the child crashed, hung past
- *  `timeout_ms` or answered more than `limit` bytes or not `n` strings, -3 when no child
- *  could be started. */
-static inline int dkl_h5a_read_vlen_isolated(hid_t attr, hid_t memtype, size_t n, int timeout_ms, size_t limit,
-                                             char **out, size_t *len) {
-    *out = NULL; *len = 0;
+/* The child's walk: every object's attributes read as the toolkit reads them, every
+ * dataset's type, space and layout asked for. */
+static inline herr_t dkl_h5_probe_attr(hid_t loc, const char *name, const H5A_info_t *info, void *data) {
+    (void)info; (void)data;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    if (a < 0) return 0;
+    hid_t type = H5Aget_type(a), space = H5Aget_space(a);
+    hssize_t n = H5Sget_simple_extent_npoints(space);
+    if (n >= 0 && n <= (1 << 20)) {
+        size_t count = n > 0 ? (size_t)n : 1;
+        H5T_class_t cls = H5Tget_class(type);
+        if (cls == H5T_INTEGER || cls == H5T_FLOAT) {
+            double *v = (double *)calloc(count, sizeof(double));
+            if (v) H5Aread(a, H5T_NATIVE_DOUBLE, v);
+        } else if (cls == H5T_STRING && H5Tis_variable_str(type) > 0) {
+            hid_t mem = H5Tcopy(H5T_C_S1);
+            H5Tset_size(mem, H5T_VARIABLE);
+            H5Tset_cset(mem, H5Tget_cset(type));
+            char **p = (char **)calloc(count, sizeof(char *));
+            if (p && H5Aread(a, mem, p) >= 0) for (size_t i = 0; i < count; i++) if (p[i]) (void)strlen(p[i]);
+        } else if (cls == H5T_STRING) {
+            size_t size = H5Tget_size(type);
+            if (size > 0 && size < (1 << 20)) {
+                char *b = (char *)calloc(count, size);
+                if (b) H5Aread(a, type, b);
+            }
+        }
+    }
+    H5Sclose(space); H5Tclose(type); H5Aclose(a);
+    return 0;
+}
+static inline herr_t dkl_h5_probe_object(hid_t root, const char *name, const dkl_h5o_info_t *info, void *data) {
+    (void)data;
+    hid_t o = H5Oopen(root, name, H5P_DEFAULT);
+    if (o < 0) return 0;
+    H5Aiterate2(o, H5_INDEX_NAME, H5_ITER_INC, NULL, dkl_h5_probe_attr, NULL);
+    if (info->type == H5O_TYPE_DATASET) {
+        hid_t t = H5Dget_type(o), sp = H5Dget_space(o), pl = H5Dget_create_plist(o);
+        H5Tget_class(t); H5Tget_size(t); H5Sget_simple_extent_ndims(sp); H5Pget_layout(pl); H5Dget_storage_size(o);
+        H5Pclose(pl); H5Sclose(sp); H5Tclose(t);
+    }
+    H5Oclose(o);
+    return 0;
+}
+
+/** Opens the HDF5 file at `path` in a child process and reads its metadata as the
+ *  toolkit will (every object, every attribute, every dataset's type, space and layout),
+ *  then closes it. Returns 0 when the child ended well or could not open the file (the
+ *  caller's own open then says why), -2 when it crashed or ran past `timeout_ms` (it is
+ *  killed), -3 when no child could be started. */
+static inline int dkl_h5_probe_isolated(const char *path, int timeout_ms) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return -3;
     pid_t pid = fork();
     if (pid < 0) { close(fds[0]); close(fds[1]); return -3; }
     if (pid == 0) {
-        // The child: default signal actions (no runtime backtrace of an expected fault),
-        // no core file, its own HDF5 read, the strings down the pipe.
         int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGPIPE };
         for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) signal(sigs[i], SIG_DFL);
         struct rlimit none = { 0, 0 };
         setrlimit(RLIMIT_CORE, &none);
         close(fds[0]);
-        char **p = (char **)calloc(n ? n : 1, sizeof(char *));
-        if (p == NULL || H5Aread(attr, memtype, p) < 0) _exit(3);
-        for (size_t i = 0; i < n; i++) {
-            const char *s = p[i] ? p[i] : "";
-            size_t left = strlen(s) + 1;
-            while (left > 0) {
-                ssize_t w = write(fds[1], s, left);
-                if (w < 0 && errno == EINTR) continue;
-                if (w <= 0) _exit(4);
-                s += w; left -= (size_t)w;
-            }
-        }
+        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        if (f < 0) _exit(3);
+        H5Aiterate2(f, H5_INDEX_NAME, H5_ITER_INC, NULL, dkl_h5_probe_attr, NULL);
+#if H5_VERSION_GE(1, 12, 0)
+        H5Ovisit3(f, H5_INDEX_NAME, H5_ITER_INC, dkl_h5_probe_object, NULL, H5O_INFO_BASIC);
+#else
+        H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_INC, dkl_h5_probe_object, NULL, H5O_INFO_BASIC);
+#endif
+        H5Fclose(f);
         _exit(0);
     }
     close(fds[1]);
-    size_t cap = 4096, used = 0;
-    char *buf = (char *)malloc(cap);
-    int failed = buf == NULL;
+    // The child holds the pipe's write end until it ends: EOF (or the time limit) tells.
+    int failed = 0;
     long long deadline = dkl_h5_now_ms() + timeout_ms;
-    while (!failed) {
+    for (;;) {
         long long left = deadline - dkl_h5_now_ms();
         if (left <= 0) { failed = 1; break; }
         struct pollfd pfd = { fds[0], POLLIN, 0 };
         int r = poll(&pfd, 1, (int)left);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) { failed = 1; break; }
-        if (used == cap) {
-            if (cap >= limit) { failed = 1; break; }
-            char *bigger = (char *)realloc(buf, cap * 2);
-            if (bigger == NULL) { failed = 1; break; }
-            buf = bigger; cap *= 2;
-        }
-        ssize_t got = read(fds[0], buf + used, cap - used);
+        char c;
+        ssize_t got = read(fds[0], &c, 1);
         if (got < 0 && errno == EINTR) continue;
-        if (got < 0) { failed = 1; break; }
-        if (got == 0) break;
-        used += (size_t)got;
+        break;
     }
     close(fds[0]);
     if (failed) kill(pid, SIGKILL);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    size_t strings = 0;
-    for (size_t i = 0; i < used; i++) strings += buf[i] == 0;
-    if (!failed && WIFEXITED(status) && WEXITSTATUS(status) == 3) { free(buf); return -1; }
-    if (failed || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || strings != n || (used > 0 && buf[used - 1] != 0)) {
-        free(buf);
-        return -2;
-    }
-    *out = buf; *len = used;
+    if (failed || !WIFEXITED(status) || (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 3)) return -2;
     return 0;
 }

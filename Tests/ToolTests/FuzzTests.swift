@@ -35,7 +35,9 @@ final class FuzzTests: XCTestCase {
         let kinds = try makeKinds(dir)
         XCTAssertEqual(kinds.count, 10)
         var totals = (cases: 0, rejected: 0, accepted: 0, crashes: 0, hangs: 0)
-        for (n, kind) in kinds.enumerated() {
+        // DKL_FUZZ_KINDS=a,b tries only those kinds (their cases are the same as in a whole run).
+        let only = ProcessInfo.processInfo.environment["DKL_FUZZ_KINDS"].map { Set($0.split(separator: ",").map(String.init)) }
+        for (n, kind) in kinds.enumerated() where only?.contains(kind.name) ?? true {
             let t = try fuzz(kind, count: FuzzTests.cases, seed: FuzzTests.seed &+ UInt64(n), dir: dir)
             print("fuzz \(kind.name): \(t.cases) cases, \(t.rejected) rejected, \(t.accepted) accepted, \(t.crashes) crashes, \(t.hangs) hangs")
             totals = (totals.cases + t.cases, totals.rejected + t.rejected, totals.accepted + t.accepted, totals.crashes + t.crashes, totals.hangs + t.hangs)
@@ -43,7 +45,7 @@ final class FuzzTests: XCTestCase {
         print("fuzz: \(totals.cases) cases, \(totals.rejected) rejected, \(totals.accepted) accepted, \(totals.crashes) crashes, \(totals.hangs) hangs")
         XCTAssertEqual(totals.crashes, 0)
         XCTAssertEqual(totals.hangs, 0)
-        XCTAssertEqual(totals.cases, kinds.count * FuzzTests.cases)
+        XCTAssertEqual(totals.cases, (only?.count ?? kinds.count) * FuzzTests.cases)
         XCTAssertEqual(dir.listing().filter { $0.contains(".tmp-") }, [], "no temporary files left")
     }
 
@@ -175,8 +177,20 @@ final class FuzzTests: XCTestCase {
             t.cases += 1
             let label = "\(kind.name) \(job.file) (\(job.what))"
             guard let r = results[i] else { t.problems.append("\(label): did not run"); continue }
-            if r.timedOut { t.hangs += 1; t.problems.append("\(label): no end within \(limit) s"); continue }
-            if r.signaled { t.crashes += 1; t.problems.append("\(label): killed by signal \(r.status): \(r.err.suffix(600))"); continue }
+            if r.timedOut || r.signaled {
+                // Kept for the next look: the damaged file and the command, in .build/fuzz-failures.
+                let kept = Tools.root + "/.build/fuzz-failures"
+                try? FileManager.default.createDirectory(atPath: kept, withIntermediateDirectories: true)
+                try? FileManager.default.removeItem(atPath: kept + "/" + job.file)
+                try? FileManager.default.copyItem(atPath: dir.file(job.file), toPath: kept + "/" + job.file)
+                try? ([job.tool] + job.args).joined(separator: " ").write(toFile: kept + "/" + job.file + ".command", atomically: true, encoding: .utf8)
+            }
+            if r.timedOut { t.hangs += 1; t.problems.append("\(label): no end within \(limit) s (kept in .build/fuzz-failures)"); continue }
+            if r.signaled {
+                t.crashes += 1
+                t.problems.append("\(label): killed by signal \(r.status) (kept in .build/fuzz-failures): \(r.err.suffix(600))")
+                continue
+            }
             if r.status == 0 {
                 t.accepted += 1
                 if job.cut && kind.cutsRefused { t.problems.append("\(label): a cut file was accepted") }

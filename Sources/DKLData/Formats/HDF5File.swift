@@ -12,6 +12,12 @@ public final class HDF5File {
         HDF5File.setUp()
         self.path = path
         guard HDF5File.isHDF5(path) else { throw DKLError.data("not an HDF5 file", file: path) }
+        // Its metadata read first in a child process (isolated.h): libhdf5 trusts it.
+        switch dkl_h5_probe_isolated(path, 10_000) {
+        case 0: break
+        case -3: throw DKLError.data("cannot start a process to check the file (\(String(cString: strerror(errno))))", file: path)
+        default: throw DKLError.data("damaged: libhdf5 crashes or hangs on its metadata (tried in a child process)", file: path)
+        }
         id = H5Fopen(path, dkl_h5f_acc_rdonly(), dkl_h5p_default())
         if id < 0 { throw DKLError.data("cannot open the HDF5 file", file: path) }
     }
@@ -138,18 +144,10 @@ public final class HDF5File {
                 defer { H5Tclose(mem) }
                 H5Tset_size(mem, dkl_h5t_variable())
                 H5Tset_cset(mem, H5Tget_cset(type))
-                // Read in a child process (isolated.h): libhdf5 trusts the global heap.
-                var out: UnsafeMutablePointer<CChar>?
-                var bytes = 0
-                switch dkl_h5a_read_vlen_isolated(a, mem, max(n, 1), 5_000, 1 << 26, &out, &bytes) {
-                case 0: break
-                case -1: return nil
-                case -3: throw DKLError.data("cannot start a process to read attribute '\(name)' (\(String(cString: strerror(errno))))", file: file)
-                default: throw DKLError.data("damaged: attribute '\(name)' points into a damaged global heap", file: file)
-                }
-                defer { free(out) }
-                let all = UnsafeBufferPointer(start: UnsafeRawPointer(out!).assumingMemoryBound(to: UInt8.self), count: bytes)
-                strings = all.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+                var ptrs = [UnsafeMutablePointer<CChar>?](repeating: nil, count: max(n, 1))
+                guard H5Aread(a, mem, &ptrs) >= 0 else { return nil }
+                strings = ptrs.map { $0.map { String(cString: $0) } ?? "" }
+                H5Dvlen_reclaim(mem, space, dkl_h5p_default(), &ptrs)
             } else {
                 let size = H5Tget_size(type)
                 guard size > 0, size < 1 << 20 else { return nil }
