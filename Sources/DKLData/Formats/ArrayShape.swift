@@ -51,6 +51,16 @@ public enum ArrayShape {
 /// The elements of a block of an array laid out with byte strides (a mapped file's data),
 /// visited in C order of the block: the one walk NPY and DigitalMicrograph arrays share.
 enum StridedArray {
+    /// The `n` values a gather visits, each converted by `value`.
+    static func read<T: BinaryFloatingPoint>(_ n: Int, _ gather: ((Int, UnsafeRawPointer) -> Void) throws -> Void,
+                                             _ value: (UnsafeRawPointer) -> T) throws -> [T] {
+        var out = [T](repeating: 0, count: n)
+        try withoutActuallyEscaping(value) { value in
+            try out.withUnsafeMutableBufferPointer { o in try gather { i, p in o[i] = value(p) } }
+        }
+        return out
+    }
+
     static func visit(_ data: UnsafeRawPointer, strides: [Int], start: [Int], count: [Int], _ body: (Int, UnsafeRawPointer) -> Void) {
         if count.contains(0) { return }
         if strides.isEmpty { body(0, data); return }

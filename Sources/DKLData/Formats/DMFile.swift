@@ -189,15 +189,15 @@ public final class DMImage: ArraySource {
     }
 
     public func readBlock(start: [Int], count: [Int]) throws -> [Double] {
-        var out = [Double](repeating: 0, count: count.reduce(1, *))
-        try out.withUnsafeMutableBufferPointer { o in try gather(start: start, count: count) { i, p in o[i] = element(p) } }
-        return out
+        try StridedArray.read(count.reduce(1, *), { try gather(start: start, count: count, $0) }) { element($0) }
     }
 
     public func readBlockFloats(start: [Int], count: [Int]) throws -> [Float] {
-        var out = [Float](repeating: 0, count: count.reduce(1, *))
-        try out.withUnsafeMutableBufferPointer { o in try gather(start: start, count: count) { i, p in o[i] = Float(element(p)) } }
-        return out
+        let n = count.reduce(1, *)
+        if type == .float32 && littleEndian {
+            return try StridedArray.read(n, { try gather(start: start, count: count, $0) }) { $0.loadUnaligned(as: Float.self) }
+        }
+        return try StridedArray.read(n, { try gather(start: start, count: count, $0) }) { Float(element($0)) }
     }
 }
 

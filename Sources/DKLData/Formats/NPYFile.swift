@@ -82,21 +82,15 @@ public final class NPYFile: ArraySource {
     }
 
     public func readBlock(start: [Int], count: [Int]) throws -> [Double] {
-        var out = [Double](repeating: 0, count: count.reduce(1, *))
-        try out.withUnsafeMutableBufferPointer { o in try gather(start: start, count: count) { i, p in o[i] = element(p) } }
-        return out
+        try StridedArray.read(count.reduce(1, *), { try gather(start: start, count: count, $0) }) { element($0) }
     }
 
     public func readBlockFloats(start: [Int], count: [Int]) throws -> [Float] {
-        var out = [Float](repeating: 0, count: count.reduce(1, *))
+        let n = count.reduce(1, *)
         if header.kind == .float, header.itemSize == 4, !header.bigEndian {
-            try out.withUnsafeMutableBufferPointer { o in
-                try gather(start: start, count: count) { i, p in o[i] = p.loadUnaligned(as: Float.self) }
-            }
-            return out
+            return try StridedArray.read(n, { try gather(start: start, count: count, $0) }) { $0.loadUnaligned(as: Float.self) }
         }
-        try out.withUnsafeMutableBufferPointer { o in try gather(start: start, count: count) { i, p in o[i] = Float(element(p)) } }
-        return out
+        return try StridedArray.read(n, { try gather(start: start, count: count, $0) }) { Float(element($0)) }
     }
 
     /// Writes a C-order little-endian NPY file atomically.
