@@ -63,7 +63,27 @@ static inline herr_t dkl_h5_probe_object(hid_t root, const char *name, const dkl
     H5Aiterate2(o, H5_INDEX_NAME, H5_ITER_INC, NULL, dkl_h5_probe_attr, NULL);
     if (info->type == H5O_TYPE_DATASET) {
         hid_t t = H5Dget_type(o), sp = H5Dget_space(o), pl = H5Dget_create_plist(o);
-        H5Tget_class(t); H5Tget_size(t); H5Sget_simple_extent_ndims(sp); H5Pget_layout(pl); H5Dget_storage_size(o);
+        H5T_class_t cls = H5Tget_class(t);
+        H5Tget_size(t); H5Sget_simple_extent_ndims(sp); H5Pget_layout(pl); H5Dget_storage_size(o);
+        /* Small string datasets (the JSON documents of Velox files) are read as the
+         * toolkit reads them: a variable-length one goes through the global heap. */
+        hssize_t n = H5Sget_simple_extent_npoints(sp);
+        if (cls == H5T_STRING && n >= 1 && n <= 16) {
+            if (H5Tis_variable_str(t) > 0) {
+                hid_t mem = H5Tcopy(H5T_C_S1);
+                H5Tset_size(mem, H5T_VARIABLE);
+                H5Tset_cset(mem, H5Tget_cset(t));
+                char *p[16] = { 0 };
+                if (H5Dread(o, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, p) >= 0)
+                    for (hssize_t i = 0; i < n; i++) if (p[i]) (void)strlen(p[i]);
+            } else {
+                size_t size = H5Tget_size(t);
+                if (size > 0 && size < (1 << 20)) {
+                    char *b = (char *)calloc((size_t)n, size);
+                    if (b) H5Dread(o, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, b);
+                }
+            }
+        }
         H5Pclose(pl); H5Sclose(sp); H5Tclose(t);
     }
     H5Oclose(o);

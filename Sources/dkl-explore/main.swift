@@ -37,7 +37,7 @@ let command = Command(
         Option("measure-retries", value: "N", help: "retries of a failed measurement (default 2)"),
         Option("scalarizer", "S", value: "[NAME=]SPEC", help: "the property to learn (see dkl-scalarize)"),
         Option("target", value: "NAME", help: "the scalarizer's field to learn (for a fit; default its first)"),
-        Option("energy", value: "START:STEP|FILE", help: "the spectra's energy axis in eV (default: from the file)"),
+        Option("energy", value: "START:STEP|FILE", help: "the spectra's energy axis in the file's unit, eV unless it says (default: from the file)"),
         Option("window", "w", value: "W", help: "patch side (default 16)"),
         Option("normalize", "N", value: "MODE", help: "patch normalization, as dkl-patches (default minmax)"),
         Option("even", value: "interpolate|shift", help: "centring of even windows, as dkl-patches (default interpolate)"),

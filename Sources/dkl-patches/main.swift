@@ -28,8 +28,8 @@ let command = Command(
         Option("coords", value: "FILE", help: "only these centres: an array K×2 of (y, x) or a stream with fields y and x"),
         Option("keep-nan", help: "write patches that touch NaN pixels instead of leaving them out"),
         Option("spectra", value: "CUBE", help: "a spectrum image H×W×E whose bands (--band) become channels"),
-        Option("band", value: "LO:HI", repeatable: true, help: "an energy band in eV averaged into a channel (repeatable)"),
-        Option("energy", value: "START:STEP|FILE", help: "the spectra's energy axis in eV (default: from the file)"),
+        Option("band", value: "LO:HI", repeatable: true, help: "an energy band (in the axis's unit) averaged into a channel (repeatable)"),
+        Option("energy", value: "START:STEP|FILE", help: "the spectra's energy axis in the file's unit, eV unless it says (default: from the file)"),
     ] + Option.streamOutput
 )
 

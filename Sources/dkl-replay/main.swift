@@ -34,7 +34,7 @@ let command = Command(
         Option("all-max", value: "N", help: "all: at most N points, a seeded random subset when there are more (default 2000)"),
         Option("scalarizer", "S", value: "[NAME=]SPEC", help: "the property (default: the trace's scalarizer)"),
         Option("target", value: "NAME", help: "the scalarizer's field (for a fit; default its first, or the trace's)"),
-        Option("energy", value: "START:STEP|FILE", help: "the spectra's energy axis in eV (default: from the file)"),
+        Option("energy", value: "START:STEP|FILE", help: "the spectra's energy axis in the file's unit, eV unless it says (default: from the file)"),
         Option("window", "w", value: "W", help: "patch side (default: the trace's, or 16)"),
         Option("normalize", "N", value: "MODE", help: "patch normalization (default: the trace's, or minmax)"),
         Option("even", value: "interpolate|shift", help: "centring of even windows, as dkl-patches (default interpolate)"),

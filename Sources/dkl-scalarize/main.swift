@@ -17,13 +17,13 @@ let command = Command(
         (of band integrals), peak:LO:HI (energy of the maximum, sub-channel), prominence:LO:HI,
         fit:gauss|lorentz:LO:HI (peak on a linear background: NAME_centre, _height, _fwhm,
         _area, _r2), edge:PRE_LO:PRE_HI:LO:HI (an EELS edge's integral above a power-law
-        background fitted over the pre-edge window); bands in eV; NAME=SPEC names the field. --com gives the centre of mass of
+        background fitted over the pre-edge window); bands in the energy axis's unit (eV, keV for Velox EDS); NAME=SPEC names the field. --com gives the centre of mass of
         the diffraction patterns of a 4D-STEM cube H×W×ky×kx (com_x, com_y, com_magnitude,
         com_angle). A spectrum with NaN, or a failed fit, gives NaN fields and a nonzero flags.
         """,
     options: [
         Option("scalarizer", "S", value: "[NAME=]SPEC", repeatable: true, help: "a scalarizer (repeatable), see above"),
-        Option("energy", value: "START:STEP|FILE", help: "the energy axis in eV (default: from the file or the stream's header)"),
+        Option("energy", value: "START:STEP|FILE", help: "the energy axis in the file's unit, eV unless it says (default: from the file or the stream's header)"),
         Option("bin", value: "K", help: "average K adjacent channels first (default 1)"),
         Option("field", value: "NAME", help: "the spectrum field of a stream input (default spectrum)"),
         Option("com", help: "centre of mass of 4D-STEM diffraction patterns"),
@@ -59,9 +59,11 @@ ToolMain.run(command) { inv in
     if !com {
         let channels = item[0]
         guard channels / factor >= 1 else { throw DKLError.usage("--bin \(factor) leaves no channel of \(channels)") }
-        let axis = EnergyAxis(values: SpectralBinning.bin(try input.energyAxis(option: a.string("energy"), channels: channels).values, factor))
+        let unbinned = try input.energyAxis(option: a.string("energy"), channels: channels)
+        let axis = EnergyAxis(values: SpectralBinning.bin(unbinned.values, factor), unit: unbinned.unit)
         bound = try specs.map { s in try locating(file: sourceName) { try s.bind(axis) } }
-        attrs.append(("energy_eV", JSON.array([axis.values.first!, axis.values.last!].map { .number($0) })))
+        attrs.append(("energy_range", JSON.array([axis.values.first!, axis.values.last!].map { .number($0) })))
+        attrs.append(("energy_unit", .string(axis.unit)))
         attrs.append(("bin", .number(Double(factor))))
         attrs.append(("scalarizers", JSON.array(a.strings("scalarizer").map { .string($0) })))
     }

@@ -63,8 +63,9 @@ final class DMFormatTests: XCTestCase {
         XCTAssertEqual(header.attrs["grid"], JSON([49, 6]))
         let attrs = header.attrs["source_attrs"]!
         XCTAssertEqual(attrs["title"]?.stringValue, "06-EELS Spectrum Image")
-        XCTAssertEqual(attrs["energy_start_eV"]?.doubleValue, 350)
-        XCTAssertEqual(attrs["energy_step_eV"]?.doubleValue, 0.5)
+        XCTAssertEqual(attrs["energy_start"]?.doubleValue, 350)
+        XCTAssertEqual(attrs["energy_step"]?.doubleValue, 0.5)
+        XCTAssertEqual(attrs["energy_unit"]?.stringValue, "eV")
         XCTAssertEqual(attrs["axes"]?.arrayValue?.last?["units"]?.stringValue, "eV")
         XCTAssertEqual(attrs["tags"]?["Microscope Info"]?["Voltage"]?.doubleValue, 200_000)
         // The Ti L2,3 band (455–475 eV) without --energy equals the same with the axis given.

@@ -159,7 +159,9 @@ final class DklExploreTests: XCTestCase {
                 XCTAssertTrue(lastStatus == 0 || p.terminationReason == .uncaughtSignal, "\(batch) run \(runs): \(text)")
             }
             XCTAssertEqual(lastStatus, 0, "\(batch): no run ended after \(runs)")
-            XCTAssertGreaterThanOrEqual(cutBatches, 4, "\(batch): the continued runs measured the rest of a cut batch")
+            // Each of the 4 chosen kills cuts a batch unless a random kill before it (inside a
+            // call, which then counts) shifted it onto a batch's first point: at least 2 do.
+            XCTAssertGreaterThanOrEqual(cutBatches, 2, "\(batch): the continued runs measured the rest of a cut batch")
             let cut = try trace(dir.file("\(batch)-cut.ndjson")).map(stripTimes)
             XCTAssertEqual(cut.count, whole.count, batch)
             if let k = cut.indices.first(where: { $0 < whole.count && cut[$0] != whole[$0] }) { XCTFail("\(batch): record \(k + 1) differs: \(cut[k]) vs \(whole[k])") }

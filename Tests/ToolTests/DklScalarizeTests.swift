@@ -133,8 +133,8 @@ final class DklScalarizeTests: XCTestCase {
         let cases: [([String], Int32, String)] = [
             (["s.npy"], 64, "dkl-scalarize: error: give at least one -S SPEC (or --com for a 4D-STEM cube)\n"),
             (["s.npy", "-S", "area:1:2"], 64, "dkl-scalarize: error: unknown scalarizer 'area' (integral, mean, max, ratio, peak, prominence, fit, edge)\n"),
-            (["s.npy", "-S", "integral:2:1"], 64, "dkl-scalarize: error: a band must be LO:HI in eV with LO ≤ HI, not '2:1'\n"),
-            (["s.npy", "-S", "integral:1:2"], 1, "dkl-scalarize: s.npy: no energy axis: give --energy START:STEP (eV) or --energy FILE\n"),
+            (["s.npy", "-S", "integral:2:1"], 64, "dkl-scalarize: error: a band must be LO:HI in the energy axis's unit with LO ≤ HI, not '2:1'\n"),
+            (["s.npy", "-S", "integral:1:2"], 1, "dkl-scalarize: s.npy: no energy axis: give --energy START:STEP or --energy FILE\n"),
             (["s.npy", "-S", "integral:9:10", "--energy", "1:0.1"], 1, "dkl-scalarize: s.npy: no channel lies in 9–10 eV (the spectra cover 1–5.9 eV)\n"),
             (["im.npy", "-S", "integral:1:2"], 1, "dkl-scalarize: im.npy: expected a spectrum image H×W×E (rank 3), found shape [4, 4]\n"),
             (["s.npy", "--com"], 1, "dkl-scalarize: s.npy: expected a 4D-STEM cube H×W×ky×kx (rank 4), found shape [2, 3, 50]\n"),

@@ -33,7 +33,7 @@ final class FuzzTests: XCTestCase {
     func testDamagedFilesOfEveryKind() throws {
         let dir = TempDir()
         let kinds = try makeKinds(dir)
-        XCTAssertEqual(kinds.count, 10)
+        XCTAssertEqual(kinds.count, 11)
         var totals = (cases: 0, rejected: 0, accepted: 0, crashes: 0, hangs: 0)
         // DKL_FUZZ_KINDS=a,b tries only those kinds (their cases are the same as in a whole run).
         let only = ProcessInfo.processInfo.environment["DKL_FUZZ_KINDS"].map { Set($0.split(separator: ",").map(String.init)) }
@@ -269,6 +269,8 @@ final class FuzzTests: XCTestCase {
                  commands: [("dkl-cat", { f, o in ["--import", f + ":/image", "-o", o] }), ("dkl-plot", { f, o in ["map", "-o", o, f + ":/image"] })]),
             Kind(name: "dm", ext: "dm4", seed: try read(root + "/Tests/Fixtures/dm/EELS_STO.dm4"), text: false, cutsRefused: true,
                  commands: [("dkl-cat", { f, o in ["--import", f, "-o", o] }), ("dkl-scalarize", { f, o in ["-S", "integral:400:500", f, "-o", o] })]),
+            Kind(name: "velox", ext: "emd", seed: try read(root + "/Tests/Fixtures/velox/fei_emd_si.emd"), text: false, cutsRefused: true,
+                 commands: [("dkl-cat", { f, _ in ["--list", f] }), ("dkl-scalarize", { f, o in ["-S", "integral:0:10", f + ":EDS", "-o", o] })]),
             Kind(name: "usid", ext: "h5", seed: try dir.read("usid.h5"), text: false, cutsRefused: true,
                  commands: [("dkl-cat", { f, o in ["--import", f, "-o", o] })]),
             Kind(name: "dkl-model", ext: "h5", seed: try dir.read("model.h5"), text: false, cutsRefused: true,

@@ -68,6 +68,7 @@ extension ArrayFile {
             return [ArraySignal(spec: path, name: "", kind: ArraySignal.kind(rank: a.rank), shape: a.shape, axes: [])]
         case .hdf5:
             let f = try HDF5File(path: path)
+            if VeloxFile.isVelox(f) { return try VeloxFile(file: f).list() }
             return f.datasetPaths.compactMap { d in
                 guard let ds = try? HDF5Dataset(file: f, path: d) else { return nil }
                 return ArraySignal(spec: "\(path):\(d)", name: PathName.base(d), kind: ArraySignal.kind(rank: ds.rank), shape: ds.shape, axes: [])

@@ -59,7 +59,8 @@ extension ArraySource {
 
 /// Opens arrays by name: `file.npy`, `file.h5` (its only dataset, or the main dataset of an
 /// EMD, NSID or USID file), `file.h5:/group/dataset`, a DigitalMicrograph file `file.dm3`
-/// (its only image) or `file.dm4:1`, `file.dm3:HAADF` (an image by index or by name).
+/// (its only image) or `file.dm4:1`, `file.dm3:HAADF` (an image by index or by name), a
+/// Velox file's signal `file.emd:HAADF`, `file.emd:EDS`.
 public enum ArrayFile {
     public static func open(_ spec: String) throws -> ArraySource {
         let (path, dataset) = split(spec)
@@ -73,6 +74,7 @@ public enum ArrayFile {
             return try NPYFile(path: path)
         case .hdf5:
             let f = try HDF5File(path: path)
+            if !(dataset?.hasPrefix("/") ?? false), VeloxFile.isVelox(f) { return try VeloxFile(file: f).signal(dataset) }
             return try f.dataset(dataset)
         case .dm:
             return try DMFile(path: path).image(dataset)

@@ -169,8 +169,8 @@ public final class DMImage: ArraySource {
             ("format", .string("DigitalMicrograph DM\(version)")), ("title", .string(title)),
             ("axes", .array(axes.map(\.json))),
         ]
-        if let energy = axes.last, energy.units == "eV", sizes.count != 2, !(sizes.count == 3 && !spectrumImage) {
-            attrs += [("energy_start_eV", .number(energy.offset)), ("energy_step_eV", .number(energy.scale))]
+        if let energy = axes.last, EnergyUnits.isEnergy(energy.units), sizes.count != 2, !(sizes.count == 3 && !spectrumImage) {
+            attrs += [("energy_start", .number(energy.offset)), ("energy_step", .number(energy.scale)), ("energy_unit", .string(energy.units))]
         }
         if sizes.count >= 2, let x = axes.first(where: { $0.name == "x" }), !x.units.isEmpty {
             attrs += [("pixel_size", .number(x.scale)), ("pixel_unit", .string(x.units))]
@@ -199,6 +199,12 @@ public final class DMImage: ArraySource {
         }
         return try StridedArray.read(n, { try gather(start: start, count: count, $0) }) { Float(element($0)) }
     }
+}
+
+/// The units of a spectral axis (an energy loss or an X-ray energy, a bias sweep).
+public enum EnergyUnits {
+    public static let all = ["eV", "keV", "meV", "V", "mV"]
+    public static func isEnergy(_ units: String) -> Bool { all.contains(units) }
 }
 
 /// One calibrated dimension: value(i) = offset + scale · i, in `units`.

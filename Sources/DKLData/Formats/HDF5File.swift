@@ -97,6 +97,39 @@ public final class HDF5File {
         throw DKLError.data("the file has \(datasets.count) datasets; name one as FILE:/path (datasets: \(listing()))", file: path)
     }
 
+    /// The text of the string dataset at `path` (its first element; variable- or
+    /// fixed-length), or nil when there is no such dataset or it holds no string.
+    public func string(at path: String) -> String? {
+        guard kind(path) == 1 else { return nil }
+        let ds = dkl_h5dopen(id, path)
+        if ds < 0 { return nil }
+        defer { H5Dclose(ds) }
+        let type = H5Dget_type(ds)
+        defer { H5Tclose(type) }
+        let space = H5Dget_space(ds)
+        defer { H5Sclose(space) }
+        let n = Int(H5Sget_simple_extent_npoints(space))
+        // The child process of init read string datasets of at most 16 elements.
+        guard H5Tget_class(type) == H5T_STRING, (1...16).contains(n) else { return nil }
+        if H5Tis_variable_str(type) > 0 {
+            let mem = H5Tcopy(dkl_h5t_c_s1())
+            defer { H5Tclose(mem) }
+            H5Tset_size(mem, dkl_h5t_variable())
+            H5Tset_cset(mem, H5Tget_cset(type))
+            var ptrs = [UnsafeMutablePointer<CChar>?](repeating: nil, count: n)
+            guard H5Dread(ds, mem, dkl_h5s_all(), dkl_h5s_all(), dkl_h5p_default(), &ptrs) >= 0 else { return nil }
+            let text = ptrs[0].map { String(cString: $0) }
+            H5Dvlen_reclaim(mem, space, dkl_h5p_default(), &ptrs)
+            return text
+        }
+        let size = H5Tget_size(type)
+        guard size > 0, size < 1 << 20 else { return nil }
+        var buf = [UInt8](repeating: 0, count: size * n)
+        guard H5Dread(ds, type, dkl_h5s_all(), dkl_h5s_all(), dkl_h5p_default(), &buf) >= 0 else { return nil }
+        let first = buf.prefix(size)
+        return String(decoding: first.prefix(while: { $0 != 0 }), as: UTF8.self)
+    }
+
     /// Attributes of the object at `path` as a JSON object (numbers, strings, arrays);
     /// attributes of other types are left out. Throws when the file is damaged where
     /// they are stored.

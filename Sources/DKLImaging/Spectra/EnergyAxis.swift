@@ -2,18 +2,25 @@ import Foundation
 import DKLCore
 import DKLData
 
-/// The energy (eV) of every channel of a spectrum image, so that bands are given in eV
-/// and never in channels.
+/// The energy of every channel of a spectrum image in the file's unit (eV for EELS, keV
+/// for EDS, V for a tunnelling bias sweep), so that bands are given in that unit and never
+/// in channels.
 public struct EnergyAxis: Sendable, Equatable {
     public var values: [Double]
+    /// "eV" unless the file says otherwise.
+    public var unit: String
 
-    public init(values: [Double]) { self.values = values }
-    public init(start: Double, step: Double, count: Int) { values = (0..<count).map { start + step * Double($0) } }
+    public init(values: [Double], unit: String = "eV") { self.values = values; self.unit = unit }
+    public init(start: Double, step: Double, count: Int, unit: String = "eV") {
+        values = (0..<count).map { start + step * Double($0) }
+        self.unit = unit
+    }
 
     /// The axis for the last dimension (`channels` long) of `source`, from the first of:
-    /// `option` (`START:STEP` in eV, or an array file of energies); the dataset's attributes
-    /// `energy_start_eV` and `energy_step_eV` (as dkl-synth writes them); a dataset
-    /// `energy` beside it in the same HDF5 file.
+    /// `option` (`START:STEP` in the file's unit, or an array file of energies); the
+    /// dataset's attributes `energy_start`, `energy_step` and `energy_unit` (as the readers of
+    /// instrument files give them) or `energy_start_eV` and `energy_step_eV` (as dkl-synth
+    /// writes them); a dataset `energy` beside it in the same HDF5 file.
     public static func resolve(option: String?, source: ArraySource, channels: Int) throws -> EnergyAxis {
         var sibling: String?
         let (path, dataset) = ArrayFile.split(source.name)
@@ -30,14 +37,16 @@ public struct EnergyAxis: Sendable, Equatable {
         try resolve(option: option, attributes: [header.attrs, header.attrs["source_attrs"] ?? .null], sibling: nil, channels: channels, name: name)
     }
 
-    /// From `option`, then the first of `attributes` with energy_start_eV and energy_step_eV, then
-    /// the array `sibling`; `name` is the data's, for messages.
+    /// From `option`, then the first of `attributes` with an energy start and step, then
+    /// the array `sibling`; `name` is the data's, for messages. The unit is the
+    /// attributes' even when `option` gives the values.
     public static func resolve(option: String?, attributes: [JSON], sibling: String?, channels: Int, name: String) throws -> EnergyAxis {
+        let unit = attributes.lazy.compactMap { $0["energy_unit"]?.stringValue }.first { !$0.isEmpty } ?? "eV"
         if let option {
             let parts = option.split(separator: ":", omittingEmptySubsequences: false)
             if parts.count == 2, let start = Double(parts[0]), let step = Double(parts[1]) {
                 guard start.isFinite, step.isFinite, step != 0 else { throw DKLError.usage("--energy START:STEP needs finite numbers and a nonzero step") }
-                return EnergyAxis(start: start, step: step, count: channels)
+                return EnergyAxis(start: start, step: step, count: channels, unit: unit)
             }
             let file = try ArrayFile.open(option)
             let v = try file.readAll()
@@ -45,24 +54,27 @@ public struct EnergyAxis: Sendable, Equatable {
                 throw DKLError.data("the energy axis has \(v.count) values but the spectra have \(channels) channels", file: file.name)
             }
             guard v.allSatisfy(\.isFinite) else { throw DKLError.data("the energy axis holds NaN or infinity", file: file.name) }
-            return EnergyAxis(values: v)
+            return EnergyAxis(values: v, unit: unit)
         }
         for attrs in attributes {
+            if let start = attrs["energy_start"]?.doubleValue, let step = attrs["energy_step"]?.doubleValue, start.isFinite, step.isFinite, step != 0 {
+                return EnergyAxis(start: start, step: step, count: channels, unit: attrs["energy_unit"]?.stringValue ?? "eV")
+            }
             if let start = attrs["energy_start_eV"]?.doubleValue, let step = attrs["energy_step_eV"]?.doubleValue {
                 return EnergyAxis(start: start, step: step, count: channels)
             }
         }
         if let sibling, let file = try? ArrayFile.open(sibling), file.count == channels {
-            return EnergyAxis(values: try file.readAll())
+            return EnergyAxis(values: try file.readAll(), unit: unit)
         }
-        throw DKLError.data("no energy axis: give --energy START:STEP (eV) or --energy FILE", file: name)
+        throw DKLError.data("no energy axis: give --energy START:STEP or --energy FILE", file: name)
     }
 
-    /// Parses `LO:HI` (eV).
+    /// Parses `LO:HI` (in the axis's unit).
     public static func band(_ text: String) throws -> ClosedRange<Double> {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, let lo = Double(parts[0]), let hi = Double(parts[1]), lo.isFinite, hi.isFinite, lo <= hi else {
-            throw DKLError.usage("a band must be LO:HI in eV with LO ≤ HI, not '\(text)'")
+            throw DKLError.usage("a band must be LO:HI in the energy axis's unit with LO ≤ HI, not '\(text)'")
         }
         return lo...hi
     }
@@ -76,7 +88,8 @@ public struct EnergyAxis: Sendable, Equatable {
         let c = values.indices.filter { values[$0] >= band.lowerBound - slack && values[$0] <= band.upperBound + slack }
         guard !c.isEmpty else {
             let (lo, hi) = (values.min() ?? 0, values.max() ?? 0)
-            throw DKLError.data(String(format: "no channel lies in %g–%g eV (the spectra cover %g–%g eV)", band.lowerBound, band.upperBound, lo, hi))
+            throw DKLError.data(String(format: "no channel lies in %g–%g", band.lowerBound, band.upperBound) + " \(unit) (the spectra cover "
+                + String(format: "%g–%g", lo, hi) + " \(unit))")
         }
         return c
     }
