@@ -19,12 +19,14 @@ let command = Command(
         _area, _r2), edge:PRE_LO:PRE_HI:LO:HI (an EELS edge's integral above a power-law
         background fitted over the pre-edge window); bands in the energy axis's unit (eV, keV for Velox EDS); NAME=SPEC names the field. --com gives the centre of mass of
         the diffraction patterns of a 4D-STEM cube H×W×ky×kx (com_x, com_y, com_magnitude,
-        com_angle). A spectrum with NaN, or a failed fit, gives NaN fields and a nonzero flags.
+        com_angle). A spectrum with NaN, or a failed fit, gives NaN fields and a nonzero flags;
+        --saturation flags spectra that reach the detector's limit.
         """,
     options: [
         Option("scalarizer", "S", value: "[NAME=]SPEC", repeatable: true, help: "a scalarizer (repeatable), see above"),
         Option("energy", value: "START:STEP|FILE", help: "the energy axis in the file's unit, eV unless it says (default: from the file or the stream's header)"),
         Option("bin", value: "K", help: "average K adjacent channels first (default 1)"),
+        Option("saturation", value: "LEVEL", help: "flag (4) every spectrum or pattern with a value of magnitude LEVEL or more: the ADC's maximum count, a lock-in's rail"),
         Option("field", value: "NAME", help: "the spectrum field of a stream input (default spectrum)"),
         Option("com", help: "centre of mass of 4D-STEM diffraction patterns"),
         Option("centre", value: "KY,KX", help: "reference centre for --com (default: the centre of mass of the mean pattern)"),
@@ -90,7 +92,9 @@ ToolMain.run(command) { inv in
         attrs.append(("com_centre", JSON.array([centre.y, centre.x].map { .number($0) })))
     }
 
-    let scalarizers = centreOfMass.map { SpectrumScalarizers(centreOfMass: $0) } ?? SpectrumScalarizers(bound: bound, binning: factor)
+    var scalarizers = centreOfMass.map { SpectrumScalarizers(centreOfMass: $0) } ?? SpectrumScalarizers(bound: bound, binning: factor)
+    scalarizers.saturation = try a.string("saturation").map { try SaturationLevel.parse($0) }
+    if let level = scalarizers.saturation { attrs.append(("saturation", .number(level))) }
     let fieldNames = scalarizers.fieldNames
     let schema = try Schema([Field("y", .i32), Field("x", .i32)] + fieldNames.map { Field($0, .f64) } + [Field("flags", .u8)])
     let out = try inv.openOutput(StreamHeader(schema: schema, attrs: .object(attrs)))
@@ -111,5 +115,8 @@ ToolMain.run(command) { inv in
         done += coords.count
     }
     try out.commit()
-    if flagged > 0 { inv.note("\(flagged) of \(done) records are flagged (NaN in the spectrum, or a failed fit): their fields are NaN") }
+    if flagged > 0 {
+        let why = scalarizers.saturation == nil ? "NaN in the spectrum, or a failed fit" : "NaN in the spectrum, a failed fit, or a saturated detector"
+        inv.note("\(flagged) of \(done) records are flagged (\(why))")
+    }
 }

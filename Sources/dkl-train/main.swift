@@ -26,7 +26,8 @@ let command = Command(
         Option("target", value: "NAME", help: "the target field of a stream with several"),
         Option("spectra", value: "CUBE", help: "targets from a spectrum image and the scalarizer -S"),
         Option("scalarizer", "S", value: "[NAME=]SPEC", help: "the scalarizer for --spectra (see dkl-scalarize)"),
-        Option("energy", value: "START:STEP|FILE", help: "the spectra's energy axis in eV (default: from the file)"),
+        Option("energy", value: "START:STEP|FILE", help: "the spectra's energy axis in the file's unit, eV unless it says (default: from the file)"),
+        Option("saturation", value: "LEVEL", help: "with --spectra: leave out spectra with a value of magnitude LEVEL or more (the detector's limit)"),
         Option("field", value: "NAME", help: "the patch field (default patch)"),
         Option("extractor", value: "mlp|cnn|none", help: "feature network (default mlp; none: a GP on the raw inputs)"),
         Option("hidden", value: "A,B,...", help: "hidden widths of the MLP (default 64,64)"),
@@ -75,7 +76,7 @@ ToolMain.run(command) { inv in
     let targets: [Int64: Double], targetName: String
     switch (a.string("targets"), a.string("spectra")) {
     case let (t?, nil):
-        if a.string("scalarizer") != nil { throw DKLError.usage("-S goes with --spectra") }
+        if a.string("scalarizer") != nil || a.string("saturation") != nil { throw DKLError.usage("-S and --saturation go with --spectra") }
         (targets, targetName) = try Positions.readTargets(t, field: a.string("target"))
     case let (nil, s?):
         guard let spec = a.string("scalarizer") else { throw DKLError.usage("--spectra needs a scalarizer -S SPEC") }
@@ -88,7 +89,9 @@ ToolMain.run(command) { inv in
         guard let column = scalarizer.fieldNames.firstIndex(of: name) else {
             throw DKLError.usage("--target must be one of \(scalarizer.fieldNames.joined(separator: ", "))")
         }
-        (targets, targetName) = (try SpectrumScalarizers(bound: [bound]).targets(of: cube, column: column), name)
+        var scalarizers = SpectrumScalarizers(bound: [bound])
+        scalarizers.saturation = try a.string("saturation").map { try SaturationLevel.parse($0) }
+        (targets, targetName) = (try scalarizers.targets(of: cube, column: column), name)
     case (nil, nil): throw DKLError.usage("give the targets: --targets FILE, or --spectra CUBE with -S SPEC")
     default: throw DKLError.usage("--targets and --spectra do not mix")
     }

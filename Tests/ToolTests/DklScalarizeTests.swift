@@ -146,4 +146,81 @@ final class DklScalarizeTests: XCTestCase {
             XCTAssertFalse(dir.exists("out.dkl"), "\(args) left an output")
         }
     }
+
+    /// --saturation: spectra of 16-bit counts where a channel reached 65535 (or a lock-in
+    /// signal at its -10 V rail) are flagged 4 with their fields kept, and dkl-train
+    /// --spectra leaves them out of its targets.
+    func testSaturatedSpectraAreFlagged() throws {
+        let dir = TempDir()
+        _ = try Tools.python("""
+            import numpy as np, h5py
+            rng = np.random.default_rng(3)
+            s = rng.integers(100, 1000, size=(6, 6, 40)).astype('u2')
+            s[1, 2, 7] = 65535; s[4, 0, 39] = 65535; s[5, 5, 0] = 65534
+            with h5py.File('s.h5', 'w') as f:
+                d = f.create_dataset('spectra', data=s)
+                d.attrs['energy_start'] = 0.0; d.attrs['energy_step'] = 0.1; d.attrs['energy_unit'] = 'keV'
+            np.save('integral.npy', 0.1 * s[:, :, 10:31].astype(np.float64).sum(axis=2))
+            v = rng.normal(0, 1, size=(3, 3, 20)); v[2, 1, 5] = -10.0
+            np.save('lockin.npy', v)
+            np.save('img.npy', rng.normal(size=(6, 6)).astype('f4'))
+            """, cwd: dir.path)
+        var r = try Tools.expect(0, "dkl-scalarize", ["-S", "c=integral:1:3", "--saturation", "65535", "s.h5", "-o", "a.dkl"], cwd: dir.path)
+        XCTAssertTrue(r.err.contains("2 of 36 records are flagged (NaN in the spectrum, a failed fit, or a saturated detector)"), r.err)
+        let c = try columns(dir.file("a.dkl"))
+        XCTAssertEqual(c["flags"]!.indices.filter { c["flags"]![$0] != 0 }, [1 * 6 + 2, 4 * 6 + 0])
+        XCTAssertEqual(Set(c["flags"]!), [0, 4])
+        // The fields are kept (in keV: the 21 channels of 0.1 keV from 1 to 3 keV), saturated or not.
+        assertClose(c["c"]!, try ArrayFile.open(dir.file("integral.npy")).readAll(), rtol: 1e-12)
+        let header = try StreamReader(path: dir.file("a.dkl")).header
+        XCTAssertEqual(header.attrs["saturation"]?.doubleValue, 65535)
+        XCTAssertEqual(header.attrs["energy_unit"]?.stringValue, "keV")
+        // Without the option nothing is flagged; a lock-in at its rail is flagged by magnitude.
+        try Tools.expect(0, "dkl-scalarize", ["-S", "c=integral:1:3", "s.h5", "-o", "b.dkl"], cwd: dir.path)
+        XCTAssertEqual(Set(try columns(dir.file("b.dkl"))["flags"]!), [0])
+        try Tools.expect(0, "dkl-scalarize", ["-S", "mean:0:1", "--energy", "0:0.05", "--saturation", "10", "lockin.npy", "-o", "l.dkl"], cwd: dir.path)
+        let lockin = try columns(dir.file("l.dkl"))["flags"]!
+        XCTAssertEqual(lockin.indices.filter { lockin[$0] == 4 }, [2 * 3 + 1])
+        // dkl-train trains on the 34 clean spectra.
+        try Tools.expect(0, "dkl-patches", ["-w", "3", "--border", "reflect", "img.npy", "-o", "p.dkl"], cwd: dir.path)
+        r = try Tools.expect(0, "dkl-train", ["--spectra", "s.h5", "-S", "integral:1:3", "--saturation", "65535", "-n", "5", "--ensemble", "1",
+                                               "--hidden", "4", "-e", "2", "-o", "m.h5", "p.dkl"], cwd: dir.path)
+        XCTAssertEqual(try JSONParser.parse(r.out.trimmingCharacters(in: .whitespacesAndNewlines))["points"]?.intValue, 34, r.report)
+        for bad in ["0", "-3", "nan", "inf", "x"] {
+            let e = try Tools.expect(64, "dkl-scalarize", ["-S", "c=integral:1:3", "--saturation", bad, "s.h5", "-o", "z.dkl"], cwd: dir.path)
+            XCTAssertTrue(e.err.hasPrefix("dkl-scalarize: error: --saturation needs a positive finite level"), e.err)
+        }
+        XCTAssertFalse(dir.exists("z.dkl"))
+    }
+
+    /// An energy axis that runs downwards (channels stored from high to low energy) or is
+    /// not evenly spaced gives the values of the same spectra stored upwards; an axis that
+    /// turns back is refused with the channel named.
+    func testDownwardAndUnevenAxes() throws {
+        let dir = TempDir()
+        _ = try Tools.python("""
+            import numpy as np
+            rng = np.random.default_rng(11)
+            E = np.sort(rng.uniform(400, 500, 120)); E = np.round(E, 6)
+            s = 1e4 * (E / 400) ** -3 * np.ones((2, 3, 1)) + np.where(E > 455, 300.0, 0) + rng.normal(0, 5, (2, 3, E.size))
+            s += 200 * np.exp(-0.5 * ((E - 470) / 3) ** 2)
+            np.save('up.npy', s); np.save('up_E.npy', E)
+            np.save('down.npy', s[:, :, ::-1].copy()); np.save('down_E.npy', E[::-1].copy())
+            bad = E.copy(); bad[50] = bad[48]
+            np.save('bad_E.npy', bad)
+            """, cwd: dir.path)
+        let specs = ["integral:420:450", "mean:455:490", "max:460:480", "p=peak:460:480", "g=fit:gauss:460:480", "edge:410:450:455:490", "ratio:455:490:410:450"]
+        let args = specs.flatMap { ["-S", $0] }
+        try Tools.expect(0, "dkl-scalarize", args + ["--energy", "up_E.npy", "up.npy", "-o", "up.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-scalarize", args + ["--energy", "down_E.npy", "down.npy", "-o", "down.dkl"], cwd: dir.path)
+        let (up, down) = (try columns(dir.file("up.dkl")), try columns(dir.file("down.dkl")))
+        XCTAssertEqual(Set(up.keys), Set(down.keys))
+        for k in up.keys.sorted() where k != "y" && k != "x" {
+            assertClose(down[k]!, up[k]!, rtol: 1e-9, "\(k)")
+        }
+        XCTAssertEqual(Set(up["flags"]!), [0])
+        let r = try Tools.expect(1, "dkl-scalarize", ["-S", "integral:420:450", "--energy", "bad_E.npy", "up.npy", "-o", "bad.dkl"], cwd: dir.path)
+        XCTAssertTrue(r.err.hasPrefix("dkl-scalarize: up.npy: the energy axis is not monotonic: channel 50 is at "), r.err)
+        XCTAssertFalse(dir.exists("bad.dkl"))
+    }
 }

@@ -144,6 +144,15 @@ public struct Scalarizer: Sendable, Equatable {
 
     public func bind(_ axis: EnergyAxis) throws -> Bound {
         let e = axis.values
+        // Upward or downward, evenly spaced or not, but ordered: a width and a neighbour
+        // mean nothing on an axis that turns back or repeats an energy.
+        if e.count > 1 {
+            let up = e[1] > e[0]
+            if let k = e.indices.dropFirst().first(where: { up ? !(e[$0] > e[$0 - 1]) : !(e[$0] < e[$0 - 1]) }) {
+                throw DKLError.data("the energy axis is not monotonic: channel \(k) is at " + String(format: "%g", e[k])
+                    + " \(axis.unit) after " + String(format: "%g", e[k - 1]))
+            }
+        }
         // A uniform axis (to 1e-4 of a step, e.g. float32 energies) integrates with one step.
         let step = e.count > 1 ? (e[e.count - 1] - e[0]) / Double(e.count - 1) : 1
         let uniform = e.indices.dropFirst().allSatisfy { abs((e[$0] - e[$0 - 1]) - step) <= 1e-4 * abs(step) }

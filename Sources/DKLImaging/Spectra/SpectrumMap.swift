@@ -9,6 +9,9 @@ public struct SpectrumScalarizers: Sendable {
     public let bound: [Scalarizer.Bound]
     public let binning: Int
     public let centreOfMass: CentreOfMass?
+    /// The detector's rail or maximum count: an item with any value of this magnitude or
+    /// more (an overloaded ADC, a lock-in at its limit) is flagged 4, its fields kept.
+    public var saturation: Double?
 
     public init(bound: [Scalarizer.Bound], binning: Int = 1) {
         self.bound = bound; self.binning = binning; centreOfMass = nil
@@ -23,11 +26,20 @@ public struct SpectrumScalarizers: Sendable {
         centreOfMass != nil ? CentreOfMass.fieldNames.map { "com_" + $0 } : bound.flatMap(\.scalarizer.fieldNames)
     }
 
-    /// The fields of one item, and its flags (1: NaN in the data, 2: a fit failed).
+    /// Flag bits of `evaluate`.
+    public static let flagNaN: UInt8 = 1, flagFit: UInt8 = 2, flagSaturated: UInt8 = 4
+
+    /// The fields of one item, and its flags (1: NaN in the data, 2: a fit failed, 4: a
+    /// value at the saturation level).
     public func evaluate(_ raw: UnsafeBufferPointer<Double>) -> (values: [Double], flags: UInt8) {
-        if let centreOfMass { return centreOfMass.evaluate(raw) }
+        var saturated: UInt8 = 0
+        if let saturation, raw.contains(where: { abs($0) >= saturation }) { saturated = SpectrumScalarizers.flagSaturated }
+        if let centreOfMass {
+            let (values, flags) = centreOfMass.evaluate(raw)
+            return (values, flags | saturated)
+        }
         let s = binning > 1 ? SpectralBinning.bin(Array(raw), binning) : Array(raw)
-        var values: [Double] = [], flags: UInt8 = 0
+        var values: [Double] = [], flags: UInt8 = saturated
         s.withUnsafeBufferPointer { sp in
             for b in bound { let (x, f) = b.evaluate(sp); values += x; flags |= f }
         }
@@ -69,5 +81,15 @@ public struct SpectrumScalarizers: Sendable {
             let row = try cube.readBlock(start: [y, 0] + item.map { _ in 0 }, count: [1, w] + item)
             try body(y, evaluate(row, count: w, width: width))
         }
+    }
+}
+
+/// The `--saturation LEVEL` option: a positive finite magnitude.
+public enum SaturationLevel {
+    public static func parse(_ text: String) throws -> Double {
+        guard let v = Double(text), v.isFinite, v > 0 else {
+            throw DKLError.usage("--saturation needs a positive finite level (the detector's maximum count or rail), not '\(text)'")
+        }
+        return v
     }
 }
