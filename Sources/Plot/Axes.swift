@@ -28,7 +28,12 @@ public enum Ticks {
         guard ticks.count > 1 else { return ticks.map { format($0) } }
         let step = abs(ticks[1] - ticks[0])
         let biggest = ticks.map(abs).max() ?? 0
-        if biggest >= 1e5 || (biggest < 1e-3 && biggest > 0) || !(step > 0 && step.isFinite) { return ticks.map { String(format: "%.1e", $0) } }
+        if !(step > 0 && step.isFinite) { return ticks.map { String(format: "%.1e", $0) } }
+        if biggest >= 1e5 || (biggest < 1e-3 && biggest > 0) {
+            // Mantissa digits enough to tell the ticks apart (-1.6395e-07, -1.6390e-07).
+            let digits = min(12, max(1, Int(ceil(log10(biggest / step) - 1e-9))))
+            return ticks.map { String(format: "%.\(digits)e", $0) }
+        }
         let decimals = max(0, Int(-floor(log10(step) + 1e-9)))
         return ticks.map { String(format: "%.\(decimals)f", $0) }
     }

@@ -40,8 +40,10 @@ extension MapFigure {
         var panels: [MapPanel] = []
         var grid: (Int, Int)?
         var titles = panelTitles
+        var pixelSize: PixelSize?
         for spec in specs {
             let array = try ArrayFile.open(spec)
+            if pixelSize == nil { pixelSize = PixelSize(attributes: array.attributes) }
             try array.requireRank([2, 3], "a map H×W or frames K×H×W")
             let (k, h, w) = array.rank == 2 ? (1, array.shape[0], array.shape[1]) : (array.shape[0], array.shape[1], array.shape[2])
             if let g = grid, g != (h, w) { throw DKLError.data("a \(h)×\(w) map; the first was \(g.0)×\(g.1)", file: array.name) }
@@ -79,6 +81,7 @@ extension MapFigure {
         }
         var figure = MapFigure(height: h, width: w, panels: panels)
         if points.steps != nil { figure.pointsLabel = "step" }
+        figure.metresPerPixel = pixelSize?.metres
         return figure
     }
 }

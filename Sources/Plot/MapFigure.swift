@@ -36,6 +36,8 @@ public struct MapFigure {
     public var xExtent: (Double, Double)?
     public var yExtent: (Double, Double)?
     public var xLabel: String?, yLabel: String?
+    /// The pixel size in metres: each panel gets a scale bar of a round length.
+    public var metresPerPixel: Double?
 
     public init(height: Int, width: Int, panels: [MapPanel]) {
         precondition(!panels.isEmpty && panels.allSatisfy { $0.values.count == height * width })
@@ -94,6 +96,7 @@ public struct MapFigure {
             if yb < ya { axes.y0 = ya - hy; axes.y1 = yb + hy }
             let xTicks = Ticks.nice(min(xa, xb), max(xa, xb), count: max(2, mapW / 90))
             axes.draw(on: &c, xLabel: xLabel, yLabel: yLabel, xTicks: xTicks, yTicks: yTicks)
+            if let m = metresPerPixel { drawScaleBar(on: &c, metresPerPixel: m, left: x0, top: y0, mapW: mapW, mapH: mapH, pixel: pixel) }
             let r = min(max(pixel / 2, 2), 5)
             for (k, p) in panel.points.enumerated() {
                 let t = ((panel.pointValues?[k] ?? Double(k + 1)) - pointLo) / (pointHi - pointLo)
@@ -107,6 +110,22 @@ public struct MapFigure {
             orderBar.draw(on: &c, left: barLeft, top: orderTop, height: mapH - (orderTop - barTop), colormap: Colormap.order)
         }
         return c
+    }
+
+    /// A white bar of a round length, about a quarter of the map's width at most, and its
+    /// length above it, on a black box in the map's lower right corner; none when the box
+    /// would not fit or the bar would be shorter than two pixels.
+    func drawScaleBar(on c: inout Canvas, metresPerPixel m: Double, left x0: Int, top y0: Int, mapW: Int, mapH: Int, pixel: Int) {
+        guard let bar = PixelSize.bar(mostMetres: m * Double(width) / 4) else { return }
+        let length = Int((bar.metres / m * Double(pixel)).rounded())
+        let textW = Font.width(bar.label, scale: 1)
+        let (boxW, boxH) = (max(length, textW) + 8, Font.lineHeight + 12)
+        guard length >= 2, boxW + 8 <= mapW, boxH + 8 <= mapH else { return }
+        let (bx, by) = (x0 + mapW - boxW - 4, y0 + mapH - boxH - 4)
+        c.fill(x: bx, y: by, w: boxW, h: boxH, .black)
+        let centre = bx + boxW / 2
+        c.text(bar.label, x: centre, y: by + 3, scale: 1, anchor: .centre, color: .white)
+        c.fill(x: centre - length / 2, y: by + boxH - 6, w: length, h: 3, .white)
     }
 
     public func write(_ path: String) throws { try render().write(path) }

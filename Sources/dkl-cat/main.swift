@@ -14,10 +14,11 @@ let command = Command(
     summary: """
         Concatenate dkl streams (stdin when none or '-') and write them as one stream,
         converting between the binary and NDJSON encodings; print a header; keep the first
-        or last records or some fields; validate streams; list the arrays of NPY, HDF5 and
-        DigitalMicrograph files; import one as a stream, or export a stream field back to an array on its grid; merge sorted
-        streams (--merge: the shards of a job array) or join two on a key (--join); write
-        a table (--tsv) for awk, spreadsheets and R.
+        or last records or some fields; validate streams; list the signals of array and
+        instrument files (NPY, HDF5, DM3/DM4, Velox EMD, Nanonis 3ds/dat, Igor ibw: see
+        dkl-formats(5)); import one as a stream, or export a stream field back to an array
+        on its grid; merge sorted streams (--merge: the shards of a job array) or join two
+        on a key (--join); write a table (--tsv) for awk, spreadsheets and R.
         """,
     options: [
         Option("header", "H", help: "print the header as JSON (one line) and exit"),
@@ -26,8 +27,8 @@ let command = Command(
         Option("head", value: "N", help: "keep the first N records"),
         Option("tail", value: "N", help: "keep the last N records"),
         Option("fields", "f", value: "A,B,...", help: "keep these fields, in this order"),
-        Option("list", "l", help: "list the arrays of each FILE (NPY, HDF5, DM3/DM4): how to name one, its name, kind, shape, calibration (-J: NDJSON)"),
-        Option("import", "i", value: "ARRAY", help: "read an array (file.npy, file.h5[:/path], file.dm3[:INDEX|:NAME]) as a stream"),
+        Option("list", "l", help: "list the signals of each FILE (dkl-formats(5)): how to name one, its name, kind, shape, calibration (-J: NDJSON)"),
+        Option("import", "i", value: "ARRAY", help: "read an array (file.npy, file.h5[:/path|:QUANTITY], file.dm3[:INDEX|:NAME], file.3ds:CHANNEL, …) as a stream"),
         Option("export", "e", value: "ARRAY", help: "write the field named by --field to an array file (.npy or .h5[:/path])"),
         Option("field", value: "NAME", help: "the field to import into or export from"),
         Option("rows", help: "import the first axis as records {id, NAME[rest]} (a list of spectra, histories, …)"),
@@ -73,8 +74,10 @@ ToolMain.run(command) { inv in
         let reader = try StreamReader(path: inputs[0])
         let (shape, values) = try ArrayStreams.export(reader, field: field)
         let f32 = (a.string("dtype") ?? (reader.schema[field]?.dtype == .f32 ? "f32" : "f64")) == "f32"
-        try ArrayFile.write(spec, shape: shape, values: f32 ? .float(values.map { Float($0) }) : .double(values),
-                            attributes: reader.header.attrs)
+        // The pixel size at the top, for dkl-plot's scale bar, also when it came with the source.
+        var attrs = reader.header.attrs
+        if attrs["pixel_size"] == nil, let pixel = PixelSize(attributes: attrs) { for (k, v) in pixel.attributes { attrs.set(k, v) } }
+        try ArrayFile.write(spec, shape: shape, values: f32 ? .float(values.map { Float($0) }) : .double(values), attributes: attrs)
         return
     }
 

@@ -47,6 +47,7 @@ ToolMain.run(command) { inv in
     // The channels: each image, then each band of the spectrum image.
     var channels: [[Float]] = [], names: [JSON] = []
     var grid: (Int, Int)?
+    var pixelSize: PixelSize?
     func add(_ values: [Float], _ shape: [Int], _ name: String, named: Bool = true) throws {
         if let g = grid, g != (shape[0], shape[1]) {
             throw DKLError.data("the grid \(shape[0])×\(shape[1]) differs from the first input's \(g.0)×\(g.1)", file: name)
@@ -58,6 +59,7 @@ ToolMain.run(command) { inv in
     for path in a.positionals {
         let image = try ArrayFile.open(path)
         try image.requireRank([2, 3, 4], "a structural image H×W, or H×W×C with channels")
+        pixelSize = pixelSize ?? PixelSize(attributes: image.attributes)
         let values = try locating(file: path) { try image.readAllFloats() }
         if image.rank == 2 { try add(values, image.shape, image.name); continue }
         // H×W×C: C channels (an image's colours, or a vector at every pixel); H×W×A×B: A·B.
@@ -67,6 +69,7 @@ ToolMain.run(command) { inv in
     if let spec = a.string("spectra") {
         let cube = try ArrayFile.open(spec)
         try cube.requireRank([3], "a spectrum image H×W×E")
+        pixelSize = pixelSize ?? PixelSize(attributes: cube.attributes)
         let axis = try EnergyAxis.resolve(option: a.string("energy"), source: cube, channels: cube.shape[2])
         for band in bands {
             let picked = try locating(file: cube.name) { try axis.channels(in: band) }
@@ -95,12 +98,12 @@ ToolMain.run(command) { inv in
     let shape = cutter.channels == 1 ? [window, window] : [cutter.channels, window, window]
     let keepNaN = a.flag("keep-nan")
     let schema = try Schema([Field("y", .i32), Field("x", .i32), Field("patch", .f32, shape: shape, allowsNaN: keepNaN)])
-    let attrs: JSON = [
-        "image": JSON([h, w]), "window": .number(Double(window)), "stride": .number(Double(stride)),
-        "border": .string(border.rawValue), "even": .string(even.rawValue), "normalize": .string(norm.rawValue),
-        "channels": .array(names),
-        "normalize_offset": JSON.array(cutter.offset.map { .number($0) }), "normalize_scale": JSON.array(cutter.scale.map { .number($0) }),
-    ]
+    let attrs: JSON = .object([
+        ("image", JSON([h, w])), ("window", .number(Double(window))), ("stride", .number(Double(stride))),
+        ("border", .string(border.rawValue)), ("even", .string(even.rawValue)), ("normalize", .string(norm.rawValue)),
+        ("channels", .array(names)),
+        ("normalize_offset", JSON.array(cutter.offset.map { .number($0) })), ("normalize_scale", JSON.array(cutter.scale.map { .number($0) })),
+    ] + (pixelSize?.attributes ?? []))
     let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
     let progress = Progress(tool: command.name, what: "patches", total: centres.count, enabled: inv.showsProgress)
     let size = schema.recordSize, n = cutter.patchSize

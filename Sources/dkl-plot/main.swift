@@ -10,9 +10,10 @@ let command = Command(
     usage: ["map -o OUT.png [options] ARRAY...", "scatter -o OUT.png --x FIELD --y FIELD [--color FIELD] [options] STREAM",
             "line -o OUT.png --y FIELD [--x FIELD] [options] STREAM...", "line -o OUT.png [options] CURVE..."],
     summary: """
-        map: heatmaps of H×W arrays (NPY, or FILE.h5:/DATASET), or of the frames of a K×H×W
+        map: heatmaps of H×W arrays (any file of dkl-formats(5)), or of the frames of a K×H×W
         array, side by side on one colour scale, with a colorbar, and the points of a
-        trace (y, x in order) drawn over them coloured from first to last.
+        trace (y, x in order) drawn over them coloured from first to last, and a scale bar
+        when the pixel size is known (the array's pixel_size, or --pixel-size).
         scatter: one point per record at (--x, --y), coloured by --color: a value on the
         colormap with a colorbar, or a category (an integer field, or --categorical) with a
         legend; e.g. latent means coloured by suit or angle.
@@ -39,6 +40,8 @@ let command = Command(
         Option("points-by", value: "step|order", help: "map: colour the points by their field step (a trace's; the default when there is one) or their order"),
         Option("columns", value: "N", help: "map: panels per row (default 4)"),
         Option("own-scales", help: "map: each panel on its own colour scale with its own colorbar"),
+        Option("pixel-size", value: "SIZE", help: "map: one pixel's size with its unit (0.5nm, 19.6nm, 2e-10m) for the scale bar (default: the array's pixel_size)"),
+        Option("no-scale-bar", help: "map: draw no scale bar (default: one when the pixel size is known)"),
         Option("x", value: "FIELD", help: "scatter, line: the x coordinate (line: default '#')"),
         Option("y", value: "FIELD", help: "scatter, line: the y coordinate"),
         Option("color", value: "FIELD", help: "scatter: colour points by this field"),
@@ -67,6 +70,8 @@ func map(_ inv: Invocation) throws {
     // The options first: a usage error before any file is read.
     let (colorRange, axes) = (try range(a), try a.string("extent").map { try OptionList.extent($0, option: "extent") })
     let columns = try a.int("columns", default: 4, range: 1...64)
+    let pixelSize = try a.string("pixel-size").map { try PixelSize(parsing: $0) }
+    if pixelSize != nil && a.flag("no-scale-bar") { throw DKLError.usage("give --pixel-size or --no-scale-bar, not both") }
     if a.flag("own-scales") && colorRange != nil { throw DKLError.usage("give --range or --own-scales, not both") }
     let frameValues = try a.string("frame-values").map { try ArrayFile.open($0).readAll() }
     let by = a.string("points-by") ?? "step"
@@ -79,6 +84,8 @@ func map(_ inv: Invocation) throws {
     figure.ownScales = a.flag("own-scales")
     figure.xLabel = a.string("xlabel"); figure.yLabel = a.string("ylabel")
     figure.xExtent = axes?.x; figure.yExtent = axes?.y
+    if let pixelSize { figure.metresPerPixel = pixelSize.metres }
+    if a.flag("no-scale-bar") { figure.metresPerPixel = nil }
     try figure.write(out)
 }
 
@@ -118,7 +125,7 @@ func line(_ inv: Invocation) throws {
     try plot.write(out)
 }
 
-let modes = ModeOptions([("map", ["label", "extent", "range", "frames", "frame-values", "frame-title", "panel-title", "points", "points-by", "columns", "own-scales"]),
+let modes = ModeOptions([("map", ["label", "extent", "range", "frames", "frame-values", "frame-title", "panel-title", "points", "points-by", "columns", "own-scales", "pixel-size", "no-scale-bar"]),
                          ("scatter", ["label", "range", "x", "y", "color", "color-map", "categorical", "names"]),
                          ("line", ["x", "y", "name", "best-so-far", "cumulative", "log-y", "markers"])],
                         shared: ["output", "title", "xlabel", "ylabel"])

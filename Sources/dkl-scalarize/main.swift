@@ -10,14 +10,17 @@ let command = Command(
     name: "dkl-scalarize",
     usage: ["-S SPEC [-S SPEC...] [options] SPECTRA", "--com [options] CUBE4D"],
     summary: """
-        Turn every spectrum of SPECTRA (an H×W×E spectrum image in NPY or HDF5, or a stream
-        of records with y, x and a spectrum field; '-' is stdin) into scalars, one record
-        {y, x, <fields>, flags} per position, rows then columns (or in the stream's order).
+        Turn every spectrum of SPECTRA (an H×W×E spectrum image in any file dkl-formats(5)
+        lists, or a stream of records with y, x and a spectrum field; '-' is stdin) into
+        scalars, one record {y, x, <fields>, flags} per position, rows then columns (or in
+        the stream's order).
         Each -S gives fields: integral:LO:HI, mean:LO:HI, max:LO:HI, ratio:LO1:HI1:LO2:HI2
         (of band integrals), peak:LO:HI (energy of the maximum, sub-channel), prominence:LO:HI,
         fit:gauss|lorentz:LO:HI (peak on a linear background: NAME_centre, _height, _fwhm,
         _area, _r2), edge:PRE_LO:PRE_HI:LO:HI (an EELS edge's integral above a power-law
-        background fitted over the pre-edge window); bands in the energy axis's unit (eV, keV for Velox EDS); NAME=SPEC names the field. --com gives the centre of mass of
+        background fitted over the pre-edge window), edgeratio:PRE:…:LO:HI:PRE2:…:LO2:HI2 (the
+        first edge over the second); bands in the energy axis's unit (eV, keV for Velox EDS, V
+        for a bias sweep); NAME=SPEC names the field. --com gives the centre of mass of
         the diffraction patterns of a 4D-STEM cube H×W×ky×kx (com_x, com_y, com_magnitude,
         com_angle). A spectrum with NaN, or a failed fit, gives NaN fields and a nonzero flags;
         --saturation flags spectra that reach the detector's limit.
@@ -57,7 +60,7 @@ ToolMain.run(command) { inv in
 
     // Spectral scalarizers bound to the (binned) energy axis.
     var bound: [Scalarizer.Bound] = []
-    var attrs: [(String, JSON)] = [("source", .string(sourceName))]
+    var attrs: [(String, JSON)] = [("source", .string(sourceName))] + (input.pixelSize?.attributes ?? [])
     if !com {
         let channels = item[0]
         guard channels / factor >= 1 else { throw DKLError.usage("--bin \(factor) leaves no channel of \(channels)") }

@@ -78,15 +78,22 @@ final class DMFormatTests: XCTestCase {
         XCTAssertEqual(try Tools.expect(0, "dkl-cat", ["--count", "p.dkl"], cwd: dir.path).out, "\(48 * 5)\n")
     }
 
+    /// A folder with the real spectrum image exported by the tools as si.npy (y, x, E), for
+    /// numpy to compute from, and the DM file's path.
+    func exportedSpectrumImage() throws -> (TempDir, String) {
+        let dir = TempDir()
+        let si = DMFormatTests.dir + "SI-EELS_Spectrum_Image.dm3"
+        try Tools.expect(0, "dkl-cat", ["--import", si, "-o", "si.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-cat", ["--export", "si.npy", "--field", "spectrum", "si.dkl"], cwd: dir.path)
+        return (dir, si)
+    }
+
     /// The EELS edge scalarizer on the real SrTiO3 spectrum image: each value equal to numpy's
     /// (np.polyfit of log counts on log energy over 420–450 eV, the counts above the power law
     /// summed over 455–475 eV times the 0.5 eV step), and the Ti L2,3 map anticorrelated with
     /// the simultaneous HAADF as the fixture's notes say (Pearson r about −0.41).
     func testEdgeScalarizerOnTheRealSpectrumImage() throws {
-        let dir = TempDir()
-        let si = DMFormatTests.dir + "SI-EELS_Spectrum_Image.dm3"
-        try Tools.expect(0, "dkl-cat", ["--import", si, "-o", "si.dkl"], cwd: dir.path)
-        try Tools.expect(0, "dkl-cat", ["--export", "si.npy", "--field", "spectrum", "si.dkl"], cwd: dir.path)
+        let (dir, si) = try exportedSpectrumImage()
         try Tools.expect(0, "dkl-scalarize", ["-S", "ti=edge:420:450:455:475", si, "-J", "-o", "ti.ndjson"], cwd: dir.path)
         let out = try Tools.python("""
             import json, numpy as np
@@ -111,6 +118,31 @@ final class DMFormatTests: XCTestCase {
                        [#"{"y":0,"x":0,"edge_400_410_420_430":0,"flags":0}"#, #"{"y":0,"x":1,"edge_400_410_420_430":null,"flags":2}"#])
         let bad = try Tools.expect(64, "dkl-scalarize", ["-S", "edge:455:470:450:475", si, "-J"], cwd: dir.path)
         XCTAssertTrue(bad.err.contains("the pre-edge window must lie below the edge"), bad.report)
+    }
+
+    /// The ratio of two edges (Ti L2,3 over O K), each over its own power-law background,
+    /// as numpy's polyfit gives it at every pixel of the real spectrum image.
+    func testEdgeRatioOnTheRealSpectrumImage() throws {
+        let (dir, si) = try exportedSpectrumImage()
+        try Tools.expect(0, "dkl-scalarize", ["-S", "tio=edgeratio:420:450:455:475:500:525:530:560", si, "-J", "-o", "r.ndjson"], cwd: dir.path)
+        let out = try Tools.python("""
+            import json, numpy as np
+            s = np.load('si.npy').astype('f8'); e = 350 + 0.5 * np.arange(1024)
+            def edge(spec, pre, band):
+                p = (e >= pre[0]) & (e <= pre[1]); w = (e >= band[0]) & (e <= band[1])
+                b, a = np.polyfit(np.log(e[p]), np.log(spec[p]), 1)
+                return ((spec[w] - np.exp(a + b * np.log(e[w]))) * 0.5).sum()
+            want = np.array([[edge(s[y, x], (420, 450), (455, 475)) / edge(s[y, x], (500, 525), (530, 560))
+                              for x in range(s.shape[1])] for y in range(s.shape[0])])
+            got = np.array([json.loads(l)['tio'] for l in open('r.ndjson').read().splitlines()[1:]]).reshape(want.shape)
+            print(np.abs(got - want).max() / np.abs(want).max(), np.median(want))
+            """, cwd: dir.path).split(separator: " ").map { Double($0.trimmingCharacters(in: .whitespacesAndNewlines))! }
+        XCTAssertLessThan(out[0], 1e-9, "each ratio as numpy computes it")
+        XCTAssertGreaterThan(out[1], 0, "Ti and O edges both above their backgrounds")
+        let bad = try Tools.expect(64, "dkl-scalarize", ["-S", "edgeratio:420:450:455:475:530:560:500:525", si, "-J"], cwd: dir.path)
+        XCTAssertTrue(bad.err.contains("each pre-edge window must lie below its edge"), bad.report)
+        let short = try Tools.expect(64, "dkl-scalarize", ["-S", "edgeratio:420:450:455:475", si, "-J"], cwd: dir.path)
+        XCTAssertTrue(short.err.contains("edgeratio takes 8 values"), short.report)
     }
 
     /// dkl-cat --list: each array with the name that opens it, as a table and as NDJSON.
@@ -155,5 +187,61 @@ final class DMFormatTests: XCTestCase {
         r = try Tools.expect(1, "dkl-cat", ["--import", "cut.dm3", "-o", "x.dkl"], cwd: dir.path)
         XCTAssertTrue(r.err.hasPrefix("dkl-cat: cut.dm3: truncated or damaged: "), r.report)
         XCTAssertFalse(dir.exists("x.dkl"))
+    }
+
+    /// The layouts the real files lack, in files the toolkit's own writer made
+    /// (Tests/Fixtures/make_dm.py; HyperSpy reads the little-endian ones the same): a
+    /// big-endian spectrum image, a DM4 stack, big-endian 4-D data, two images of other
+    /// types, a complex image (its modulus) and an RGB image (three channels).
+    func testGeneratedLayouts() throws {
+        let g = DMFormatTests.dir + "generated/"
+        func values(_ npy: String) throws -> [Double] { try ArrayFile.open(g + npy).readAll() }
+        let si = try ArrayFile.open(g + "si_big_endian.dm3")
+        XCTAssertEqual(si.shape, [3, 4, 50])
+        XCTAssertEqual(try si.readAll(), try values("si_big_endian.npy"))
+        XCTAssertEqual(try si.readAllFloats().map(Double.init), try values("si_big_endian.npy"))
+        let axis = try EnergyAxis.resolve(option: nil, source: si, channels: 50)
+        XCTAssertEqual(axis.values.first, 50)
+        XCTAssertEqual(axis.values.last, 50 + 49 * 0.25)
+        XCTAssertEqual(si.attributes["pixel_size"], 0.5)
+        XCTAssertEqual(si.attributes["pixel_unit"], "nm")
+        let stack = try ArrayFile.open(g + "stack.dm4")
+        XCTAssertEqual(stack.shape, [5, 6, 7])
+        XCTAssertEqual(try stack.readAll(), try values("stack.npy"))
+        let all = try values("stack.npy")
+        let block = (2..<4).flatMap { f in (1..<4).flatMap { y in (3..<5).map { x in all[(f * 6 + y) * 7 + x] } } }
+        XCTAssertEqual(try stack.readBlock(start: [2, 1, 3], count: [2, 3, 2]), block)
+        let cube = try ArrayFile.open(g + "4d_big_endian.dm4")
+        XCTAssertEqual(cube.shape, [3, 2, 5, 4])
+        XCTAssertEqual(try cube.readAll(), try values("4d_big_endian.npy"))
+        XCTAssertEqual(try ArrayFile.open(g + "two_images.dm3:0").readAll(), try values("two_images_0.npy"))
+        XCTAssertEqual(try ArrayFile.open(g + "two_images.dm3:float64 image").readAll(), try values("two_images_1.npy"))
+        let complex = try ArrayFile.open(g + "complex.dm3")
+        XCTAssertEqual(complex.attributes["complex"], "modulus")
+        assertClose(try complex.readAll(), try values("complex_modulus.npy"), rtol: 1e-15)
+        let rgb = try ArrayFile.open(g + "rgb.dm3")
+        XCTAssertEqual(rgb.shape, [3, 5, 3])
+        let rgba = try values("rgb.npy")
+        XCTAssertEqual(try rgb.readAll(), (0..<45).map { rgba[($0 / 3) * 4 + $0 % 3] })
+        // The tools: dkl-patches takes the colours as three channels; --list says what each is.
+        let dir = TempDir()
+        try Tools.expect(0, "dkl-patches", ["-w", "2", "--normalize", "none", g + "rgb.dm3", "-o", "p.ndjson"], cwd: dir.path)
+        let header = try StreamReader(path: dir.file("p.ndjson")).header
+        XCTAssertEqual(header.schema["patch"]?.shape, [3, 2, 2])
+        let list = try Tools.expect(0, "dkl-cat", ["--list", "-J", g + "rgb.dm3", g + "complex.dm3", g + "stack.dm4"], cwd: dir.path).out
+            .split(separator: "\n").map { try JSONParser.parse(String($0))["kind"]!.stringValue! }
+        XCTAssertEqual(list, ["RGB image", "image", "stack"])
+        // A packed-complex FFT is refused with a message (DataType 27 in place of 3).
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: g + "complex.dm3")))
+        let mark = Array("DataType".utf8)
+        // The image's DataType is the last (the thumbnail's comes first).
+        let at = (0..<(bytes.count - mark.count)).last { Array(bytes[$0..<($0 + mark.count)]) == mark }! + mark.count
+        // "%%%%", one type code (4 bytes), the type code 3 (int32), then the value (little-endian).
+        let value = at + 4 + 4 + 4
+        XCTAssertEqual(bytes[value], 3)
+        bytes[value] = 27
+        _ = try dir.write("packed.dm3", Data(bytes))
+        let r = try Tools.expect(1, "dkl-cat", ["--import", "packed.dm3", "-o", "x.dkl"], cwd: dir.path)
+        XCTAssertTrue(r.err.contains("packed complex values"), r.report)
     }
 }

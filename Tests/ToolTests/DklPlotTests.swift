@@ -29,6 +29,51 @@ final class DklPlotTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(try PNGReader.read(dir.file("b.png")).find([top.r, top.g, top.b]).count, 3 * 160 * 160)
     }
 
+    /// A scale bar from the array's pixel size: on the real STS grid's topography (30 points
+    /// of 5/30 nm, drawn 16 screen pixels each) a 1 nm bar is 6 points, 96 screen pixels,
+    /// white on a black box in the map's lower right corner; --pixel-size sets it, and the
+    /// pixel size reaches a map exported by dkl-cat from dkl-scalarize's stream.
+    func testScaleBarFromThePixelSize() throws {
+        let dir = TempDir()
+        let grid = Tools.root + "/Tests/Fixtures/spm/STS_grid_lockin.3ds"
+        try Tools.expect(0, "dkl-plot", ["map", "-o", "none.png", "--no-scale-bar", grid + ":Z"], cwd: dir.path)
+        /// The longest horizontal run of white pixels that the figure without a scale bar
+        /// does not have, and where the figures differ (the lowest and rightmost fraction).
+        func bar(_ png: String, without: String = "none.png") throws -> (length: Int, top: Double, left: Double) {
+            let image = try PNGReader.read(dir.file(png)), none = try PNGReader.read(dir.file(without))
+            XCTAssertEqual(image.width, none.width)
+            var (longest, top, left) = (0, image.height, image.width)
+            for y in 0..<image.height {
+                var run = 0
+                for x in 0..<image.width {
+                    let differs = image.at(x, y) != none.at(x, y)
+                    if differs { top = min(top, y); left = min(left, x) }
+                    run = differs && image.at(x, y) == [255, 255, 255] ? run + 1 : 0
+                    longest = max(longest, run)
+                }
+            }
+            return (longest, Double(top) / Double(image.height), Double(left) / Double(image.width))
+        }
+        try Tools.expect(0, "dkl-plot", ["map", "-o", "z.png", grid + ":Z"], cwd: dir.path)
+        let z = try bar("z.png")
+        XCTAssertEqual(z.length, 96)
+        XCTAssertGreaterThan(z.top, 0.8, "in the map's lower part")
+        XCTAssertGreaterThan(z.left, 0.5, "in the map's right part")
+        // 0.5 nm pixels: at most 3.75 nm, a 2 nm bar of 4 points, 64 screen pixels.
+        try Tools.expect(0, "dkl-plot", ["map", "-o", "half.png", "--pixel-size", "0.5nm", grid + ":Z"], cwd: dir.path)
+        XCTAssertEqual(try bar("half.png").length, 64)
+        try Tools.expect(0, "dkl-scalarize", ["-S", "didv=mean:-0.02:0.02", grid + ":LockinX", "-o", "d.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-cat", ["--export", "d.h5", "--field", "didv", "d.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-plot", ["map", "-o", "d.png", "d.h5"], cwd: dir.path)
+        try Tools.expect(0, "dkl-plot", ["map", "-o", "d0.png", "--no-scale-bar", "d.h5"], cwd: dir.path)
+        XCTAssertEqual(try bar("d.png", without: "d0.png").length, 96)
+        let bad = try Tools.expect(64, "dkl-plot", ["map", "-o", "x.png", "--pixel-size", "0.5parsec", grid + ":Z"], cwd: dir.path)
+        XCTAssertTrue(bad.err.contains("a pixel size is a positive number and a length unit"), bad.report)
+        XCTAssertEqual(PixelSize.bar(mostMetres: 1.25e-9)?.label, "1 nm")
+        XCTAssertEqual(PixelSize.bar(mostMetres: 3.9e-6)?.label, "2 μm")
+        XCTAssertEqual(PixelSize.bar(mostMetres: 7e-10)?.label, "500 pm")
+    }
+
     /// Frames of a K×H×W array with --frame-values: each panel shows the first v points of
     /// the trace, coloured by their order over the most any panel shows.
     func testFramesShowThePointsMeasuredSoFar() throws {

@@ -33,7 +33,7 @@ final class FuzzTests: XCTestCase {
     func testDamagedFilesOfEveryKind() throws {
         let dir = TempDir()
         let kinds = try makeKinds(dir)
-        XCTAssertEqual(kinds.count, 11)
+        XCTAssertEqual(kinds.count, 14)
         var totals = (cases: 0, rejected: 0, accepted: 0, crashes: 0, hangs: 0)
         // DKL_FUZZ_KINDS=a,b tries only those kinds (their cases are the same as in a whole run).
         let only = ProcessInfo.processInfo.environment["DKL_FUZZ_KINDS"].map { Set($0.split(separator: ",").map(String.init)) }
@@ -239,6 +239,27 @@ final class FuzzTests: XCTestCase {
                 g['Spectroscopic_Indices'] = np.arange(4, dtype='u4').reshape(1, 4)
                 g['Spectroscopic_Values'] = np.linspace(-1, 1, 4).reshape(1, 4)
             """, cwd: dir.path)
+        // Small seeds cut from the real scanning-probe files, so that damage lands in their
+        // headers: a Nanonis grid of 3 × 2 points, an Igor wave of 8 × 8 × 6 channels (its note,
+        // units and labels kept).
+        _ = try Tools.python("""
+            import struct, numpy as np
+            raw = open('\(root)/Tests/Fixtures/spm/STS_grid_lockin.3ds', 'rb').read()
+            h = raw.index(b':HEADER_END:') + 14
+            head = raw[:h].replace(b'Grid dim="30 x 30"', b'Grid dim="3 x 2"')
+            open('grid.3ds', 'wb').write(head + raw[h:h + 6 * 810 * 4])
+            raw = open('\(root)/Tests/Fixtures/spm/scan_0001.ibw', 'rb').read()
+            bh = list(struct.unpack('<hhiiii4i4iiii', raw[:64])); wh = bytearray(raw[64:384])
+            data = np.frombuffer(raw[384:384 + 256 * 256 * 6 * 4], '<f4').reshape(6, 256, 256)
+            small = np.ascontiguousarray(data[:, :8, :8]); rest = raw[64 + bh[2]:64 + bh[2] + sum(bh[3:17])]   # without Asylum's trailer
+            wh[12:16] = struct.pack('<i', small.size); wh[68:84] = struct.pack('<4i', 8, 8, 6, 0)
+            bh[2] = 320 + small.nbytes; bh[1] = 0
+            words = np.frombuffer(struct.pack('<hhiiii4i4iiii', *bh) + bytes(wh), '<i2').astype(np.int64).sum()
+            bh[1] = int((-words + 32768) % 65536 - 32768)
+            open('scan.ibw', 'wb').write(struct.pack('<hhiiii4i4iiii', *bh) + bytes(wh) + small.tobytes() + rest)
+            """, cwd: dir.path)
+        try Tools.expect(0, "dkl-cat", ["--import", "scan.ibw:HeightRetrace", "-o", "scan.dkl"], cwd: dir.path)
+        try Tools.expect(0, "dkl-cat", ["--import", "grid.3ds:LockinX", "-o", "grid.dkl"], cwd: dir.path)
         try Tools.expect(0, "dkl-patches", ["-w", "3", "img.npy", "-o", "p.dkl"], cwd: dir.path)
         try Tools.expect(0, "dkl-cat", ["--import", "img.npy", "--field", "v", "-o", "t.dkl"], cwd: dir.path)
         try Tools.expect(0, "dkl-train", ["-t", "t.dkl", "-n", "10", "--ensemble", "2", "--hidden", "8", "-e", "2", "-o", "model.h5", "p.dkl"], cwd: dir.path)
@@ -271,6 +292,13 @@ final class FuzzTests: XCTestCase {
                  commands: [("dkl-cat", { f, o in ["--import", f, "-o", o] }), ("dkl-scalarize", { f, o in ["-S", "integral:400:500", f, "-o", o] })]),
             Kind(name: "velox", ext: "emd", seed: try read(root + "/Tests/Fixtures/velox/fei_emd_si.emd"), text: false, cutsRefused: true,
                  commands: [("dkl-cat", { f, _ in ["--list", f] }), ("dkl-scalarize", { f, o in ["-S", "integral:0:10", f + ":EDS", "-o", o] })]),
+            Kind(name: "nanonis-grid", ext: "3ds", seed: try dir.read("grid.3ds"), text: false, cutsRefused: true,
+                 commands: [("dkl-cat", { f, _ in ["--list", f] }), ("dkl-scalarize", { f, o in ["-S", "mean:-0.1:0.1", f + ":LockinX", "-o", o] }),
+                            ("dkl-cat", { f, o in ["--import", f + ":Z", "-o", o] })]),
+            Kind(name: "nanonis-spectrum", ext: "dat", seed: try read(root + "/Tests/Fixtures/spm/Bias-Spectroscopy041.dat"), text: true, cutsRefused: false,
+                 commands: [("dkl-cat", { f, _ in ["--list", f] }), ("dkl-cat", { f, o in ["--import", f + ":Current", "-o", o] })]),
+            Kind(name: "igor", ext: "ibw", seed: try dir.read("scan.ibw"), text: false, cutsRefused: true,
+                 commands: [("dkl-cat", { f, _ in ["--list", f] }), ("dkl-patches", { f, o in ["-w", "3", f + ":HeightRetrace", "-o", o] })]),
             Kind(name: "usid", ext: "h5", seed: try dir.read("usid.h5"), text: false, cutsRefused: true,
                  commands: [("dkl-cat", { f, o in ["--import", f, "-o", o] })]),
             Kind(name: "dkl-model", ext: "h5", seed: try dir.read("model.h5"), text: false, cutsRefused: true,

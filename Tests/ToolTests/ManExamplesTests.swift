@@ -44,6 +44,9 @@ final class ManExamplesTests: XCTestCase {
         XCTAssertFalse(examples.isEmpty, "\(name) has no examples")
         let dir = TempDir()
         try FileManager.default.createSymbolicLink(atPath: dir.file("share"), withDestinationPath: Tools.root + "/share")
+        // The source tree's test fixtures (real instrument files), as from the repository's root.
+        try FileManager.default.createDirectory(atPath: dir.file("Tests"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: dir.file("Tests/Fixtures"), withDestinationPath: Tools.root + "/Tests/Fixtures")
         let path = Tools.binDir + ":" + (Tools.python.map { ($0 as NSString).deletingLastPathComponent + ":" } ?? "")
             + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
         for ex in examples {
@@ -57,6 +60,7 @@ final class ManExamplesTests: XCTestCase {
     }
 
     func testDklStream5() throws { try runPage("man5/dkl-stream.5") }
+    func testDklFormats5() throws { try runPage("man5/dkl-formats.5") }
     func testDklAcquire1() throws { try runPage("man1/dkl-acquire.1") }
     func testDklCat1() throws { try runPage("man1/dkl-cat.1") }
     func testDklExplore1() throws { try runPage("man1/dkl-explore.1") }

@@ -17,8 +17,13 @@ public struct ArraySignal: Sendable {
     public var row: [String] {
         let calibrated = axes.compactMap { a -> String? in
             guard let units = a["units"]?.stringValue, !units.isEmpty else { return nil }
+            let name = a["name"]?.stringValue ?? ""
+            // An axis of uneven steps (a triangle wave of voltages) by its values.
+            if let v = a["values"]?.arrayValue?.compactMap(\.doubleValue), let lo = v.min(), let hi = v.max() {
+                return "\(name) \(v.count) values in [\(Ticks4.format(lo)), \(Ticks4.format(hi))] \(units)"
+            }
             let (o, s) = (a["offset"]?.doubleValue ?? 0, a["scale"]?.doubleValue ?? 1)
-            return "\(a["name"]?.stringValue ?? "") \(Ticks4.format(o))+\(Ticks4.format(s))·i \(units)"
+            return "\(name) \(Ticks4.format(o))\(s < 0 ? "" : "+")\(Ticks4.format(s))·i \(units)"
         }
         return [spec, name.isEmpty ? "-" : name, kind, shape.map(String.init).joined(separator: "×"), calibrated.isEmpty ? "-" : calibrated.joined(separator: ", ")]
     }
@@ -69,15 +74,38 @@ extension ArrayFile {
         case .hdf5:
             let f = try HDF5File(path: path)
             if VeloxFile.isVelox(f) { return try VeloxFile(file: f).list() }
-            return f.datasetPaths.compactMap { d in
-                guard let ds = try? HDF5Dataset(file: f, path: d) else { return nil }
-                return ArraySignal(spec: "\(path):\(d)", name: PathName.base(d), kind: ArraySignal.kind(rank: ds.rank), shape: ds.shape, axes: [])
+            // The channels of an NSID or USID file by quantity, then every other numeric
+            // dataset but the calibration vectors and index tables.
+            let mains = try f.mainDatasets()
+            let channels = try mains.map { m in
+                let a = try f.open(m)
+                let unique = mains.filter { $0.quantity == m.quantity }.count == 1
+                return ArraySignal(spec: unique ? "\(path):\(m.quantity)" : "\(path):\(m.path)", name: m.quantity,
+                                   kind: "\(m.layout) \(ArraySignal.kind(rank: a.rank))", shape: a.shape, axes: a.attributes["axes"]?.arrayValue ?? [])
             }
+            let skip = Set(mains.map(\.path))
+            let others: [ArraySignal] = try f.datasetPaths.compactMap { d in
+                guard !skip.contains(d), let ds = try? f.dataset(d) else { return nil }
+                let attrs = try f.attributes(at: d)
+                let dir = PathName.directory(d)
+                if attrs["CLASS"]?.stringValue == "DIMENSION_SCALE" { return nil }
+                if (d.hasSuffix("_Indices") || d.hasSuffix("_Values")) && f.usidGroup(of: d) != nil { return nil }
+                if PathName.base(d).hasPrefix("dim"), try f.attributes(at: dir)["emd_group_type"] != nil { return nil }
+                return ArraySignal(spec: "\(path):\(d)", name: PathName.base(d), kind: ArraySignal.kind(rank: ds.rank), shape: ds.shape,
+                                   axes: ds.attributes["axes"]?.arrayValue ?? [])
+            }
+            return channels + others
         case .dm:
             let f = try DMFile(path: path)
             return f.images.enumerated().map { k, image in
                 ArraySignal(spec: "\(path):\(k)", name: image.title, kind: image.kind, shape: image.shape, axes: image.axes.map(\.json))
             }
+        case .nanonisGrid:
+            return try NanonisGrid(path: path).list()
+        case .nanonisSpectrum:
+            return try NanonisSpectrum(path: path).list()
+        case .igor:
+            return try IgorWave(path: path).list()
         }
     }
 }

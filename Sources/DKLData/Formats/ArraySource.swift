@@ -60,7 +60,9 @@ extension ArraySource {
 /// Opens arrays by name: `file.npy`, `file.h5` (its only dataset, or the main dataset of an
 /// EMD, NSID or USID file), `file.h5:/group/dataset`, a DigitalMicrograph file `file.dm3`
 /// (its only image) or `file.dm4:1`, `file.dm3:HAADF` (an image by index or by name), a
-/// Velox file's signal `file.emd:HAADF`, `file.emd:EDS`.
+/// Velox file's signal `file.emd:HAADF`, `file.emd:EDS`, a Nanonis grid's channel or
+/// parameter `grid.3ds:LockinX`, `grid.3ds:Z`, a Nanonis spectrum's `point.dat:Current`, an
+/// Igor wave's channel `scan.ibw:HeightRetrace` (dkl-formats(5)).
 public enum ArrayFile {
     public static func open(_ spec: String) throws -> ArraySource {
         let (path, dataset) = split(spec)
@@ -78,23 +80,36 @@ public enum ArrayFile {
             return try f.dataset(dataset)
         case .dm:
             return try DMFile(path: path).image(dataset)
+        case .nanonisGrid:
+            return try NanonisGrid(path: path).signal(dataset)
+        case .nanonisSpectrum:
+            return try NanonisSpectrum(path: path).signal(dataset)
+        case .igor:
+            return try IgorWave(path: path).signal(dataset)
         }
     }
 
-    enum Kind { case npy, hdf5, dm }
+    enum Kind { case npy, hdf5, dm, nanonisGrid, nanonisSpectrum, igor }
+
+    /// The formats read, as messages name them.
+    static let formats = "NPY, HDF5, DM3/DM4, Nanonis 3ds/dat or Igor ibw"
 
     /// Whether `path` is an NPY or HDF5 file (and not, say, a dkl stream).
     public static func isArrayFile(_ path: String) -> Bool { (try? sniff(path)) != nil }
 
     static func sniff(_ path: String) throws -> Kind {
         let r = try ByteReader(path: path, bufferSize: 4096)
-        _ = try r.fill(8)
-        let b = Array(r.bytes.prefix(8))
+        _ = try r.fill(16)
+        let head = Array(r.bytes.prefix(16))
+        let b = Array(head.prefix(8))
         if b.starts(with: NPYHeader.magic) { return .npy }
         if b == [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A] || HDF5File.isHDF5(path) { return .hdf5 }
         if DMFile.sniff(b) { return .dm }
-        if b.isEmpty { throw DKLError.data("empty file (expected NPY, HDF5 or DigitalMicrograph)", file: path) }
-        throw DKLError.data("not an NPY, HDF5 or DigitalMicrograph (DM3/DM4) file", file: path)
+        if NanonisGrid.sniff(head) { return .nanonisGrid }
+        if NanonisSpectrum.sniff(head) { return .nanonisSpectrum }
+        if IgorWave.sniff(b) { return .igor }
+        if b.isEmpty { throw DKLError.data("empty file (expected \(formats))", file: path) }
+        throw DKLError.data("not an \(formats) file", file: path)
     }
 
     /// Splits `file.h5:/path` into the file and the dataset path. A name that exists as a

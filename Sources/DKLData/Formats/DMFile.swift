@@ -23,17 +23,7 @@ public final class DMFile {
 
     public init(path: String) throws {
         self.path = path
-        let fd = Foundation.open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw DKLError.data(String(cString: strerror(errno)), file: path) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw DKLError.data(String(cString: strerror(errno)), file: path) }
-        let size = Int(st.st_size)
-        guard size >= 16 else { throw DKLError.data("not a DigitalMicrograph file (too short for a DM3/DM4 header)", file: path) }
-        guard let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED else {
-            throw DKLError.data("cannot map the file: \(String(cString: strerror(errno)))", file: path)
-        }
-        let mapping = Mapping(base: UnsafeRawPointer(m), size: size)
+        let mapping = try FileMapping(path: path, minimum: 16, what: "a DigitalMicrograph file")
         do {
             var parser = DMParser(bytes: mapping.bytes)
             version = try parser.header()
@@ -43,15 +33,6 @@ public final class DMFile {
         } catch let e as DKLError {
             throw e.located(file: path)
         }
-    }
-
-    /// The file's mapping, unmapped when the file and the last of its images are gone.
-    final class Mapping {
-        let base: UnsafeRawPointer
-        let size: Int
-        init(base: UnsafeRawPointer, size: Int) { self.base = base; self.size = size }
-        var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
-        deinit { munmap(UnsafeMutableRawPointer(mutating: base), size) }
     }
 
     /// Whether the file starts as a DM3 or DM4 file does (version 3 or 4, big-endian).
@@ -83,7 +64,7 @@ public final class DMFile {
         images.enumerated().map { "\($0): '\($1.title)' \($1.shape.map(String.init).joined(separator: "×"))" }.joined(separator: ", ")
     }
 
-    static func images(in root: DMTag, file: String, mapping: Mapping, parser: DMParser) throws -> [DMImage] {
+    static func images(in root: DMTag, file: String, mapping: FileMapping, parser: DMParser) throws -> [DMImage] {
         guard case .group(let list)? = root["ImageList"] else { return [] }
         let all = list.map(\.1)
         // The first image of a file with several is the thumbnail DigitalMicrograph draws.
@@ -102,29 +83,30 @@ public final class DMFile {
 public final class DMImage: ArraySource {
     public let name: String
     public let title: String
-    public let shape: [Int]
+    public private(set) var shape: [Int]
     public let attributes: JSON
     /// Per dimension of `shape`: name, size, scale, offset (the value of index 0), units.
     public let axes: [DMAxis]
     /// "values", "image", "spectrum image", "stack" or "4-D".
     public let kind: String
-    let mapping: DMFile.Mapping
-    let data: UnsafeRawPointer
-    let type: DMParser.Simple
-    let littleEndian: Bool
-    /// Byte strides of the dimensions of `shape`.
-    let strides: [Int]
+    /// The values, in the mapped file.
+    let array: MappedArray
 
-    init(tag: DMTag, index: Int, file: String, mapping: DMFile.Mapping, littleEndian: Bool, version: Int) throws {
+    init(tag: DMTag, index: Int, file: String, mapping: FileMapping, littleEndian: Bool, version: Int) throws {
         guard case .array(let ref)? = tag["ImageData"]?["Data"] else { throw DKLError.data("image \(index) has no ImageData.Data array") }
         guard let typeCode = tag["ImageData"]?["DataType"]?.number, let dims = tag["ImageData"]?["Dimensions"]?.list?.map({ $0.number }) else {
             throw DKLError.data("image \(index) has no DataType or Dimensions")
         }
         let dataType = typeCode.isFinite ? Int(max(min(typeCode, 1e9), -1e9)) : -1
+        // How a pixel is stored: a number of Data's type, a complex pair (read as its
+        // modulus), or four bytes B, G, R, A (read as three channels R, G, B).
+        let pixel: DMPixel
         switch dataType {
-        case 3, 5, 13: throw DKLError.data("image \(index) holds complex values, which the toolkit does not read (export the modulus or the parts)")
-        case 8, 23: throw DKLError.data("image \(index) is an RGB image, which the toolkit does not read (export one channel)")
-        default: break
+        case 3: pixel = .complex(.float32)
+        case 13: pixel = .complex(.float64)
+        case 5, 27, 28: throw DKLError.data("image \(index) holds packed complex values (an FFT in DigitalMicrograph's packed layout), which the toolkit does not read (convert it to a complex image)")
+        case 8, 23: pixel = .rgb
+        default: pixel = .number(ref.type)
         }
         var sizes: [Int] = []
         for d in dims {
@@ -132,14 +114,11 @@ public final class DMImage: ArraySource {
             sizes.append(Int(d))
         }
         guard (1...4).contains(sizes.count) else { throw DKLError.data("image \(index) has \(sizes.count) dimensions (1 to 4 are read)") }
-        let declared = try ArrayShape.validate(sizes, elementBytes: ref.type.size, file: file)
-        guard declared.shape.reduce(1, *) == ref.count else {
-            throw DKLError.data("image \(index): dimensions \(sizes) do not hold the \(ref.count) values stored")
+        if case .rgb = pixel, sizes.count != 2 { throw DKLError.data("image \(index) is an RGB array of \(sizes.count) dimensions (RGB images of 2 are read)") }
+        let declared = try ArrayShape.validate(sizes, elementBytes: pixel.bytes, file: file)
+        guard declared.bytes == ref.count * ref.type.size else {
+            throw DKLError.data("image \(index): dimensions \(sizes) of \(pixel.bytes)-byte pixels do not fill the \(ref.count * ref.type.size) bytes stored")
         }
-        self.mapping = mapping
-        data = mapping.base + ref.offset
-        type = ref.type
-        self.littleEndian = littleEndian
         title = tag["Name"]?.text ?? ""
         name = "\(file):\(index)"
         // The calibrations, fastest dimension first as the dimensions are.
@@ -155,16 +134,14 @@ public final class DMImage: ArraySource {
         let format = tag["ImageTags"]?["Meta Data"]?["Format"]?.text?.lowercased() ?? ""
         let signal = tag["ImageTags"]?["Meta Data"]?["Signal"]?.text?.lowercased() ?? ""
         let spectrumImage = sizes.count == 3 && (format.contains("spectrum image") || ["eels", "eds", "cl"].contains(signal) || raw[2].units == "eV")
-        let s = ref.type.size
-        var byteStrides = [s]
+        var byteStrides = [pixel.bytes]
         for n in sizes.dropLast() { byteStrides.append(byteStrides.last! * n) }
         let order = spectrumImage ? [1, 0, 2] : Array((0..<sizes.count).reversed())
         shape = order.map { sizes[$0] }
-        strides = order.map { byteStrides[$0] }
         let names = sizes.count == 1 ? ["E"] : sizes.count == 2 ? ["y", "x"] : spectrumImage ? ["y", "x", "E"] : sizes.count == 3 ? ["frame", "y", "x"] : ["y", "x", "ky", "kx"]
         for (k, d) in order.enumerated() { raw[d].name = names[k] }
         axes = order.map { raw[$0] }
-        kind = ArraySignal.kind(rank: sizes.count, spectrumImage: spectrumImage)
+        kind = pixel == .rgb ? "RGB image" : ArraySignal.kind(rank: sizes.count, spectrumImage: spectrumImage)
         var attrs: [(String, JSON)] = [
             ("format", .string("DigitalMicrograph DM\(version)")), ("title", .string(title)),
             ("axes", .array(axes.map(\.json))),
@@ -175,29 +152,48 @@ public final class DMImage: ArraySource {
         if sizes.count >= 2, let x = axes.first(where: { $0.name == "x" }), !x.units.isEmpty {
             attrs += [("pixel_size", .number(x.scale)), ("pixel_unit", .string(x.units))]
         }
+        switch pixel {
+        case .complex: attrs.append(("complex", "modulus"))
+        case .rgb: attrs.append(("channels", JSON(["R", "G", "B"])))
+        case .number: break
+        }
         if let meta = tag["ImageTags"]?.json { attrs.append(("tags", meta)) }
         attributes = .object(attrs)
-    }
-
-    @inline(__always)
-    func element(_ p: UnsafeRawPointer) -> Double { type.decode(p, littleEndian: littleEndian) }
-
-    /// Visits the block's elements in C order of `shape`.
-    func gather(start: [Int], count: [Int], _ body: (Int, UnsafeRawPointer) -> Void) throws {
-        try checkBlock(start: start, count: count)
-        StridedArray.visit(data, strides: strides, start: start, count: count, body)
-    }
-
-    public func readBlock(start: [Int], count: [Int]) throws -> [Double] {
-        try StridedArray.read(count.reduce(1, *), { try gather(start: start, count: count, $0) }) { element($0) }
-    }
-
-    public func readBlockFloats(start: [Int], count: [Int]) throws -> [Float] {
-        let n = count.reduce(1, *)
-        if type == .float32 && littleEndian {
-            return try StridedArray.read(n, { try gather(start: start, count: count, $0) }) { $0.loadUnaligned(as: Float.self) }
+        var strides = order.map { byteStrides[$0] }
+        switch pixel {
+        case let .number(type):
+            array = try MappedArray(name: name, mapping: mapping, offset: ref.offset, type: type, littleEndian: littleEndian,
+                                    shape: shape, strides: strides, attributes: attributes)
+        case let .complex(part):
+            array = try MappedArray(name: name, mapping: mapping, offset: ref.offset, type: part, littleEndian: littleEndian,
+                                    shape: shape, strides: strides, attributes: attributes, complexModulus: true)
+        case .rgb:
+            // (y, x, channel): R is the pixel's third byte, G its second, B its first.
+            shape.append(3)
+            strides.append(-1)
+            array = try MappedArray(name: name, mapping: mapping, offset: ref.offset + 2, type: .uint8, littleEndian: littleEndian,
+                                    shape: shape, strides: strides, attributes: attributes)
         }
-        return try StridedArray.read(n, { try gather(start: start, count: count, $0) }) { Float(element($0)) }
+    }
+
+    public func readBlock(start: [Int], count: [Int]) throws -> [Double] { try array.readBlock(start: start, count: count) }
+    public func readBlockFloats(start: [Int], count: [Int]) throws -> [Float] { try array.readBlockFloats(start: start, count: count) }
+}
+
+/// How a DigitalMicrograph image stores a pixel.
+enum DMPixel: Equatable {
+    case number(ElementType)
+    /// Real and imaginary parts of this type.
+    case complex(ElementType)
+    /// Four bytes: blue, green, red, alpha.
+    case rgb
+
+    var bytes: Int {
+        switch self {
+        case let .number(t): return t.size
+        case let .complex(t): return 2 * t.size
+        case .rgb: return 4
+        }
     }
 }
 
@@ -261,51 +257,21 @@ indirect enum DMTag {
 /// Reads the header and the tag tree from the mapped bytes, checking every count and size
 /// against what is left of the file.
 struct DMParser {
-    enum Simple: Int {
-        case int16 = 2, int32 = 3, uint16 = 4, uint32 = 5, float32 = 6, float64 = 7, bool = 8, int8 = 9, uint8 = 10, int64 = 11, uint64 = 12
-        var size: Int {
-            switch self {
-            case .bool, .int8, .uint8: return 1
-            case .int16, .uint16: return 2
-            case .int32, .uint32, .float32: return 4
-            case .float64, .int64, .uint64: return 8
-            }
-        }
-        var name: String {
-            switch self {
-            case .int16: return "int16"
-            case .int32: return "int32"
-            case .uint16: return "uint16"
-            case .uint32: return "uint32"
-            case .float32: return "float32"
-            case .float64: return "float64"
-            case .bool: return "bool"
-            case .int8: return "int8"
-            case .uint8: return "uint8"
-            case .int64: return "int64"
-            case .uint64: return "uint64"
-            }
-        }
-
-        /// The number at `p`, in the given byte order.
-        @inline(__always)
-        func decode(_ p: UnsafeRawPointer, littleEndian: Bool) -> Double {
-            func u16() -> UInt16 { let v = p.loadUnaligned(as: UInt16.self); return littleEndian ? UInt16(littleEndian: v) : UInt16(bigEndian: v) }
-            func u32() -> UInt32 { let v = p.loadUnaligned(as: UInt32.self); return littleEndian ? UInt32(littleEndian: v) : UInt32(bigEndian: v) }
-            func u64() -> UInt64 { let v = p.loadUnaligned(as: UInt64.self); return littleEndian ? UInt64(littleEndian: v) : UInt64(bigEndian: v) }
-            switch self {
-            case .int16: return Double(Int16(bitPattern: u16()))
-            case .uint16: return Double(u16())
-            case .int32: return Double(Int32(bitPattern: u32()))
-            case .uint32: return Double(u32())
-            case .float32: return Double(Float(bitPattern: u32()))
-            case .float64: return Double(bitPattern: u64())
-            case .bool: return p.load(as: UInt8.self) != 0 ? 1 : 0
-            case .int8: return Double(p.load(as: Int8.self))
-            case .uint8: return Double(p.load(as: UInt8.self))
-            case .int64: return Double(Int64(bitPattern: u64()))
-            case .uint64: return Double(u64())
-            }
+    /// DigitalMicrograph's codes of the number types.
+    static func simple(_ code: UInt64) -> ElementType? {
+        switch code {
+        case 2: return .int16
+        case 3: return .int32
+        case 4: return .uint16
+        case 5: return .uint32
+        case 6: return .float32
+        case 7: return .float64
+        case 8: return .bool
+        case 9: return .int8
+        case 10: return .uint8
+        case 11: return .int64
+        case 12: return .uint64
+        default: return nil
         }
     }
 
@@ -314,7 +280,7 @@ struct DMParser {
         let offset: Int
         let count: Int
         let fields: Int
-        let type: Simple
+        let type: ElementType
         /// The first numbers (at most 4,096), for small arrays read as metadata.
         let values: [Double]
     }
@@ -396,8 +362,8 @@ struct DMParser {
         var info: [UInt64] = []
         for _ in 0..<n { info.append(try be(version == 4 ? 8 : 4, "a type code")) }
         guard let first = info.first else { throw DKLError.data("damaged: a value without a type at byte \(pos)") }
-        func simple(_ code: UInt64) throws -> Simple {
-            guard let s = Simple(rawValue: Int(truncatingIfNeeded: code)), code < 64 else { throw DKLError.data("damaged: unknown value type \(code) at byte \(pos)") }
+        func simple(_ code: UInt64) throws -> ElementType {
+            guard let s = DMParser.simple(code) else { throw DKLError.data("damaged: unknown value type \(code) at byte \(pos)") }
             return s
         }
         switch first {
@@ -411,7 +377,7 @@ struct DMParser {
             return .structure(try types.map { try number($0) })
         case 20:   // an array of numbers, or of structs
             guard info.count >= 3 else { throw DKLError.data("damaged: an array tag at byte \(pos)") }
-            var types: [Simple]
+            var types: [ElementType]
             if info[1] == 15 {
                 guard info.count >= 5, info[3] <= 1 << 12, info.count == 5 + 2 * Int(info[3]) else { throw DKLError.data("damaged: an array of structs at byte \(pos)") }
                 types = try (0..<Int(info[3])).map { try simple(info[5 + 2 * $0]) }
@@ -441,7 +407,7 @@ struct DMParser {
     }
 
     /// One number of `type`, in the values' byte order.
-    mutating func number(_ type: Simple) throws -> Double {
+    mutating func number(_ type: ElementType) throws -> Double {
         try need(type.size, "a value")
         let p = bytes.baseAddress! + pos
         pos += type.size

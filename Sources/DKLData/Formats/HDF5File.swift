@@ -60,12 +60,20 @@ public final class HDF5File {
         guard let p = path else { return try mainDataset() }
         let full = p.hasPrefix("/") ? p : "/" + p
         switch kind(full) {
-        case 1: return try HDF5Dataset(file: self, path: full)
+        case 1: return try calibrated(HDF5Dataset(file: self, path: full))
         case 0:
             // A group: EMD/emdfile groups hold their array as 'data'.
-            if kind(full + "/data") == 1 { return try HDF5Dataset(file: self, path: full + "/data") }
+            if kind(full + "/data") == 1 { return try calibrated(HDF5Dataset(file: self, path: full + "/data")) }
             throw DKLError.data("'\(full)' is a group, not a dataset (datasets: \(listing()))", file: path)
         default:
+            // A channel of a USID or NSID file, by its quantity (HeightRetrace).
+            if !p.hasPrefix("/") {
+                let mains = try mainDatasets()
+                let named = mains.filter { $0.quantity == p }
+                if named.count == 1 { return try open(named[0]) }
+                if named.count > 1 { throw DKLError.data("\(named.count) channels measure '\(p)'; name one by its path (\(named.map(\.path).joined(separator: ", ")))", file: self.path) }
+                if !mains.isEmpty { throw DKLError.data("no channel or dataset '\(p)' (channels: \(mains.map(\.quantity).joined(separator: ", ")))", file: self.path) }
+            }
             throw DKLError.data("dataset '\(full)' not found (datasets: \(listing()))", file: self.path)
         }
     }
@@ -85,15 +93,12 @@ public final class HDF5File {
             return (t.intValue == 1 || t.stringValue == "array") && kind(g + "/data") == 1
         }
         if emd.count == 1 { return try HDF5Dataset(file: self, path: emd[0] + "/data") }
-        // NSID main datasets carry 'main_data_name'; USID ones 'quantity' beside Position_Indices.
-        let nsid = try datasets.filter { try attributes(at: $0)["main_data_name"] != nil }
-        if nsid.count == 1 { return try HDF5Dataset(file: self, path: nsid[0]) }
-        let usid = try datasets.filter { d in
-            let parent = PathName.directory(d)
-            return try attributes(at: d)["quantity"] != nil && kind(parent + "/Position_Indices") == 1
-                && !d.hasSuffix("_Indices") && !d.hasSuffix("_Values")
+        // NSID and USID main datasets: one, or one named by its quantity.
+        let mains = try mainDatasets()
+        if mains.count == 1 { return try open(mains[0]) }
+        if mains.count > 1 {
+            throw DKLError.data("the file holds \(mains.count) channels; name one as FILE:QUANTITY (\(mains.map(\.quantity).joined(separator: ", ")))", file: path)
         }
-        if usid.count == 1 { return try USIDMain(file: self, path: usid[0]) }
         throw DKLError.data("the file has \(datasets.count) datasets; name one as FILE:/path (datasets: \(listing()))", file: path)
     }
 
@@ -203,7 +208,8 @@ public final class HDF5File {
 public final class HDF5Dataset: ArraySource {
     public let name: String
     public let shape: [Int]
-    public let attributes: JSON
+    /// The dataset's attributes, with the calibrations its layout gives (HDF5File.calibrated).
+    public internal(set) var attributes: JSON
     let file: HDF5File
     let id: hid_t
 
@@ -285,15 +291,17 @@ final class USIDMain: ArraySource {
     let main: HDF5Dataset
     let name: String
     let shape: [Int]
-    var attributes: JSON { main.attributes }
+    let attributes: JSON
 
-    init(file: HDF5File, path: String) throws {
+    /// The main dataset at `path`, whose ancillary datasets are in `group` (its own group
+    /// or an enclosing one, which a measurement's channels share).
+    init(file: HDF5File, path: String, group: String) throws {
         main = try HDF5Dataset(file: file, path: path)
         name = main.name
-        let parent = PathName.directory(path)
-        /// Sizes of the dimensions an index table spans, slowest-varying first, read from
-        /// the table itself (writers differ in the column order they use).
-        func dims(_ ds: String) throws -> [Int] {
+        let parent = group
+        /// Per dimension an index table spans, slowest-varying first (writers differ in the
+        /// column order they use): its row or column in the table, its stride and size.
+        func dims(_ ds: String) throws -> [(column: Int, stride: Int, size: Int)] {
             let idx = try HDF5Dataset(file: file, path: parent + "/" + ds)
             let v = try idx.readAll()
             // Every index counts grid points: a whole number below the table's length.
@@ -301,7 +309,7 @@ final class USIDMain: ArraySource {
             if let bad = v.firstIndex(where: { !($0 >= 0 && $0 < limit && $0.rounded() == $0) }) {
                 throw DKLError.data("USID \(ds) holds \(v[bad]) at entry \(bad), not an index below \(Int(limit))", file: file.path)
             }
-            guard idx.rank == 2 else { return [Int(v.max() ?? 0) + 1] }
+            guard idx.rank == 2 else { return [(0, 1, Int(v.max() ?? 0) + 1)] }
             // Position_Indices is (points, dims); Spectroscopic_Indices is (dims, points).
             let pointsFirst = ds == "Position_Indices"
             let (points, nd) = pointsFirst ? (idx.shape[0], idx.shape[1]) : (idx.shape[1], idx.shape[0])
@@ -319,14 +327,40 @@ final class USIDMain: ArraySource {
                     throw DKLError.data("USID \(ds) does not enumerate a regular grid", file: file.path)
                 }
             }
-            return dimsFound.map(\.size)
+            return dimsFound
         }
         let pos = try dims("Position_Indices")
-        let spec = file.kind(parent + "/Spectroscopic_Indices") == 1 ? try dims("Spectroscopic_Indices") : [main.shape.last ?? 1]
-        guard main.rank == 2, pos.reduce(1, *) == main.shape[0], spec.reduce(1, *) == main.shape[1] else {
-            throw DKLError.data("USID dataset shape \(main.shape) does not match its indices \(pos) × \(spec)", file: name)
+        let spec = file.kind(parent + "/Spectroscopic_Indices") == 1 ? try dims("Spectroscopic_Indices") : [(0, 1, main.shape.last ?? 1)]
+        let (posSizes, specSizes) = (pos.map(\.size), spec.map(\.size))
+        guard main.rank == 2, posSizes.reduce(1, *) == main.shape[0], specSizes.reduce(1, *) == main.shape[1] else {
+            throw DKLError.data("USID dataset shape \(main.shape) does not match its indices \(posSizes) × \(specSizes)", file: name)
         }
-        shape = pos + spec
+        // The calibrations: each dimension's values along its own index, from the Values tables.
+        func axes(_ ds: String, _ found: [(column: Int, stride: Int, size: Int)], pointsFirst: Bool) throws -> [JSON] {
+            guard file.kind(parent + "/" + ds) == 1 else { return found.map { HDF5Axes.axis(name: "", values: (0..<$0.size).map(Double.init), units: "") } }
+            let table = try HDF5Dataset(file: file, path: parent + "/" + ds)
+            let values = try table.readAll()
+            let attrs = try file.attributes(at: parent + "/" + ds)
+            let labels = HDF5Axes.strings(attrs["labels"]), units = HDF5Axes.strings(attrs["units"])
+            guard table.rank == 2 else { return found.map { HDF5Axes.axis(name: labels.first ?? "", values: Array(values.prefix($0.size)), units: units.first ?? "") } }
+            let (rows, columns) = (table.shape[0], table.shape[1])
+            return found.map { d in
+                let v = (0..<d.size).map { j -> Double in
+                    let k = j * d.stride
+                    let at = pointsFirst ? k * columns + d.column : d.column * columns + k
+                    return at < rows * columns ? values[at] : Double(j)
+                }
+                return HDF5Axes.axis(name: d.column < labels.count ? labels[d.column] : "", values: v, units: d.column < units.count ? units[d.column] : "")
+            }
+        }
+        var posAxes = try axes("Position_Values", pos, pointsFirst: true)
+        var specAxes = try axes("Spectroscopic_Values", spec, pointsFirst: false)
+        // A single spectroscopic value (an image) or a single position (one spectrum) is no dimension.
+        var (p, sp) = (posSizes, specSizes)
+        if sp.allSatisfy({ $0 == 1 }) && !p.isEmpty { sp = []; specAxes = [] }
+        if p.allSatisfy({ $0 == 1 }) && !sp.isEmpty { p = []; posAxes = [] }
+        shape = p + sp
+        attributes = HDF5Axes.merge(main.attributes, axes: posAxes + specAxes, spectral: !sp.isEmpty)
     }
 
     var cached: [Double]?

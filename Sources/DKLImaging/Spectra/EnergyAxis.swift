@@ -57,6 +57,13 @@ public struct EnergyAxis: Sendable, Equatable {
             return EnergyAxis(values: v, unit: unit)
         }
         for attrs in attributes {
+            // An axis given value by value (a Nanonis spectrum's sweep column).
+            if let list = attrs["energy_values"]?.arrayValue {
+                let v = list.compactMap(\.doubleValue)
+                guard v.count == list.count, v.allSatisfy(\.isFinite) else { throw DKLError.data("the energy axis ('energy_values') holds a value that is not a finite number", file: name) }
+                guard v.count == channels else { throw DKLError.data("the energy axis has \(v.count) values but the spectra have \(channels) channels", file: name) }
+                return EnergyAxis(values: v, unit: attrs["energy_unit"]?.stringValue ?? "eV")
+            }
             if let start = attrs["energy_start"]?.doubleValue, let step = attrs["energy_step"]?.doubleValue, start.isFinite, step.isFinite, step != 0 {
                 return EnergyAxis(start: start, step: step, count: channels, unit: attrs["energy_unit"]?.stringValue ?? "eV")
             }

@@ -11,10 +11,12 @@ import DKLData
 ///     integral:LO:HI   mean:LO:HI   max:LO:HI   ratio:LO1:HI1:LO2:HI2
 ///     peak:LO:HI       prominence:LO:HI         fit:gauss|lorentz:LO:HI
 ///     edge:PRE_LO:PRE_HI:LO:HI
+///     edgeratio:PRE_LO:PRE_HI:LO:HI:PRE_LO2:PRE_HI2:LO2:HI2
 ///
 /// An edge is the EELS core-loss recipe: a power law A·E^−r fitted to the pre-edge window
 /// (least squares of log counts on log energy) and extrapolated under the edge, whose
-/// integral above it is the value.
+/// integral above it is the value. An edge ratio is the first edge's value over the
+/// second's (the same recipe on each: a composition ratio such as Ti L2,3 over O K).
 ///
 /// A fit gives five fields NAME_centre, NAME_height, NAME_fwhm, NAME_area, NAME_r2.
 public struct Scalarizer: Sendable, Equatable {
@@ -28,6 +30,8 @@ public struct Scalarizer: Sendable, Equatable {
         case fit(PeakFit.Shape, ClosedRange<Double>)
         /// A power-law background fitted over the first window, the edge's integral over the second.
         case edge(pre: ClosedRange<Double>, ClosedRange<Double>)
+        /// Two edges, each over its own power-law background: the first's integral over the second's.
+        case edgeRatio(pre: ClosedRange<Double>, ClosedRange<Double>, pre2: ClosedRange<Double>, ClosedRange<Double>)
     }
 
     public var name: String
@@ -71,12 +75,19 @@ public struct Scalarizer: Sendable, Equatable {
                 throw DKLError.usage("'\(text)': the pre-edge window must lie below the edge, at positive energies")
             }
             kind = .edge(pre: pre, edge)
+        case "edgeratio":
+            try expect(9)
+            let (pre, edge, pre2, edge2) = (try band(1), try band(3), try band(5), try band(7))
+            guard pre.upperBound <= edge.lowerBound, pre.lowerBound > 0, pre2.upperBound <= edge2.lowerBound, pre2.lowerBound > 0 else {
+                throw DKLError.usage("'\(text)': each pre-edge window must lie below its edge, at positive energies")
+            }
+            kind = .edgeRatio(pre: pre, edge, pre2: pre2, edge2)
         case "fit":
             try expect(4)
             guard let shape = PeakFit.Shape(rawValue: parts[1]) else { throw DKLError.usage("'\(text)': the peak shape must be gauss or lorentz") }
             kind = .fit(shape, try band(2))
         default:
-            throw DKLError.usage("unknown scalarizer '\(parts[0])' (integral, mean, max, ratio, peak, prominence, fit, edge)")
+            throw DKLError.usage("unknown scalarizer '\(parts[0])' (integral, mean, max, ratio, peak, prominence, fit, edge, edgeratio)")
         }
         return Scalarizer(name: name ?? parts.joined(separator: "_").replacingOccurrences(of: ".", with: "p").replacingOccurrences(of: "-", with: "m"), kind: kind)
     }
@@ -89,6 +100,8 @@ public struct Scalarizer: Sendable, Equatable {
         /// between a channel's neighbours.
         let widths: [Double]
         let first: [Int], second: [Int]
+        /// An edge ratio's second edge and its pre-edge window.
+        let third: [Int], fourth: [Int]
 
         /// The values (one, or five for a fit) for one spectrum; NaN when the spectrum holds
         /// NaN in the band or a fit fails (the second result says which: 1 NaN, 2 no fit).
@@ -96,6 +109,8 @@ public struct Scalarizer: Sendable, Equatable {
             let nan = [Double](repeating: .nan, count: scalarizer.fieldNames.count)
             for c in first where !s[c].isFinite { return (nan, 1) }
             for c in second where !s[c].isFinite { return (nan, 1) }
+            for c in third where !s[c].isFinite { return (nan, 1) }
+            for c in fourth where !s[c].isFinite { return (nan, 1) }
             func integral(_ cs: [Int]) -> Double { cs.reduce(0.0) { $0 + s[$1] * widths[$1] } }
             switch scalarizer.kind {
             case .integral: return ([integral(first)], 0)
@@ -125,20 +140,28 @@ public struct Scalarizer: Sendable, Equatable {
                 guard let f = PeakFit.fit(shape, energies: first.map { energies[$0] }, values: first.map { s[$0] }) else { return (nan, 2) }
                 return ([f.centre, f.height, f.fwhm, f.area, f.r2], 0)
             case .edge:
-                // log I = a + b·log E over the pre-edge window (b = −r); no fit without
-                // positive counts there.
-                var (n, sx, sy, sxx, sxy) = (0.0, 0.0, 0.0, 0.0, 0.0)
-                for c in second {
-                    guard s[c] > 0 else { return (nan, 2) }
-                    let (x, y) = (log(energies[c]), log(s[c]))
-                    n += 1; sx += x; sy += y; sxx += x * x; sxy += x * y
-                }
-                let d = n * sxx - sx * sx
-                guard d > 0 else { return (nan, 2) }
-                let b = (n * sxy - sx * sy) / d, a = (sy - b * sx) / n
-                let value = first.reduce(0.0) { $0 + (s[$1] - exp(a + b * log(energies[$1]))) * widths[$1] }
-                return value.isFinite ? ([value], 0) : (nan, 2)
+                guard let value = edge(first, above: second, s) else { return (nan, 2) }
+                return ([value], 0)
+            case .edgeRatio:
+                guard let a = edge(first, above: second, s), let b = edge(third, above: fourth, s), b != 0, (a / b).isFinite else { return (nan, 2) }
+                return ([a / b], 0)
             }
+        }
+
+        /// The integral over `channels` above a power law fitted over `pre` (log I = a + b·log E,
+        /// least squares): nil without positive counts in the window or a finite result.
+        func edge(_ channels: [Int], above pre: [Int], _ s: UnsafeBufferPointer<Double>) -> Double? {
+            var (n, sx, sy, sxx, sxy) = (0.0, 0.0, 0.0, 0.0, 0.0)
+            for c in pre {
+                guard s[c] > 0 else { return nil }
+                let (x, y) = (log(energies[c]), log(s[c]))
+                n += 1; sx += x; sy += y; sxx += x * x; sxy += x * y
+            }
+            let d = n * sxx - sx * sx
+            guard d > 0 else { return nil }
+            let b = (n * sxy - sx * sy) / d, a = (sy - b * sx) / n
+            let value = channels.reduce(0.0) { $0 + (s[$1] - exp(a + b * log(energies[$1]))) * widths[$1] }
+            return value.isFinite ? value : nil
         }
     }
 
@@ -161,20 +184,30 @@ public struct Scalarizer: Sendable, Equatable {
             let lo = i > 0 ? e[i - 1] : e[i] - (e[i + 1] - e[i]), hi = i + 1 < e.count ? e[i + 1] : e[i] + (e[i] - e[i - 1])
             return abs(hi - lo) / 2
         }
-        var first: [Int] = [], second: [Int] = []
+        var first: [Int] = [], second: [Int] = [], third: [Int] = [], fourth: [Int] = []
         switch kind {
         case let .integral(b), let .mean(b), let .max(b), let .peak(b), let .prominence(b), let .fit(_, b): first = try axis.channels(in: b)
         case let .ratio(a, b): first = try axis.channels(in: a); second = try axis.channels(in: b)
         case let .edge(pre, b): first = try axis.channels(in: b); second = try axis.channels(in: pre)
+        case let .edgeRatio(pre, b, pre2, b2):
+            first = try axis.channels(in: b); second = try axis.channels(in: pre)
+            third = try axis.channels(in: b2); fourth = try axis.channels(in: pre2)
         }
-        if case .edge = kind {
-            guard second.count >= 3 else { throw DKLError.usage("\(name): a pre-edge window needs at least 3 channels, found \(second.count)") }
-            guard second.allSatisfy({ e[$0] > 0 }) else { throw DKLError.usage("\(name): the pre-edge window must be at positive energies") }
+        // Every pre-edge window holds enough channels, all at positive energies.
+        let windows: [[Int]]
+        switch kind {
+        case .edge: windows = [second]
+        case .edgeRatio: windows = [second, fourth]
+        default: windows = []
+        }
+        for window in windows {
+            guard window.count >= 3 else { throw DKLError.usage("\(name): a pre-edge window needs at least 3 channels, found \(window.count)") }
+            guard window.allSatisfy({ e[$0] > 0 }) else { throw DKLError.usage("\(name): the pre-edge window must be at positive energies") }
         }
         if case .fit = kind, first.count < 6 {
             throw DKLError.usage("\(name): a fit needs at least 6 channels in its band, found \(first.count)")
         }
-        return Bound(scalarizer: self, energies: e, widths: widths, first: first, second: second)
+        return Bound(scalarizer: self, energies: e, widths: widths, first: first, second: second, third: third, fourth: fourth)
     }
 }
 

@@ -47,6 +47,14 @@ public enum SpectrumSource {
     }
 
     /// The energy axis of `channels` channels: from `option`, or from the file or the stream's header.
+    /// The size of a pixel of the grid, when the file or the stream's header gives it.
+    public var pixelSize: PixelSize? {
+        switch self {
+        case let .array(cube): return PixelSize(attributes: cube.attributes)
+        case let .stream(r, _): return PixelSize(attributes: r.header.attrs)
+        }
+    }
+
     public func energyAxis(option: String?, channels: Int) throws -> EnergyAxis {
         switch self {
         case let .array(cube): return try EnergyAxis.resolve(option: option, source: cube, channels: channels)
