@@ -34,7 +34,7 @@ check: check-deps
 	DKL_BIN=$(CURDIR)/.build/release $(SWIFT) test --disable-swift-testing $(SWIFTFLAGS) $(QUICK_SKIP)
 
 # Damaged files of every kind the tools read (streams, NDJSON, NPY, HDF5, USID, DM4, Velox,
-# Nanonis grids and spectra, Igor waves, DKL and VAE models, ferrosim checkpoints,
+# HyperSpy, Nanonis grids and spectra, Igor waves, DKL and VAE models, ferrosim checkpoints,
 # dkl-explore traces), 520 of each, through the tools,
 # and hostile values for the options of every tool: prints cases, rejected, accepted,
 # crashes and hangs per kind (make test tries 60 files of each kind and 150 options).

@@ -5,6 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 bin=${1:-.build/release}
 ./bench/stream.sh "$bin"
+./bench/formats.sh "$bin"
 ./bench/dkl.sh
 ./bench/pipeline.sh "$bin"
 ./bench/ferrosim.sh "$bin"

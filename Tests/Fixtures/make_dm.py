@@ -173,7 +173,7 @@ def big(path, gib):
     n = h * w_ * e
     marker = b"DKL-DATA"   # a stand-in for the values, replaced as the file is written
     entry = image(w, marker, [w_, h, e], DATA_TYPE[np.dtype("float32")], "SI",
-                  [(0, 1, "nm"), (0, 1, "nm"), (-400, 0.5, "eV")], {"Format": "Spectrum image", "Signal": "EELS"}, (6, n))
+                  [(0, 1, "nm"), (0, 1, "nm"), (800, 0.5, "eV")], {"Format": "Spectrum image", "Signal": "EELS"}, (6, n))
     root = w.group([("ImageList", w.group([thumbnail(w), entry]))])
     blob = w.file(root)
     at = blob.index(marker)

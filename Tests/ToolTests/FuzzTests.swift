@@ -33,7 +33,7 @@ final class FuzzTests: XCTestCase {
     func testDamagedFilesOfEveryKind() throws {
         let dir = TempDir()
         let kinds = try makeKinds(dir)
-        XCTAssertEqual(kinds.count, 14)
+        XCTAssertEqual(kinds.count, 15)
         var totals = (cases: 0, rejected: 0, accepted: 0, crashes: 0, hangs: 0)
         // DKL_FUZZ_KINDS=a,b tries only those kinds (their cases are the same as in a whole run).
         let only = ProcessInfo.processInfo.environment["DKL_FUZZ_KINDS"].map { Set($0.split(separator: ",").map(String.init)) }
@@ -299,6 +299,8 @@ final class FuzzTests: XCTestCase {
                  commands: [("dkl-cat", { f, _ in ["--list", f] }), ("dkl-cat", { f, o in ["--import", f + ":Current", "-o", o] })]),
             Kind(name: "igor", ext: "ibw", seed: try dir.read("scan.ibw"), text: false, cutsRefused: true,
                  commands: [("dkl-cat", { f, _ in ["--list", f] }), ("dkl-patches", { f, o in ["-w", "3", f + ":HeightRetrace", "-o", o] })]),
+            Kind(name: "hyperspy", ext: "hspy", seed: try read(root + "/Tests/Fixtures/hspy/uneven.hspy"), text: false, cutsRefused: true,
+                 commands: [("dkl-cat", { f, _ in ["--list", f] }), ("dkl-cat", { f, o in ["--import", f, "-o", o] })]),
             Kind(name: "usid", ext: "h5", seed: try dir.read("usid.h5"), text: false, cutsRefused: true,
                  commands: [("dkl-cat", { f, o in ["--import", f, "-o", o] })]),
             Kind(name: "dkl-model", ext: "h5", seed: try dir.read("model.h5"), text: false, cutsRefused: true,

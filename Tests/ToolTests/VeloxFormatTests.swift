@@ -114,11 +114,21 @@ final class VeloxFormatTests: XCTestCase {
             f = h5py.File('metadata.emd', 'r+')
             f['Data/SpectrumStream/ca60be96f3d5453cb0cebe70ec2649ea/Metadata'][0, 0] = ord('#')
             f.close()
+            # An image of another raster (8 x 8) than the stream's (16 x 16): not decoded on it.
+            shutil.copy('\(VeloxFormatTests.si)', 'raster.emd')
+            f = h5py.File('raster.emd', 'r+')
+            g = f['Data/Image/9f4e9989c30045d490f40dcf5ca5cd9d']
+            small = g['Data'][:8, :8, :]
+            del g['Data']
+            g['Data'] = small
+            f.close()
             """, cwd: dir.path)
         var r = try Tools.expect(1, "dkl-cat", ["--import", "channel.emd:EDS", "-o", "x.dkl"], cwd: dir.path)
         XCTAssertEqual(r.err, "dkl-cat: channel.emd: Velox spectrum stream /Data/SpectrumStream/ca60be96f3d5453cb0cebe70ec2649ea: value 5000.0 at entry 100 is neither a channel below 4096 nor the pixel separator 65535 (damaged stream)\n")
         r = try Tools.expect(1, "dkl-cat", ["--list", "metadata.emd"], cwd: dir.path)
         XCTAssertTrue(r.err.hasPrefix("dkl-cat: metadata.emd: Velox metadata /Data/SpectrumStream/ca60be96f3d5453cb0cebe70ec2649ea/Metadata is not JSON ("), r.report)
+        r = try Tools.expect(1, "dkl-cat", ["--import", "raster.emd:EDS", "-o", "x.dkl"], cwd: dir.path)
+        XCTAssertEqual(r.err, "dkl-cat: raster.emd: Velox spectrum stream /Data/SpectrumStream/ca60be96f3d5453cb0cebe70ec2649ea holds 1274 pixels, more than the 5 frames of 8 × 8 of the image acquired with it\n")
         XCTAssertFalse(dir.exists("x.dkl"))
     }
 }

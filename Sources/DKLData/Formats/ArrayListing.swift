@@ -83,9 +83,15 @@ extension ArrayFile {
                 return ArraySignal(spec: unique ? "\(path):\(m.quantity)" : "\(path):\(m.path)", name: m.quantity,
                                    kind: "\(m.layout) \(ArraySignal.kind(rank: a.rank))", shape: a.shape, axes: a.attributes["axes"]?.arrayValue ?? [])
             }
+            // HyperSpy signals by title; their metadata and axes are not arrays to list.
+            let spy = try f.hyperspySignals().map { s in
+                let a = try f.dataset(s.path)
+                return ArraySignal(spec: "\(path):\(s.title)", name: s.title, kind: "HyperSpy \(ArraySignal.kind(rank: a.rank))", shape: a.shape,
+                                   axes: a.attributes["axes"]?.arrayValue ?? [])
+            }
             let skip = Set(mains.map(\.path))
             let others: [ArraySignal] = try f.datasetPaths.compactMap { d in
-                guard !skip.contains(d), let ds = try? f.dataset(d) else { return nil }
+                guard !skip.contains(d), !(d.hasPrefix("/Experiments/") && !spy.isEmpty), let ds = try? f.dataset(d) else { return nil }
                 let attrs = try f.attributes(at: d)
                 let dir = PathName.directory(d)
                 if attrs["CLASS"]?.stringValue == "DIMENSION_SCALE" { return nil }
@@ -94,7 +100,7 @@ extension ArrayFile {
                 return ArraySignal(spec: "\(path):\(d)", name: PathName.base(d), kind: ArraySignal.kind(rank: ds.rank), shape: ds.shape,
                                    axes: ds.attributes["axes"]?.arrayValue ?? [])
             }
-            return channels + others
+            return spy + channels + others
         case .dm:
             let f = try DMFile(path: path)
             return f.images.enumerated().map { k, image in

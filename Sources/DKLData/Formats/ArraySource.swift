@@ -58,7 +58,8 @@ extension ArraySource {
 }
 
 /// Opens arrays by name: `file.npy`, `file.h5` (its only dataset, or the main dataset of an
-/// EMD, NSID or USID file), `file.h5:/group/dataset`, a DigitalMicrograph file `file.dm3`
+/// EMD, NSID, USID or HyperSpy file), `file.h5:/group/dataset`, `file.h5:QUANTITY` (an NSID
+/// or USID channel), `file.hspy:TITLE`, a DigitalMicrograph file `file.dm3`
 /// (its only image) or `file.dm4:1`, `file.dm3:HAADF` (an image by index or by name), a
 /// Velox file's signal `file.emd:HAADF`, `file.emd:EDS`, a Nanonis grid's channel or
 /// parameter `grid.3ds:LockinX`, `grid.3ds:Z`, a Nanonis spectrum's `point.dat:Current`, an
@@ -126,7 +127,7 @@ public enum ArrayFile {
 
     public static func isHDF5Name(_ path: String) -> Bool {
         let l = path.lowercased()
-        return [".h5", ".hdf5", ".hdf", ".emd", ".nxs", ".he5"].contains { l.hasSuffix($0) }
+        return [".h5", ".hdf5", ".hdf", ".emd", ".nxs", ".he5", ".hspy"].contains { l.hasSuffix($0) }
     }
 
     /// Writes an array to `spec` (NPY, or HDF5 for `.h5`-like names, dataset path after ':',

@@ -58,6 +58,8 @@ public final class HDF5File {
     /// of an EMD (1.0 or emdfile), NSID or USID file.
     public func dataset(_ path: String?) throws -> ArraySource {
         guard let p = path else { return try mainDataset() }
+        // A HyperSpy signal by its title (or index).
+        if !p.hasPrefix("/"), let signal = try hyperspySignal(named: p) { return try calibrated(HDF5Dataset(file: self, path: signal)) }
         let full = p.hasPrefix("/") ? p : "/" + p
         switch kind(full) {
         case 1: return try calibrated(HDF5Dataset(file: self, path: full))
@@ -85,7 +87,13 @@ public final class HDF5File {
 
     func mainDataset() throws -> ArraySource {
         let (datasets, groups) = objects()
-        if datasets.count == 1 { return try HDF5Dataset(file: self, path: datasets[0]) }
+        if datasets.count == 1 { return try calibrated(HDF5Dataset(file: self, path: datasets[0])) }
+        // HyperSpy: one signal, or one named by its title.
+        let signals = hyperspySignals()
+        if signals.count == 1 { return try calibrated(HDF5Dataset(file: self, path: signals[0].path)) }
+        if signals.count > 1 {
+            throw DKLError.data("the file holds \(signals.count) HyperSpy signals; name one as FILE:TITLE (\(signals.map(\.title).joined(separator: ", ")))", file: path)
+        }
         if datasets.isEmpty { throw DKLError.data("the file has no dataset", file: path) }
         // EMD 1.0 (emd_group_type = 1) and emdfile (emd_group_type = 'array') groups.
         let emd = try groups.filter { g in
@@ -116,23 +124,33 @@ public final class HDF5File {
         let n = Int(H5Sget_simple_extent_npoints(space))
         // The child process of init read string datasets of at most 16 elements.
         guard H5Tget_class(type) == H5T_STRING, (1...16).contains(n) else { return nil }
+        return HDF5File.strings(type: type, space: space, count: n) { mem, buf in
+            H5Dread(ds, mem, dkl_h5s_all(), dkl_h5s_all(), dkl_h5p_default(), buf)
+        }?.first
+    }
+
+    /// The `count` strings of a dataset's or an attribute's string `type` (variable- or
+    /// fixed-length, each up to its first NUL), read by `read(memoryType, buffer)`.
+    static func strings(type: hid_t, space: hid_t, count n: Int, read: (hid_t, UnsafeMutableRawPointer) -> herr_t) -> [String]? {
         if H5Tis_variable_str(type) > 0 {
             let mem = H5Tcopy(dkl_h5t_c_s1())
             defer { H5Tclose(mem) }
             H5Tset_size(mem, dkl_h5t_variable())
             H5Tset_cset(mem, H5Tget_cset(type))
             var ptrs = [UnsafeMutablePointer<CChar>?](repeating: nil, count: n)
-            guard H5Dread(ds, mem, dkl_h5s_all(), dkl_h5s_all(), dkl_h5p_default(), &ptrs) >= 0 else { return nil }
-            let text = ptrs[0].map { String(cString: $0) }
+            guard ptrs.withUnsafeMutableBytes({ read(mem, $0.baseAddress!) }) >= 0 else { return nil }
+            let strings = ptrs.map { $0.map { String(cString: $0) } ?? "" }
             H5Dvlen_reclaim(mem, space, dkl_h5p_default(), &ptrs)
-            return text
+            return strings
         }
         let size = H5Tget_size(type)
         guard size > 0, size < 1 << 20 else { return nil }
         var buf = [UInt8](repeating: 0, count: size * n)
-        guard H5Dread(ds, type, dkl_h5s_all(), dkl_h5s_all(), dkl_h5p_default(), &buf) >= 0 else { return nil }
-        let first = buf.prefix(size)
-        return String(decoding: first.prefix(while: { $0 != 0 }), as: UTF8.self)
+        guard buf.withUnsafeMutableBytes({ read(type, $0.baseAddress!) }) >= 0 else { return nil }
+        return (0..<n).map { i in
+            let s = buf[(i * size)..<((i + 1) * size)]
+            return String(decoding: s.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
     }
 
     /// Attributes of the object at `path` as a JSON object (numbers, strings, arrays);
@@ -175,28 +193,24 @@ public final class HDF5File {
             var v = [Double](repeating: 0, count: max(n, 1))
             guard H5Aread(a, dkl_h5t_native_double(), &v) >= 0 else { return nil }
             return scalar || n == 1 ? .number(v[0]) : .array(v.prefix(n).map { .number($0) })
-        case H5T_STRING:
-            var strings: [String] = []
-            if H5Tis_variable_str(type) > 0 {
-                let mem = H5Tcopy(dkl_h5t_c_s1())
-                defer { H5Tclose(mem) }
-                H5Tset_size(mem, dkl_h5t_variable())
-                H5Tset_cset(mem, H5Tget_cset(type))
-                var ptrs = [UnsafeMutablePointer<CChar>?](repeating: nil, count: max(n, 1))
-                guard H5Aread(a, mem, &ptrs) >= 0 else { return nil }
-                strings = ptrs.map { $0.map { String(cString: $0) } ?? "" }
-                H5Dvlen_reclaim(mem, space, dkl_h5p_default(), &ptrs)
-            } else {
-                let size = H5Tget_size(type)
-                guard size > 0, size < 1 << 20 else { return nil }
-                var buf = [UInt8](repeating: 0, count: size * max(n, 1))
-                guard H5Aread(a, type, &buf) >= 0 else { return nil }
-                for i in 0..<max(n, 1) {
-                    let s = buf[(i * size)..<((i + 1) * size)]
-                    let end = s.firstIndex(of: 0) ?? s.endIndex
-                    strings.append(String(decoding: s[s.startIndex..<end], as: UTF8.self))
-                }
+        case H5T_ENUM:
+            // h5py's booleans (an enum of FALSE and TRUE over int8): the stored integers,
+            // read without conversion in the file's byte order.
+            let size = H5Tget_size(type)
+            guard (1...8).contains(size) else { return nil }
+            var raw = [UInt8](repeating: 0, count: size * max(n, 1))
+            guard H5Aread(a, type, &raw) >= 0 else { return nil }
+            let little = H5Tget_order(type) != H5T_ORDER_BE
+            let v = (0..<max(n, 1)).map { k -> Double in
+                let bytes = raw[(k * size)..<((k + 1) * size)]
+                var u: UInt64 = 0
+                for (i, b) in (little ? Array(bytes) : bytes.reversed()).enumerated() { u |= UInt64(b) << (8 * UInt64(i)) }
+                let shift = UInt64(64 - 8 * size)
+                return Double(Int64(bitPattern: u << shift) >> Int64(shift))
             }
+            return scalar || n == 1 ? .number(v[0]) : .array(v.map { .number($0) })
+        case H5T_STRING:
+            guard let strings = HDF5File.strings(type: type, space: space, count: max(n, 1), read: { H5Aread(a, $0, $1) }) else { return nil }
             return scalar || n == 1 ? .string(strings[0]) : JSON(strings)
         default:
             return nil

@@ -52,7 +52,53 @@ extension HDF5File {
         return try calibrated(HDF5Dataset(file: self, path: main.path))
     }
 
-    /// The dataset with its layout's calibrations in its attributes: an NSID dataset's
+    /// The signals of a HyperSpy file (`.hspy`): each `/Experiments/TITLE/data`, in file order.
+    public func hyperspySignals() -> [(title: String, path: String)] {
+        guard kind("/Experiments") == 0 else { return [] }
+        return objects().datasets.compactMap { d in
+            let dir = PathName.directory(d)
+            guard PathName.base(d) == "data", PathName.directory(dir) == "/Experiments" else { return nil }
+            return (PathName.base(dir), d)
+        }
+    }
+
+    /// The data path of the HyperSpy signal titled `name` (or of index `name`); nil when
+    /// the file has no HyperSpy signals or none answers to it.
+    func hyperspySignal(named name: String) throws -> String? {
+        let signals = hyperspySignals()
+        guard !signals.isEmpty, kind("/" + name) == -1 else { return nil }
+        if let k = Int(name), signals.indices.contains(k) { return signals[k].path }
+        let named = signals.filter { $0.title == name }
+        if named.count == 1 { return named[0].path }
+        throw DKLError.data("no HyperSpy signal '\(name)' (\(signals.map(\.title).joined(separator: ", ")))", file: path)
+    }
+
+    /// A HyperSpy signal's axes (`axis-0` … beside its data, in the data's order): name,
+    /// units, and offset and scale (UniformDataAxis) or values (DataAxis); whether its last
+    /// axis is its one signal axis (not navigated).
+    func hyperspyAxes(_ group: String, rank: Int, shape: [Int]) throws -> (axes: [JSON], spectral: Bool)? {
+        var axes: [JSON] = []
+        var signalAxes: [Int] = []
+        for d in 0..<rank {
+            let g = group + "/axis-\(d)"
+            guard kind(g) == 0 else { return nil }
+            let a = try attributes(at: g)
+            func text(_ key: String) -> String { a[key]?.stringValue.flatMap { $0 == "_None_" ? nil : $0 } ?? "" }
+            let (name, units) = (text("name"), text("units"))
+            if a["navigate"]?.doubleValue == 0 { signalAxes.append(d) }
+            if kind(g + "/axis") == 1, let v = try? HDF5Dataset(file: self, path: g + "/axis"), v.rank == 1, v.shape[0] == shape[d] {
+                axes.append(HDF5Axes.axis(name: name, values: try v.readAll(), units: units))
+            } else if let offset = a["offset"]?.doubleValue, let scale = a["scale"]?.doubleValue {
+                axes.append(HDF5Axes.axis(name: name, values: (0..<shape[d]).map { offset + scale * Double($0) }, units: units))
+            } else {
+                axes.append(HDF5Axes.axis(name: name, values: (0..<shape[d]).map(Double.init), units: ""))
+            }
+        }
+        return (axes, signalAxes == [rank - 1])
+    }
+
+    /// The dataset with its layout's calibrations in its attributes: a HyperSpy signal's
+    /// axes, an NSID dataset's
     /// dimension scales (named by DIMENSION_LABELS, beside it), a Berkeley EMD group's
     /// `dim1`…`dimN` vectors (with `name` and `units`).
     func calibrated(_ ds: HDF5Dataset) throws -> HDF5Dataset {
@@ -61,6 +107,12 @@ extension HDF5File {
         let prefix = dir == "/" ? "" : dir
         var vectors: [(name: String, path: String)] = []
         var spectral = false
+        if PathName.base(path) == "data", PathName.directory(dir) == "/Experiments",
+           let (axes, signal) = try hyperspyAxes(dir, rank: ds.rank, shape: ds.shape) {
+            let units = axes.last?["units"]?.stringValue ?? ""
+            ds.attributes = HDF5Axes.merge(ds.attributes, axes: axes, spectral: signal || (EnergyUnits.isEnergy(units) && ds.rank != 2))
+            return ds
+        }
         if let labels = ds.attributes["DIMENSION_LABELS"].map(HDF5Axes.strings), labels.count == ds.rank {
             vectors = labels.map { ($0, prefix + "/" + $0) }
             let type = ds.attributes["data_type"]?.stringValue?.uppercased() ?? ""

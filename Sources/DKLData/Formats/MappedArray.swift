@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import DKLCore
 
 /// A file mapped read-only into memory, unmapped when the last array reading from it is
@@ -12,21 +13,64 @@ final class FileMapping {
     init(path: String, minimum: Int, what: String) throws {
         let fd = Foundation.open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw DKLError.data(String(cString: strerror(errno)), file: path) }
-        defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { throw DKLError.data(String(cString: strerror(errno)), file: path) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw DKLError.data("not a regular file", file: path) }
+        guard fstat(fd, &st) == 0 else { close(fd); throw DKLError.data(String(cString: strerror(errno)), file: path) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { close(fd); throw DKLError.data("not a regular file", file: path) }
         size = Int(st.st_size)
-        guard size >= minimum else { throw DKLError.data("not \(what) (the file is too short for its header)", file: path) }
+        guard size >= minimum else { close(fd); throw DKLError.data("not \(what) (the file is too short for its header)", file: path) }
         guard let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED else {
+            close(fd)
             throw DKLError.data("cannot map the file: \(String(cString: strerror(errno)))", file: path)
         }
         base = UnsafeRawPointer(m)
+        self.fd = fd
+        self.path = path
     }
+
+    /// The open file, for reads that copy instead of mapping (StridedArray.visitCopying).
+    let fd: Int32
+    let path: String
 
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
 
-    deinit { munmap(UnsafeMutableRawPointer(mutating: base), size) }
+    deinit { munmap(UnsafeMutableRawPointer(mutating: base), size); close(fd) }
+
+    /// Copies `count` bytes from `offset` into `buffer` (pread), or says why it cannot.
+    func copy(_ offset: Int, _ count: Int, into buffer: UnsafeMutableRawPointer) throws {
+        var done = 0
+        while done < count {
+            let n = pread(fd, buffer + done, count - done, off_t(offset + done))
+            if n > 0 { done += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            throw DKLError.data(n == 0 ? "the file was cut while it was being read" : "cannot read: \(String(cString: strerror(errno)))", file: path)
+        }
+    }
+
+    /// Bytes of pages read since the mapping's pages were last given back.
+    private let touched = Mutex(0)
+    /// How many bytes of a file's pages a process keeps mapped before giving them back, and
+    /// the file size from which planes are copied rather than mapped: 128 MiB, or the
+    /// environment's DKL_MAP_BUDGET (bytes, at least 4096) for a tighter memory limit.
+    static let residentBudget: Int = {
+        guard let text = ProcessInfo.processInfo.environment["DKL_MAP_BUDGET"], let v = Int(text), v > 0 else { return 128 << 20 }
+        return max(v, 4096)
+    }()
+
+    /// Notes that a block's walk touched about `bytes` of pages: past the budget, the
+    /// mapping's pages are given back to the kernel (MADV_DONTNEED: the page cache keeps
+    /// them, the process's resident set does not), so that a file far larger than memory
+    /// is read, block after block, in a bounded resident set. Mappings smaller than the
+    /// budget are left alone.
+    func didRead(bytes: Int) {
+        guard size > FileMapping.residentBudget else { return }
+        let release = touched.withLock { t -> Bool in
+            t = t > Int.max - bytes ? Int.max : t + bytes
+            if t < FileMapping.residentBudget { return false }
+            t = 0
+            return true
+        }
+        if release { madvise(UnsafeMutableRawPointer(mutating: base), size, MADV_DONTNEED) }
+    }
 }
 
 /// The numeric element types of binary files, decoded in either byte order.
@@ -128,10 +172,19 @@ final class MappedArray: ArraySource {
         self.attributes = attributes
     }
 
-    /// Visits the block's elements in C order of `shape`.
+    /// Visits the block's elements, each with its place in the block's C order: from the
+    /// mapping, or, for a large file read across planes (a spectrum image stored as energy
+    /// planes), copied a run at a time, which keeps the resident set small (mapping them
+    /// would map whole large pages of every plane for each row).
     func gather(start: [Int], count: [Int], _ body: (Int, UnsafeRawPointer) -> Void) throws {
         try checkBlock(start: start, count: count)
+        let element = complexModulus ? 2 * type.size : type.size
+        if mapping.size > FileMapping.residentBudget,
+           try StridedArray.visitCopying(mapping, offset: data - mapping.base, strides: strides, start: start, count: count, elementSize: element, body) {
+            return
+        }
         StridedArray.visit(data, strides: strides, start: start, count: count, body)
+        mapping.didRead(bytes: StridedArray.footprint(strides: strides, count: count, elementSize: element))
     }
 
     func readBlock(start: [Int], count: [Int]) throws -> [Double] {
@@ -141,7 +194,17 @@ final class MappedArray: ArraySource {
                 hypot(type.decode($0, littleEndian: littleEndian), type.decode($0 + type.size, littleEndian: littleEndian))
             }
         }
-        return try StridedArray.read(count.reduce(1, *), { try gather(start: start, count: count, $0) }) { type.decode($0, littleEndian: littleEndian) }
+        let n = count.reduce(1, *)
+        // The common types without a switch per element.
+        switch type {
+        case .float32: return try StridedArray.read(n, { try gather(start: start, count: count, $0) }) { Double(ElementType.float32($0, littleEndian: littleEndian)) }
+        case .uint16:
+            return try StridedArray.read(n, { try gather(start: start, count: count, $0) }) {
+                let v = $0.loadUnaligned(as: UInt16.self)
+                return Double(littleEndian ? UInt16(littleEndian: v) : UInt16(bigEndian: v))
+            }
+        default: return try StridedArray.read(n, { try gather(start: start, count: count, $0) }) { type.decode($0, littleEndian: littleEndian) }
+        }
     }
 
     func readBlockFloats(start: [Int], count: [Int]) throws -> [Float] {

@@ -8,38 +8,27 @@ public final class NPYFile: ArraySource {
     public let header: NPYHeader
     public var shape: [Int] { header.shape }
     public var attributes: JSON { .object([]) }
-    let base: UnsafeRawPointer?
-    let mappedSize: Int
+    let mapping: FileMapping
 
     public init(path: String) throws {
         name = path
-        let fd = Foundation.open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw DKLError.data(String(cString: strerror(errno)), file: path) }
-        defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { throw DKLError.data(String(cString: strerror(errno)), file: path) }
-        if (st.st_mode & S_IFMT) == S_IFDIR { throw DKLError.data("is a directory", file: path) }
-        let size = Int(st.st_size)
-        guard size >= 10 else { throw DKLError.data(size == 0 ? "empty file (expected NPY)" : "NPY header is truncated", file: path) }
-        guard let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED else {
-            throw DKLError.data("cannot map the file: \(String(cString: strerror(errno)))", file: path)
+        if stat(path, &st) == 0 {
+            if (st.st_mode & S_IFMT) == S_IFDIR { throw DKLError.data("is a directory", file: path) }
+            if st.st_size == 0 { throw DKLError.data("empty file (expected NPY)", file: path) }
+            if st.st_size < 10 { throw DKLError.data("NPY header is truncated", file: path) }
         }
-        base = UnsafeRawPointer(m)
-        mappedSize = size
+        mapping = try FileMapping(path: path, minimum: 10, what: "an NPY file")
         do {
-            header = try NPYHeader.parse(UnsafeRawBufferPointer(start: m, count: size))
+            header = try NPYHeader.parse(mapping.bytes)
         } catch let e as DKLError {
-            munmap(m, size)
             throw e.located(file: path)
         }
         let need = header.dataOffset + header.count * header.itemSize
-        if size < need {
-            munmap(m, size)
-            throw DKLError.data("file is truncated: shape \(header.shape) needs \(need) bytes, the file has \(size)", file: path)
+        if mapping.size < need {
+            throw DKLError.data("file is truncated: shape \(header.shape) needs \(need) bytes, the file has \(mapping.size)", file: path)
         }
     }
-
-    deinit { if let b = base { munmap(UnsafeMutableRawPointer(mutating: b), mappedSize) } }
 
     /// Byte strides of the logical (C-order) dimensions in the file.
     var strides: [Int] {
@@ -78,7 +67,8 @@ public final class NPYFile: ArraySource {
     /// Visits the block's elements in C order, handing each one's file pointer to `body`.
     func gather(start: [Int], count: [Int], _ body: (Int, UnsafeRawPointer) -> Void) throws {
         try checkBlock(start: start, count: count)
-        StridedArray.visit(base! + header.dataOffset, strides: strides, start: start, count: count, body)
+        StridedArray.visit(mapping.base + header.dataOffset, strides: strides, start: start, count: count, body)
+        mapping.didRead(bytes: StridedArray.footprint(strides: strides, count: count, elementSize: header.itemSize))
     }
 
     public func readBlock(start: [Int], count: [Int]) throws -> [Double] {

@@ -116,14 +116,14 @@ public final class VeloxFile {
             }
             k = primary[0]
         }
-        return try open(signals[k], index: k)
+        return try open(signals[k])
     }
 
     func listing() -> String {
         signals.enumerated().map { "\($0): \($1.name)" }.joined(separator: ", ")
     }
 
-    func open(_ s: Signal, index: Int) throws -> ArraySource {
+    func open(_ s: Signal) throws -> ArraySource {
         let name = "\(path):\(s.name)"
         switch s.content {
         case let .image(data, frames):
@@ -136,8 +136,8 @@ public final class VeloxFile {
     /// Every signal as `dkl-cat --list` shows it (a spectrum stream is scanned for its
     /// frames and shape).
     func list() throws -> [ArraySignal] {
-        try signals.enumerated().map { k, s in
-            let a = try open(s, index: k)
+        try signals.map { s in
+            let a = try open(s)
             let axes = a.attributes["axes"]?.arrayValue ?? []
             let kind = ArraySignal.kind(rank: a.rank, spectrumImage: { if case .stream = s.content { return true }; return false }())
             return ArraySignal(spec: "\(path):\(s.name)", name: s.detector, kind: kind, shape: a.shape, axes: axes)
@@ -295,8 +295,9 @@ final class VeloxSpectrumImage: ArraySource {
         // The raster: the file's images' rows × columns (acquired with the spectra), else
         // the stream's own raster definition.
         var raster: (Int, Int)?
+        var imageFrames: Int?
         for s in file.signals {
-            if case let .image(d, _) = s.content { raster = (d.shape[0], d.shape[1]); break }
+            if case let .image(d, _) = s.content { raster = (d.shape[0], d.shape[1]); imageFrames = d.rank == 3 ? d.shape[2] : 1; break }
         }
         if raster == nil, let r = settings["RasterScanDefinition"],
            let w = VeloxFile.number(r["Width"]).flatMap({ Int(exactly: $0) }), let h = VeloxFile.number(r["Height"]).flatMap({ Int(exactly: $0) }) {
@@ -343,6 +344,11 @@ final class VeloxSpectrumImage: ArraySource {
         // The pixels the stream reaches (the last one may lack its separator), in whole frames.
         let reached = pixel + (trailing ? 1 : 0)
         let frames = max(1, (reached + rows * columns - 1) / (rows * columns))
+        // A stream of more frames than the image acquired with it is not on the image's
+        // raster: decoding it there would place the counts wrongly.
+        if let f = imageFrames, frames > f {
+            throw DKLError.data("Velox spectrum stream \(group) holds \(reached) pixels, more than the \(f) frame\(f == 1 ? "" : "s") of \(rows) × \(columns) of the image acquired with it", file: file.path)
+        }
         // Rows that the stream never reached begin (and end) at its end.
         while starts.count < frames * rows + 1 { starts.append(total) }
         rowStart = starts
