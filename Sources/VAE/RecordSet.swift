@@ -98,18 +98,23 @@ public final class RecordReader {
             }
             set.count = n
         case .stream(let reader, let index, let scalars):
-            guard let batch = try locating(file: reader.name, { try reader.nextBatch(maxRecords: maxRecords) }) else { return nil }
-            set.values.reserveCapacity(batch.count * set.width)
-            for i in 0..<batch.count {
-                let r = RecordView(batch.record(i), reader.schema)
-                let v = r.floats(index)
-                if !v.allSatisfy(\.isFinite) {
-                    throw DKLError.data("field '\(field)' holds NaN or infinity", file: reader.name, record: consumed + i + 1)
+            // Whole chunks of maxRecords (a pipe hands over what it has): the network's
+            // products then run on the same chunks as from a file, to the same bits.
+            set.values.reserveCapacity(maxRecords * set.width)
+            while set.count < maxRecords,
+                  let batch = try locating(file: reader.name, { try reader.nextBatch(maxRecords: maxRecords - set.count) }) {
+                for i in 0..<batch.count {
+                    let r = RecordView(batch.record(i), reader.schema)
+                    let v = r.floats(index)
+                    if !v.allSatisfy(\.isFinite) {
+                        throw DKLError.data("field '\(field)' holds NaN or infinity", file: reader.name, record: consumed + set.count + i + 1)
+                    }
+                    set.values += v
+                    for (k, s) in scalars.enumerated() { set.labels[k].values.append(r.double(s)) }
                 }
-                set.values += v
-                for (k, s) in scalars.enumerated() { set.labels[k].values.append(r.double(s)) }
+                set.count += batch.count
             }
-            set.count = batch.count
+            if set.count == 0 { return nil }
         }
         consumed += set.count
         return set

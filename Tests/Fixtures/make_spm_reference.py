@@ -38,6 +38,12 @@ for k, n in enumerate(names):
 channels = load("pfm-beps-dtmicroscope", "PTO_Funakubo0001__channels.npy")
 for k, n in enumerate(["HeightRetrace", "AmplitudeRetrace", "DeflectionRetrace", "PhaseRetrace"]):
     spm[f"PTO_Funakubo0001.h5:{n}"] = entry(channels[k], "as stored (DIMENSION_LABELS x, y)")
+for name, channels in [("PZT_final0001", ["HeightRetrace", "AmplitudeRetrace", "NapAmplitudeRetrace", "DeflectionRetrace", "PhaseRetrace",
+                                            "NapPhaseRetrace", "UserIn0Retrace", "NapUserIn0Retrace"]),
+                       ("PMN28Pt0000", ["HeightRetrace", "AmplitudeRetrace", "DeflectionRetrace", "PhaseRetrace"])]:
+    stacked = load("pfm-beps-dtmicroscope", f"{name}__channels.npy")
+    for k, n in enumerate(channels):
+        spm[f"{name}.h5:{n}"] = entry(stacked[k], "as stored (DIMENSION_LABELS x, y)")
 spm["BEPS_PTO_50x50.h5:Piezoresponse"] = entry(load("pfm-beps-dtmicroscope", "beps_loops.npy"), "[X, Y, step]")
 spm["BEPS_PTO_50x50.h5 voltage V"] = {"values": [float(v) for v in load("pfm-beps-dtmicroscope", "beps_dc_voltage_V.npy")]}
 json.dump(spm, open("spm/reference.json", "w"), indent=1)

@@ -26,7 +26,7 @@ final class DMFormatTests: XCTestCase {
 
     func testEveryValueAsTheFieldsReaderGivesIt() throws {
         let dir = TempDir()
-        for (file, name) in [("SI-EELS_Spectrum_Image.dm3", "si_eels"), ("SI-HAADF.dm3", "si_haadf")] {
+        for (file, name) in [("SI-EELS_Spectrum_Image.dm3", "si_eels"), ("SI-HAADF.dm3", "si_haadf"), ("SI-Survey_Image.dm3", "survey")] {
             let image = try ArrayFile.open(DMFormatTests.dir + file)
             let ref = try reference(name)
             XCTAssertEqual(image.shape, ref.shape, file)

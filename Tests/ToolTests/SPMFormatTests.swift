@@ -124,6 +124,15 @@ final class SPMFormatTests: XCTestCase {
         for name in ["HeightRetrace", "AmplitudeRetrace", "DeflectionRetrace", "PhaseRetrace"] {
             try assertEqualsExport(try ArrayFile.open(pto + ":" + name), SPMFormatTests.spm, "PTO_Funakubo0001.h5:" + name, in: tmp)
         }
+        // The other two NSID PFM scans: eight and four channels.
+        for (file, names) in [("PZT_final0001", ["HeightRetrace", "AmplitudeRetrace", "NapAmplitudeRetrace", "DeflectionRetrace", "PhaseRetrace",
+                                                 "NapPhaseRetrace", "UserIn0Retrace", "NapUserIn0Retrace"]),
+                              ("PMN28Pt0000", ["HeightRetrace", "AmplitudeRetrace", "DeflectionRetrace", "PhaseRetrace"])] {
+            XCTAssertEqual(try ArrayFile.list(SPMFormatTests.spm + file + ".h5").map(\.name), names)
+            for name in names {
+                try assertEqualsExport(try ArrayFile.open(SPMFormatTests.spm + file + ".h5:" + name), SPMFormatTests.spm, "\(file).h5:" + name, in: tmp)
+            }
+        }
         let height = try ArrayFile.open(pto + ":HeightRetrace")
         XCTAssertEqual(height.attributes["pixel_size"]!.doubleValue!, 1e-6 / 255, accuracy: 1e-18)
         XCTAssertEqual(height.attributes["pixel_unit"], "m")

@@ -318,6 +318,11 @@ final class VaeEncodeChunkTests: XCTestCase {
             np.save('bad.npy', x)
             """, cwd: dir.path)
         XCTAssertEqual(out, "3000 3000 3000 True True True True\n")
+        // A pipe that hands the stream over in two parts (as a loaded machine's does): the
+        // same chunks, the same bits.
+        let slow = try Tools.run("/bin/sh", ["-c", "(head -c 40000 t.dkl; sleep 0.3; tail -c +40001 t.dkl) | '\(Tools.path("vae-encode"))' encode -m m.h5 -J"], cwd: dir.path)
+        XCTAssertEqual(slow.status, 0, slow.report)
+        XCTAssertEqual(slow.out.split(separator: "\n").dropFirst(), try String(contentsOfFile: dir.file("b.ndjson"), encoding: .utf8).split(separator: "\n").dropFirst())
         let r = try Tools.expect(1, "vae-encode", ["encode", "-m", "m.h5", "bad.npy", "-o", "bad.dkl"], cwd: dir.path)
         XCTAssertEqual(r.err, "vae-encode: bad.npy: record 2500 holds NaN or infinity\n")
         XCTAssertFalse(dir.exists("bad.dkl"))
