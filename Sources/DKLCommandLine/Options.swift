@@ -28,6 +28,15 @@ public struct Option: Sendable {
     public static let threads = Option("threads", "j", value: "N", help: "worker threads (default: the number of cores)")
     public static let shard = Option("shard", value: "K/N", help: "handle only items i with i mod N = K-1 (a Slurm array task)")
 
+    /// The detector of the diffraction-pattern scalarizers (-S com, bf, adf, dpc): its
+    /// reference centre, mask and counting disc (`radius` names the last: dkl-explore's
+    /// --radius is its batches').
+    public static func detector(radius: String = "radius") -> [Option] {
+        [Option("centre", value: "KY,KX", help: "the detector's reference centre for com, bf, adf, dpc (default: the centre of mass of the mean pattern)"),
+         Option("mask", value: "ARRAY", help: "detector pixels counted by com, bf, adf, dpc: a ky×kx array, nonzero = counted"),
+         Option(radius, value: "R", help: "count only detector pixels within R pixels of the centre (com, bf, adf, dpc)")]
+    }
+
     /// Options of every tool that writes a stream.
     public static let streamOutput: [Option] = [
         Option("output", "o", value: "FILE", help: "write the stream to FILE (atomically) instead of stdout"),

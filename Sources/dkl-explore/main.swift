@@ -53,7 +53,7 @@ let command = Command(
         Option("maps", value: "FILE.h5", help: "write /mean, /sd, /acquisition and /step (H×W) at the end"),
         Option("png", value: "PREFIX", help: "write PREFIX-mean.png, PREFIX-sd.png, PREFIX-acquisition.png with the measured points"),
         Option.seed, Option.threads,
-    ] + Option.stepModel + Option.acquisitionParameters
+    ] + Option.detector(radius: "detector-radius") + Option.stepModel + Option.acquisitionParameters
 )
 
 ToolMain.run(command) { inv in
@@ -93,7 +93,8 @@ ToolMain.run(command) { inv in
     let spec = a.string("scalarizer")
     guard isMap || spec != nil || oracle is CommandOracle else { throw DKLError.usage("give the property to learn with -S SPEC") }
     let scalar = try MeasuredValue(scalarizer: try spec.map { try Scalarizer.parse($0) }, target: a.string("target"), energy: a.string("energy"),
-                                   source: (oracle as? ArrayOracle)?.source, program: a.string("measure") ?? "the program")
+                                   detector: try DetectorOptions(centre: a.string("centre"), mask: a.string("mask"), radius: a.string("detector-radius")),
+                                   source: (oracle as? ArrayOracle)?.source, oracle: oracle, program: a.string("measure") ?? "the program")
     let targetName = scalar.name
 
     // The plan: the step model, the acquisition, how points are chosen and when to stop.

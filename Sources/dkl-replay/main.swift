@@ -25,7 +25,7 @@ let command = Command(
         is the reference. --maps keeps the mean, sd and acquisition maps of every record.
         """,
     options: [
-        Option("oracle", value: "CUBE", help: "the pre-acquired spectrum image H×W×E (at least as large as IMAGE)"),
+        Option("oracle", value: "CUBE", help: "the pre-acquired spectrum image H×W×E or 4D-STEM cube H×W×ky×kx (at least as large as IMAGE)"),
         Option("trace", value: "TRACE", help: "the experiment's trace (dkl-explore); its path, scalarizer and patch settings"),
         Option("path", value: "KIND", help: "active (default: the trace's), random (as many points, seeded), or all"),
         Option("points", value: "N", help: "random: points on the path (default: the trace's)"),
@@ -41,7 +41,7 @@ let command = Command(
         Option("maps", value: "FILE.h5", help: "write /mean, /sd, /acquisition (records×H×W), /points, /truth and /order (H×W)"),
         Option("acquisition", "a", value: "NAME", help: "--maps: the acquisition map's function (default: the trace's, or ei): ei, logei, pi, ucb, kappa, maxvar"),
         Option.seed, Option.threads,
-    ] + Option.acquisitionParameters + Option.stepModel + Option.streamOutput
+    ] + Option.detector() + Option.acquisitionParameters + Option.stepModel + Option.streamOutput
 )
 
 ToolMain.run(command) { inv in
@@ -71,7 +71,7 @@ ToolMain.run(command) { inv in
 
     // The truth: the property at every pixel of the cube (or of a map of the property).
     let cube = try ArrayFile.open(oraclePath)
-    try cube.requireRank([2, 3], "a map H×W or a spectrum image H×W×E")
+    try cube.requireRank([2, 3, 4], "a map H×W, a spectrum image H×W×E or a 4D-STEM cube H×W×ky×kx")
     var spec: String?, targetName = "value", bound: Scalarizer.Bound?, column = 0
     if cube.rank == 2 {
         if a.string("scalarizer") != nil { throw DKLError.usage("the oracle is a map of the property: give no -S") }
@@ -84,8 +84,9 @@ ToolMain.run(command) { inv in
             throw DKLError.usage("--target must be one of \(scalarizer.fieldNames.joined(separator: ", "))")
         }
         column = c
-        let axis = try EnergyAxis.resolve(option: a.string("energy"), source: cube, channels: cube.shape[2])
-        bound = try locating(file: cube.name) { try scalarizer.bind(axis) }
+        let detector = try DetectorOptions(centre: a.string("centre"), mask: a.string("mask"), radius: a.string("radius"))
+        let geometry = try ItemGeometry.resolve(for: [scalarizer], cube: cube, energy: a.string("energy"), detector: detector)
+        bound = try locating(file: cube.name) { try scalarizer.bind(geometry) }
     }
     let truth = try grid.truth(from: cube, bound: bound, column: column)
 

@@ -20,10 +20,13 @@ let command = Command(
         _area, _r2), edge:PRE_LO:PRE_HI:LO:HI (an EELS edge's integral above a power-law
         background fitted over the pre-edge window), edgeratio:PRE:…:LO:HI:PRE2:…:LO2:HI2 (the
         first edge over the second); bands in the energy axis's unit (eV, keV for Velox EDS, V
-        for a bias sweep); NAME=SPEC names the field. --com gives the centre of mass of
-        the diffraction patterns of a 4D-STEM cube H×W×ky×kx (com_x, com_y, com_magnitude,
-        com_angle). A spectrum with NaN, or a failed fit, gives NaN fields and a nonzero flags;
-        --saturation flags spectra that reach the detector's limit.
+        for a bias sweep); NAME=SPEC names the field. The diffraction patterns of a 4D-STEM
+        cube H×W×ky×kx (or a stream of patterns) take com (the centre of mass's deflection
+        from --centre; com_x, com_y, com_angle), bf:R (a virtual bright field), adf:R_IN:R_OUT
+        (an annular dark field) and dpc[:R_IN:R_OUT] (a four-quadrant detector: NAME_x,
+        NAME_y), radii in detector pixels or, in a calibrated file, '40mrad'; --com gives com_x,
+        com_y, com_magnitude and com_angle. An item with NaN, or a failed fit, gives NaN
+        fields and a nonzero flags; --saturation flags items that reach the detector's limit.
         """,
     options: [
         Option("scalarizer", "S", value: "[NAME=]SPEC", repeatable: true, help: "a scalarizer (repeatable), see above"),
@@ -32,11 +35,8 @@ let command = Command(
         Option("saturation", value: "LEVEL", help: "flag (4) every spectrum or pattern with a value of magnitude LEVEL or more: the ADC's maximum count, a lock-in's rail"),
         Option("field", value: "NAME", help: "the spectrum field of a stream input (default spectrum)"),
         Option("com", help: "centre of mass of 4D-STEM diffraction patterns"),
-        Option("centre", value: "KY,KX", help: "reference centre for --com (default: the centre of mass of the mean pattern)"),
-        Option("mask", value: "ARRAY", help: "detector pixels counted by --com: a ky×kx array, nonzero = counted"),
-        Option("radius", value: "R", help: "count only detector pixels within R of the centre (--com)"),
         Option.threads,
-    ] + Option.streamOutput
+    ] + Option.detector() + Option.streamOutput
 )
 
 ToolMain.run(command) { inv in
@@ -44,58 +44,43 @@ ToolMain.run(command) { inv in
     try inv.expectPositionals(1...1)
     let path = a.positionals[0]
     let com = a.flag("com")
-    let specs = try a.strings("scalarizer").map(Scalarizer.parse)
+    var specs = try a.strings("scalarizer").map(Scalarizer.parse)
     if com && !specs.isEmpty { throw DKLError.usage("--com and -S do not mix: run dkl-scalarize once for each") }
     if !com && specs.isEmpty { throw DKLError.usage("give at least one -S SPEC (or --com for a 4D-STEM cube)") }
-    if !com, a.string("centre") != nil || a.string("mask") != nil || a.string("radius") != nil {
-        throw DKLError.usage("--centre, --mask and --radius go with --com")
-    }
+    // --com: the centre of mass's four fields.
+    if com { specs = try ["com_x", "com_y", "com_magnitude", "com_angle"].map(Scalarizer.parse) }
+    let patterns = specs.contains(where: \.isPattern)
     let factor = try a.int("bin", default: 1, range: 1...4096)
+    if patterns && factor > 1 { throw DKLError.usage("--bin goes with spectra, not diffraction patterns") }
+    let detector = try DetectorOptions(centre: a.string("centre"), mask: a.string("mask"), radius: a.string("radius"))
     let names = specs.flatMap(\.fieldNames)
     if Set(names).count != names.count { throw DKLError.usage("two scalarizers give the same field name; name them with NAME=SPEC") }
 
     // The input and the shape of one item (a spectrum [E] or a pattern [ky, kx]).
-    let input = try SpectrumSource.open(path, field: a.string("field") ?? "spectrum", itemRank: com ? 2 : 1)
-    let (item, sourceName) = (input.item, input.name)
+    let input = try SpectrumSource.open(path, field: a.string("field") ?? (patterns ? "pattern" : "spectrum"), itemRank: patterns ? 2 : 1,
+                                        alternatives: a.string("field") == nil && patterns ? ["spectrum"] : [])
+    let sourceName = input.name
 
-    // Spectral scalarizers bound to the (binned) energy axis.
+    // The scalarizers bound to the (binned) energy axis, or to the detector.
     var bound: [Scalarizer.Bound] = []
     var attrs: [(String, JSON)] = [("source", .string(sourceName))] + (input.pixelSize?.attributes ?? [])
-    if !com {
-        let channels = item[0]
+    switch try locating(file: sourceName, { try input.geometry(for: specs, energy: a.string("energy"), detector: detector) }) {
+    case let .spectrum(unbinned):
+        let channels = unbinned.values.count
         guard channels / factor >= 1 else { throw DKLError.usage("--bin \(factor) leaves no channel of \(channels)") }
-        let unbinned = try input.energyAxis(option: a.string("energy"), channels: channels)
         let axis = EnergyAxis(values: SpectralBinning.bin(unbinned.values, factor), unit: unbinned.unit)
         bound = try specs.map { s in try locating(file: sourceName) { try s.bind(axis) } }
         attrs.append(("energy_range", JSON.array([axis.values.first!, axis.values.last!].map { .number($0) })))
         attrs.append(("energy_unit", .string(axis.unit)))
         attrs.append(("bin", .number(Double(factor))))
-        attrs.append(("scalarizers", JSON.array(a.strings("scalarizer").map { .string($0) })))
+    case let .pattern(d):
+        bound = try specs.map { s in try locating(file: sourceName) { try s.bind(d) } }
+        attrs.append(("com_centre", JSON.array([d.centre.y, d.centre.x].map { .number($0) })))
+        if let m = d.mradPerPixel { attrs.append(("mrad_per_pixel", .number(m))) }
     }
+    attrs.append(("scalarizers", JSON.array((com ? ["com_x", "com_y", "com_magnitude", "com_angle"] : a.strings("scalarizer")).map { .string($0) })))
 
-    // --com: mask and reference centre.
-    var centreOfMass: CentreOfMass?
-    if com {
-        let (ky, kx) = (item[0], item[1])
-        var mask = try a.string("mask").map { try CentreOfMass.loadMask($0, height: ky, width: kx) }
-        let centre: (y: Double, x: Double)
-        if let c = a.string("centre") {
-            let v = try OptionList.doubles(c, option: "centre", count: 2...2, what: "KY,KX")
-            centre = (v[0], v[1])
-        } else {
-            guard case let .array(cube) = input else { throw DKLError.usage("--com on a stream needs --centre KY,KX") }
-            centre = try CentreOfMass.reference(cube, mask: mask)
-        }
-        if let r = a.string("radius") {
-            guard let radius = Double(r), radius > 0, radius.isFinite else { throw DKLError.usage("--radius must be a positive number of detector pixels") }
-            let disc = CentreOfMass.disc(height: ky, width: kx, centre: centre, radius: radius)
-            mask = mask.map { zip($0, disc).map { $0 && $1 } } ?? disc
-        }
-        centreOfMass = CentreOfMass(height: ky, width: kx, centre: centre, mask: mask)
-        attrs.append(("com_centre", JSON.array([centre.y, centre.x].map { .number($0) })))
-    }
-
-    var scalarizers = centreOfMass.map { SpectrumScalarizers(centreOfMass: $0) } ?? SpectrumScalarizers(bound: bound, binning: factor)
+    var scalarizers = SpectrumScalarizers(bound: bound, binning: factor)
     scalarizers.saturation = try a.string("saturation").map { try SaturationLevel.parse($0) }
     if let level = scalarizers.saturation { attrs.append(("saturation", .number(level))) }
     let fieldNames = scalarizers.fieldNames

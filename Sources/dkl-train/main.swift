@@ -24,7 +24,7 @@ let command = Command(
         Option("output", "o", value: "MODEL", help: "the model file to write (HDF5, atomically)"),
         Option("targets", "t", value: "FILE", help: "targets: a stream with y, x and a value, or an array H×W"),
         Option("target", value: "NAME", help: "the target field of a stream with several"),
-        Option("spectra", value: "CUBE", help: "targets from a spectrum image and the scalarizer -S"),
+        Option("spectra", value: "CUBE", help: "targets from a spectrum image (or a 4D-STEM cube) and the scalarizer -S"),
         Option("scalarizer", "S", value: "[NAME=]SPEC", help: "the scalarizer for --spectra (see dkl-scalarize)"),
         Option("energy", value: "START:STEP|FILE", help: "the spectra's energy axis in the file's unit, eV unless it says (default: from the file)"),
         Option("saturation", value: "LEVEL", help: "with --spectra: leave out spectra with a value of magnitude LEVEL or more (the detector's limit)"),
@@ -44,7 +44,7 @@ let command = Command(
         Option("prior-outputscale", value: "SHAPE,RATE", help: "Gamma prior on the output scale"),
         Option("prior-noise", value: "SHAPE,RATE", help: "Gamma prior on the noise variance"),
         Option.seed, Option.threads,
-    ]
+    ] + Option.detector()
 )
 
 ToolMain.run(command) { inv in
@@ -82,9 +82,9 @@ ToolMain.run(command) { inv in
         guard let spec = a.string("scalarizer") else { throw DKLError.usage("--spectra needs a scalarizer -S SPEC") }
         let scalarizer = try Scalarizer.parse(spec)
         let cube = try ArrayFile.open(s)
-        try cube.requireRank([3], "a spectrum image H×W×E")
-        let axis = try EnergyAxis.resolve(option: a.string("energy"), source: cube, channels: cube.shape[2])
-        let bound = try locating(file: cube.name) { try scalarizer.bind(axis) }
+        let detector = try DetectorOptions(centre: a.string("centre"), mask: a.string("mask"), radius: a.string("radius"))
+        let geometry = try ItemGeometry.resolve(for: [scalarizer], cube: cube, energy: a.string("energy"), detector: detector)
+        let bound = try locating(file: cube.name) { try scalarizer.bind(geometry) }
         let name = a.string("target") ?? scalarizer.fieldNames[0]
         guard let column = scalarizer.fieldNames.firstIndex(of: name) else {
             throw DKLError.usage("--target must be one of \(scalarizer.fieldNames.joined(separator: ", "))")

@@ -132,7 +132,7 @@ final class DklScalarizeTests: XCTestCase {
         _ = try Tools.python("import numpy as np; np.save('s.npy', np.ones((2, 3, 50))); np.save('im.npy', np.ones((4, 4)))", cwd: dir.path)
         let cases: [([String], Int32, String)] = [
             (["s.npy"], 64, "dkl-scalarize: error: give at least one -S SPEC (or --com for a 4D-STEM cube)\n"),
-            (["s.npy", "-S", "area:1:2"], 64, "dkl-scalarize: error: unknown scalarizer 'area' (integral, mean, max, ratio, peak, prominence, fit, edge, edgeratio)\n"),
+            (["s.npy", "-S", "area:1:2"], 64, "dkl-scalarize: error: unknown scalarizer 'area' (integral, mean, max, ratio, peak, prominence, fit, edge, edgeratio; for diffraction patterns com, com_x, com_y, com_angle, bf, adf, dpc)\n"),
             (["s.npy", "-S", "integral:2:1"], 64, "dkl-scalarize: error: a band must be LO:HI in the energy axis's unit with LO ≤ HI, not '2:1'\n"),
             (["s.npy", "-S", "integral:1:2"], 1, "dkl-scalarize: s.npy: no energy axis: give --energy START:STEP or --energy FILE\n"),
             (["s.npy", "-S", "integral:9:10", "--energy", "1:0.1"], 1, "dkl-scalarize: s.npy: no channel lies in 9–10 eV (the spectra cover 1–5.9 eV)\n"),

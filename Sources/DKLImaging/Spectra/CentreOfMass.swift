@@ -8,20 +8,10 @@ import DKLData
 ///     x = Σ P·(kx − cx) / Σ P,   y = Σ P·(ky − cy) / Σ P
 ///
 /// in pixels of the detector, over the pixels of an optional mask; magnitude √(x² + y²) and
-/// angle atan2(y, x) in degrees.
-public struct CentreOfMass: Sendable {
-    public let height: Int, width: Int
-    public var centre: (y: Double, x: Double)
-    /// Detector pixels that count (all when nil), row-major ky×kx.
-    public var mask: [Bool]?
-
-    public init(height: Int, width: Int, centre: (y: Double, x: Double), mask: [Bool]? = nil) {
-        precondition(mask == nil || mask!.count == height * width)
-        self.height = height; self.width = width; self.centre = centre; self.mask = mask
-    }
-
-    public static let fieldNames = ["x", "y", "magnitude", "angle"]
-
+/// angle atan2(y, x) in degrees. The scalarizers com, com_x, com_y and com_angle evaluate it
+/// (Scalarizer.bind(Detector)); here are the raw centre, the mean pattern, the reference
+/// centre, masks and discs.
+public enum CentreOfMass {
     /// The raw centre of mass (ky, kx) of a pattern, or nil when its total is not positive.
     public static func raw(_ p: UnsafeBufferPointer<Double>, height: Int, width: Int, mask: [Bool]?) -> (y: Double, x: Double)? {
         var total = 0.0, sy = 0.0, sx = 0.0
@@ -34,15 +24,5 @@ public struct CentreOfMass: Sendable {
         }
         guard total > 0, total.isFinite else { return nil }
         return (sy / total, sx / total)
-    }
-
-    /// [x, y, magnitude, angle] for one pattern; NaNs and flag 1 when it holds NaN, 2 when its
-    /// total under the mask is not positive.
-    public func evaluate(_ p: UnsafeBufferPointer<Double>) -> (values: [Double], flags: UInt8) {
-        let nan = [Double](repeating: .nan, count: 4)
-        for v in p where !v.isFinite { return (nan, 1) }
-        guard let (cy, cx) = CentreOfMass.raw(p, height: height, width: width, mask: mask) else { return (nan, 2) }
-        let (y, x) = (cy - centre.y, cx - centre.x)
-        return ([x, y, (x * x + y * y).squareRoot(), atan2(y, x) * 180 / .pi], 0)
     }
 }

@@ -3,28 +3,21 @@ import DKLCore
 import DKLData
 
 /// What turns one measured item (a spectrum, or a 4D-STEM diffraction pattern) into scalar
-/// fields: spectral binning then the bound scalarizers, or the centre of mass of a pattern.
+/// fields: spectral binning then the bound scalarizers (of spectra, or of patterns).
 /// Used by dkl-scalarize, dkl-train --spectra and dkl-explore's oracles alike.
 public struct SpectrumScalarizers: Sendable {
     public let bound: [Scalarizer.Bound]
     public let binning: Int
-    public let centreOfMass: CentreOfMass?
     /// The detector's rail or maximum count: an item with any value of this magnitude or
     /// more (an overloaded ADC, a lock-in at its limit) is flagged 4, its fields kept.
     public var saturation: Double?
 
     public init(bound: [Scalarizer.Bound], binning: Int = 1) {
-        self.bound = bound; self.binning = binning; centreOfMass = nil
-    }
-
-    public init(centreOfMass: CentreOfMass) {
-        bound = []; binning = 1; self.centreOfMass = centreOfMass
+        self.bound = bound; self.binning = binning
     }
 
     /// The output fields, in order.
-    public var fieldNames: [String] {
-        centreOfMass != nil ? CentreOfMass.fieldNames.map { "com_" + $0 } : bound.flatMap(\.scalarizer.fieldNames)
-    }
+    public var fieldNames: [String] { bound.flatMap(\.scalarizer.fieldNames) }
 
     /// Flag bits of `evaluate`.
     public static let flagNaN: UInt8 = 1, flagFit: UInt8 = 2, flagSaturated: UInt8 = 4
@@ -34,10 +27,6 @@ public struct SpectrumScalarizers: Sendable {
     public func evaluate(_ raw: UnsafeBufferPointer<Double>) -> (values: [Double], flags: UInt8) {
         var saturated: UInt8 = 0
         if let saturation, raw.contains(where: { abs($0) >= saturation }) { saturated = SpectrumScalarizers.flagSaturated }
-        if let centreOfMass {
-            let (values, flags) = centreOfMass.evaluate(raw)
-            return (values, flags | saturated)
-        }
         let s = binning > 1 ? SpectralBinning.bin(Array(raw), binning) : Array(raw)
         var values: [Double] = [], flags: UInt8 = saturated
         s.withUnsafeBufferPointer { sp in

@@ -10,7 +10,9 @@ public enum SpectrumSource {
 
     /// Opens `path`: an array of rank 2 + `itemRank` (a spectrum image H×W×E for 1, a 4D-STEM
     /// cube H×W×ky×kx for 2), or a stream whose field `field` has that rank.
-    public static func open(_ path: String, field: String, itemRank: Int) throws -> SpectrumSource {
+    /// A stream without `field` may hold the items in the first of `alternatives` it has (an
+    /// experiment's trace keeps its patterns as `spectrum`).
+    public static func open(_ path: String, field: String, itemRank: Int, alternatives: [String] = []) throws -> SpectrumSource {
         let what = itemRank == 2 ? "a 4D-STEM cube H×W×ky×kx" : "a spectrum image H×W×E"
         if path != "-" && ArrayFile.isArrayFile(ArrayFile.split(path).0) {
             let cube = try ArrayFile.open(path)
@@ -22,10 +24,12 @@ public enum SpectrumSource {
         guard reader.schema.index(of: "y") != nil, reader.schema.index(of: "x") != nil else {
             throw DKLError.data("the stream has no fields y and x", file: reader.name, location: "header")
         }
-        guard let f = reader.schema.index(of: field) else { throw DKLError.data("the stream has no field '\(field)' (--field)", file: reader.name, location: "header") }
+        guard let f = reader.schema.index(of: field) ?? alternatives.lazy.compactMap({ reader.schema.index(of: $0) }).first else {
+            throw DKLError.data("the stream has no field '\(field)' (--field)", file: reader.name, location: "header")
+        }
         let shape = reader.schema.fields[f].shape
         guard shape.count == itemRank else {
-            throw DKLError.data("field '\(field)' has shape \(shape); \(itemRank == 2 ? "--com needs patterns [ky, kx]" : "spectra need shape [E]")",
+            throw DKLError.data("field '\(reader.schema.fields[f].name)' has shape \(shape); \(itemRank == 2 ? "diffraction-pattern scalarizers need patterns [ky, kx]" : "spectra need shape [E]")",
                                 file: reader.name, location: "header")
         }
         return .stream(reader, field: f)
@@ -46,7 +50,6 @@ public enum SpectrumSource {
         }
     }
 
-    /// The energy axis of `channels` channels: from `option`, or from the file or the stream's header.
     /// The size of a pixel of the grid, when the file or the stream's header gives it.
     public var pixelSize: PixelSize? {
         switch self {
@@ -55,6 +58,20 @@ public enum SpectrumSource {
         }
     }
 
+    /// What `scalarizers` bind to: the energy axis of the spectra (from `energy`, the file or
+    /// the stream's header), or the detector of the patterns (`detector`'s options; the
+    /// centre of the cube's mean pattern when none is given).
+    public func geometry(for scalarizers: [Scalarizer], energy: String?, detector: DetectorOptions) throws -> ItemGeometry {
+        switch self {
+        case let .array(cube):
+            return try ItemGeometry.resolve(for: scalarizers, item: item, cube: cube, attributes: [cube.attributes], energy: energy, detector: detector, name: cube.name)
+        case let .stream(r, _):
+            return try ItemGeometry.resolve(for: scalarizers, item: item, cube: nil, attributes: [r.header.attrs, r.header.attrs["source_attrs"] ?? .null],
+                                            energy: energy, detector: detector, name: r.name)
+        }
+    }
+
+    /// The energy axis of `channels` channels: from `option`, or from the file or the stream's header.
     public func energyAxis(option: String?, channels: Int) throws -> EnergyAxis {
         switch self {
         case let .array(cube): return try EnergyAxis.resolve(option: option, source: cube, channels: channels)

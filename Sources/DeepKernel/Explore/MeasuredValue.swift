@@ -11,14 +11,19 @@ public final class MeasuredValue {
     public let scalarizer: Scalarizer?
     public let column: Int
     let energy: String?
+    let detector: DetectorOptions
     let source: ArraySource?
+    let oracle: Oracle?
     let program: String
     var bound: Scalarizer.Bound?
 
-    /// - Parameters: `target`: the scalarizer's field (default its first); `source`: the
-    ///   oracle's file, when measurements are read from one; `program`: what answers, for messages.
-    public init(scalarizer: Scalarizer?, target: String?, energy: String?, source: ArraySource?, program: String) throws {
-        self.scalarizer = scalarizer; self.energy = energy; self.source = source; self.program = program
+    /// - Parameters: `target`: the scalarizer's field (default its first); `energy` and
+    ///   `detector`: the options that bind it (--energy; --centre, --mask, --radius);
+    ///   `source`: the oracle's file, when measurements are read from one; `oracle`: what
+    ///   measures, for the shape of its answers; `program`: what answers, for messages.
+    public init(scalarizer: Scalarizer?, target: String?, energy: String?, detector: DetectorOptions, source: ArraySource?,
+                oracle: Oracle?, program: String) throws {
+        self.scalarizer = scalarizer; self.energy = energy; self.detector = detector; self.source = source; self.oracle = oracle; self.program = program
         guard let scalarizer else { column = 0; return }
         let name = target ?? scalarizer.fieldNames[0]
         guard let c = scalarizer.fieldNames.firstIndex(of: name) else { throw DKLError.usage("--target must be one of \(scalarizer.fieldNames.joined(separator: ", "))") }
@@ -32,6 +37,17 @@ public final class MeasuredValue {
         guard let scalarizer else {
             guard spectrum.count == 1 else { throw DKLError.data("\(program) answered \(spectrum.count) values: give the property with -S SPEC") }
             return spectrum[0]
+        }
+        if bound == nil, scalarizer.isPattern {
+            // A diffraction pattern: the oracle's item shape (ky, kx), the detector from the options.
+            let shape = oracle?.itemShape ?? []
+            let item = shape.count == 2 ? shape : []
+            guard item.reduce(1, *) == spectrum.count, item.count == 2 else {
+                throw DKLError.data("\(program) answered \(spectrum.count) values, not a diffraction pattern ky×kx, for \(scalarizer.name)")
+            }
+            let geometry = try ItemGeometry.resolve(for: [scalarizer], item: item, cube: source, attributes: [], energy: energy,
+                                                    detector: detector, name: source?.name ?? program)
+            bound = try scalarizer.bind(geometry)
         }
         if bound == nil {
             let axis: EnergyAxis
