@@ -6,7 +6,9 @@ SWIFTFLAGS ?= -Xswiftc -warnings-as-errors
 # Every executable, read from Package.swift's list.
 TOOLS       = $(shell sed -n 's/^let tools = \[\(.*\)\]/\1/p' Package.swift | tr -d '",')
 # Debian 12 packages the build, the tests and the benchmarks need.
-DEBS        = pkg-config libopenblas-dev liblapacke-dev libhdf5-dev zlib1g-dev python3-numpy python3-h5py mandoc hyperfine
+DEBS        = pkg-config libopenblas-dev liblapacke-dev libhdf5-dev zlib1g-dev python3-numpy python3-h5py python3-venv mandoc hyperfine
+# A Python with Pyro5 for one test (made by the rule below 'test').
+PYRO_VENV   = .build/pyro-venv
 # Two BLAS threads were never faster on 2 cores, and a threaded Cholesky can be far slower under load.
 export OPENBLAS_NUM_THREADS ?= 1
 
@@ -19,16 +21,22 @@ build: check-deps
 
 # The tools' tests run the release build (as users do: the networks train far slower
 # unoptimized); the library's tests run in debug.
-test: check-deps
+test: check-deps $(PYRO_VENV)/bin/python
 	@command -v mandoc >/dev/null || $(MAKE) --no-print-directory deps
 	$(SWIFT) build -c release $(SWIFTFLAGS)
 	$(SWIFT) build $(SWIFTFLAGS)
 	DKL_BIN=$(CURDIR)/.build/release $(SWIFT) test --disable-swift-testing $(SWIFTFLAGS)
 
+# A Python with Pyro5, for the test of the instrument adapter to Pyro5 microscopes
+# (share/instruments): Debian's Python and numpy, Pyro5 from PyPI.
+$(PYRO_VENV)/bin/python:
+	/usr/bin/python3 -m venv --system-site-packages $(PYRO_VENV)
+	$(PYRO_VENV)/bin/pip install -q Pyro5 || { rm -rf $(PYRO_VENV); exit 1; }
+
 # The quick loop for everyday work: the library tests and the tool tests without the
 # pipelines, the cards' rVAE and the fuzzer (under 3 minutes on 2 cores).
 QUICK_SKIP = --skip PipelineTests --skip CardsRVAETests --skip FuzzTests
-check: check-deps
+check: check-deps $(PYRO_VENV)/bin/python
 	$(SWIFT) build -c release $(SWIFTFLAGS)
 	$(SWIFT) build $(SWIFTFLAGS)
 	DKL_BIN=$(CURDIR)/.build/release $(SWIFT) test --disable-swift-testing $(SWIFTFLAGS) $(QUICK_SKIP)
@@ -87,16 +95,19 @@ deps:
 # Installs the packages only when a library is missing (so 'make demo' works on a fresh machine).
 check-deps:
 	@pkg-config --exists openblas lapacke hdf5 zlib && [ -f /usr/include/lapacke.h ] \
-	  && /usr/bin/python3 -c 'import numpy, h5py' 2>/dev/null || $(MAKE) --no-print-directory deps
+	  && /usr/bin/python3 -c 'import numpy, h5py, ensurepip' 2>/dev/null || $(MAKE) --no-print-directory deps
 
 # Binaries linked with a static Swift runtime, so they run on nodes without a toolchain
 # (they still need the Debian runtime libraries libopenblas0, liblapacke and libhdf5).
 install: check-deps
 	for t in $(TOOLS); do $(SWIFT) build -c release --static-swift-stdlib $(SWIFTFLAGS) --scratch-path .build-static --product $$t || exit 1; done
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
 	for t in $(TOOLS); do install -m 755 .build-static/release/$$t $(DESTDIR)$(PREFIX)/bin/; done
 	install -m 644 man/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 man/man5/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 man/man7/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
+	install -d $(DESTDIR)$(PREFIX)/share/dkl/instruments
+	install -m 644 share/instruments/*.py $(DESTDIR)$(PREFIX)/share/dkl/instruments/
 
 # Regenerates the bundled sample data with the toolkit's own generator.
 share: build

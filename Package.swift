@@ -15,7 +15,7 @@
 //   DKLCore                  errors, interrupts, progress, JSON, random, Parallel
 import PackageDescription
 
-let tools = ["dkl-acquire", "dkl-cat", "dkl-explore", "dkl-patches", "dkl-plot", "dkl-predict", "dkl-replay", "dkl-scalarize", "dkl-synth", "dkl-train", "ferrosim", "vae-encode"]
+let tools = ["dkl-acquire", "dkl-cat", "dkl-explore", "dkl-patches", "dkl-plot", "dkl-predict", "dkl-replay", "dkl-scalarize", "dkl-synth", "dkl-train", "dkl-twin", "ferrosim", "vae-encode"]
 
 /// What each tool imports: no tool links a library it does not use (dkl-cat and dkl-plot
 /// link no OpenBLAS, ferrosim no LAPACKE; ToolTests/LinkTests checks it with ldd).
@@ -30,6 +30,7 @@ let toolDependencies: [String: [Target.Dependency]] = [
     "dkl-scalarize": ["DKLCore", "DKLCommandLine", "DKLData", "DKLImaging"],
     "dkl-synth": ["DKLCore", "DKLCommandLine", "DKLData", "DKLImaging"],
     "dkl-train": ["DKLCore", "DKLNumerics", "DKLData", "DKLImaging", "DeepKernel", "DKLCommandLine", "ToolOptions"],
+    "dkl-twin": ["DKLCore", "DKLCommandLine", "DKLData"],
     "ferrosim": ["DKLCore", "DKLCommandLine", "DKLData", "FerroSim"],
     "vae-encode": ["DKLCore", "DKLNumerics", "DKLData", "VAE", "DKLCommandLine", "ToolOptions"],
 ]

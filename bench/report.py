@@ -234,6 +234,40 @@ def formats_table():
     return "\n".join(lines)
 
 
+def instrument_table():
+    path = os.path.join(out, "instrument.json")
+    if not os.path.exists(path):
+        return "Not run yet: `bench/instrument.sh`."
+    rows = {r["command"]: r for r in json.load(open(path))["results"]}
+    med = {k: statistics.median(r["times"]) for k, r in rows.items()}
+    base = med["file (--oracle)"]
+    lines = ["| measuring 500 points | median s (min–max) | per measurement over the file |", "|---|---|---|"]
+    for name, r in rows.items():
+        extra = (med[name] - base) / 500 * 1000
+        lines.append(f"| {name} | {med[name]:.3f} ({min(r['times']):.3f}–{max(r['times']):.3f}) | {'' if name == 'file (--oracle)' else f'{extra:+.3f} ms'} |")
+    worst = max((med[k] - base) / 500 * 1000 for k in rows if k != "file (--oracle)")
+    lines.append("")
+    lines.append(f"Target: the protocol adds under 1 ms per measurement over a pipe: **{'met' if worst < 1 else 'NOT met'}** ({worst:.3f} ms).")
+    return "\n".join(lines)
+
+
+INSTRUMENT_HEADING = "## The instrument protocol (`bench/instrument.sh`)"
+
+
+def instrument_section():
+    return f"""{INSTRUMENT_HEADING}
+
+`dkl-explore` measuring 500 points of the bundled spectrum image (96 channels; then one
+quick step), from the file (`--oracle`) and through `dkl-twin` over a pipe (`--instrument`,
+one persistent session), with the values as JSON numbers and as a binary payload: medians
+of 5 runs after a warm-up (hyperfine) in one invocation. The difference from the file's run,
+over the 500 measurements, is the protocol's cost per measurement (both processes' work,
+the pipe, the JSON).
+
+{instrument_table()}
+"""
+
+
 FORMATS_HEADING = "## Reading instrument files (`bench/formats.sh`)"
 
 
@@ -256,13 +290,16 @@ back to the kernel every 128 MiB. Either way the resident set does not grow with
 """
 
 
-if sys.argv[1:] == ["--section", "formats"]:
+SECTIONS = {"formats": (FORMATS_HEADING, formats_section), "instrument": (INSTRUMENT_HEADING, instrument_section)}
+
+if sys.argv[1:2] == ["--section"] and len(sys.argv) == 3 and sys.argv[2] in SECTIONS:
     # Only this section, spliced into the RESULTS.md there is (its other sections kept as they are).
+    heading, make = SECTIONS[sys.argv[2]]
     path = os.path.join(here, "RESULTS.md")
     text = open(path).read()
-    section = formats_section()
-    if FORMATS_HEADING in text:
-        start = text.index(FORMATS_HEADING)
+    section = make()
+    if heading in text:
+        start = text.index(heading)
         end = text.find("\n## ", start + 1)
         text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
     else:
@@ -331,7 +368,8 @@ on Σ|curl| to 1e-9.
 
 {ferrosim_table()}
 
-{formats_section()}"""
+{formats_section()}
+{instrument_section()}"""
 if not os.path.exists(os.path.join(out, "stream.json")):
     raise SystemExit("bench/out/stream.json is missing: run bench/stream.sh first")
 open(os.path.join(here, "RESULTS.md"), "w").write(text)

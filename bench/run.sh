@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bin=${1:-.build/release}
 ./bench/stream.sh "$bin"
 ./bench/formats.sh "$bin"
+./bench/instrument.sh "$bin"
 ./bench/dkl.sh
 ./bench/pipeline.sh "$bin"
 ./bench/ferrosim.sh "$bin"

@@ -14,7 +14,8 @@ import ToolOptions
 // (from a pre-acquired cube or an instrument program) and appends them to the trace.
 let command = Command(
     name: "dkl-explore",
-    usage: ["--oracle CUBE -S SPEC --trace TRACE [options] IMAGE", "--measure PROGRAM [--measure-arg ARG...] [-S SPEC --energy AXIS] --trace TRACE [options] IMAGE"],
+    usage: ["--oracle CUBE -S SPEC --trace TRACE [options] IMAGE", "--measure PROGRAM [--measure-arg ARG...] [-S SPEC --energy AXIS] --trace TRACE [options] IMAGE",
+            "--instrument PROGRAM [--instrument-arg ARG...] [-S SPEC] --trace TRACE [options] IMAGE"],
     summary: """
         Run an active experiment on the structural image IMAGE: measure a few random points,
         then at every step train a DKL model on the points measured so far (warm-started
@@ -33,6 +34,8 @@ let command = Command(
         Option("oracle", value: "CUBE", help: "a pre-acquired spectrum image or 4D-STEM cube: measuring reads that position"),
         Option("measure", value: "PROGRAM", help: "an instrument program, run as PROGRAM ARG... Y X; it prints the spectrum (NPY or a stream), or without -S the property itself"),
         Option("measure-arg", value: "ARG", repeatable: true, help: "an argument for PROGRAM before Y X (repeatable)"),
+        Option("instrument", value: "PROGRAM", help: "an instrument program started once and asked for every measurement over the protocol of dkl-instrument(7) (dkl-twin rehearses one)"),
+        Option("instrument-arg", value: "ARG", repeatable: true, help: "an argument for the --instrument PROGRAM (repeatable)"),
         Option("measure-timeout", value: "S", help: "seconds to wait for PROGRAM's answer (default 600)"),
         Option("measure-retries", value: "N", help: "retries of a failed measurement (default 2)"),
         Option("scalarizer", "S", value: "[NAME=]SPEC", help: "the property to learn (see dkl-scalarize)"),
@@ -73,6 +76,12 @@ ToolMain.run(command) { inv in
 
     // The oracle and the scalarizer.
     let oracle: Oracle
+    if let program = a.string("instrument") {
+        // A persistent session over the instrument protocol (dkl-instrument(7)).
+        guard a.string("oracle") == nil, a.string("measure") == nil else { throw DKLError.usage("--instrument, --oracle and --measure do not mix") }
+        oracle = InstrumentOracle(command: [program] + a.strings("instrument-arg"), timeout: try a.double("measure-timeout", default: 600),
+                                  retries: try a.int("measure-retries", default: 2, range: 0...100))
+    } else {
     switch (a.string("oracle"), a.string("measure")) {
     case let (path?, nil):
         let o = try ArrayOracle(try ArrayFile.open(path))
@@ -83,18 +92,19 @@ ToolMain.run(command) { inv in
     case let (nil, program?):
         oracle = CommandOracle(command: [program] + a.strings("measure-arg"), timeout: try a.double("measure-timeout", default: 600),
                                retries: try a.int("measure-retries", default: 2, range: 0...100))
-    case (nil, nil): throw DKLError.usage("give the oracle: --oracle CUBE or --measure PROGRAM")
+    case (nil, nil): throw DKLError.usage("give the oracle: --oracle CUBE, --instrument PROGRAM or --measure PROGRAM")
     default: throw DKLError.usage("--oracle and --measure do not mix")
+    }
     }
     // A map oracle holds the property itself, and so does a program's answer without -S
     // (one number, a simulator's); a spectrum needs a scalarizer.
     let isMap = (oracle as? ArrayOracle)?.isMap ?? false
     if isMap && (a.string("scalarizer") ?? a.string("target")) != nil { throw DKLError.usage("the oracle is a map of the property: give no -S or --target") }
     let spec = a.string("scalarizer")
-    guard isMap || spec != nil || oracle is CommandOracle else { throw DKLError.usage("give the property to learn with -S SPEC") }
+    guard isMap || spec != nil || oracle is CommandOracle || oracle is InstrumentOracle else { throw DKLError.usage("give the property to learn with -S SPEC") }
     let scalar = try MeasuredValue(scalarizer: try spec.map { try Scalarizer.parse($0) }, target: a.string("target"), energy: a.string("energy"),
                                    detector: try DetectorOptions(centre: a.string("centre"), mask: a.string("mask"), radius: a.string("detector-radius")),
-                                   source: (oracle as? ArrayOracle)?.source, oracle: oracle, program: a.string("measure") ?? "the program")
+                                   source: (oracle as? ArrayOracle)?.source, oracle: oracle, program: a.string("measure") ?? a.string("instrument") ?? "the program")
     let targetName = scalar.name
 
     // The plan: the step model, the acquisition, how points are chosen and when to stop.
@@ -128,6 +138,10 @@ ToolMain.run(command) { inv in
     experiment.progress = Progress(tool: command.name, what: "steps", total: plan.steps, enabled: inv.showsProgress)
     Interrupts.deferExit = true
     try experiment.run()
+    if let instrument = oracle as? InstrumentOracle {
+        if instrument.sessions > 1 { inv.note("the instrument was started \(instrument.sessions) times (a failed session is restarted)") }
+        instrument.close()
+    }
 
     guard a.string("maps") != nil || a.string("png") != nil else { return }
     let maps = try experiment.finalMaps()

@@ -335,7 +335,7 @@ final class DklExploreTests: XCTestCase {
         _ = try Tools.python("import numpy as np; np.save('small.npy', np.ones((10, 10, 96)))", cwd: dir.path)
         let img = DklExploreTests.share + "image.npy"
         let cases: [([String], Int32, String)] = [
-            ([img, "-S", "integral:1:2", "--trace", "t.ndjson"], 64, "dkl-explore: error: give the oracle: --oracle CUBE or --measure PROGRAM\n"),
+            ([img, "-S", "integral:1:2", "--trace", "t.ndjson"], 64, "dkl-explore: error: give the oracle: --oracle CUBE, --instrument PROGRAM or --measure PROGRAM\n"),
             ([img, "--oracle", "small.npy", "-S", "integral:1:2", "--trace", "t.ndjson"], 1, "dkl-explore: small.npy: the oracle's grid 10×10 is smaller than the image's 64×64\n"),
             ([img, "--oracle", DklExploreTests.share + "spectra.h5:/spectra", "-S", "integral:1:2"], 64, "dkl-explore: error: give the trace file with --trace TRACE\n"),
             ([img, "--oracle", DklExploreTests.share + "spectra.h5:/spectra", "--trace", "t.ndjson"], 64, "dkl-explore: error: give the property to learn with -S SPEC\n"),

@@ -61,6 +61,8 @@ final class ManExamplesTests: XCTestCase {
 
     func testDklStream5() throws { try runPage("man5/dkl-stream.5") }
     func testDklFormats5() throws { try runPage("man5/dkl-formats.5") }
+    func testDklInstrument7() throws { try runPage("man7/dkl-instrument.7") }
+    func testDklTwin1() throws { try runPage("man1/dkl-twin.1") }
     func testDklAcquire1() throws { try runPage("man1/dkl-acquire.1") }
     func testDklCat1() throws { try runPage("man1/dkl-cat.1") }
     func testDklExplore1() throws { try runPage("man1/dkl-explore.1") }
@@ -112,7 +114,7 @@ final class ManExamplesTests: XCTestCase {
 
     /// Every page passes mandoc's lint at every level (style included).
     func testManPagesLintClean() throws {
-        let pages = try FileManager.default.subpathsOfDirectory(atPath: Tools.root + "/man").filter { $0.hasSuffix(".1") || $0.hasSuffix(".5") }
+        let pages = try FileManager.default.subpathsOfDirectory(atPath: Tools.root + "/man").filter { $0.hasSuffix(".1") || $0.hasSuffix(".5") || $0.hasSuffix(".7") }
         XCTAssertGreaterThan(pages.count, 12)
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/mandoc") else { return XCTFail("no mandoc (apt-get install mandoc)") }
         for page in pages {
@@ -122,5 +124,5 @@ final class ManExamplesTests: XCTestCase {
         }
     }
 
-    static let allTestNames = ["testDklAcquire1", "testDklCat1", "testDklExplore1", "testDklPatches1", "testDklPlot1", "testDklPredict1", "testDklReplay1", "testDklScalarize1", "testDklSynth1", "testDklTrain1", "testFerrosim1", "testVaeEncode1"]
+    static let allTestNames = ["testDklAcquire1", "testDklCat1", "testDklExplore1", "testDklPatches1", "testDklPlot1", "testDklPredict1", "testDklReplay1", "testDklScalarize1", "testDklSynth1", "testDklTrain1", "testDklTwin1", "testFerrosim1", "testVaeEncode1"]
 }

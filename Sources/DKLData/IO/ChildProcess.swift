@@ -48,35 +48,9 @@ public enum ChildProcess {
         }
         defer { close(outPipe[0]); close(errPipe[0]) }
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-        // Nothing else of this process (an open trace, a lock) reaches the program.
-        dkl_spawn_close_from(&actions, 3)
-
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        // Its own process group (so that a timeout stops its children too), the default
-        // signal dispositions (this process ignores SIGPIPE) and an empty signal mask.
-        var defaults = sigset_t(), empty = sigset_t()
-        sigemptyset(&empty)
-        sigemptyset(&defaults)
-        for s in [SIGPIPE, SIGINT, SIGTERM, SIGHUP] { sigaddset(&defaults, s) }
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setsigmask(&attr, &empty)
-        posix_spawnattr_setpgroup(&attr, 0)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, &attr, argv, environ)
+        let spawned = Result { try ChildProcess.spawn(path, arguments, stdin: nil, stdout: outPipe[1], stderr: errPipe[1]) }
         close(outPipe[1]); close(errPipe[1])
-        guard rc == 0 else { throw DKLError.data("cannot run it: \(String(cString: strerror(rc)))", file: path) }
+        let pid = try spawned.get()
         Interrupts.setChildGroup(pid)
         defer { Interrupts.setChildGroup(0) }
 
@@ -107,6 +81,38 @@ public enum ChildProcess {
         let low = status & 0x7f
         let ending: Outcome.Ending = low == 0 ? .exited((status >> 8) & 0xff) : .signalled(low)
         return Outcome(ending: ending, output: drain.output, errorTail: drain.errorText)
+    }
+
+    /// Starts `path` directly (posix_spawn, argv[0] = `path`) in a process group of its
+    /// own, with the default signal dispositions (this process ignores SIGPIPE) and an
+    /// empty signal mask; its standard input from `stdin` (/dev/null when nil), its output
+    /// and error to the given descriptors, no other descriptor of this process (an open
+    /// trace, a lock) inherited.
+    static func spawn(_ path: String, _ arguments: [String], stdin: Int32?, stdout: Int32, stderr: Int32) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let stdin { posix_spawn_file_actions_adddup2(&actions, stdin, 0) } else { posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0) }
+        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
+        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+        dkl_spawn_close_from(&actions, 3)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var defaults = sigset_t(), empty = sigset_t()
+        sigemptyset(&empty)
+        sigemptyset(&defaults)
+        for s in [SIGPIPE, SIGINT, SIGTERM, SIGHUP] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        posix_spawnattr_setpgroup(&attr, 0)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, &attr, argv, environ)
+        guard rc == 0 else { throw DKLError.data("cannot run it: \(String(cString: strerror(rc)))", file: path) }
+        return pid
     }
 
     /// SIGTERM to the group, SIGKILL after `grace` seconds if the program still runs, then reaped.

@@ -45,7 +45,7 @@ public final class MeasuredValue {
             guard item.reduce(1, *) == spectrum.count, item.count == 2 else {
                 throw DKLError.data("\(program) answered \(spectrum.count) values, not a diffraction pattern ky×kx, for \(scalarizer.name)")
             }
-            let geometry = try ItemGeometry.resolve(for: [scalarizer], item: item, cube: source, attributes: [], energy: energy,
+            let geometry = try ItemGeometry.resolve(for: [scalarizer], item: item, cube: source, attributes: [(oracle as? InstrumentOracle)?.attributes ?? .object([])], energy: energy,
                                                     detector: detector, name: source?.name ?? program)
             bound = try scalarizer.bind(geometry)
         }
@@ -53,8 +53,12 @@ public final class MeasuredValue {
             let axis: EnergyAxis
             if let source {
                 axis = try EnergyAxis.resolve(option: energy, source: source, channels: spectrum.count)
+            } else if let instrument = oracle as? InstrumentOracle, energy != nil || instrument.attributes["energy_unit"] != nil
+                        || instrument.attributes["energy_start_eV"] != nil || instrument.attributes["energy_values"] != nil {
+                // The instrument's hello calibrates its spectra (--energy overrides).
+                axis = try EnergyAxis.resolve(option: energy, attributes: [instrument.attributes], sibling: nil, channels: spectrum.count, name: program)
             } else {
-                guard let energy else { throw DKLError.usage("--measure needs the energy axis: --energy START:STEP|FILE") }
+                guard let energy else { throw DKLError.usage("the instrument's spectra need the energy axis: --energy START:STEP|FILE") }
                 axis = try EnergyAxis.resolve(option: energy, attributes: [], sibling: nil, channels: spectrum.count, name: "--energy")
             }
             bound = try scalarizer.bind(axis)

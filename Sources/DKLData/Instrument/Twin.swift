@@ -1,0 +1,95 @@
+import Foundation
+import DKLCore
+
+/// A digital-twin instrument: serves a pre-acquired array (a spectrum image H×W×E, a 4D-STEM
+/// cube H×W×ky×kx, or a property map H×W) over the instrument protocol on standard input and
+/// output, so that an experiment can be rehearsed end to end before the microscope time.
+public struct Twin {
+    public var cube: ArraySource
+    /// The structural image answered to `{"op":"image"}` (an overview scan).
+    public var image: ArraySource?
+    /// Counts per unit intensity: each value v is measured as Poisson(v·dose)/dose.
+    public var dose: Double?
+    /// Seconds each measurement takes.
+    public var latency = 0.0
+    /// The share of measurements answered with an error.
+    public var failRate = 0.0
+    /// The process exits, unanswering, at this measurement (1-based).
+    public var crashAt: Int?
+    /// Values as a binary payload (f8) instead of JSON numbers.
+    public var binary = false
+    public var seed: UInt64 = 0
+
+    public init(cube: ArraySource) { self.cube = cube }
+
+    /// Answers requests until `bye` or the end of its input.
+    public func serve() throws {
+        var rng = Xoshiro(seed: seed)
+        var measured = 0
+        let out = FileHandle.standardOutput
+        func send(_ j: JSON, payload: [Double]? = nil) {
+            var data = Data((j.text + "\n").utf8)
+            if let payload { payload.withUnsafeBytes { data.append(contentsOf: $0) } }
+            out.write(data)
+        }
+        func answer(_ values: [Double], shape: [Int], extra: [(String, JSON)] = []) {
+            if binary {
+                send(.object([("ok", .bool(true)), ("shape", JSON(shape)), ("dtype", "f8"), ("bytes", .number(Double(values.count * 8)))] + extra), payload: values)
+            } else {
+                send(.object([("ok", .bool(true)), ("shape", JSON(shape)), ("values", .array(values.map { .number($0) }))] + extra))
+            }
+        }
+        let item = cube.rank == 2 ? [1] : Array(cube.shape.dropFirst(2))
+        while let line = readLine() {
+            let request: JSON
+            do { request = try JSONParser.parse(line) } catch {
+                send(["ok": .bool(false), "error": "the request is not JSON"])
+                continue
+            }
+            switch request["op"]?.stringValue {
+            case "hello":
+                send(["ok": .bool(true), "protocol": .number(Double(InstrumentProtocol.version)), "name": "dkl-twin", "shape": JSON(item),
+                      "attrs": InstrumentProtocol.calibration(cube.attributes)])
+            case "bye":
+                send(["ok": .bool(true)])
+                return
+            case "image":
+                guard let image else { send(["ok": .bool(false), "error": "no image (dkl-twin --image)"]); continue }
+                answer(try image.readAll(), shape: image.shape)
+            case "measure":
+                guard let y = request["y"]?.intValue, let x = request["x"]?.intValue,
+                      (0..<cube.shape[0]).contains(y), (0..<cube.shape[1]).contains(x) else {
+                    send(["ok": .bool(false), "error": .string("measure needs a y and an x on the \(cube.shape[0])×\(cube.shape[1]) grid")])
+                    continue
+                }
+                measured += 1
+                if let crashAt, measured >= crashAt { exit(3) }
+                if latency > 0 { usleep(UInt32(min(latency, 60) * 1e6)) }
+                if failRate > 0, rng.uniform() < failRate {
+                    send(["ok": .bool(false), "error": "injected failure"])
+                    continue
+                }
+                var values = cube.rank == 2 ? [try cube.readBlock(start: [y, x], count: [1, 1])[0]] : try cube.read(at: [y, x])
+                if let dose { values = values.map { Poisson.sample(max($0, 0) * dose, &rng) / dose } }
+                answer(values, shape: item, extra: [("y", .number(Double(y))), ("x", .number(Double(x))), ("time", .number(Date().timeIntervalSince1970))])
+            default:
+                send(["ok": .bool(false), "error": "unknown op (hello, measure, image, bye)"])
+            }
+        }
+    }
+}
+
+/// Poisson counts: exact (Knuth's product of uniforms) up to a mean of 30, the normal
+/// approximation with continuity correction above it.
+public enum Poisson {
+    public static func sample(_ lambda: Double, _ rng: inout Xoshiro) -> Double {
+        guard lambda > 0, lambda.isFinite else { return 0 }
+        if lambda <= 30 {
+            let limit = exp(-lambda)
+            var k = 0.0, p = rng.uniform()
+            while p > limit { k += 1; p *= rng.uniform() }
+            return k
+        }
+        return max(0, (lambda + lambda.squareRoot() * rng.normal()).rounded())
+    }
+}
