@@ -36,6 +36,9 @@ let command = Command(
         Option("measure-arg", value: "ARG", repeatable: true, help: "an argument for PROGRAM before Y X (repeatable)"),
         Option("instrument", value: "PROGRAM", help: "an instrument program started once and asked for every measurement over the protocol of dkl-instrument(7) (dkl-twin rehearses one)"),
         Option("instrument-arg", value: "ARG", repeatable: true, help: "an argument for the --instrument PROGRAM (repeatable)"),
+        Option("dose", value: "D", help: "--oracle: shot noise at a dose, each measurement resampled as Poisson(v·D)/D (D counts per unit of the stored values), seeded by --seed and the point"),
+        Option("dwell", value: "S", help: "--instrument: the dwell sent with every measure request (seconds)"),
+        Option("measurements", value: "FILE|inline", help: "keep the measurements in FILE, a binary stream of float32 records beside the trace (default for diffraction patterns: TRACE's name with .patterns.dkl), or inline in the trace (default for spectra)"),
         Option("measure-timeout", value: "S", help: "seconds to wait for PROGRAM's answer (default 600)"),
         Option("measure-retries", value: "N", help: "retries of a failed measurement (default 2)"),
         Option("scalarizer", "S", value: "[NAME=]SPEC", help: "the property to learn (see dkl-scalarize)"),
@@ -76,17 +79,29 @@ ToolMain.run(command) { inv in
 
     // The oracle and the scalarizer.
     let oracle: Oracle
+    if a.string("dose") != nil && a.string("oracle") == nil { throw DKLError.usage("--dose resamples an --oracle's measurements (an instrument's noise is its own: dkl-twin --dose)") }
     if let program = a.string("instrument") {
         // A persistent session over the instrument protocol (dkl-instrument(7)).
         guard a.string("oracle") == nil, a.string("measure") == nil else { throw DKLError.usage("--instrument, --oracle and --measure do not mix") }
-        oracle = InstrumentOracle(command: [program] + a.strings("instrument-arg"), timeout: try a.double("measure-timeout", default: 600),
-                                  retries: try a.int("measure-retries", default: 2, range: 0...100))
+        let instrument = InstrumentOracle(command: [program] + a.strings("instrument-arg"), timeout: try a.double("measure-timeout", default: 600),
+                                          retries: try a.int("measure-retries", default: 2, range: 0...100))
+        if a.string("dwell") != nil {
+            instrument.dwell = try a.double("dwell", default: 1)
+            guard instrument.dwell! > 0 else { throw DKLError.usage("--dwell must be a positive number of seconds") }
+        }
+        oracle = instrument
     } else {
+    if a.string("dwell") != nil { throw DKLError.usage("--dwell goes with --instrument") }
     switch (a.string("oracle"), a.string("measure")) {
     case let (path?, nil):
         let o = try ArrayOracle(try ArrayFile.open(path))
         guard o.height >= h, o.width >= w else {
             throw DKLError.data("the oracle's grid \(o.height)×\(o.width) is smaller than the image's \(h)×\(w)", file: path)
+        }
+        if let d = a.string("dose") {
+            guard let dose = Double(d), dose > 0, dose.isFinite else { throw DKLError.usage("--dose must be a positive number of counts per unit value") }
+            guard !o.isMap else { throw DKLError.usage("--dose resamples spectra or patterns; the oracle is a map of the property") }
+            o.noise = ShotNoise(dose: dose, seed: UInt64(try a.int("seed", default: 0, range: 0...Int.max)))
         }
         oracle = o
     case let (nil, program?):
@@ -132,8 +147,13 @@ ToolMain.run(command) { inv in
     let attrs: JSON = ["image": .string(image.name), "grid": JSON([h, w]), "window": .number(Double(grid.window)), "normalize": .string(grid.normalization.rawValue),
                        "scalarizer": spec.map { .string($0) } ?? .null, "target": .string(targetName), "acquisition": .string(acquisitionName),
                        "candidates": .number(Double(index.count))]
+    let measurements = a.string("measurements")
     let experiment = try ActiveExperiment(grid: grid, oracle: oracle, plan: plan, value: { try scalar($0) }, tracePath: tracePath, attributes: attrs,
-                                          signature: command.signature(of: Array(inv.argv.dropFirst()), skipping: skip), header: inv.stamped)
+                                          signature: command.signature(of: Array(inv.argv.dropFirst()), skipping: skip),
+                                          measurementsPath: { shape in
+                                              if measurements == "inline" { return nil }
+                                              return measurements ?? (shape.count == 2 ? ExperimentTrace.defaultMeasurementsPath(tracePath) : nil)
+                                          }, header: inv.stamped)
     experiment.note = inv.note
     experiment.progress = Progress(tool: command.name, what: "steps", total: plan.steps, enabled: inv.showsProgress)
     Interrupts.deferExit = true

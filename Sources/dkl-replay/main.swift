@@ -38,6 +38,7 @@ let command = Command(
         Option("window", "w", value: "W", help: "patch side (default: the trace's, or 16)"),
         Option("normalize", "N", value: "MODE", help: "patch normalization (default: the trace's, or minmax)"),
         Option("even", value: "interpolate|shift", help: "centring of even windows, as dkl-patches (default interpolate)"),
+        Option("dose", value: "D", help: "learn from each point's measurement at this dose (Poisson(v·D)/D, seeded by --seed and the point, as dkl-explore --dose); the truth stays the clean data"),
         Option("maps", value: "FILE.h5", help: "write /mean, /sd, /acquisition (records×H×W), /points, /truth and /order (H×W)"),
         Option("acquisition", "a", value: "NAME", help: "--maps: the acquisition map's function (default: the trace's, or ei): ei, logei, pi, ucb, kappa, maxvar"),
         Option.seed, Option.threads,
@@ -94,7 +95,7 @@ ToolMain.run(command) { inv in
     var rng = Xoshiro(seed: config.seed &+ 0x5EED)
     var path: [Int]
     switch kind {
-    case "active": path = try grid.candidates(trace!.points, file: a.string("trace"))
+    case "active": path = try grid.candidates(measured: trace!.points, file: a.string("trace"))
     case "random": path = Array(grid.shuffledCandidates(using: &rng).prefix(try a.int("points", default: trace!.points.count, range: 1...100_000_000)))
     default:
         let cap = try a.int("all-max", default: 2000, range: 2...10_000_000)
@@ -109,12 +110,18 @@ ToolMain.run(command) { inv in
     let replay = try ExperimentReplay(grid: grid, truth: truth, path: path, start: start, every: every, model: config, maximize: !a.flag("minimize"),
                                       file: cube.name)
     if a.string("maps") != nil { replay.acquisition = acquisition }
+    if let d = a.string("dose") {
+        guard let dose = Double(d), dose > 0, dose.isFinite else { throw DKLError.usage("--dose must be a positive number of counts per unit value") }
+        guard let bound else { throw DKLError.usage("--dose resamples spectra or patterns; the oracle is a map of the property") }
+        try replay.observe(cube: cube, noise: ShotNoise(dose: dose, seed: UInt64(try a.int("seed", default: 0, range: 0...Int.max))), bound: bound, column: column)
+    }
     // Along an ordered path: the number of points until one of the top 1% was measured.
     let firstTop = kind == "all" ? nil : replay.firstTop
 
     let attrs: JSON = ["path": .string(kind), "trace": a.string("trace").map { .string($0) } ?? .null, "scalarizer": spec.map { .string($0) } ?? .null,
                        "target": .string(targetName), "candidates": .number(Double(replay.scored.count)), "top_count": .number(Double(replay.ranking.topCount)),
-                       "first_top_points": firstTop.map { .number(Double($0)) } ?? .null, "maximize": .bool(replay.ranking.maximize)]
+                       "first_top_points": firstTop.map { .number(Double($0)) } ?? .null,
+                       "dose": a.string("dose").flatMap(Double.init).map { .number($0) } ?? .null, "maximize": .bool(replay.ranking.maximize)]
     let out = try inv.openOutput(StreamHeader(schema: try ExperimentReplay.schema(), attrs: attrs))
     try replay.run(progress: Progress(tool: command.name, what: "records", total: replay.checkpoints.count, enabled: inv.showsProgress)) {
         try out.writer.write($0)

@@ -7,12 +7,19 @@ import DKLCommandLine
 // set it ships in share/, the lecture's field trajectories and the cards.
 let command = Command(
     name: "dkl-synth",
-    usage: ["[options] [plasmon] DIR", "trajectories [options]", "cards [options]"],
+    usage: ["[options] [plasmon] DIR", "4dstem [options] DIR", "trajectories [options]", "cards [options]"],
     summary: """
         plasmon: write a synthetic STEM-EELS data set of metal nanoparticles into DIR:
         image.npy (the HAADF-like structural image, float32 H×W) and spectra.h5 (/spectra
         float32 H×W×E, /energy in eV, /image, /truth/edge_band and /truth/gap_band:
         noise-free band integrals).
+        4dstem: write a synthetic 4D-STEM data set into DIR: a square lattice of atomic
+        columns (a share of them heavier) scanned by a probe: image.npy (the HAADF image,
+        float32 H×W), cube.h5 (a Berkeley EMD group /4dstem: data float32 H×W×ky×kx, each
+        pattern a bright-field disc deflected by the columns' field plus the electrons
+        scattered out of it, summing to 1; its axes in nm and mrad) and truth.h5 (/com_y,
+        /com_x, /com_magnitude: the patterns' centre of mass about the optical axis in
+        detector pixels; /potential).
         trajectories: a stream of field histories A·exp(α·t)·sin(ω·t) + B, t = linspace(0,
         D, T), with A, α, ω, B drawn uniformly from [0, 0.75], [−2.75, 2.75], [2π, 8π/3],
         [−0.5, 0.5]: records {id, A, alpha, omega, B, field[T]}.
@@ -23,9 +30,12 @@ let command = Command(
         The same seed gives the same output.
         """,
     options: [
-        Option("size", "s", value: "HxW", help: "grid size (plasmon, default 64x64) or image size (cards, default 48x48)"),
+        Option("size", "s", value: "HxW", help: "grid size (plasmon, default 64x64; 4dstem, 48x48) or image size (cards, default 48x48)"),
         Option("channels", "E", value: "N", help: "plasmon: energy channels from 0.5 to 4.5 eV (default 96)"),
         Option("particles", "p", value: "N", help: "plasmon: number of particles (default 14)"),
+        Option("detector", "k", value: "K", help: "4dstem: the patterns' side in detector pixels (default 32)"),
+        Option("spacing", value: "A", help: "4dstem: the lattice spacing in scan pixels (default 6)"),
+        Option("heavy", value: "P", help: "4dstem: the share of heavier columns (default 0.1)"),
         Option("count", "n", value: "N", help: "trajectories, cards: number of records (default 7500, 4000)"),
         Option("steps", "T", value: "T", help: "trajectories: time points (default 900)"),
         Option("duration", value: "D", help: "trajectories: times are linspace(0, D, T) (default 1)"),
@@ -95,17 +105,33 @@ func writePlasmon(_ inv: Invocation) throws {
                     progress: Progress(tool: command.name, what: "rows", total: dims[0], enabled: inv.showsProgress))
 }
 
+func write4DSTEM(_ inv: Invocation) throws {
+    let a = inv.args
+    try inv.expectPositionals(2...2)
+    let dims = try size(a, default: "48x48", range: 4...1024)
+    let k = try a.int("detector", default: 32, range: 8...512)
+    guard dims[0] * dims[1] * k * k <= 1 << 30 else { throw DKLError.usage("--size and --detector make more than 2^30 values (4 GiB)") }
+    let spacing = try a.double("spacing", default: 6), heavy = try a.double("heavy", default: 0.1)
+    guard spacing.isFinite, spacing >= 2, spacing <= 100 else { throw DKLError.usage("--spacing must be from 2 to 100 pixels") }
+    guard heavy.isFinite, (0...1).contains(heavy) else { throw DKLError.usage("--heavy must be from 0 to 1") }
+    let scene = DiffractionScene(height: dims[0], width: dims[1], detector: k, spacing: spacing, heavy: heavy, seed: try a.seed())
+    try scene.write(to: a.positionals[1], argv: Array(inv.argv.dropFirst()),
+                    progress: Progress(tool: command.name, what: "rows", total: dims[0], enabled: inv.showsProgress))
+}
+
 let modes = ModeOptions([("plasmon", ["size", "channels", "particles"]),
+                         ("4dstem", ["size", "detector", "spacing", "heavy"]),
                          ("trajectories", ["count", "steps", "duration", "output", "ndjson", "binary", "no-provenance"]),
                          ("cards", ["size", "count", "rotation", "shear", "suits", "grid", "output", "ndjson", "binary", "no-provenance"])],
                         shared: ["seed"])
 
 ToolMain.run(command) { inv in
-    let mode = ["trajectories", "cards"].contains(inv.args.positionals.first ?? "") ? inv.args.positionals[0] : "plasmon"
+    let mode = ["trajectories", "cards", "4dstem"].contains(inv.args.positionals.first ?? "") ? inv.args.positionals[0] : "plasmon"
     try modes.check(inv.args, mode: mode)
     switch mode {
     case "trajectories": try writeTrajectories(inv)
     case "cards": try writeCards(inv)
+    case "4dstem": try write4DSTEM(inv)
     default: try writePlasmon(inv)
     }
 }

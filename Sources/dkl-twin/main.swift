@@ -13,12 +13,13 @@ let command = Command(
         one per line (hello, measure at y and x, image, bye), JSON responses on standard
         output, as dkl-instrument(7) specifies; so that 'dkl-explore --instrument dkl-twin
         --instrument-arg ARRAY' rehearses an experiment before the microscope time. Options
-        make it behave like an instrument: Poisson noise at a dose, a latency, injected
-        failures and a crash.
+        make it behave like an instrument: Poisson noise at a dose (per unit dwell), a
+        drift of the scan, a latency, injected failures and a crash.
         """,
     options: [
         Option("image", value: "ARRAY", help: "the structural image answered to {\"op\":\"image\"} (an overview scan)"),
-        Option("dose", value: "D", help: "counts per unit intensity: each value v is measured as Poisson(v·D)/D (default: none, the values as stored)"),
+        Option("dose", value: "D", help: "counts per unit intensity and unit dwell: each value v is measured at dwell t as Poisson(v·D·t)/(D·t) (default: none, the values as stored)"),
+        Option("drift", value: "VY,VX", help: "the scan's drift in pixels per measurement: the nth measurement is taken n·(VY,VX) from where it was asked, and that position reported"),
         Option("latency", value: "S", help: "seconds each measurement takes (default 0)"),
         Option("fail-rate", value: "P", help: "the share of measurements answered with an error (default 0)"),
         Option("crash-at", value: "N", help: "exit, unanswering, at the Nth measurement of a session (for testing)"),
@@ -36,6 +37,13 @@ ToolMain.run(command) { inv in
     if let d = a.string("dose") {
         guard let v = Double(d), v > 0, v.isFinite else { throw DKLError.usage("--dose must be a positive number of counts per unit intensity") }
         twin.dose = v
+    }
+    if let d = a.string("drift") {
+        let v = d.split(separator: ",").compactMap { Double($0) }
+        guard v.count == 2, v.allSatisfy({ $0.isFinite && abs($0) <= 100 }), d.split(separator: ",").count == 2 else {
+            throw DKLError.usage("--drift must be VY,VX: pixels per measurement, each from -100 to 100")
+        }
+        twin.drift = (v[0], v[1])
     }
     twin.latency = try a.double("latency", default: 0)
     guard twin.latency >= 0, twin.latency <= 60 else { throw DKLError.usage("--latency must be from 0 to 60 seconds") }

@@ -15,7 +15,7 @@ final class ActiveExperimentTests: XCTestCase {
         var calls = 0
         init(_ truth: [Double], width: Int) { self.truth = truth; self.width = width }
         var itemShape: [Int] { [1] }
-        func measure(y: Int, x: Int) throws -> [Double] { calls += 1; return [truth[y * width + x]] }
+        func measure(y: Int, x: Int) throws -> Reading { calls += 1; return Reading([truth[y * width + x]]) }
     }
 
     let stepOptions = ["--extractor", "none", "-w", "1", "--ensemble", "1", "--iterations", "30"]

@@ -20,7 +20,7 @@ final class DklExploreTests: XCTestCase {
 
     func stripTimes(_ r: JSON) -> String {
         var r = r
-        for k in ["seconds_train", "seconds_predict", "seconds_acquire", "seconds_measure"] { r.set(k, .null) }
+        for k in ["seconds_train", "seconds_predict", "seconds_acquire", "seconds_measure", "time"] { r.set(k, .null) }
         return r.text
     }
 

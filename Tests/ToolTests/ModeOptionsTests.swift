@@ -16,7 +16,7 @@ final class ModeOptionsTests: XCTestCase {
             ("dkl-plot", ["scatter", "-o", "f.png", "--x", "a", "--y", "b", "--markers", "missing.dkl"], "--markers does not go with scatter (it is an option of line)"),
             ("dkl-synth", ["cards", "--channels", "8", "-"], "--channels does not go with cards (it is an option of plasmon)"),
             ("dkl-synth", [dir.path + "/p", "--rotation", "10"], "--rotation does not go with plasmon (it is an option of cards)"),
-            ("dkl-synth", ["trajectories", "--size", "8x8", "-"], "--size does not go with trajectories (it is an option of plasmon, cards)"),
+            ("dkl-synth", ["trajectories", "--size", "8x8", "-"], "--size does not go with trajectories (it is an option of plasmon, 4dstem, cards)"),
             ("dkl-synth", ["plasmon", dir.path + "/p", "-o", "x.dkl"], "--output does not go with plasmon (it is an option of trajectories, cards)"),
         ]
         for (tool, args, message) in cases {

@@ -83,11 +83,12 @@ final class PatternScalarizerTests: XCTestCase {
                                           "-n", "20", "-o", "m.h5", "p.dkl"], cwd: dir.path)
         XCTAssertTrue(dir.exists("m.h5"))
         try Tools.expect(0, "dkl-explore", ["--oracle", "cube.npy", "-S", "adf:2:4", "--centre", "4,5.5", "--extractor", "none", "-w", "1",
-                                            "--init", "5", "--steps", "3", "--ensemble", "1", "-n", "20", "--trace", "t.ndjson", "image.npy"], cwd: dir.path)
+                                            "--init", "5", "--steps", "3", "--ensemble", "1", "-n", "20", "--measurements", "inline", "--trace", "t.ndjson", "image.npy"],
+                         cwd: dir.path)
         let trace = try records(try String(contentsOfFile: dir.file("t.ndjson"), encoding: .utf8))
         XCTAssertEqual(trace.count, 8)
         let header = try StreamReader(path: dir.file("t.ndjson")).header
-        XCTAssertEqual(header.schema["spectrum"]?.shape, [9, 11], "the trace keeps the measured patterns")
+        XCTAssertEqual(header.schema["spectrum"]?.shape, [9, 11], "the trace keeps the measured patterns (inline, as asked: float64)")
         for r in trace {
             XCTAssertEqual(r["value"]!, want["\(Int(r["y"]!)),\(Int(r["x"]!))"]!["adf_2_4"]!.doubleValue!, accuracy: 1e-12)
         }

@@ -200,4 +200,55 @@ final class PipelineTests: XCTestCase {
             XCTAssertGreaterThan(try PNGReader.read(dir.file(name + ".png")).width, 500, name)
         }
     }
+
+    /// The 4D-STEM pipeline: through the twin at two doses, its table against the replays and
+    /// the clean truth, every pattern of the active experiments in their logs (whole
+    /// electrons at the dose, re-scalarized to the values learnt), and its figures.
+    func testMicroscopy4DSTEMPipeline() throws {
+        let dir = TempDir()
+        let r = try PipelineTests.make("microscopy-4dstem", ["OUT=" + dir.path, "RANDOM_SEEDS=1 2"])
+        XCTAssertEqual(r.status, 0, r.report)
+        XCTAssertTrue(r.out.contains("dose 200 e-/pattern, active: top 1% reached after "), r.report)
+        let rows = try String(contentsOfFile: dir.file("summary.tsv"), encoding: .utf8).split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
+        XCTAssertEqual(rows.dropFirst().map { $0[0] + " " + $0[1] }, ["200 active", "200 random-1", "200 random-2", "20000 active", "20000 random-1", "20000 random-2", "clean all"])
+        // 5% of the 40×40 candidates of 9×9 windows on the 48×48 scan.
+        XCTAssertEqual(rows.dropFirst().map { Int($0[2])! }, [80, 80, 80, 80, 80, 80, 1200])
+        let out = try Tools.python("""
+            import json, math, h5py, numpy as np, sys
+            d = sys.argv[1]
+            rows = [l.split('\\t') for l in open(d + '/summary.tsv').read().splitlines()[1:]]
+            truth = h5py.File(d + '/data/truth.h5', 'r')['com_magnitude'][()]
+            t = h5py.File(d + '/maps-all.h5', 'r')['truth'][()]
+            assert np.allclose(t[4:44, 4:44], truth[4:44, 4:44], atol=1e-9)
+            vals = np.sort(truth[4:44, 4:44].ravel())[::-1]; top = vals[math.ceil(len(vals) / 100) - 1]
+            for row in rows[:-1]:
+                if row[1] != 'active': continue
+                trace = [json.loads(l) for l in open(d + '/dose-' + row[0] + '/active.ndjson').read().splitlines()[1:]]
+                first = next(i + 1 for i, r in enumerate(trace) if truth[r['y'], r['x']] >= top)
+                assert int(row[9]) == first, (row, first)
+                best = max(truth[r['y'], r['x']] for r in trace)
+                assert abs(float(row[7]) - best) < 1e-4 and int(row[8]) == 1 + (vals > best).sum(), (row, best)
+            print('ok')
+            """, args: [dir.path])
+        XCTAssertEqual(out, "ok\n")
+        for dose in [200.0, 20000] {
+            let d = "dose-\(Int(dose))"
+            let log = try Tools.expect(0, "dkl-cat", ["-J", "-f", "spectrum", dir.file(d + "/active.patterns.dkl")]).out.split(separator: "\n").dropFirst()
+            XCTAssertEqual(log.count, 80)
+            for line in log.prefix(5) {
+                let counts = try JSONParser.parse(String(line))["spectrum"]!.arrayValue!.flatMap { $0.arrayValue! }.map { $0.doubleValue! * dose }
+                for c in counts { XCTAssertEqual(c, c.rounded(), accuracy: 1e-6 * max(1, dose / 100)) }
+            }
+            // Re-scalarized from the log: the values learnt.
+            try Tools.expect(0, "dkl-scalarize", ["-S", "com", "--centre", "15.5,15.5", "-o", dir.file(d + "/again.dkl"), dir.file(d + "/active.patterns.dkl")])
+            let again = try Tools.expect(0, "dkl-cat", ["-T", "-f", "com", dir.file(d + "/again.dkl")]).out
+            let learnt = try Tools.expect(0, "dkl-cat", ["-T", "-f", "value", dir.file(d + "/active.ndjson")]).out
+            XCTAssertEqual(again.split(separator: "\n").dropFirst(), learnt.split(separator: "\n").dropFirst())
+        }
+        for name in ["truth", "active-mean-dose-200", "active-mean-dose-20000", "paths-mean", "best", "rmse"] {
+            XCTAssertGreaterThan(try PNGReader.read(dir.file(name + ".png")).width, 500, name)
+        }
+        let again = try PipelineTests.make("microscopy-4dstem", ["OUT=" + dir.path, "RANDOM_SEEDS=1 2", "-q"])
+        XCTAssertEqual(again.status, 0, "nothing left to do: \(again.report)")
+    }
 }

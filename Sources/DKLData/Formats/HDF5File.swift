@@ -100,7 +100,7 @@ public final class HDF5File {
             guard let t = try attributes(at: g)["emd_group_type"] else { return false }
             return (t.intValue == 1 || t.stringValue == "array") && kind(g + "/data") == 1
         }
-        if emd.count == 1 { return try HDF5Dataset(file: self, path: emd[0] + "/data") }
+        if emd.count == 1 { return try calibrated(HDF5Dataset(file: self, path: emd[0] + "/data")) }
         // NSID and USID main datasets: one, or one named by its quantity.
         let mains = try mainDatasets()
         if mains.count == 1 { return try open(mains[0]) }

@@ -136,6 +136,9 @@ public enum ChildProcess {
         var output: [UInt8] = []
         var errors: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        /// Microseconds to sleep once both pipes have ended (the program is exiting): short
+        /// at first, so that a quick program's exit is not waited for in 20 ms steps.
+        var nap: UInt32 = 50
 
         init(out: Int32, err: Int32, tail: Int) {
             self.out = out; self.tail = tail; fds = [out, err]
@@ -145,7 +148,11 @@ public enum ChildProcess {
 
         /// Waits up to `milliseconds` for data or the end of a pipe, then reads what is there.
         mutating func wait(milliseconds: Int32) {
-            guard !fds.isEmpty else { poll(nil, 0, milliseconds); return }
+            guard !fds.isEmpty else {
+                usleep(min(nap, UInt32(milliseconds) * 1000))
+                nap = min(nap * 2, 20_000)
+                return
+            }
             var set = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             guard poll(&set, nfds_t(set.count), milliseconds) > 0 else { return }
             readAvailable()

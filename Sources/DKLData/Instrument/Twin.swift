@@ -8,8 +8,13 @@ public struct Twin {
     public var cube: ArraySource
     /// The structural image answered to `{"op":"image"}` (an overview scan).
     public var image: ArraySource?
-    /// Counts per unit intensity: each value v is measured as Poisson(v·dose)/dose.
+    /// Counts per unit intensity and unit dwell: each value v is measured at dwell t as
+    /// Poisson(v·dose·t)/(dose·t), seeded by the seed, the point and how often it was measured.
     public var dose: Double?
+    /// The scan's drift in pixels per measurement (y, x): the n-th measurement of a session
+    /// asked at (y, x) is taken at the pixel nearest (y + n·vy, x + n·vx), and that position
+    /// is reported.
+    public var drift: (y: Double, x: Double) = (0, 0)
     /// Seconds each measurement takes.
     public var latency = 0.0
     /// The share of measurements answered with an error.
@@ -26,6 +31,8 @@ public struct Twin {
     public func serve() throws {
         var rng = Xoshiro(seed: seed)
         var measured = 0
+        var repeats: [Int64: Int] = [:]
+        let noise = dose.map { ShotNoise(dose: $0, seed: seed) }
         let out = FileHandle.standardOutput
         func send(_ j: JSON, payload: [Double]? = nil) {
             var data = Data((j.text + "\n").utf8)
@@ -69,9 +76,19 @@ public struct Twin {
                     send(["ok": .bool(false), "error": "injected failure"])
                     continue
                 }
-                var values = cube.rank == 2 ? [try cube.readBlock(start: [y, x], count: [1, 1])[0]] : try cube.read(at: [y, x])
-                if let dose { values = values.map { Poisson.sample(max($0, 0) * dose, &rng) / dose } }
-                answer(values, shape: item, extra: [("y", .number(Double(y))), ("x", .number(Double(x))), ("time", .number(Date().timeIntervalSince1970))])
+                let dwell = request["dwell"]?.doubleValue ?? 1
+                guard dwell > 0, dwell.isFinite else { send(["ok": .bool(false), "error": "dwell must be a positive number"]); continue }
+                // Where the probe is after the drift so far (fractional), and the pixel read there.
+                let (ay, ax) = (Double(y) + Double(measured - 1) * drift.y, Double(x) + Double(measured - 1) * drift.x)
+                let (py, px) = (min(max(Int(ay.rounded()), 0), cube.shape[0] - 1), min(max(Int(ax.rounded()), 0), cube.shape[1] - 1))
+                var values = cube.rank == 2 ? [try cube.readBlock(start: [py, px], count: [1, 1])[0]] : try cube.read(at: [py, px])
+                if let noise {
+                    let key = Int64(py) << 32 | Int64(px)
+                    values = noise.resample(values, y: py, x: px, repeat: repeats[key, default: 0], dwell: dwell)
+                    repeats[key, default: 0] += 1
+                }
+                answer(values, shape: item, extra: [("y", .number(drift == (0, 0) ? Double(y) : ay)), ("x", .number(drift == (0, 0) ? Double(x) : ax)),
+                                                    ("dwell", .number(dwell)), ("time", .number(Date().timeIntervalSince1970))])
             default:
                 send(["ok": .bool(false), "error": "unknown op (hello, measure, image, bye)"])
             }
@@ -79,17 +96,3 @@ public struct Twin {
     }
 }
 
-/// Poisson counts: exact (Knuth's product of uniforms) up to a mean of 30, the normal
-/// approximation with continuity correction above it.
-public enum Poisson {
-    public static func sample(_ lambda: Double, _ rng: inout Xoshiro) -> Double {
-        guard lambda > 0, lambda.isFinite else { return 0 }
-        if lambda <= 30 {
-            let limit = exp(-lambda)
-            var k = 0.0, p = rng.uniform()
-            while p > limit { k += 1; p *= rng.uniform() }
-            return k
-        }
-        return max(0, (lambda + lambda.squareRoot() * rng.normal()).rounded())
-    }
-}

@@ -18,6 +18,19 @@ public struct Detector: Sendable {
         self.height = height; self.width = width; self.centre = centre; self.mask = mask; self.mradPerPixel = mradPerPixel
     }
 
+    /// Where the angle is zero on a detector whose last two axes (ky, kx) are calibrated in
+    /// mrad or rad (−offset/scale): the optical axis, in pixels.
+    public static func opticalAxis(_ attributes: JSON) -> (y: Double, x: Double)? {
+        guard let axes = attributes["axes"]?.arrayValue, axes.count >= 2 else { return nil }
+        let zero = axes.suffix(2).map { a -> Double? in
+            guard ["mrad", "rad"].contains(a["units"]?.stringValue ?? ""), let s = a["scale"]?.doubleValue, s.isFinite, s != 0,
+                  let o = a["offset"]?.doubleValue, o.isFinite else { return nil }
+            return -o / s
+        }
+        guard let y = zero[0], let x = zero[1] else { return nil }
+        return (y, x)
+    }
+
     /// The calibration of patterns whose last two axes (ky, kx) are in mrad (or rad) with
     /// one scale, from an array's `axes` attribute.
     public static func mradPerPixel(_ attributes: JSON) -> Double? {
@@ -80,7 +93,9 @@ public struct DetectorOptions: Sendable {
     public var isEmpty: Bool { centre == nil && mask == nil && radius == nil }
 
     /// The detector of ky×kx patterns: the centre given, else the centre of mass of `cube`'s
-    /// mean pattern over the mask (a stream or an instrument needs --centre); the mask and
+    /// mean pattern over the mask, else (a stream, an instrument) the optical axis of a
+    /// detector calibrated in mrad when it lies in the detector's central half (else
+    /// --centre is needed); the mask and
     /// the disc of --radius; the calibration from `attributes`.
     public func detector(height ky: Int, width kx: Int, cube: ArraySource?, attributes: JSON, name: String) throws -> Detector {
         var m = try mask.map { try CentreOfMass.loadMask($0, height: ky, width: kx) }
@@ -89,6 +104,9 @@ public struct DetectorOptions: Sendable {
             c = centre
         } else if let cube {
             c = try CentreOfMass.reference(cube, mask: m)
+        } else if let axis = Detector.opticalAxis(attributes), abs(axis.y - Double(ky - 1) / 2) <= Double(ky) / 4, abs(axis.x - Double(kx - 1) / 2) <= Double(kx) / 4 {
+            // (zero mrad in the detector's central half: an axis whose origin is a corner says nothing)
+            c = axis
         } else {
             throw DKLError.usage("diffraction patterns from \(name) need the reference centre: --centre KY,KX")
         }

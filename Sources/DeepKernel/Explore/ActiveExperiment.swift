@@ -44,10 +44,13 @@ public struct ExperimentPlan: Sendable {
 }
 
 /// One measured point of an experiment: the step it was measured at (0 for the initial
-/// points), its candidate index and the value learnt (NaN when the measurement gave none).
+/// points), the candidate asked for, the candidate nearest to where the instrument says it
+/// measured (the patch its value is learnt with: the same unless the probe drifted) and
+/// the value learnt (NaN when the measurement gave none).
 public struct MeasuredPoint: Sendable, Equatable {
     public var step: Int
     public var candidate: Int
+    public var learnt: Int
     public var value: Double
 }
 
@@ -78,13 +81,16 @@ public final class ActiveExperiment {
     ///   - header: the trace's header for a schema: the tool stamps its provenance here.
     ///   - attributes: more of the trace header's attributes (the scalarizer, the image).
     ///   - signature: the options that define the experiment (a trace made by others is refused).
+    ///   - measurementsPath: for a measurement's shape, where its measurements are logged
+    ///     beside the trace (nil: in the trace).
     public init(grid: CandidateGrid, oracle: Oracle, plan: ExperimentPlan, value: @escaping ([Double]) throws -> Double,
-                tracePath: String, attributes: JSON, signature: String, header: (StreamHeader) -> StreamHeader = { $0 }) throws {
+                tracePath: String, attributes: JSON, signature: String, measurementsPath: ([Int]) -> String? = { _ in nil },
+                header: (StreamHeader) -> StreamHeader = { $0 }) throws {
         self.grid = grid; self.oracle = oracle; self.plan = plan; self.value = value
         // The measurement's shape is the oracle's; a program's is learnt from a first answer
         // (the first random point, measured now) unless the trace says it.
         var shape = oracle.itemShape
-        var first: (Int, [Double])?
+        var first: (Int, Reading)?
         if shape.isEmpty && !FileManager.default.fileExists(atPath: tracePath) {
             var rng = Xoshiro(seed: plan.model.seed &+ 0xA11CE)
             let keys = grid.index.values.sorted()
@@ -92,19 +98,24 @@ public final class ActiveExperiment {
             first = (k, try oracle.measure(y: grid.centres[k].0, x: grid.centres[k].1))
             shape = oracle.itemShape
         }
-        if shape.isEmpty, let existing = try? StreamReader(path: tracePath), let f = existing.schema["spectrum"] { shape = f.shape }
+        if shape.isEmpty, let existing = try? StreamReader(path: tracePath) {
+            if let f = existing.schema["spectrum"] { shape = f.shape }
+            if let m = existing.header.attrs["measurements"]?.stringValue, let log = try? StreamReader(path: m), let f = log.schema["spectrum"] { shape = f.shape }
+        }
         let gpWidth = plan.model.extractor == .none ? grid.inputs.cols : plan.model.embedding
-        trace = try ExperimentTrace(path: tracePath, itemShape: shape, gpWidth: gpWidth, attributes: attributes, signature: signature, header: header)
+        let logPath = measurementsPath(shape)
+        trace = try ExperimentTrace(path: tracePath, itemShape: shape, gpWidth: gpWidth, attributes: attributes, signature: signature,
+                                    measurementsPath: logPath, calibration: oracle.calibration, header: header)
         for (k, r) in trace.points.enumerated() {
             guard let c = grid.index[Positions.key(r.y, r.x)] else {
                 throw DKLError.data("the trace's point (\(r.y), \(r.x)) is not a candidate of this image", file: tracePath, record: k + 1)
             }
-            measured.append(MeasuredPoint(step: r.step, candidate: c, value: r.value))
+            measured.append(MeasuredPoint(step: r.step, candidate: c, learnt: grid.nearest(y: r.measured.y, x: r.measured.x) ?? c, value: r.value))
         }
         pendingFirst = first
     }
 
-    var pendingFirst: (Int, [Double])?
+    var pendingFirst: (Int, Reading)?
 
     /// The number of usable candidates.
     public var candidateCount: Int { grid.count }
@@ -119,19 +130,22 @@ public final class ActiveExperiment {
     }
 
     /// Measures candidate k (unless `answer` is already its measurement) and appends it.
-    func record(step: Int, candidate k: Int, answer: [Double]? = nil, prediction: (mean: Double, variance: Double, score: Double) = (.nan, .nan, .nan),
+    func record(step: Int, candidate k: Int, answer: Reading? = nil, prediction: (mean: Double, variance: Double, score: Double) = (.nan, .nan, .nan),
                 seconds: [Double] = [0, 0, 0]) throws {
         let (y, x) = grid.centres[k]
         let t0 = Date()
-        let s = try answer ?? oracle.measure(y: y, x: x)
-        let v = try value(s)
+        var s = try answer ?? oracle.measure(y: y, x: x)
+        // Stored as float32: learnt from the stored numbers, so that the log re-scalarizes to the bit.
+        if trace.storesFloat32 { s.values = s.values.map { Double(Float($0)) } }
+        let v = try value(s.values)
         let measureSeconds = Date().timeIntervalSince(t0)
         let m = step == 0 ? nil : model?.members[0]
         try trace.append(ExperimentTrace.Entry(
-            step: step, y: y, x: x, spectrum: s, value: v, mean: prediction.mean, variance: prediction.variance, acquisition: prediction.score,
+            step: step, y: y, x: x, measurement: s, value: v, mean: prediction.mean, variance: prediction.variance, acquisition: prediction.score,
             noise: m.map { $0.gpParameters.noise * $0.targetStd * $0.targetStd } ?? .nan, outputscale: m?.gpParameters.outputscale ?? .nan,
             lengthscales: m?.gpParameters.lengthscales, loss: m?.lossCurve.last ?? .nan, seconds: seconds + [measureSeconds]))
-        measured.append(MeasuredPoint(step: step, candidate: k, value: v))
+        let learnt = s.position.flatMap { grid.nearest(y: $0.y, x: $0.x) } ?? k
+        measured.append(MeasuredPoint(step: step, candidate: k, learnt: learnt, value: v))
         if !v.isFinite { note("the measurement at (\(y), \(x)) gives no value (NaN or a refused fit); it is kept in the trace but not learnt") }
     }
 
@@ -163,7 +177,8 @@ public final class ActiveExperiment {
         var step = 1
         while step <= plan.steps {
             // In candidate order, as dkl-train joins patches and targets: the same model.
-            let before = measured.filter { $0.step < step && $0.value.isFinite }.sorted { $0.candidate < $1.candidate }
+            // Each value with the patch where it was measured (the asked one unless the probe drifted).
+            let before = measured.filter { $0.step < step && $0.value.isFinite }.sorted { ($0.learnt, $0.candidate) < ($1.learnt, $1.candidate) }
             // A step the trace has records of is replayed (its model retrained); the trace's
             // last step may be a batch cut by a kill, whose choice is made again (the same
             // model, the same points before it) and whose unmeasured points are measured now.
@@ -172,7 +187,7 @@ public final class ActiveExperiment {
             let replayed = !recorded.isEmpty && measured.contains { $0.step > step }
             if recorded.isEmpty && (measured.count >= plan.budget || measured.count >= grid.count) { break }
             let t0 = Date()
-            model = try DKLEnsemble.train(x: grid.inputs.gather(before.map(\.candidate)), y: before.map(\.value), config: plan.model, initial: model)
+            model = try DKLEnsemble.train(x: grid.inputs.gather(before.map(\.learnt)), y: before.map(\.value), config: plan.model, initial: model)
             let t1 = Date()
             if replayed || (!recorded.isEmpty && plan.perStep == 1) { step += 1; continue }
             var fantasies = plan.batch == .fantasize ? try EnsembleFantasies(ensemble: model!, candidates: grid.inputs) : nil
@@ -180,7 +195,7 @@ public final class ActiveExperiment {
             if let f = fantasies { pred = (f.mean, f.variance) } else { let p = try model!.predict(grid.inputs); pred = (p.mean, p.variance) }
             let t2 = Date()
             let best = Acquisition.best(observed: before.map(\.value), maximize: plan.maximize)
-            let excluded = Set(earlier.map(\.candidate)).union(Set(centres.indices.filter { !grid.usable[$0] }))
+            let excluded = Set(earlier.map(\.candidate) + earlier.map(\.learnt)).union(Set(centres.indices.filter { !grid.usable[$0] }))
             let room = min(plan.perStep, plan.budget - earlier.count)
             let chosen: [(Int, Double)]
             switch plan.batch {
@@ -227,8 +242,8 @@ public final class ActiveExperiment {
     public func finalMaps() throws -> ExperimentMaps {
         let (h, w) = (grid.height, grid.width)
         let finite = measured.filter { $0.value.isFinite }
-        let all = finite.sorted { $0.candidate < $1.candidate }
-        model = try DKLEnsemble.train(x: grid.inputs.gather(all.map(\.candidate)), y: all.map(\.value), config: plan.model, initial: model)
+        let all = finite.sorted { ($0.learnt, $0.candidate) < ($1.learnt, $1.candidate) }
+        model = try DKLEnsemble.train(x: grid.inputs.gather(all.map(\.learnt)), y: all.map(\.value), config: plan.model, initial: model)
         let pred = try model!.predict(grid.inputs)
         let best = Acquisition.best(observed: finite.map(\.value), maximize: plan.maximize)
         let scores = plan.acquisition.scores(mean: pred.mean, variance: pred.variance, best: best, maximize: plan.maximize)
@@ -236,8 +251,8 @@ public final class ActiveExperiment {
         for (k, c) in grid.centres.enumerated() where grid.usable[k] {
             maps.mean[c.0 * w + c.1] = pred.mean[k]; maps.sd[c.0 * w + c.1] = pred.variance[k].squareRoot(); maps.acquisition[c.0 * w + c.1] = scores[k]
         }
-        for p in measured { maps.step[grid.centres[p.candidate].0 * w + grid.centres[p.candidate].1] = Double(p.step) }
-        maps.points = measured.map { grid.centres[$0.candidate] }
+        for p in measured { maps.step[grid.centres[p.learnt].0 * w + grid.centres[p.learnt].1] = Double(p.step) }
+        maps.points = measured.map { grid.centres[$0.learnt] }
         maps.pointSteps = measured.map { Double($0.step) }
         return maps
     }

@@ -47,4 +47,17 @@ public struct CandidateGrid: Sendable {
 
     /// The number of usable candidates.
     public var count: Int { index.count }
+
+    /// The usable candidate nearest to a position (pixels, fractional): the patch a value
+    /// measured there is learnt with (nil: no usable candidate).
+    public func nearest(y: Double, x: Double) -> Int? {
+        guard y.isFinite, x.isFinite else { return nil }
+        if let k = index[Positions.key(Int(y.rounded()), Int(x.rounded()))] { return k }
+        var best: (Int, Double)?
+        for (k, c) in centres.enumerated() where usable[k] {
+            let d = (Double(c.0) - y) * (Double(c.0) - y) + (Double(c.1) - x) * (Double(c.1) - x)
+            if best == nil || d < best!.1 { best = (k, d) }
+        }
+        return best?.0
+    }
 }

@@ -35,6 +35,9 @@ public final class ExperimentReplay {
     /// Kept when set: each checkpoint's mean, sd and acquisition maps (H×W, NaN off the
     /// candidates; the acquisition NaN at points already measured).
     public var acquisition: Acquisition?
+    /// The values learnt at the path's candidates when they are not the truth (measurements
+    /// at a dose: `observe(…)`); NaN elsewhere.
+    public var observed: [Double]?
     public private(set) var maps: [(mean: [Double], sd: [Double], acquisition: [Double])] = []
 
     /// - Parameters: `start`: the first record after this many points; then one every
@@ -58,6 +61,19 @@ public final class ExperimentReplay {
         return (ranking.maximize ? reached.max() : reached.min()) ?? .nan
     }
 
+    /// Sets `observed`: the property along the path from each point's measurement in `cube`
+    /// as measured with `noise` (a point whose value is not finite keeps its truth).
+    public func observe(cube: ArraySource, noise: ShotNoise, bound: Scalarizer.Bound, column: Int) throws {
+        var values = [Double](repeating: .nan, count: truth.count)
+        for k in Set(path) {
+            let (y, x) = grid.centres[k]
+            let measured = noise.resample(try cube.read(at: [y, x]), y: y, x: x)
+            let v = measured.withUnsafeBufferPointer { bound.evaluate($0).values[column] }
+            values[k] = v.isFinite ? v : truth[k]
+        }
+        observed = values
+    }
+
     /// Runs every checkpoint, giving each record to `emit`; interruptible between records.
     public func run(progress: DKLCore.Progress? = nil, emit: ([UInt8]) throws -> Void) throws {
         let schema = try ExperimentReplay.schema()
@@ -71,7 +87,8 @@ public final class ExperimentReplay {
             // In candidate order, as dkl-train joins patches and targets.
             let points = path.prefix(n).filter { truth[$0].isFinite }.sorted()
             guard points.count >= 2 else { throw DKLError.data("fewer than two of the path's first \(n) points have a finite value") }
-            ensemble = try DKLEnsemble.train(x: grid.inputs.gather(points), y: points.map { truth[$0] }, config: model, initial: ensemble)
+            let learnt = observed ?? truth
+            ensemble = try DKLEnsemble.train(x: grid.inputs.gather(points), y: points.map { learnt[$0] }, config: model, initial: ensemble)
             let pred = try ensemble!.predict(grid.inputs)
             let seconds = Date().timeIntervalSince(t0)
             let score = PredictiveScore(mean: pred.mean, variance: pred.variance.map { $0 + pred.noise }, truth: truth, indices: scored)
@@ -153,6 +170,14 @@ extension CandidateGrid {
         }
     }
 
+    /// The candidates nearest to the positions measured (a drifted probe's), in order.
+    public func candidates(measured points: [(Double, Double)], file: String?) throws -> [Int] {
+        try points.map { p in
+            guard let k = nearest(y: p.0, x: p.1) else { throw DKLError.data("the trace's point (\(p.0), \(p.1)) is not on this image", file: file) }
+            return k
+        }
+    }
+
     /// The usable candidates in a seeded random order (a Fisher–Yates shuffle).
     public func shuffledCandidates(using rng: inout Xoshiro) -> [Int] {
         var s = centres.indices.filter { usable[$0] }
@@ -164,17 +189,24 @@ extension CandidateGrid {
 extension ExperimentTrace {
     /// A trace's path without opening it for writing: its points (y, x) in order, how many
     /// were initial points (step 0), and its attributes.
-    public static func readPath(_ path: String) throws -> (points: [(Int, Int)], initial: Int, attributes: JSON) {
+    /// The trace's points in order (where the instrument says it measured, when it says),
+    /// how many were initial points, and its header's attributes.
+    public static func readPath(_ path: String) throws -> (points: [(Double, Double)], initial: Int, attributes: JSON) {
         if !FileManager.default.fileExists(atPath: path) { throw DKLError.data("no such file", file: path) }
         let reader = try StreamReader(path: path)
         guard let iy = reader.schema.index(of: "y"), let ix = reader.schema.index(of: "x"), let istep = reader.schema.index(of: "step") else {
             throw DKLError.data("not an experiment trace: it needs fields step, y and x (from dkl-explore)", file: reader.name, location: "header")
         }
-        var points: [(Int, Int)] = [], initial = 0
+        let (my, mx) = (reader.schema.index(of: "measured_y"), reader.schema.index(of: "measured_x"))
+        var points: [(Double, Double)] = [], initial = 0
         while let batch = try locating(file: reader.name, { try reader.nextBatch() }) {
             for i in 0..<batch.count {
                 let r = RecordView(batch.record(i), reader.schema)
-                points.append((r.int(iy), r.int(ix)))
+                if let my, let mx, r.double(my).isFinite, r.double(mx).isFinite {
+                    points.append((r.double(my), r.double(mx)))
+                } else {
+                    points.append((Double(r.int(iy)), Double(r.int(ix))))
+                }
                 if r.int(istep) == 0 { initial += 1 }
             }
         }

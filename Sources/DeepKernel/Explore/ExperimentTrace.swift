@@ -9,15 +9,22 @@ import DKLData
 /// | field | what |
 /// |---|---|
 /// | step, y, x | the step (0: initial points) and the pixel |
-/// | spectrum | the measurement (its shape is the oracle's) |
+/// | spectrum | the measurement (its shape is the oracle's), unless a measurement log holds it |
 /// | value | the value learnt from it (NaN: none) |
 /// | mean, var, acquisition | the prediction and the score that chose it (NaN at step 0) |
 /// | noise, outputscale, lengthscale, loss | the step model's first member (NaN at step 0) |
 /// | seconds_train, seconds_predict, seconds_acquire, seconds_measure | the step's phases |
+/// | measured_y, measured_x | where the instrument says it measured (y, x when it does not say) |
+/// | time | when the measurement ended (seconds since 1970) |
+/// | meta | the instrument's metadata, JSON text (`{}` from a file; `{"dropped":N}` past 1 KiB) |
+///
+/// Measurements of many values (diffraction patterns) go to a `BinaryLog` beside the trace
+/// (`measurements`): records step, y, x and the measurement as float32, a record written
+/// before the trace's line of the same point.
 public final class ExperimentTrace {
     public struct Entry {
         public var step: Int, y: Int, x: Int
-        public var spectrum: [Double]
+        public var measurement: Reading
         public var value: Double
         public var mean: Double, variance: Double, acquisition: Double
         public var noise: Double, outputscale: Double
@@ -30,52 +37,104 @@ public final class ExperimentTrace {
 
     public let path: String
     public let schema: Schema
-    /// The points already in the trace: (step, y, x, value), in order.
-    public let points: [(step: Int, y: Int, x: Int, value: Double)]
+    /// The points already in the trace: (step, y, x, value) and the position measured, in order.
+    public let points: [(step: Int, y: Int, x: Int, value: Double, measured: (y: Double, x: Double))]
+    /// The measurement log, when measurements are kept beside the trace.
+    public let measurements: BinaryLog?
     let log: Checkpoint
     let slot: [String: Int]
     let itemCount: Int
     let gpWidth: Int
 
     static let names = ["step", "y", "x", "spectrum", "value", "mean", "var", "acquisition", "noise", "outputscale", "lengthscale", "loss",
-                        "seconds_train", "seconds_predict", "seconds_acquire", "seconds_measure"]
+                        "seconds_train", "seconds_predict", "seconds_acquire", "seconds_measure", "measured_y", "measured_x", "time", "meta"]
+    /// The bytes of the `meta` field.
+    public static let metaWidth = 1024
 
-    /// The schema for measurements of `itemShape` and a GP of input width `gpWidth`.
-    static func schema(itemShape: [Int], gpWidth: Int) throws -> Schema {
-        try Schema(names.map { name in
+    /// The schema for measurements of `itemShape` (none: they are logged beside it) and a GP
+    /// of input width `gpWidth`.
+    static func schema(itemShape: [Int]?, gpWidth: Int) throws -> Schema {
+        try Schema(names.compactMap { name in
             switch name {
             case "step", "y", "x": return Field(name, .i32)
-            case "spectrum": return Field(name, .f64, shape: itemShape)
+            case "spectrum": return itemShape.map { Field(name, .f64, shape: $0) }
             case "lengthscale": return Field(name, .f64, shape: [gpWidth])
+            case "meta": return Field(name, .string, width: metaWidth)
             default: return Field(name, .f64)
             }
         })
     }
 
+    /// The schema of a measurement log: step, y, x and the measurement as float32.
+    static func logSchema(itemShape: [Int]) throws -> Schema {
+        try Schema([Field("step", .i32), Field("y", .i32), Field("x", .i32), Field("spectrum", .f32, shape: itemShape)])
+    }
+
     /// Creates the trace, or opens it to continue (its schema and signature must match).
-    public init(path: String, itemShape: [Int], gpWidth: Int, attributes: JSON, signature: String,
-                header: (StreamHeader) -> StreamHeader = { $0 }) throws {
+    /// With `measurementsPath`, measurements are kept there as float32 rather than in the trace.
+    /// `calibration`: the measurements' axes, for the log's header.
+    public init(path: String, itemShape: [Int], gpWidth: Int, attributes: JSON, signature: String, measurementsPath: String? = nil,
+                calibration: JSON = .object([]), header: (StreamHeader) -> StreamHeader = { $0 }) throws {
         self.path = path
-        schema = try ExperimentTrace.schema(itemShape: itemShape, gpWidth: gpWidth)
+        schema = try ExperimentTrace.schema(itemShape: measurementsPath == nil ? itemShape : nil, gpWidth: gpWidth)
         slot = schema.slots
         (itemCount, self.gpWidth) = (itemShape.reduce(1, *), gpWidth)
-        let log = try Checkpoint(path: path, header: header(StreamHeader(schema: schema, attrs: attributes)), signature: signature)
-        let (s, y, x, v, schema) = (slot["step"]!, slot["y"]!, slot["x"]!, slot["value"]!, schema)
+        var attrs = attributes
+        if let m = measurementsPath { attrs.set("measurements", .string(m)) }
+        let log = try Checkpoint(path: path, header: header(StreamHeader(schema: schema, attrs: attrs)), signature: signature)
+        let (s, y, x, v, my, mx, schema) = (slot["step"]!, slot["y"]!, slot["x"]!, slot["value"]!, slot["measured_y"]!, slot["measured_x"]!, schema)
         points = log.records.map { r in r.withUnsafeBytes { b in
             let view = RecordView(b, schema)
-            return (view.int(s), view.int(y), view.int(x), view.double(v))
+            return (view.int(s), view.int(y), view.int(x), view.double(v), (view.double(my), view.double(mx)))
         } }
         self.log = log
+        if let m = measurementsPath {
+            var logAttrs = attributes
+            if case let .object(members) = calibration { for (k, v) in members { logAttrs.set(k, v) } }
+            logAttrs.set("trace", .string(path))
+            measurements = try BinaryLog(path: m, header: header(StreamHeader(schema: try ExperimentTrace.logSchema(itemShape: itemShape), attrs: logAttrs)),
+                                         signature: signature, keep: points.count)
+        } else {
+            measurements = nil
+        }
+    }
+
+    /// The measurement log's default path: TRACE's name without its extension, with .patterns.dkl.
+    public static func defaultMeasurementsPath(_ trace: String) -> String {
+        let name = (trace as NSString).lastPathComponent
+        let base = name.contains(".") && !name.hasPrefix(".") ? String(name[..<name.lastIndex(of: ".")!]) : name
+        return ((trace as NSString).deletingLastPathComponent as NSString).appendingPathComponent(base + ".patterns.dkl")
+    }
+
+    /// Whether measurements are stored as float32 (in the log): the value is then learnt
+    /// from the stored numbers, so that re-scalarizing the log gives it to the bit.
+    public var storesFloat32: Bool { measurements != nil }
+
+    /// The metadata's text for the `meta` field: the JSON object, or how many bytes were dropped.
+    static func metaText(_ meta: JSON) -> String {
+        let text = meta.text
+        return text.utf8.count <= metaWidth ? text : #"{"dropped":\#(text.utf8.count)}"#
     }
 
     /// Appends one measurement and syncs it to disk.
     public func append(_ e: Entry) throws {
-        guard e.spectrum.count == itemCount else {
-            throw DKLError.data("a measurement of \(e.spectrum.count) values; the trace's hold \(itemCount)", file: path)
+        let values = e.measurement.values
+        guard values.count == itemCount else {
+            throw DKLError.data("a measurement of \(values.count) values; the trace's hold \(itemCount)", file: path)
+        }
+        if let measurements {
+            var m = RecordBuilder(measurements.schema)
+            m.set(0, int: e.step); m.set(1, int: e.y); m.set(2, int: e.x)
+            m.set(3, values)
+            try measurements.append(m.bytes)
         }
         var r = RecordBuilder(schema)
         r.set(slot["step"]!, int: e.step); r.set(slot["y"]!, int: e.y); r.set(slot["x"]!, int: e.x)
-        r.set(slot["spectrum"]!, e.spectrum)
+        if let s = slot["spectrum"] { r.set(s, values) }
+        let position = e.measurement.position ?? (Double(e.y), Double(e.x))
+        r.set(slot["measured_y"]!, position.y); r.set(slot["measured_x"]!, position.x)
+        r.set(slot["time"]!, Date().timeIntervalSince1970)
+        r.set(slot["meta"]!, string: ExperimentTrace.metaText(e.measurement.meta))
         for (name, v) in [("value", e.value), ("mean", e.mean), ("var", e.variance), ("acquisition", e.acquisition), ("noise", e.noise),
                           ("outputscale", e.outputscale), ("loss", e.loss), ("seconds_train", e.seconds[0]), ("seconds_predict", e.seconds[1]),
                           ("seconds_acquire", e.seconds[2]), ("seconds_measure", e.seconds[3])] {

@@ -19,10 +19,11 @@ public final class InstrumentOracle: Oracle {
     var process: PersistentProcess?
     /// Sessions started so far.
     public private(set) var sessions = 0
-    /// The last answer's JSON (metadata: actual position, dwell, time).
-    public private(set) var lastResponse: JSON = .null
+    /// Sent with every measure request when set (seconds per measurement).
+    public var dwell: Double?
     /// The calibration the hello gave (`attrs`: the energy axis, the detector's axes).
     public private(set) var attributes: JSON = .object([])
+    public var calibration: JSON { InstrumentProtocol.calibration(attributes) }
 
     public init(command: [String], timeout: Double = 600, retries: Int = 2, restarts: Int = 1) {
         self.command = command; self.itemShape = []; self.timeout = timeout; self.retries = retries; self.restarts = restarts
@@ -69,7 +70,19 @@ public final class InstrumentOracle: Oracle {
         return (r.ok, r.error, r.shape, values, r.json)
     }
 
-    public func measure(y: Int, x: Int) throws -> [Double] {
+    /// The measurement of a response: the position it reports (`y` and `x`, when both are
+    /// finite numbers) and its other members as metadata.
+    static func measurement(_ values: [Double], _ response: JSON) -> Reading {
+        var position: (y: Double, x: Double)?
+        if let ry = response["y"]?.doubleValue, let rx = response["x"]?.doubleValue, ry.isFinite, rx.isFinite { position = (ry, rx) }
+        var meta: [(String, JSON)] = []
+        if case let .object(members) = response {
+            meta = members.filter { !["ok", "shape", "values", "dtype", "bytes", "y", "x"].contains($0.0) }
+        }
+        return Reading(values, position: position, meta: .object(meta))
+    }
+
+    public func measure(y: Int, x: Int) throws -> Reading {
         var problems: [String] = []
         var restartsLeft = restarts
         while true {
@@ -86,7 +99,9 @@ public final class InstrumentOracle: Oracle {
             if let p = process {
                 for _ in 0...retries {
                     do {
-                        let r = try exchange(p, ["op": "measure", "y": .number(Double(y)), "x": .number(Double(x))])
+                        var request: JSON = ["op": "measure", "y": .number(Double(y)), "x": .number(Double(x))]
+                        if let dwell { request.set("dwell", .number(dwell)) }
+                        let r = try exchange(p, request)
                         guard r.ok else { problems.append("error: \(r.error ?? "no reason given")"); continue }
                         guard let values = r.values else { problems.append("an answer without values"); continue }
                         let shape = r.shape ?? [values.count]
@@ -94,8 +109,7 @@ public final class InstrumentOracle: Oracle {
                         if itemShape.isEmpty { itemShape = shape }
                         guard shape == itemShape else { problems.append("an answer of shape \(shape), expected \(itemShape)"); continue }
                         guard values.allSatisfy(\.isFinite) else { problems.append("an answer with NaN or infinity"); continue }
-                        lastResponse = r.json
-                        return values
+                        return InstrumentOracle.measurement(values, r.json)
                     } catch let e as DKLError {
                         // A malformed line: the session may be out of step; start afresh.
                         problems.append(e.message)

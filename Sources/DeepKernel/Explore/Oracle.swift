@@ -10,7 +10,27 @@ public protocol Oracle {
     /// The shape of one measurement (a spectrum [E] or a diffraction pattern [ky, kx]).
     var itemShape: [Int] { get }
     /// The measurement at pixel (y, x).
-    func measure(y: Int, x: Int) throws -> [Double]
+    func measure(y: Int, x: Int) throws -> Reading
+    /// The measurements' calibration (their energy axis, the detector's axes), as array
+    /// attributes; known after the first measurement for an instrument.
+    var calibration: JSON { get }
+}
+
+extension Oracle {
+    public var calibration: JSON { .object([]) }
+}
+
+/// One measurement: its values, where the instrument says it was taken, and what else it said.
+public struct Reading: Sendable {
+    public var values: [Double]
+    /// The position the instrument reports (pixels; fractional under drift); nil: where asked.
+    public var position: (y: Double, x: Double)?
+    /// The instrument's metadata (a JSON object: its dwell, time, …; empty for a file).
+    public var meta: JSON
+
+    public init(_ values: [Double], position: (y: Double, x: Double)? = nil, meta: JSON = .object([])) {
+        self.values = values; self.position = position; self.meta = meta
+    }
 }
 
 /// A pre-acquired spectrum image H×W×E (or 4D-STEM cube H×W×ky×kx): measuring reads that
@@ -18,9 +38,12 @@ public protocol Oracle {
 /// latent space's ground truth): a measurement is then its one value.
 public final class ArrayOracle: Oracle {
     public let source: ArraySource
+    /// Shot noise at a dose, drawn afresh for each measurement (nil: the values as stored).
+    public var noise: ShotNoise?
     public var itemShape: [Int] { isMap ? [1] : Array(source.shape.dropFirst(2)) }
     /// Whether the source is an H×W map of the property.
     public var isMap: Bool { source.rank == 2 }
+    public var calibration: JSON { InstrumentProtocol.calibration(source.attributes) }
     public var height: Int { source.shape[0] }
     public var width: Int { source.shape[1] }
 
@@ -29,11 +52,12 @@ public final class ArrayOracle: Oracle {
         self.source = source
     }
 
-    public func measure(y: Int, x: Int) throws -> [Double] {
+    public func measure(y: Int, x: Int) throws -> Reading {
         guard y >= 0, y < height, x >= 0, x < width else {
             throw DKLError.data("(\(y), \(x)) is outside the oracle's \(height)×\(width) grid", file: source.name)
         }
-        return try source.read(at: [y, x])
+        let values = try source.read(at: [y, x])
+        return Reading(noise.map { $0.resample(values, y: y, x: x) } ?? values)
     }
 }
 
@@ -53,11 +77,11 @@ public final class CommandOracle: Oracle {
         self.command = command; self.itemShape = itemShape; self.timeout = timeout; self.retries = retries
     }
 
-    public func measure(y: Int, x: Int) throws -> [Double] {
+    public func measure(y: Int, x: Int) throws -> Reading {
         var last = ""
         for _ in 0...retries {
             try Interrupts.check()
-            do { return try once(y: y, x: x) } catch let e as DKLError { last = e.message }
+            do { return Reading(try once(y: y, x: x)) } catch let e as DKLError { last = e.message }
         }
         throw DKLError.data("measuring (\(y), \(x)) failed \(retries + 1) times; last: \(last)", file: command[0])
     }
