@@ -15,13 +15,14 @@
 //   DKLCore                  errors, interrupts, progress, JSON, random, Parallel
 import PackageDescription
 
-let tools = ["dkl-acquire", "dkl-cat", "dkl-explore", "dkl-patches", "dkl-plot", "dkl-predict", "dkl-replay", "dkl-scalarize", "dkl-synth", "dkl-train", "dkl-twin", "ferrosim", "vae-encode"]
+let tools = ["dkl-acquire", "dkl-cat", "dkl-explore", "dkl-fit", "dkl-patches", "dkl-plot", "dkl-predict", "dkl-replay", "dkl-scalarize", "dkl-synth", "dkl-train", "dkl-twin", "ferrosim", "vae-encode"]
 
 /// What each tool imports: no tool links a library it does not use (dkl-cat and dkl-plot
 /// link no OpenBLAS, ferrosim no LAPACKE; ToolTests/LinkTests checks it with ldd).
 let toolDependencies: [String: [Target.Dependency]] = [
     "dkl-acquire": ["DKLCore", "DKLNumerics", "DKLData", "DeepKernel", "DKLCommandLine", "ToolOptions"],
     "dkl-cat": ["DKLCore", "DKLCommandLine", "DKLData", "DKLImaging"],
+    "dkl-fit": ["DKLCore", "DKLNumerics", "DKLData", "DeepKernel", "DKLCommandLine"],
     "dkl-explore": ["DKLCore", "DKLNumerics", "DKLData", "DKLImaging", "DeepKernel", "Plot", "DKLCommandLine", "ToolOptions"],
     "dkl-patches": ["DKLCore", "DKLCommandLine", "DKLData", "DKLImaging"],
     "dkl-plot": ["DKLCore", "DKLCommandLine", "DKLData", "Plot"],

@@ -7,6 +7,7 @@ bin=${1:-.build/release}
 ./bench/stream.sh "$bin"
 ./bench/formats.sh "$bin"
 ./bench/instrument.sh "$bin"
+./bench/bayes.sh "$bin"
 ./bench/dkl.sh
 ./bench/pipeline.sh "$bin"
 ./bench/ferrosim.sh "$bin"

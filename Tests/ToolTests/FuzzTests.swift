@@ -80,6 +80,8 @@ final class FuzzTests: XCTestCase {
             ("dkl-cat", ["p.dkl", "-o", "out.dkl"]),
             ("dkl-plot", ["map", "-o", "out.png", "img.npy"]),
             ("dkl-twin", ["img.npy"]),   // no requests: it serves nothing and ends
+            ("dkl-fit", ["--inputs", "y,x", "--target", "v", "--kernel", "none", "--mean", "a + b*y", "--param", "a=normal:0,1", "--param", "b=normal:0,1",
+                         "-o", "out.h5", "t.dkl"]),
         ]
         let values = ["nan", "inf", "-inf", "-1", "0", "1e308", "-1e308", "99999999999999999999", "", "1e-320", "2147483648",
                       "9223372036854775807", "x", "1:2:3", "0:0", "nan:nan", ",", "0x10"]

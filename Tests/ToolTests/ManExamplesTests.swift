@@ -63,6 +63,7 @@ final class ManExamplesTests: XCTestCase {
     func testDklFormats5() throws { try runPage("man5/dkl-formats.5") }
     func testDklInstrument7() throws { try runPage("man7/dkl-instrument.7") }
     func testDklTwin1() throws { try runPage("man1/dkl-twin.1") }
+    func testDklFit1() throws { try runPage("man1/dkl-fit.1") }
     func testDklAcquire1() throws { try runPage("man1/dkl-acquire.1") }
     func testDklCat1() throws { try runPage("man1/dkl-cat.1") }
     func testDklExplore1() throws { try runPage("man1/dkl-explore.1") }
@@ -124,5 +125,5 @@ final class ManExamplesTests: XCTestCase {
         }
     }
 
-    static let allTestNames = ["testDklAcquire1", "testDklCat1", "testDklExplore1", "testDklPatches1", "testDklPlot1", "testDklPredict1", "testDklReplay1", "testDklScalarize1", "testDklSynth1", "testDklTrain1", "testDklTwin1", "testFerrosim1", "testVaeEncode1"]
+    static let allTestNames = ["testDklAcquire1", "testDklCat1", "testDklExplore1", "testDklFit1", "testDklPatches1", "testDklPlot1", "testDklPredict1", "testDklReplay1", "testDklScalarize1", "testDklSynth1", "testDklTrain1", "testDklTwin1", "testFerrosim1", "testVaeEncode1"]
 }

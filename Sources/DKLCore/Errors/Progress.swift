@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A progress line on stderr (`tool: what 1234/5000 (24%), ETA 0:12`), redrawn at most
 /// a few times a second and only when enabled (a terminal, or `--progress`).
@@ -42,4 +43,16 @@ public final class Progress {
         let t = Int(s.rounded())
         return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
     }
+}
+
+/// A progress line that worker threads may update (one lock around a `Progress`).
+public final class SharedProgress: Sendable {
+    private let progress: Mutex<Progress>
+
+    public init(tool: String, what: String, total: Int?, enabled: Bool) {
+        progress = Mutex(Progress(tool: tool, what: what, total: total, enabled: enabled))
+    }
+
+    @Sendable public func update(_ done: Int) { progress.withLock { $0.update(done) } }
+    public func finish(_ done: Int) { progress.withLock { $0.finish(done) } }
 }

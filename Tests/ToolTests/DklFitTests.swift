@@ -1,0 +1,122 @@
+import DKL
+import Foundation
+import TestSupport
+import XCTest
+
+/// dkl-fit as a user runs it: the fit file read back predicts as the library does, the
+/// draws are the same on any number of threads, and every mistake is one message with the
+/// documented status and no file written.
+final class DklFitTests: XCTestCase {
+    func makeData(_ dir: TempDir, n: Int = 25, nan: Int = 0) throws {
+        _ = try Tools.python("""
+            import json, numpy as np, sys
+            n, nan = int(sys.argv[1]), int(sys.argv[2])
+            rng = np.random.default_rng(3)
+            a = rng.uniform(-1, 1, n); k = rng.uniform(0, 2, n)
+            P = 1.3 * np.sqrt(np.maximum(0.2 - a, 0)) + 0.1 * np.sin(2 * k) + 0.03 * rng.normal(size=n)
+            with open('d.ndjson', 'w') as f:
+                f.write(json.dumps({"dkl_stream": 1, "fields": [{"name": "alpha", "dtype": "f64", "shape": []}, {"name": "k", "dtype": "f64", "shape": []},
+                                    {"name": "P", "dtype": "f64", "shape": []}], "attrs": {}}) + "\\n")
+                for i in range(n): f.write(json.dumps({"alpha": a[i], "k": k[i], "P": None if i < nan else P[i]}) + "\\n")
+            """, args: [String(n), String(nan)], cwd: dir.path)
+    }
+
+    let landau = ["--mean", "A*sqrt(max(a0 - alpha, 0))", "--param", "A=lognormal:0,1", "--param", "a0=uniform:-1,1", "--target", "P"]
+
+    func testTheFitFileAndItsDraws() throws {
+        let dir = TempDir()
+        try makeData(dir, nan: 3)
+        let nuts = ["--inference", "nuts", "--chains", "3", "--warmup", "200", "--samples", "150", "--seed", "5"]
+        let r = try Tools.expect(0, "dkl-fit", landau + nuts + ["-j", "1", "-o", "one.h5", "d.ndjson"], cwd: dir.path)
+        XCTAssertTrue(r.err.contains("dkl-fit: 3 records without a finite target or inputs left out"), r.report)
+        XCTAssertTrue(r.err.contains("fitting 6 parameters (A, a0, lengthscale_alpha, lengthscale_k, outputscale, noise) to 22 points"), r.report)
+        let summary = try JSONParser.parse(r.out)
+        XCTAssertEqual(summary["points"]?.intValue, 22)
+        XCTAssertEqual(summary["draws"]?.intValue, 450)
+        XCTAssertEqual(summary["parameters"]?.arrayValue?.count, 6)
+        for key in ["elpd_loo", "se_loo", "elpd_waic", "p_waic", "divergences", "log_marginal_likelihood"] { XCTAssertNotNil(summary[key]?.doubleValue, key) }
+        // The same draws on two threads.
+        try Tools.expect(0, "dkl-fit", landau + nuts + ["-j", "2", "-o", "two.h5", "d.ndjson"], cwd: dir.path)
+        let one = try BayesianFit.load(from: dir.file("one.h5")), two = try BayesianFit.load(from: dir.file("two.h5"))
+        XCTAssertEqual(one.draws, two.draws)
+        XCTAssertEqual(one.draws.count, 450)
+        XCTAssertEqual(one.model.parameters.map(\.name), ["A", "a0", "lengthscale_alpha", "lengthscale_k", "outputscale", "noise"])
+        // The summary's means are the draws'.
+        for (k, p) in summary["parameters"]!.arrayValue!.enumerated() {
+            XCTAssertEqual(p["mean"]!.doubleValue!, one.draws.map { $0[k] }.reduce(0, +) / 450, accuracy: 1e-12)
+        }
+        // The file's model predicts as a model built from the same data and draws.
+        let at = Matrix(rows: 3, cols: 2, data: [-0.5, 1.0, 0.1, 0.5, 0.6, 1.5])
+        let rebuilt = try StructuredGP(mean: try Expression("A*sqrt(max(a0 - alpha, 0))", inputs: ["alpha", "k"]), kernel: .matern52, x: one.model.x, y: one.model.y,
+                                       priors: Dictionary(uniqueKeysWithValues: one.model.parameters.map { ($0.name, $0.prior) }))
+        let want = try BayesianFit(model: rebuilt, inference: .nuts, draws: one.draws, chains: 3, summaries: []).predict(at)
+        let got = try one.predict(at)
+        XCTAssertEqual(got.mean, want.mean)
+        XCTAssertEqual(got.variance, want.variance)
+        // MAP: one row, the mode.
+        let map = try JSONParser.parse(try Tools.expect(0, "dkl-fit", landau + ["--kernel", "none", "-o", "map.h5", "-q", "d.ndjson"], cwd: dir.path).out)
+        XCTAssertEqual(try BayesianFit.load(from: dir.file("map.h5")).draws.count, 1)
+        XCTAssertEqual(map["parameters"]?.arrayValue?.map { $0["name"]!.stringValue! }, ["A", "a0", "noise"])
+        XCTAssertEqual(map["parameters"]!.arrayValue![1]["mean"]!.doubleValue!, 0.2, accuracy: 0.06)
+    }
+
+    func testMistakesAreOneMessage() throws {
+        let dir = TempDir()
+        try makeData(dir)
+        try makeData(TempDir())
+        let cases: [([String], Int32, String)] = [
+            (landau + ["-o", "f.h5", "missing.ndjson"], 1, "dkl-fit: missing.ndjson: no such file"),
+            (["--mean", "A*(alpha+", "--param", "A=normal:0,1", "-o", "f.h5", "d.ndjson"], 64, "dkl-fit: error: --mean: the expression ends where a value was expected at column 10:"),
+            (["--mean", "A*alpha", "-o", "f.h5", "d.ndjson"], 64, "dkl-fit: error: the mean's parameter 'A' needs a prior: --param A=DIST (e.g. normal:0,1)"),
+            (["--mean", "A*alpha", "--param", "A=beta:1,2", "-o", "f.h5", "d.ndjson"], 64, "dkl-fit: error: --param A: unknown distribution 'beta'"),
+            (["--mean", "A*alpha", "--param", "A", "-o", "f.h5", "d.ndjson"], 64, "dkl-fit: error: --param must be NAME=DIST, not 'A'"),
+            (landau + ["--param", "noise=normal:0,1", "-o", "f.h5", "d.ndjson"], 64, "dkl-fit: error: --param noise: the noise must be positive"),
+            (landau + ["--param", "B=normal:0,1", "-o", "f.h5", "d.ndjson"], 64, "dkl-fit: error: --param B: no parameter of that name"),
+            (landau + ["--warmup", "10", "-o", "f.h5", "d.ndjson"], 64, "dkl-fit: error: --warmup goes with --inference nuts"),
+            (landau + ["--kernel", "cubic", "-o", "f.h5", "d.ndjson"], 64, "dkl-fit: error: --kernel must be rbf, matern12, matern32, matern52 or none"),
+            (landau + ["--inputs", "alpha,zeta", "-o", "f.h5", "d.ndjson"], 1, "dkl-fit: d.ndjson:header: no numeric field 'zeta' for --inputs"),
+            (["--target", "P", "-o", "f.h5", "d.ndjson", "--kernel", "none"], 64, "dkl-fit: error: --kernel none needs a mean function (--mean EXPR)"),
+            (landau + ["d.ndjson"], 64, "dkl-fit: error: give the fit file with -o FIT"),
+        ]
+        for (args, status, message) in cases {
+            let r = try Tools.expect(status, "dkl-fit", args, cwd: dir.path)
+            XCTAssertTrue(r.err.contains(message), "\(args): \(r.err)")
+            XCTAssertFalse(dir.exists("f.h5"), "no file written: \(args)")
+        }
+        // Fewer than two usable records.
+        let few = TempDir()
+        try makeData(few, n: 3, nan: 2)
+        let r = try Tools.expect(1, "dkl-fit", landau + ["-o", "f.h5", "d.ndjson"], cwd: few.path)
+        XCTAssertTrue(r.err.contains("dkl-fit: d.ndjson: 1 record with a finite target and inputs: at least 2 are needed"), r.report)
+        // A damaged fit file is refused when read.
+        try Tools.expect(0, "dkl-fit", landau + ["--kernel", "none", "-q", "-o", "ok.h5", "d.ndjson"], cwd: dir.path)
+        XCTAssertThrowsError(try BayesianFit.load(from: dir.file("d.ndjson")))
+    }
+
+    /// The posterior of a structured GP (a decay with an offset as the mean, a Matérn 5/2
+    /// GP, six priors) against NumPyro's NUTS in a long run (Tests/Fixtures/bayes): every
+    /// parameter's mean within three combined Monte-Carlo standard errors, its sd within
+    /// three of the sd's own (sd·√(1/2ESS + 1/2ESS_ref)).
+    func testThePosteriorAgreesWithNumPyro() throws {
+        let fixtures = Tools.root + "/Tests/Fixtures/bayes/"
+        let reference = try JSONParser.parse(try String(contentsOfFile: fixtures + "reference.json", encoding: .utf8))
+        let dir = TempDir()
+        let r = try Tools.expect(0, "dkl-fit", ["--mean", "A*exp(-alpha/L) + c", "--param", "A=lognormal:0,1", "--param", "L=lognormal:0,0.5",
+                                                "--param", "c=normal:0,1", "--param", "lengthscale=lognormal:0,1", "--param", "outputscale=lognormal:-2,1",
+                                                "--param", "noise=lognormal:-5,1", "--target", "y", "--inference", "nuts", "--chains", "4",
+                                                "--warmup", "1000", "--samples", "2500", "-o", dir.file("fit.h5"), fixtures + "data.ndjson"])
+        let summary = try JSONParser.parse(r.out)
+        let parameters = summary["parameters"]!.arrayValue!
+        XCTAssertEqual(parameters.map { $0["name"]!.stringValue! }, ["A", "L", "c", "lengthscale", "outputscale", "noise"])
+        for p in parameters {
+            let name = p["name"]!.stringValue!
+            let ref = reference["parameters"]![name]!
+            let (mean, sd, mcse, ess) = (p["mean"]!.doubleValue!, p["sd"]!.doubleValue!, p["mcse_mean"]!.doubleValue!, p["ess_bulk"]!.doubleValue!)
+            let (refMean, refSD, refMCSE, refESS) = (ref["mean"]!.doubleValue!, ref["sd"]!.doubleValue!, ref["mcse_mean"]!.doubleValue!, ref["ess"]!.doubleValue!)
+            XCTAssertEqual(mean, refMean, accuracy: 3 * (mcse * mcse + refMCSE * refMCSE).squareRoot(), name)
+            XCTAssertEqual(sd, refSD, accuracy: 3 * sd * (1 / (2 * ess) + 1 / (2 * refESS)).squareRoot(), name)
+            XCTAssertLessThan(p["rhat"]!.doubleValue!, 1.01, name)
+            XCTAssertGreaterThan(ess, 1000, name)
+        }
+    }
+}
