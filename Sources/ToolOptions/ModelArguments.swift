@@ -53,14 +53,17 @@ extension Arguments {
 
     /// The step model's configuration from `Option.stepModel` and --seed: 100 iterations,
     /// four members, each warm-started from the previous step's.
-    public func stepModelConfig() throws -> DKLConfig {
+    /// With `allowsNone`, --kernel none is accepted (a structured GP's) and the DKL
+    /// configuration keeps its default kernel.
+    public func stepModelConfig(allowsNone: Bool = false) throws -> DKLConfig {
         var config = DKLConfig()
         config.seed = try seed()
         config.iterations = try int("iterations", default: 100, range: 1...10_000_000)
         config.ensemble = try int("ensemble", default: 4, range: 1...100)
         config.embedding = try int("embedding", default: config.embedding, range: 1...64)
         config.learningRate = try learningRate(default: config.learningRate)
-        config.kernel = try kernel(default: config.kernel)
+        if !(allowsNone && string("kernel") == "none") { config.kernel = try kernel(default: config.kernel) }
+        if allowsNone { config.extractor = .none }
         config.hidden = try hiddenWidths(default: config.hidden)
         if let e = string("extractor") {
             guard e == "mlp" || e == "none", let x = DKLConfig.Extractor(rawValue: e) else { throw DKLError.usage("--extractor must be mlp or none") }

@@ -56,6 +56,13 @@ let command = Command(
         Option("batch", value: "MODE", help: "how q > 1 points are chosen: penalize (default: damp scores around each choice) or fantasize (condition the model on each choice)"),
         Option("radius", value: "R", help: "penalize: damp scores within about R pixels of each choice (default 3)"),
         Option("acquisition", "a", value: "NAME", help: "ei (default), logei, pi, ucb, kappa, maxvar"),
+        Option("mean", value: "EXPR", help: "a structured GP as the step model: this physical mean over the image's channels (--inputs) and named parameters (see dkl-fit(1))"),
+        Option("param", value: "NAME=DIST", repeatable: true, help: "a structured GP's prior (see dkl-fit(1))"),
+        Option("inputs", value: "A,B,...", help: "the image's channels' names in --mean (default x1, x2, ...)"),
+        Option("inference", value: "map|nuts", help: "a structured GP's fit at every step: its mode (default) or NUTS draws, over which the acquisition is averaged"),
+        Option("warmup", value: "N", help: "nuts: warm-up iterations per chain (default 300)"),
+        Option("samples", value: "N", help: "nuts: draws kept per chain (default 200)"),
+        Option("chains", value: "N", help: "nuts: chains (default 2)"),
         Option("maps", value: "FILE.h5", help: "write /mean, /sd, /acquisition and /step (H×W) at the end"),
         Option("png", value: "PREFIX", help: "write PREFIX-mean.png, PREFIX-sd.png, PREFIX-acquisition.png with the measured points"),
         Option.seed, Option.threads,
@@ -73,8 +80,10 @@ ToolMain.run(command) { inv in
 
     // The candidates: every patch of the image whose window fits.
     let image = try ArrayFile.open(a.positionals[0])
-    let grid = try CandidateGrid(image: image, window: try a.int("window", default: 16, range: 1...1024), even: try .named(a.string("even")),
-                                 normalization: try .named(a.string("normalize")))
+    // A structured GP's inputs are the image's channels at each pixel, as they are.
+    let structured = a.string("mean") != nil || a.string("inference") != nil || !a.strings("param").isEmpty
+    let grid = try CandidateGrid(image: image, window: try a.int("window", default: structured ? 1 : 16, range: 1...1024), even: try .named(a.string("even")),
+                                 normalization: structured && a.string("normalize") == nil ? .none : try .named(a.string("normalize")))
     let (h, w, index) = (grid.height, grid.width, grid.index)
 
     // The oracle and the scalarizer.
@@ -123,7 +132,7 @@ ToolMain.run(command) { inv in
     let targetName = scalar.name
 
     // The plan: the step model, the acquisition, how points are chosen and when to stop.
-    let config = try a.stepModelConfig()
+    let config = try a.stepModelConfig(allowsNone: structured)
     let (function, acquisitionName) = try a.acquisition()
     let radius = try a.double("radius", default: 3)
     guard radius > 0 else { throw DKLError.usage("--radius must be positive") }
@@ -135,12 +144,14 @@ ToolMain.run(command) { inv in
         guard let v = Double(s), v > 0, v.isFinite else { throw DKLError.usage("--stop-sd must be a positive number") }
         return v
     }
-    let plan = ExperimentPlan(model: config, acquisition: function!, acquisitionName: acquisitionName, maximize: !a.flag("minimize"),
+    var plan = ExperimentPlan(model: config, acquisition: function!, acquisitionName: acquisitionName, maximize: !a.flag("minimize"),
                               perStep: try a.int("count", default: 1, range: 1...100_000), batch: batch == "fantasize" ? .fantasize : .penalize(radius: radius),
                               initialCount: try a.int("init", default: 20, range: 1...1_000_000),
                               initialPoints: try a.string("init-coords").map { try Positions.readCoordinates($0).map { (y: $0.0, x: $0.1) } } ?? [],
                               initialPointsFile: a.string("init-coords"), steps: try a.int("steps", default: 50, range: 0...10_000_000),
                               budget: budget, stopSD: stopSD)
+    plan.structured = try structuredStep(a, grid: grid)
+    if plan.structured != nil && batch == "fantasize" { throw DKLError.usage("--batch fantasize goes with the DKL model, not a structured GP (--mean)") }
 
     // The experiment, continued from its trace when there is one.
     let skip: Set<String> = ["trace", "resume", "steps", "budget", "stop-sd", "threads", "quiet", "progress", "maps", "png", "measure-timeout", "measure-retries"]
@@ -175,4 +186,45 @@ ToolMain.run(command) { inv in
             try map.write("\(prefix)-\(name).png")
         }
     }
+}
+
+/// The structured-GP step model of --mean, --param, --inference (nil without them).
+func structuredStep(_ a: Arguments, grid: CandidateGrid) throws -> StructuredStep? {
+    guard a.string("mean") != nil || a.string("inference") != nil || !a.strings("param").isEmpty else {
+        for o in ["inputs", "warmup", "samples", "chains"] where a.string(o) != nil { throw DKLError.usage("--\(o) goes with a structured GP (--mean, --param, --inference)") }
+        return nil
+    }
+    guard grid.window == 1 else { throw DKLError.usage("a structured GP's inputs are the image's channels at a pixel: -w 1") }
+    for o in ["ensemble", "embedding", "hidden", "lr", "iterations"] where a.string(o) != nil { throw DKLError.usage("--\(o) goes with the DKL model, not a structured GP") }
+    if a.string("extractor") == "mlp" { throw DKLError.usage("--extractor mlp goes with the DKL model, not a structured GP") }
+    let d = grid.inputs.cols
+    let names = try a.string("inputs").map { text -> [String] in
+        let n = OptionList.items(text, ",")
+        guard n.count == d else { throw DKLError.usage("--inputs names \(n.count) channels; the image has \(d)") }
+        return n
+    } ?? (1...d).map { "x\($0)" }
+    var priors: [String: Prior] = [:]
+    for p in a.strings("param") {
+        guard let eq = p.firstIndex(of: "="), eq != p.startIndex else { throw DKLError.usage("--param must be NAME=DIST, not '\(p)'") }
+        let name = String(p[..<eq])
+        guard priors[name] == nil else { throw DKLError.usage("--param \(name) is given twice") }
+        priors[name] = try Prior.parse(String(p[p.index(after: eq)...]), name: "--param \(name)")
+    }
+    let kernelName = a.string("kernel") ?? "matern52"
+    let kernel: Kernel? = kernelName == "none" ? nil : Kernel(rawValue: kernelName)
+    if kernelName != "none" && kernel == nil { throw DKLError.usage("--kernel must be rbf, matern12, matern32, matern52 or none") }
+    var step = StructuredStep(mean: try a.string("mean").map { try MeanExpression($0, inputs: names) }, kernel: kernel, priors: priors, inputNames: names)
+    if let i = a.string("inference") {
+        guard let inference = BayesianFit.Inference(rawValue: i) else { throw DKLError.usage("--inference must be map or nuts") }
+        step.inference = inference
+    }
+    if step.inference == .map, let o = ["warmup", "samples", "chains"].first(where: { a.string($0) != nil }) { throw DKLError.usage("--\(o) goes with --inference nuts") }
+    step.sampler = NUTS(warmup: try a.int("warmup", default: 300, range: 0...1_000_000), samples: try a.int("samples", default: 200, range: 4...1_000_000),
+                        seed: try a.seed())
+    step.chains = try a.int("chains", default: 2, range: 1...64)
+    guard step.chains * step.sampler.samples <= 1_000_000 else { throw DKLError.usage("--chains × --samples is more than 1,000,000 draws a step") }
+    // The priors are checked against the model now, not at the first step.
+    _ = try StructuredGP(mean: step.mean, kernel: step.kernel, x: Matrix(rows: 2, cols: d, data: [Double](repeating: 0, count: 2 * d)) , y: [0, 1],
+                         priors: priors, inputNames: names)
+    return step
 }

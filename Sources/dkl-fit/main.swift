@@ -74,7 +74,7 @@ ToolMain.run(command) { inv in
     let reader = try StreamReader(path: path)
     let data = try FitData.read(reader, inputs: a.string("inputs").map { OptionList.items($0, ",") }, target: a.string("target"))
     if data.skipped > 0 { inv.note("\(data.skipped) record\(data.skipped == 1 ? "" : "s") without a finite target or inputs left out") }
-    let mean = try a.string("mean").map { try Expression($0, inputs: data.names) }
+    let mean = try a.string("mean").map { try MeanExpression($0, inputs: data.names) }
     let model = try StructuredGP(mean: mean, kernel: kernel, x: data.x, y: data.y, priors: priors, inputNames: data.names)
     inv.note("fitting \(model.parameters.count) parameters (\(model.parameters.map(\.name).joined(separator: ", "))) to \(data.y.count) points")
 

@@ -13,7 +13,7 @@ final class BayesTests: XCTestCase {
     let x = Matrix(rows: 4, cols: 2, data: [0.1, 2.0, 0.4, 1.5, 0.8, -0.5, 1.3, 0.25])
 
     func testTheExpressionLanguage() throws {
-        let e = try Expression("a*x1^2 + b*exp(-x2/c) - min(x1, 0.5) + step(x1 - 0.3) + max(sqrt(abs(x2)), tanh(x1)) / sigmoid(x2) + sin(x1)*cos(a) - log(c)",
+        let e = try MeanExpression("a*x1^2 + b*exp(-x2/c) - min(x1, 0.5) + step(x1 - 0.3) + max(sqrt(abs(x2)), tanh(x1)) / sigmoid(x2) + sin(x1)*cos(a) - log(c)",
                                inputs: ["x1", "x2"])
         XCTAssertEqual(e.parameters, ["a", "b", "c"])
         let theta = [1.5, -0.7, 2.2]
@@ -28,20 +28,20 @@ final class BayesTests: XCTestCase {
         // Precedence and associativity.
         for (text, want) in [("-x1^2", -0.01), ("2^3^2", 512), ("1-2-3", -4), ("8/2/2", 2), ("2*3+4*5", 26), ("-(1+2)*3", -9), ("2^-1", 0.5),
                              ("1e-3*1000", 1), (".5+x2", 2.5), ("2 * -x1", -0.2)] {
-            XCTAssertEqual(try Expression(text, inputs: ["x1", "x2"]).values(x, [])[0], want, accuracy: 1e-12, text)
+            XCTAssertEqual(try MeanExpression(text, inputs: ["x1", "x2"]).values(x, [])[0], want, accuracy: 1e-12, text)
         }
         // Every mistake points at its column.
         for (text, message) in [("a*(x1+", "the expression ends where a value was expected at column 7"), ("a*(x1+2", "a '(' is not closed at column 8"), ("foo(x1)", "unknown function 'foo' (exp, log, sqrt, abs, tanh, sigmoid, sin, cos, step, min, max) at column 1"),
                                 ("x1 $ 2", "unexpected '$' at column 4"), ("", "an empty expression at column 1"), ("2*exp", "'exp' is a function: write exp(…) at column 3"),
                                 ("max(x1)", "max takes 2 arguments, not 1 at column 1"), ("x1)", "a ')' without its '(' at column 3"), ("x1 +", "the expression ends where a value was expected at column 5"),
                                 ("3 4", "unexpected '4' at column 3"), ("exp(x1, x2)", "exp takes 1 argument, not 2 at column 1")] {
-            XCTAssertThrowsError(try Expression(text, inputs: ["x1", "x2"]), text) { error in
+            XCTAssertThrowsError(try MeanExpression(text, inputs: ["x1", "x2"]), text) { error in
                 let m = (error as? DKLError)?.message ?? "\(error)"
                 XCTAssertTrue(m.hasPrefix("--mean: " + message), "\(text): \(m)")
                 XCTAssertTrue(m.contains("\n  " + text + "\n"), m)
             }
         }
-        XCTAssertThrowsError(try Expression(String(repeating: "(", count: 500) + "1" + String(repeating: ")", count: 500), inputs: []))
+        XCTAssertThrowsError(try MeanExpression(String(repeating: "(", count: 500) + "1" + String(repeating: ")", count: 500), inputs: []))
     }
 
     /// ∂(Σ wᵢ·m(xᵢ; θ))/∂θ against central differences, for every function of the language.
@@ -50,7 +50,7 @@ final class BayesTests: XCTestCase {
                      "max(a*x1, b) + min(c, x2) + step(x1 - 0.5)*a", "a^x1 * b / (1 + c*x1^2)", "-a*(x1 - b)^2 + sqrt(abs(c))*x2"]
         let theta = [0.8, 1.3, 0.45], w = [0.3, -1.1, 0.7, 2.0]
         for text in texts {
-            let e = try Expression(text, inputs: ["x1", "x2"])
+            let e = try MeanExpression(text, inputs: ["x1", "x2"])
             XCTAssertEqual(e.parameters, ["a", "b", "c"], text)
             let (values, grad) = e.valuesAndGradient(x, theta, weights: w)
             XCTAssertEqual(values, e.values(x, theta), text)
@@ -234,7 +234,7 @@ final class StructuredGPTests: XCTestCase {
 
     func testTheLogPosteriorsGradient() throws {
         let (x, y) = data(25, seed: 3, { 0.7 * $0 + 1.5 * exp(-$1 / 0.8) }, noise: 0.1)
-        let mean = try Expression("a*x1 + b*exp(-x2/c)", inputs: ["x1", "x2"])
+        let mean = try MeanExpression("a*x1 + b*exp(-x2/c)", inputs: ["x1", "x2"])
         let priors: [String: Prior] = ["a": .normal(mean: 0, sd: 2), "b": .lognormal(mu: 0, sigma: 1), "c": .uniform(low: 0.1, high: 3),
                                        "lengthscale_x2": .gamma(shape: 2, rate: 1), "noise": .halfnormal(sd: 0.5)]
         for kernel in [Kernel.matern52, nil] {
@@ -272,7 +272,7 @@ final class StructuredGPTests: XCTestCase {
     func testAConjugateModelsPosterior() throws {
         let (x, y) = data(30, seed: 5, { 0.5 - 1.2 * $0 + 0 * $1 }, noise: 0.5)
         let one = Matrix(rows: 30, cols: 1, data: (0..<30).map { x.data[2 * $0] })
-        let mean = try Expression("a + b*x1", inputs: ["x1"])
+        let mean = try MeanExpression("a + b*x1", inputs: ["x1"])
         let model = try StructuredGP(mean: mean, kernel: nil, x: one, y: y,
                                      priors: ["a": .normal(mean: 0, sd: 2), "b": .normal(mean: 1, sd: 3), "noise": .fixed(0.25)])
         // Σ = (XᵀX/σ² + Σ₀⁻¹)⁻¹, μ = Σ(Xᵀy/σ² + Σ₀⁻¹μ₀).
@@ -328,7 +328,7 @@ final class StructuredGPTests: XCTestCase {
     func testModelComparisonPrefersThePhysics() throws {
         let (x, y) = data(24, seed: 8, { 1.3 * max(0.2 - $0, 0).squareRoot() + 0 * $1 }, noise: 0.05)
         let one = Matrix(rows: 24, cols: 1, data: (0..<24).map { x.data[2 * $0] })
-        let physics = try Expression("A*sqrt(max(x0 - x1, 0))", inputs: ["x1"]), line = try Expression("a + b*x1", inputs: ["x1"])
+        let physics = try MeanExpression("A*sqrt(max(x0 - x1, 0))", inputs: ["x1"]), line = try MeanExpression("a + b*x1", inputs: ["x1"])
         let physicsPriors: [String: Prior] = ["A": .lognormal(mu: 0, sigma: 1), "x0": .uniform(low: -1, high: 1), "noise": .halfnormal(sd: 0.2)]
         let linePriors: [String: Prior] = ["a": .normal(mean: 0, sd: 2), "b": .normal(mean: 0, sd: 2), "noise": .halfnormal(sd: 0.2)]
         let structured = try BayesianFit.nuts(try StructuredGP(mean: physics, kernel: .matern52, x: one, y: y, priors: physicsPriors),

@@ -47,7 +47,7 @@ final class DklFitTests: XCTestCase {
         }
         // The file's model predicts as a model built from the same data and draws.
         let at = Matrix(rows: 3, cols: 2, data: [-0.5, 1.0, 0.1, 0.5, 0.6, 1.5])
-        let rebuilt = try StructuredGP(mean: try Expression("A*sqrt(max(a0 - alpha, 0))", inputs: ["alpha", "k"]), kernel: .matern52, x: one.model.x, y: one.model.y,
+        let rebuilt = try StructuredGP(mean: try MeanExpression("A*sqrt(max(a0 - alpha, 0))", inputs: ["alpha", "k"]), kernel: .matern52, x: one.model.x, y: one.model.y,
                                        priors: Dictionary(uniqueKeysWithValues: one.model.parameters.map { ($0.name, $0.prior) }))
         let want = try BayesianFit(model: rebuilt, inference: .nuts, draws: one.draws, chains: 3, summaries: []).predict(at)
         let got = try one.predict(at)

@@ -17,7 +17,7 @@ public struct StructuredGP: Sendable {
         public let isDefault: Bool
     }
 
-    public let mean: Expression?
+    public let mean: MeanExpression?
     public let kernel: Kernel?
     public let x: Matrix
     public let y: [Double]
@@ -50,7 +50,7 @@ public struct StructuredGP: Sendable {
     /// `priors` gives --param NAME=DIST: a mean parameter by its name, the kernel's as
     /// `lengthscale` (every input) or `lengthscale_<input>`, `outputscale`, `noise` (the
     /// noise variance). Every mean parameter needs one; the kernel's have defaults.
-    public init(mean: Expression?, kernel: Kernel?, x: Matrix, y: [Double], priors: [String: Prior], inputNames names: [String]? = nil) throws {
+    public init(mean: MeanExpression?, kernel: Kernel?, x: Matrix, y: [Double], priors: [String: Prior], inputNames names: [String]? = nil) throws {
         precondition(x.rows == y.count)
         guard mean != nil || kernel != nil else { throw DKLError.usage("--kernel none needs a mean function (--mean EXPR)") }
         if let mean, mean.inputs.count != x.cols { throw DKLError.usage("the mean's inputs are \(mean.inputs.count), the data's \(x.cols)") }

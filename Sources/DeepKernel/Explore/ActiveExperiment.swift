@@ -33,6 +33,9 @@ public struct ExperimentPlan: Sendable {
     public var steps: Int
     public var budget: Int
     public var stopSD: Double?
+    /// A structured GP (a physical mean, priors, MAP or NUTS) instead of the DKL model;
+    /// its acquisitions are averaged over the posterior's draws.
+    public var structured: StructuredStep?
 
     public init(model: DKLConfig, acquisition: Acquisition, acquisitionName: String, maximize: Bool = true, perStep: Int = 1,
                 batch: Batch = .penalize(radius: 3), initialCount: Int = 20, initialPoints: [(y: Int, x: Int)] = [],
@@ -71,6 +74,8 @@ public final class ActiveExperiment {
     public private(set) var measured: [MeasuredPoint] = []
     /// The last step's model (after `run`, the model of the last step run).
     public private(set) var model: DKLEnsemble?
+    /// The last step's structured-GP fit, when the plan has one.
+    public private(set) var fit: BayesianFit?
     /// Notes for the user (stderr in a tool).
     public var note: (String) -> Void = { _ in }
     public var progress: DKLCore.Progress?
@@ -140,10 +145,20 @@ public final class ActiveExperiment {
         let v = try value(s.values)
         let measureSeconds = Date().timeIntervalSince(t0)
         let m = step == 0 ? nil : model?.members[0]
-        try trace.append(ExperimentTrace.Entry(
+        var entry = ExperimentTrace.Entry(
             step: step, y: y, x: x, measurement: s, value: v, mean: prediction.mean, variance: prediction.variance, acquisition: prediction.score,
             noise: m.map { $0.gpParameters.noise * $0.targetStd * $0.targetStd } ?? .nan, outputscale: m?.gpParameters.outputscale ?? .nan,
-            lengthscales: m?.gpParameters.lengthscales, loss: m?.lossCurve.last ?? .nan, seconds: seconds + [measureSeconds]))
+            lengthscales: m?.gpParameters.lengthscales, loss: m?.lossCurve.last ?? .nan, seconds: seconds + [measureSeconds])
+        if step > 0, let fit {
+            // The structured GP's posterior means (the mode's values for MAP), and −log posterior at the mode.
+            let means = fit.posteriorMeans
+            func value(_ name: String) -> Double { fit.model.parameters.firstIndex { $0.name == name }.map { means[$0] } ?? .nan }
+            entry.noise = value("noise"); entry.outputscale = value("outputscale")
+            let ls = fit.model.parameters.enumerated().filter { if case .lengthscale = $0.element.role { return true }; return false }.map { means[$0.offset] }
+            entry.lengthscales = ls.count == trace.gpWidth ? ls : nil
+            entry.loss = -fit.logPosteriorAtMode
+        }
+        try trace.append(entry)
         let learnt = s.position.flatMap { grid.nearest(y: $0.y, x: $0.x) } ?? k
         measured.append(MeasuredPoint(step: step, candidate: k, learnt: learnt, value: v))
         if !v.isFinite { note("the measurement at (\(y), \(x)) gives no value (NaN or a refused fit); it is kept in the trace but not learnt") }
@@ -187,14 +202,23 @@ public final class ActiveExperiment {
             let replayed = !recorded.isEmpty && measured.contains { $0.step > step }
             if recorded.isEmpty && (measured.count >= plan.budget || measured.count >= grid.count) { break }
             let t0 = Date()
-            model = try DKLEnsemble.train(x: grid.inputs.gather(before.map(\.learnt)), y: before.map(\.value), config: plan.model, initial: model)
+            let best = Acquisition.best(observed: before.map(\.value), maximize: plan.maximize)
+            if let s = plan.structured {
+                fit = try s.fit(x: grid.inputs.gather(before.map(\.learnt)), y: before.map(\.value), step: step)
+            } else {
+                model = try DKLEnsemble.train(x: grid.inputs.gather(before.map(\.learnt)), y: before.map(\.value), config: plan.model, initial: model)
+            }
             let t1 = Date()
             if replayed || (!recorded.isEmpty && plan.perStep == 1) { step += 1; continue }
-            var fantasies = plan.batch == .fantasize ? try EnsembleFantasies(ensemble: model!, candidates: grid.inputs) : nil
+            var fantasies = plan.batch == .fantasize && plan.structured == nil ? try EnsembleFantasies(ensemble: model!, candidates: grid.inputs) : nil
             let pred: (mean: [Double], variance: [Double])
-            if let f = fantasies { pred = (f.mean, f.variance) } else { let p = try model!.predict(grid.inputs); pred = (p.mean, p.variance) }
+            var averagedScores: [Double]?
+            if let s = plan.structured {
+                let p = try s.predictAndScore(fit!, candidates: grid.inputs, acquisition: plan.acquisition, best: best, maximize: plan.maximize)
+                pred = (p.mean, p.variance)
+                averagedScores = p.scores
+            } else if let f = fantasies { pred = (f.mean, f.variance) } else { let p = try model!.predict(grid.inputs); pred = (p.mean, p.variance) }
             let t2 = Date()
-            let best = Acquisition.best(observed: before.map(\.value), maximize: plan.maximize)
             let excluded = Set(earlier.map(\.candidate) + earlier.map(\.learnt)).union(Set(centres.indices.filter { !grid.usable[$0] }))
             let room = min(plan.perStep, plan.budget - earlier.count)
             let chosen: [(Int, Double)]
@@ -203,7 +227,7 @@ public final class ActiveExperiment {
                 chosen = BatchSelection.greedyFantasized(&fantasies!, q: room, acquisition: plan.acquisition, best: best,
                                                          maximize: plan.maximize, excluded: excluded).map { ($0.index, $0.score) }
             case .penalize(let radius):
-                let scores = plan.acquisition.scores(mean: pred.mean, variance: pred.variance, best: best, maximize: plan.maximize)
+                let scores = averagedScores ?? plan.acquisition.scores(mean: pred.mean, variance: pred.variance, best: best, maximize: plan.maximize)
                 chosen = BatchSelection.locallyPenalized(scores: scores, coordinates: centres, q: room, radius: radius, excluded: excluded)
                     .map { ($0, scores[$0]) }
             }
@@ -243,10 +267,18 @@ public final class ActiveExperiment {
         let (h, w) = (grid.height, grid.width)
         let finite = measured.filter { $0.value.isFinite }
         let all = finite.sorted { ($0.learnt, $0.candidate) < ($1.learnt, $1.candidate) }
-        model = try DKLEnsemble.train(x: grid.inputs.gather(all.map(\.learnt)), y: all.map(\.value), config: plan.model, initial: model)
-        let pred = try model!.predict(grid.inputs)
         let best = Acquisition.best(observed: finite.map(\.value), maximize: plan.maximize)
-        let scores = plan.acquisition.scores(mean: pred.mean, variance: pred.variance, best: best, maximize: plan.maximize)
+        let pred: (mean: [Double], variance: [Double]), scores: [Double]
+        if let s = plan.structured {
+            fit = try s.fit(x: grid.inputs.gather(all.map(\.learnt)), y: all.map(\.value), step: Int.max / 2)
+            let p = try s.predictAndScore(fit!, candidates: grid.inputs, acquisition: plan.acquisition, best: best, maximize: plan.maximize)
+            (pred, scores) = ((p.mean, p.variance), p.scores)
+        } else {
+            model = try DKLEnsemble.train(x: grid.inputs.gather(all.map(\.learnt)), y: all.map(\.value), config: plan.model, initial: model)
+            let p = try model!.predict(grid.inputs)
+            pred = (p.mean, p.variance)
+            scores = plan.acquisition.scores(mean: pred.mean, variance: pred.variance, best: best, maximize: plan.maximize)
+        }
         var maps = ExperimentMaps(height: h, width: w)
         for (k, c) in grid.centres.enumerated() where grid.usable[k] {
             maps.mean[c.0 * w + c.1] = pred.mean[k]; maps.sd[c.0 * w + c.1] = pred.variance[k].squareRoot(); maps.acquisition[c.0 * w + c.1] = scores[k]

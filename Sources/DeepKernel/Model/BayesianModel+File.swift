@@ -88,7 +88,7 @@ extension BayesianFit {
         }
         let kernel: Kernel? = kernelName == "none" ? nil : Kernel(rawValue: kernelName)
         if kernelName != "none" && kernel == nil { throw DKLError.data("unknown kernel '\(kernelName)'", file: path) }
-        let mean = try locating(file: path) { try spec["mean"]?.stringValue.map { try Expression($0, inputs: inputs, option: "the model's mean") } }
+        let mean = try locating(file: path) { try spec["mean"]?.stringValue.map { try MeanExpression($0, inputs: inputs, option: "the model's mean") } }
         var priors: [String: Prior] = [:]
         for (name, v) in priorList {
             guard let text = v.stringValue else { throw DKLError.data("damaged prior of '\(name)'", file: path) }

@@ -15,7 +15,7 @@ import DKLCore
 /// x > 0, else 0) and min max (two). A name that is not an input is a parameter, numbered
 /// in order of first appearance. Values and gradients (with respect to the parameters) are
 /// computed on the toolkit's autodiff tape.
-public struct Expression: Sendable, CustomStringConvertible {
+public struct MeanExpression: Sendable, CustomStringConvertible {
     public indirect enum Node: Sendable, Equatable {
         case number(Double)
         case input(Int)
@@ -82,13 +82,13 @@ public struct Expression: Sendable, CustomStringConvertible {
                 case "-": return u - v
                 case "*": return u * v
                 case "/": return u / v
-                default: return Expression.power(u, v)
+                default: return MeanExpression.power(u, v)
                 }
             case let .call(name, args):
                 if args.count == 2 {
                     var (u, v) = (eval(args[0]), eval(args[1]))
                     if u.value.count == 1 && v.value.count > 1 { u = column(u) }
-                    return Expression.extremum(u, v, max: name == "max")
+                    return MeanExpression.extremum(u, v, max: name == "max")
                 }
                 let a = eval(args[0])
                 switch name {
@@ -99,8 +99,8 @@ public struct Expression: Sendable, CustomStringConvertible {
                 case "sigmoid": return a.sigmoid()
                 case "sin": return a.sin()
                 case "cos": return a.cos()
-                case "abs": return Expression.unary(a, { Swift.abs($0) }, { x in x > 0 ? 1 : x < 0 ? -1 : 0 })
-                default: return Expression.unary(a, { $0 > 0 ? 1 : 0 }, { _ in 0 })   // step
+                case "abs": return MeanExpression.unary(a, { Swift.abs($0) }, { x in x > 0 ? 1 : x < 0 ? -1 : 0 })
+                default: return MeanExpression.unary(a, { $0 > 0 ? 1 : 0 }, { _ in 0 })   // step
                 }
             }
         }
@@ -269,7 +269,7 @@ public struct Expression: Sendable, CustomStringConvertible {
             let name = String(chars[position..<end])
             position = end
             if peek() == "(" {
-                let arity = Expression.unaryFunctions.contains(name) ? 1 : Expression.binaryFunctions.contains(name) ? 2 : 0
+                let arity = MeanExpression.unaryFunctions.contains(name) ? 1 : MeanExpression.binaryFunctions.contains(name) ? 2 : 0
                 guard arity > 0 else {
                     throw fail("unknown function '\(name)' (exp, log, sqrt, abs, tanh, sigmoid, sin, cos, step, min, max)", at: start)
                 }
@@ -283,7 +283,7 @@ public struct Expression: Sendable, CustomStringConvertible {
                 position += 1
                 return .call(name, args)
             }
-            if Expression.unaryFunctions.contains(name) || Expression.binaryFunctions.contains(name) {
+            if MeanExpression.unaryFunctions.contains(name) || MeanExpression.binaryFunctions.contains(name) {
                 throw fail("'\(name)' is a function: write \(name)(…)", at: start)
             }
             if let i = inputs.firstIndex(of: name) { return .input(i) }
