@@ -34,6 +34,7 @@ let command = Command(
         Option("rows", help: "import the first axis as records {id, NAME[rest]} (a list of spectra, histories, …)"),
         Option("dtype", value: "f32|f64", help: "element type of imported values (default f32)"),
         Option("merge", "m", value: "A,B,...", help: "merge inputs each sorted by these fields (the shards of a job array) into one sorted stream"),
+        Option("sort", value: "A,B,...", help: "write the records in ascending order of these numeric fields (ties keep their order), e.g. to --join"),
         Option("join", value: "A,B,...", help: "join two streams sorted by these fields: each record of the first with the second's fields of the same key"),
         Option("tsv", "T", help: "write a tab-separated table (column names first; arrays as NAME[i]) instead of a stream"),
     ] + Option.streamOutput
@@ -113,6 +114,17 @@ ToolMain.run(command) { inv in
         let merger = try StreamMerger(paths: inputs, keys: spec.split(separator: ",").map(String.init))
         let out = try RecordSink(inv, merger.header)
         while let r = try merger.next() { try r.withUnsafeBytes { try out.write($0) } }
+        try out.commit()
+        return
+    }
+
+    if let spec = a.string("sort") {
+        if let o = ["head", "tail", "fields", "merge", "join"].first(where: { a.string($0) != nil }) { throw DKLError.usage("--sort writes every record: give no --\(o)") }
+        guard inputs.count == 1 else { throw DKLError.usage("--sort takes one stream") }
+        let reader = try StreamReader(path: inputs[0])
+        let records = try StreamSorter.sorted(reader, keys: spec.split(separator: ",").map(String.init))
+        let out = try RecordSink(inv, reader.header)
+        for r in records { try r.withUnsafeBytes { try out.write($0) } }
         try out.commit()
         return
     }

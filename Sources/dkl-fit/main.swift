@@ -37,6 +37,7 @@ let command = Command(
         Option("dense", help: "nuts: adapt a dense metric (default diagonal)"),
         Option("target-accept", value: "P", help: "nuts: the acceptance the step size is adapted to (default 0.8)"),
         Option("max-depth", value: "N", help: "nuts: the trees' depth limit (default 10)"),
+        Option("draws", value: "FILE", help: "also write the draws as a stream {chain, draw, <parameter>...} (one record for MAP)"),
         Option("restarts", value: "N", help: "map: starts drawn from the priors besides their centres (default 4)"),
         Option.seed, Option.threads,
     ]
@@ -87,6 +88,12 @@ ToolMain.run(command) { inv in
         fit = try BayesianFit.map(model, restarts: try a.int("restarts", default: 4, range: 0...1000), seed: try a.seed())
     }
     try fit.save(to: output, provenance: inv.stamped(StreamHeader(schema: try Schema([Field("x", .f64)]), attrs: .object([]))).provenance)
+    if let path = a.string("draws") {
+        let out = try StreamOutput(path: path, header: inv.stamped(StreamHeader(schema: try fit.drawsSchema(), attrs: fit.modelJSON)),
+                                   encoding: StreamOutput.encoding(explicit: nil, path: path))
+        try fit.writeDraws(out.writer)
+        try out.commit()
+    }
     for w in fit.warnings { inv.note("warning: \(w)") }
     print(fit.summaryJSON.text)
 }

@@ -27,6 +27,30 @@ final class DklCatTests: XCTestCase {
     }
 
     /// Import → stream → export round trip against numpy, in both encodings.
+    /// --sort puts a shuffled stream back in order (by two keys, stably), so that it can be
+    /// joined; a key that is not a numeric field is a usage error.
+    func testSortOrdersByTheKeys() throws {
+        let dir = TempDir()
+        _ = try Tools.python("""
+            import json, numpy as np
+            rng = np.random.default_rng(4)
+            recs = [{"y": int(y), "x": int(x), "v": float(rng.normal())} for y in range(5) for x in range(4)]
+            order = rng.permutation(len(recs))
+            with open('s.ndjson', 'w') as f:
+                f.write(json.dumps({"dkl_stream": 1, "fields": [{"name": n, "dtype": t, "shape": []} for n, t in (("y", "i32"), ("x", "i32"), ("v", "f64"))], "attrs": {}}) + "\\n")
+                for k in order: f.write(json.dumps(recs[k]) + "\\n")
+            with open('want.tsv', 'w') as f:
+                f.write("y\\tx\\n" + "".join(f"{r['y']}\\t{r['x']}\\n" for r in sorted(recs, key=lambda r: (r['x'], r['y']))))
+            """, cwd: dir.path)
+        try Tools.expect(0, "dkl-cat", ["--sort", "x,y", "s.ndjson", "-o", "sorted.dkl"], cwd: dir.path)
+        let got = try Tools.expect(0, "dkl-cat", ["-T", "-f", "y,x", "sorted.dkl"], cwd: dir.path).out
+        XCTAssertEqual(got, try String(contentsOfFile: dir.file("want.tsv"), encoding: .utf8))
+        XCTAssertEqual(try Tools.expect(0, "dkl-cat", ["-n", "sorted.dkl"], cwd: dir.path).out, "20\n")
+        let bad = try Tools.expect(64, "dkl-cat", ["--sort", "z", "s.ndjson"], cwd: dir.path)
+        XCTAssertTrue(bad.err.hasPrefix("dkl-cat: error: no numeric scalar field 'z' to sort s.ndjson by"), bad.report)
+        try Tools.expect(64, "dkl-cat", ["--sort", "y", "--head", "2", "s.ndjson"], cwd: dir.path)
+    }
+
     func testImportExportRoundTripAgainstNumpy() throws {
         let dir = TempDir()
         _ = try Tools.python("""

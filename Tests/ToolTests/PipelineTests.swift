@@ -251,4 +251,40 @@ final class PipelineTests: XCTestCase {
         let again = try PipelineTests.make("microscopy-4dstem", ["OUT=" + dir.path, "RANDOM_SEEDS=1 2", "-q"])
         XCTAssertEqual(again.status, 0, "nothing left to do: \(again.report)")
     }
+
+    /// The structured-GP pipeline: its table against the maps, the truth and the draws
+    /// (recomputed with numpy), the physics' map error under half the GP's, the transition
+    /// point the simulator was given inside the structured GP's 95% interval, the Landau
+    /// mean preferred by PSIS-LOO, and its figures.
+    func testStructuredGPPipeline() throws {
+        let dir = TempDir()
+        let r = try PipelineTests.make("structured-gp", ["OUT=" + dir.path])
+        XCTAssertEqual(r.status, 0, r.report)
+        let rows = try String(contentsOfFile: dir.file("summary.tsv"), encoding: .utf8).split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
+        XCTAssertEqual(rows[0], ["run", "points_to_top1pct", "map_rmse", "a0_mean", "a0_sd", "a0_q2.5", "a0_q97.5", "rhat_max", "elpd_loo"])
+        XCTAssertEqual(rows.dropFirst().map { $0[0] }, ["gp", "landau", "wrong", "bayes"])
+        let out = try Tools.python("""
+            import json, h5py, numpy as np, sys
+            d = sys.argv[1]
+            rows = {l.split('\\t')[0]: l.split('\\t') for l in open(d + '/summary.tsv').read().splitlines()[1:]}
+            t = np.load(d + '/truth.npy')
+            for run in ('gp', 'landau', 'wrong'):
+                m = h5py.File(d + '/' + run + '-maps.h5', 'r')['mean'][()]
+                assert abs(float(rows[run][2]) - np.sqrt(np.mean((m - t) ** 2))) < 1e-3, (run, rows[run])
+            assert float(rows['landau'][2]) < float(rows['gp'][2]) / 2, rows
+            assert float(rows['landau'][5]) < 0 < float(rows['landau'][6]), rows['landau']
+            assert float(rows['landau'][8]) > float(rows['wrong'][8]), (rows['landau'], rows['wrong'])
+            for run in ('landau', 'wrong', 'bayes'): assert float(rows[run][7]) < 1.05, rows[run]
+            s = json.load(open(d + '/fit-landau.json'))
+            a0 = [p for p in s['parameters'] if p['name'] == 'a0'][0]
+            assert abs(a0['mean'] - float(rows['landau'][3])) < 1e-3 and abs(a0['sd'] - float(rows['landau'][4])) < 1e-3, (a0, rows['landau'])
+            print('ok')
+            """, args: [dir.path])
+        XCTAssertEqual(out, "ok\n")
+        for name in ["maps", "posterior-landau", "posterior-bayes", "landau-sd"] {
+            XCTAssertGreaterThan(try PNGReader.read(dir.file(name + ".png")).width, 500, name)
+        }
+        let again = try PipelineTests.make("structured-gp", ["OUT=" + dir.path, "-q"])
+        XCTAssertEqual(again.status, 0, "nothing left to do: \(again.report)")
+    }
 }

@@ -105,3 +105,22 @@ extension BayesianFit {
         return BayesianFit(model: model, inference: inference, draws: draws, chains: chains, summaries: [])
     }
 }
+
+extension BayesianFit {
+    /// The draws as stream records {chain, draw, <parameter>…} (natural units), for plots
+    /// and other tools; the header's attributes carry the model.
+    public func drawsSchema() throws -> Schema {
+        try Schema([Field("chain", .i32), Field("draw", .i32)] + model.parameters.map { Field($0.name, .f64) })
+    }
+
+    public func writeDraws(_ writer: StreamWriter) throws {
+        let schema = try drawsSchema()
+        let per = draws.count / max(chains, 1)
+        for (i, d) in draws.enumerated() {
+            var r = RecordBuilder(schema)
+            r.set(0, int: i / max(per, 1)); r.set(1, int: i % max(per, 1))
+            for (k, v) in d.enumerated() { r.set(k + 2, v) }
+            try writer.write(r.bytes)
+        }
+    }
+}
