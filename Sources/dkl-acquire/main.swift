@@ -21,7 +21,7 @@ let command = Command(
         """,
     options: [
         Option("acquisition", "a", value: "NAME", help: "ei (default), logei, pi, ucb, kappa, maxvar, or thompson (with --model)"),
-        Option("model", "m", value: "MODEL", help: "thompson and --batch fantasize: the model file; PREDICTIONS is then the candidates' patches"),
+        Option("model", "m", value: "MODEL", help: "thompson and --batch fantasize: the model file (thompson: or a fit from dkl-fit); PREDICTIONS is then the candidates' patches (or inputs)"),
         Option("subset", value: "N", help: "thompson: the joint draw is over at most N candidates (default 2000)"),
         Option.seed,
         Option.threads,
@@ -74,7 +74,26 @@ ToolMain.run(command) { inv in
 
     let path = a.positionals.first ?? "-"
     if path != "-" && !FileManager.default.fileExists(atPath: path) { throw DKLError.data("no such file", file: path) }
+    if thompson, BayesianFit.isFitFile(a.string("model")!) {
+        // Thompson sampling from a Bayesian fit (dkl-fit): the candidates carry its inputs.
+        let fit = try BayesianFit.load(from: a.string("model")!)
+        let reader = try StreamReader(path: path)
+        let (coords, x) = try FitData.candidates(reader, names: fit.model.inputNames)
+        let excluded = Candidates(coordinates: coords).indices(of: measured)
+        let picks = try fit.thompsonChoices(x, q: q, subset: try a.int("subset", default: 2000, range: 2...100_000), seed: try a.seed(),
+                                            maximize: maximize, excluded: excluded)
+        let schema = try Schema([Field("y", .i32), Field("x", .i32), Field("score", .f64), Field("draw", .i32)])
+        let out = try inv.openOutput(StreamHeader(schema: schema, attrs: ["acquisition": "thompson", "maximize": .bool(maximize), "model": .string(a.string("model")!)]))
+        for pick in picks {
+            var rec = RecordBuilder(schema)
+            rec.set("y", int: coords[pick.index].0); rec.set("x", int: coords[pick.index].1); rec.set("score", pick.value); rec.set("draw", int: pick.draw)
+            try out.writer.write(rec.bytes)
+        }
+        try out.commit()
+        return
+    }
     if thompson || fantasize {
+        if fantasize && BayesianFit.isFitFile(a.string("model")!) { throw DKLError.usage("--batch fantasize conditions a DKL model, not a Bayesian fit") }
         let model = try DKLEnsemble.load(from: a.string("model")!)
         let candidates = try Candidates.patches(path, width: model.members[0].trainInputs.cols, purpose: fantasize ? "--batch fantasize" : "thompson")
         let (coords, x) = (candidates.coordinates, candidates.patches)
@@ -108,10 +127,12 @@ ToolMain.run(command) { inv in
     let candidates = try Candidates.predictions(path)
     let (coords, mean, variance) = (candidates.coordinates, candidates.mean, candidates.variance)
     let excluded = candidates.indices(of: measured)
-    let scores = acquisition.scores(mean: mean, variance: variance, best: best, maximize: maximize)
+    // A Bayesian fit's predictions carry each draw's: the acquisition is averaged over them.
+    let scores = candidates.scores(acquisition, best: best, maximize: maximize)
 
     let attrs: JSON = ["acquisition": .string(name), "best": best.isFinite ? .number(best) : .null,
-                       "maximize": .bool(maximize), "measured": .number(Double(measured.count)), "candidates": .number(Double(coords.count))]
+                       "maximize": .bool(maximize), "measured": .number(Double(measured.count)), "candidates": .number(Double(coords.count)),
+                       "draws": .number(Double(candidates.drawMeans.first?.count ?? 0))]
     if a.flag("map") {
         let schema = try Schema([Field("y", .i32), Field("x", .i32), Field("score", .f64), Field("measured", .u8)])
         let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))

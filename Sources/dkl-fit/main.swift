@@ -68,15 +68,17 @@ ToolMain.run(command) { inv in
     sampler.targetAccept = try a.double("target-accept", default: 0.8)
     guard sampler.targetAccept > 0, sampler.targetAccept < 1 else { throw DKLError.usage("--target-accept must be between 0 and 1") }
     let chains = try a.int("chains", default: 4, range: 1...256)
+    let restarts = try a.int("restarts", default: 4, range: 0...1000), seed = try a.seed()
+    if inference == .nuts && a.string("restarts") != nil { throw DKLError.usage("--restarts goes with --inference map") }
     guard chains * sampler.samples <= 10_000_000 else { throw DKLError.usage("--chains × --samples is more than 10,000,000 draws") }
 
     let path = a.positionals.first ?? "-"
     if path != "-" && !FileManager.default.fileExists(atPath: path) { throw DKLError.data("no such file", file: path) }
     let reader = try StreamReader(path: path)
     let data = try FitData.read(reader, inputs: a.string("inputs").map { OptionList.items($0, ",") }, target: a.string("target"))
-    if data.skipped > 0 { inv.note("\(data.skipped) record\(data.skipped == 1 ? "" : "s") without a finite target or inputs left out") }
     let mean = try a.string("mean").map { try MeanExpression($0, inputs: data.names) }
     let model = try StructuredGP(mean: mean, kernel: kernel, x: data.x, y: data.y, priors: priors, inputNames: data.names)
+    if data.skipped > 0 { inv.note("\(data.skipped) record\(data.skipped == 1 ? "" : "s") without a finite target or inputs left out") }
     inv.note("fitting \(model.parameters.count) parameters (\(model.parameters.map(\.name).joined(separator: ", "))) to \(data.y.count) points")
 
     let fit: BayesianFit
@@ -85,7 +87,7 @@ ToolMain.run(command) { inv in
         fit = try BayesianFit.nuts(model, sampler: sampler, chains: chains, progress: progress.update)
         progress.finish(sampler.warmup + sampler.samples)
     } else {
-        fit = try BayesianFit.map(model, restarts: try a.int("restarts", default: 4, range: 0...1000), seed: try a.seed())
+        fit = try BayesianFit.map(model, restarts: restarts, seed: seed)
     }
     try fit.save(to: output, provenance: inv.stamped(StreamHeader(schema: try Schema([Field("x", .f64)]), attrs: .object([]))).provenance)
     if let path = a.string("draws") {

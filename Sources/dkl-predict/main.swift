@@ -10,7 +10,7 @@ import ToolOptions
 // dkl-predict: a model file and a stream of patches → {y, x, mean, var} per patch, in chunks.
 let command = Command(
     name: "dkl-predict",
-    usage: ["--model MODEL [options] [PATCHES]"],
+    usage: ["--model MODEL [options] [PATCHES]", "--model FIT [options] [CANDIDATES]"],
     summary: """
         Predict the target at every patch of PATCHES (a stream from dkl-patches; stdin when
         absent or '-') with the model file MODEL from dkl-train: one record {y, x, mean, var}
@@ -20,6 +20,11 @@ let command = Command(
         many there are. --shard K/N splits them between the N tasks of a job array by
         whole chunks (chunk c to task c mod N + 1), each predicted exactly as one process
         predicts it: 'dkl-cat --merge y,x' of the tasks' outputs is the one-process output.
+        With a fit from dkl-fit, CANDIDATES are records holding its inputs (the fields it
+        was fitted on, or an array field 'inputs'): the prediction is the posterior
+        mixture over its draws, and each record also carries every draw's mean and latent
+        variance (draw_mean, draw_var: at most --draws of them, evenly spaced), over which
+        dkl-acquire averages its acquisition.
         """,
     options: [
         Option("model", "m", value: "MODEL", help: "the model file (from dkl-train)"),
@@ -27,6 +32,7 @@ let command = Command(
         Option("noisy", help: "var includes the noise variance (the spread of a new measurement)"),
         Option("embedding", help: "add the first member's embedding, a field embedding[e]"),
         Option("chunk", value: "N", help: "patches per chunk (default 8192)"),
+        Option("draws", value: "S", help: "a fit: the posterior's draws to predict with (default 100, evenly spaced; all when fewer)"),
         Option.threads,
         Option("shard", value: "K/N", help: "handle only the chunks c with c mod N = K-1 (a Slurm array task)"),
     ] + Option.streamOutput
@@ -39,6 +45,12 @@ ToolMain.run(command) { inv in
     let chunk = try a.int("chunk", default: 8192, range: 1...10_000_000)
     let (shard, shards) = try a.shard()
     if !FileManager.default.fileExists(atPath: modelPath) { throw DKLError.data("no such file", file: modelPath) }
+    if BayesianFit.isFitFile(modelPath) {
+        if let o = ["field", "embedding"].first(where: { a.string($0) != nil || a.flag($0) }) { throw DKLError.usage("--\(o) goes with a DKL model, not a fit") }
+        try predictWithFit(inv, modelPath, chunk: chunk, shard: shard, shards: shards)
+        return
+    }
+    if a.string("draws") != nil { throw DKLError.usage("--draws goes with a fit from dkl-fit") }
     let ensemble = try DKLEnsemble.load(from: modelPath)
     let posteriors = try locating(file: modelPath) { try ensemble.posteriors() }
     let width = ensemble.members[0].trainInputs.cols
@@ -107,6 +119,42 @@ ToolMain.run(command) { inv in
         }
     }
     try flush()
+    try out.commit()
+    progress.finish(written)
+}
+
+/// A fit's predictions: records {y, x, mean, var, draw_mean[S], draw_var[S]}, chunk by chunk.
+func predictWithFit(_ inv: Invocation, _ modelPath: String, chunk: Int, shard: Int, shards: Int) throws {
+    let a = inv.args
+    let fit = try BayesianFit.load(from: modelPath)
+    let maxDraws = try a.int("draws", default: 100, range: 1...100_000)
+    let s = min(maxDraws, fit.draws.count)
+    let path = a.positionals.first ?? "-"
+    if path != "-" && !FileManager.default.fileExists(atPath: path) { throw DKLError.data("no such file", file: path) }
+    let reader = try StreamReader(path: path)
+    let (coords, x) = try FitData.candidates(reader, names: fit.model.inputNames)
+    let schema = try Schema([Field("y", .i32), Field("x", .i32), Field("mean", .f64), Field("var", .f64),
+                             Field("draw_mean", .f64, shape: [s]), Field("draw_var", .f64, shape: [s])])
+    let noisy = a.flag("noisy")
+    let attrs: JSON = ["model": .string(modelPath), "fit": fit.modelJSON, "draws": .number(Double(s)), "var": .string(noisy ? "noisy" : "latent"),
+                       "shard": .string("\(shard + 1)/\(shards)")]
+    let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
+    let progress = Progress(tool: "dkl-predict", what: "candidates", total: coords.count, enabled: inv.showsProgress)
+    var written = 0
+    for start in stride(from: 0, to: coords.count, by: chunk) where (start / chunk) % shards == shard {
+        let rows = Array(start..<min(start + chunk, coords.count))
+        let p = try fit.predict(x.gather(rows), maxDraws: s)
+        var rec = RecordBuilder(schema)
+        for (k, i) in rows.enumerated() {
+            rec.set(0, int: coords[i].0); rec.set(1, int: coords[i].1)
+            rec.set(2, p.mean[k]); rec.set(3, p.variance[k] + (noisy ? p.noise : 0))
+            rec.set(4, p.perDraw.map { $0.mean[k] }); rec.set(5, p.perDraw.map { $0.variance[k] + (noisy ? p.noise : 0) })
+            try out.writer.write(rec.bytes)
+        }
+        written += rows.count
+        progress.update(written)
+        try Interrupts.check()
+    }
     try out.commit()
     progress.finish(written)
 }

@@ -119,4 +119,58 @@ final class DklFitTests: XCTestCase {
             XCTAssertGreaterThan(ess, 1000, name)
         }
     }
+
+    /// A fit in the pipe: dkl-predict gives the posterior mixture and every draw's
+    /// prediction, dkl-acquire averages EI over the draws (not EI of the mixture), and
+    /// Thompson sampling draws from the posterior (with no GP, the mean function's best).
+    func testPredictAndAcquireWithAFit() throws {
+        let dir = TempDir()
+        try makeData(dir)
+        _ = try Tools.python("""
+            import json, numpy as np
+            a, k = np.meshgrid(np.linspace(-1, 1, 9), np.linspace(0, 2, 5), indexing='ij')
+            with open('cand.ndjson', 'w') as f:
+                f.write(json.dumps({"dkl_stream": 1, "fields": [{"name": n, "dtype": t, "shape": []} for n, t in (("y", "i32"), ("x", "i32"), ("alpha", "f64"), ("k", "f64"))], "attrs": {}}) + "\\n")
+                for y in range(9):
+                    for x in range(5): f.write(json.dumps({"y": y, "x": x, "alpha": a[y, x], "k": k[y, x]}) + "\\n")
+            """, cwd: dir.path)
+        let nuts = ["--inference", "nuts", "--chains", "2", "--warmup", "150", "--samples", "60", "--seed", "2", "-q"]
+        try Tools.expect(0, "dkl-fit", landau + nuts + ["-o", "fit.h5", "d.ndjson"], cwd: dir.path)
+        try Tools.expect(0, "dkl-predict", ["-m", "fit.h5", "--draws", "40", "cand.ndjson", "-o", "pred.ndjson"], cwd: dir.path)
+        let fit = try BayesianFit.load(from: dir.file("fit.h5"))
+        let reader = try StreamReader(path: dir.file("cand.ndjson"))
+        let (coords, x) = try FitData.candidates(reader, names: fit.model.inputNames)
+        XCTAssertEqual(coords.count, 45)
+        let want = try fit.predict(x, maxDraws: 40)
+        let recs = try String(contentsOfFile: dir.file("pred.ndjson"), encoding: .utf8).split(separator: "\n").dropFirst().map { try JSONParser.parse(String($0)) }
+        XCTAssertEqual(recs.count, 45)
+        for (i, r) in recs.enumerated() {
+            XCTAssertEqual(r["mean"]!.doubleValue!, want.mean[i])
+            XCTAssertEqual(r["var"]!.doubleValue!, want.variance[i])
+            XCTAssertEqual(r["draw_mean"]!.arrayValue!.map { $0.doubleValue! }, want.perDraw.map { $0.mean[i] })
+        }
+        // EI averaged over the 40 draws.
+        let out = try Tools.expect(0, "dkl-acquire", ["-a", "ei", "--best", "0.9", "--map", "pred.ndjson", "-J"], cwd: dir.path).out
+        let scores = try out.split(separator: "\n").dropFirst().map { try JSONParser.parse(String($0))["score"]!.doubleValue! }
+        var averaged = [Double](repeating: 0, count: 45)
+        for d in want.perDraw {
+            let s = Acquisition.ei(xi: 0.01).scores(mean: d.mean, variance: d.variance, best: 0.9)
+            for i in 0..<45 { averaged[i] += s[i] / 40 }
+        }
+        for i in 0..<45 { XCTAssertEqual(scores[i], averaged[i], accuracy: 1e-12) }
+        let mixture = Acquisition.ei(xi: 0.01).scores(mean: want.mean, variance: want.variance, best: 0.9)
+        XCTAssertGreaterThan(zip(mixture, averaged).map { abs($0 - $1) }.max()!, 1e-6, "the draws' average is not EI of the mixture")
+        // Thompson: with no GP, the drawn mean function's best is at the smallest α.
+        try Tools.expect(0, "dkl-fit", landau + nuts + ["--kernel", "none", "-o", "pure.h5", "d.ndjson"], cwd: dir.path)
+        let picks = try Tools.expect(0, "dkl-acquire", ["-a", "thompson", "--model", "pure.h5", "--count", "3", "--seed", "4", "cand.ndjson", "-J"], cwd: dir.path).out
+        let chosen = try picks.split(separator: "\n").dropFirst().map { try JSONParser.parse(String($0)) }
+        XCTAssertEqual(chosen.count, 3)
+        XCTAssertEqual(Set(chosen.map { $0["x"]!.intValue! }).count, 3, "each choice is excluded from the next")
+        for c in chosen { XCTAssertEqual(c["y"]?.intValue, 0) }
+        let again = try Tools.expect(0, "dkl-acquire", ["-a", "thompson", "--model", "fit.h5", "--count", "2", "--seed", "4", "cand.ndjson", "-J"], cwd: dir.path).out
+        XCTAssertEqual(again, try Tools.expect(0, "dkl-acquire", ["-a", "thompson", "--model", "fit.h5", "--count", "2", "--seed", "4", "cand.ndjson", "-J"], cwd: dir.path).out)
+        // Mistakes.
+        XCTAssertTrue(try Tools.expect(64, "dkl-predict", ["-m", "fit.h5", "--embedding", "cand.ndjson"], cwd: dir.path).err.contains("--embedding goes with a DKL model, not a fit"))
+        XCTAssertTrue(try Tools.expect(1, "dkl-predict", ["-m", "fit.h5", "pred.ndjson"], cwd: dir.path).err.contains("the candidates need the fit's inputs: fields alpha, k"))
+    }
 }

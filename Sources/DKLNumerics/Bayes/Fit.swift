@@ -134,13 +134,14 @@ public struct BayesianFit: Sendable {
         paretoKHigh = paretoK.filter { $0 > 0.7 }.count
     }
 
-    /// The posterior predictive at `inputs`: the mixture over the draws (for MAP, the one
-    /// draw) of the mean, its latent variance and the noise: mean, latent variance (the
-    /// draws' variances plus the spread of their means) and the noise variance (mean over draws).
+    /// The posterior predictive at `inputs`: the mixture over at most `maxDraws` draws,
+    /// evenly spaced (for MAP, the one draw): the mean, the latent variance (the draws'
+    /// variances plus the spread of their means), the noise variance (its mean over the
+    /// draws), and each draw's mean and latent variance.
     public func predict(_ inputs: Matrix, maxDraws: Int = 400) throws -> (mean: [Double], variance: [Double], noise: Double, perDraw: [(mean: [Double], variance: [Double])]) {
-        let step = max(1, draws.count / maxDraws)
-        let used = Array(stride(from: 0, to: draws.count, by: step))
         let model = self.model, draws = self.draws
+        let count = min(maxDraws, draws.count)
+        let used = (0..<count).map { $0 * draws.count / count }   // evenly spaced
         let per = try Parallel.lanesMap(used.count) { (k: Int) in try model.predict(draws[used[k]], at: inputs) }
         let m = Double(per.count), rows = inputs.rows
         var mean = [Double](repeating: 0, count: rows), variance = mean
@@ -270,4 +271,39 @@ public enum LBFGS {
 
     static func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
     static func norm(_ a: [Double]) -> Double { dot(a, a).squareRoot() }
+}
+
+extension BayesianFit {
+    /// Thompson sampling from the posterior: per point, a draw of the parameters chosen at
+    /// random, then one joint draw of the latent function (the mean plus, with a GP, a
+    /// joint sample of the GP given the data) over at most `subset` of the candidates, and
+    /// its best; each choice is excluded from the next. Returns the candidate, the drawn
+    /// value and the parameters' draw.
+    public func thompsonChoices(_ x: Matrix, q: Int, subset: Int, seed: UInt64, maximize: Bool, excluded: Set<Int>) throws
+        -> [(index: Int, value: Double, draw: Int)] {
+        var rng = Xoshiro(seed: seed)
+        var excluded = excluded
+        var out: [(index: Int, value: Double, draw: Int)] = []
+        for _ in 0..<q {
+            let s = Int(rng.next() % UInt64(draws.count))
+            var pool = (0..<x.rows).filter { !excluded.contains($0) }
+            if pool.isEmpty { break }
+            if pool.count > subset { pool.shuffle(using: &rng); pool = Array(pool.prefix(subset)).sorted() }
+            let points = x.gather(pool)
+            let theta = draws[s]
+            var f = model.meanValues(theta, at: points)
+            if let kernel = model.kernel {
+                let split = model.split(theta)
+                let r = zip(model.y, model.meanValues(theta)).map { $0 - $1 }
+                let post = try GPPosterior(inputs: model.x, targets: r, kernel: kernel,
+                                           parameters: GPParameters(lengthscales: split.lengthscales, outputscale: split.outputscale, noise: split.noise))
+                let g = try Thompson.draw(posterior: post, points: points, rng: &rng)
+                for i in f.indices { f[i] += g[i] }
+            }
+            guard let best = BatchSelection.argmax(maximize ? f : f.map { -$0 }) else { break }
+            excluded.insert(pool[best])
+            out.append((pool[best], f[best], s))
+        }
+        return out
+    }
 }

@@ -13,6 +13,26 @@ public struct Candidates {
     public var mean: [Double] = [], variance: [Double] = []
     /// Patches: one row per candidate (0 rows for predictions).
     public var patches = Matrix(rows: 0, cols: 0)
+    /// Predictions of a Bayesian fit: each candidate's mean and latent variance under each
+    /// of the posterior's draws (empty otherwise), over which acquisitions are averaged.
+    public var drawMeans: [[Double]] = [], drawVariances: [[Double]] = []
+
+    public init(coordinates: [(Int, Int)]) { self.coordinates = coordinates }
+
+    init(coordinates: [(Int, Int)], patches: Matrix) { self.coordinates = coordinates; self.patches = patches }
+
+    /// The acquisition's scores: averaged over the posterior's draws when the predictions
+    /// carry them, else of the mean and variance.
+    public func scores(_ acquisition: Acquisition, best: Double, maximize: Bool) -> [Double] {
+        guard let s = drawMeans.first?.count, s > 0 else { return acquisition.scores(mean: mean, variance: variance, best: best, maximize: maximize) }
+        var total = [Double](repeating: 0, count: coordinates.count)
+        for d in 0..<s {
+            let m = drawMeans.map { $0[d] }, v = drawVariances.map { $0[d] }
+            let sc = acquisition.scores(mean: m, variance: v, best: best, maximize: maximize)
+            for i in total.indices { total[i] += sc[i] / Double(s) }
+        }
+        return total
+    }
 
     /// Predictions {y, x, mean, var}; a mean or variance that is not finite, or a negative
     /// variance, is an error naming the record.
@@ -23,6 +43,10 @@ public struct Candidates {
             throw DKLError.data("the predictions need fields y, x, mean and var (from dkl-predict)", file: reader.name, location: "header")
         }
         var c = Candidates(coordinates: [])
+        let (idm, idv) = (reader.schema.index(of: "draw_mean"), reader.schema.index(of: "draw_var"))
+        if (idm == nil) != (idv == nil) || (idm != nil && reader.schema.fields[idm!].count != reader.schema.fields[idv!].count) {
+            throw DKLError.data("the predictions' draw_mean and draw_var must come together, of one size", file: reader.name, location: "header")
+        }
         var record = 0
         while let batch = try locating(file: reader.name, { try reader.nextBatch() }) {
             for i in 0..<batch.count {
@@ -33,6 +57,13 @@ public struct Candidates {
                     throw DKLError.data("the prediction at (\(r.int(iy)), \(r.int(ix))) has mean \(m) and variance \(v)", file: reader.name, record: record)
                 }
                 c.coordinates.append((r.int(iy), r.int(ix))); c.mean.append(m); c.variance.append(v)
+                if let idm, let idv {
+                    let (dm, dv) = (r.doubles(idm), r.doubles(idv))
+                    guard dm.allSatisfy(\.isFinite), dv.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+                        throw DKLError.data("the prediction at (\(r.int(iy)), \(r.int(ix))) has a draw's mean or variance that is not finite", file: reader.name, record: record)
+                    }
+                    c.drawMeans.append(dm); c.drawVariances.append(dv)
+                }
             }
         }
         return c

@@ -53,3 +53,33 @@ public struct FitData: Sendable {
         return FitData(x: Matrix(rows: y.count, cols: columns.count, data: data), y: y, names: names, skipped: skipped)
     }
 }
+
+extension FitData {
+    /// Candidates for a fit: each record's position (y, x; or 0, id; or 0, its index) and its
+    /// inputs, the fields `names` (the fit's inputs, in order) or one array field `inputs`
+    /// of as many values. A candidate whose inputs are not finite is an error naming it.
+    public static func candidates(_ reader: StreamReader, names: [String]) throws -> (coordinates: [(Int, Int)], x: Matrix) {
+        let schema = reader.schema
+        var columns: [(field: Int, element: Int)] = []
+        if names.allSatisfy({ schema.index(of: $0).map { schema.fields[$0].count == 1 && schema.fields[$0].dtype != .string } ?? false }) {
+            columns = names.map { (schema.index(of: $0)!, 0) }
+        } else if let i = schema.index(of: "inputs"), schema.fields[i].count == names.count, schema.fields[i].dtype != .string {
+            columns = (0..<names.count).map { (i, $0) }
+        } else {
+            throw DKLError.data("the candidates need the fit's inputs: fields \(names.joined(separator: ", ")) (or an array field 'inputs' of \(names.count))",
+                                file: reader.name, location: "header")
+        }
+        let (iy, ix, ii) = (schema.index(of: "y"), schema.index(of: "x"), schema.index(of: "id"))
+        var coords: [(Int, Int)] = [], data: [Double] = []
+        while let batch = try locating(file: reader.name, { try reader.nextBatch() }) {
+            for r in 0..<batch.count {
+                let view = RecordView(batch.record(r), schema)
+                let row = columns.map { view.double($0.field, $0.element) }
+                guard row.allSatisfy(\.isFinite) else { throw DKLError.data("a candidate's inputs are not finite", file: reader.name, record: coords.count + 1) }
+                if let iy, let ix { coords.append((view.int(iy), view.int(ix))) } else { coords.append((0, ii.map { view.int($0) } ?? coords.count)) }
+                data += row
+            }
+        }
+        return (coords, Matrix(rows: coords.count, cols: names.count, data: data))
+    }
+}
