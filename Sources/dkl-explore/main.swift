@@ -56,7 +56,7 @@ let command = Command(
         Option("batch", value: "MODE", help: "how q > 1 points are chosen: penalize (default: damp scores around each choice) or fantasize (condition the model on each choice)"),
         Option("radius", value: "R", help: "penalize: damp scores within about R pixels of each choice (default 3)"),
         Option("acquisition", "a", value: "NAME", help: "ei (default), logei, pi, ucb, kappa, maxvar"),
-        Option("mean", value: "EXPR", help: "a structured GP as the step model: this physical mean over the image's channels (--inputs) and named parameters (see dkl-fit(1))"),
+        Option("mean", value: "EXPR", repeatable: true, help: "a structured GP as the step model: this physical mean over the image's channels (--inputs) and named parameters (see dkl-fit(1)); several: candidate models, weighed by their predictive density"),
         Option("param", value: "NAME=DIST", repeatable: true, help: "a structured GP's prior (see dkl-fit(1))"),
         Option("inputs", value: "A,B,...", help: "the image's channels' names in --mean (default x1, x2, ...)"),
         Option("inference", value: "map|nuts", help: "a structured GP's fit at every step: its mode (default) or NUTS draws, over which the acquisition is averaged"),
@@ -203,17 +203,12 @@ func structuredStep(_ a: Arguments, grid: CandidateGrid) throws -> StructuredSte
         guard n.count == d else { throw DKLError.usage("--inputs names \(n.count) channels; the image has \(d)") }
         return n
     } ?? (1...d).map { "x\($0)" }
-    var priors: [String: Prior] = [:]
-    for p in a.strings("param") {
-        guard let eq = p.firstIndex(of: "="), eq != p.startIndex else { throw DKLError.usage("--param must be NAME=DIST, not '\(p)'") }
-        let name = String(p[..<eq])
-        guard priors[name] == nil else { throw DKLError.usage("--param \(name) is given twice") }
-        priors[name] = try Prior.parse(String(p[p.index(after: eq)...]), name: "--param \(name)")
-    }
+    let priors = try Prior.assignments(a.strings("param"))
     let kernelName = a.string("kernel") ?? "matern52"
     let kernel: Kernel? = kernelName == "none" ? nil : Kernel(rawValue: kernelName)
     if kernelName != "none" && kernel == nil { throw DKLError.usage("--kernel must be rbf, matern12, matern32, matern52 or none") }
-    var step = StructuredStep(mean: try a.string("mean").map { try MeanExpression($0, inputs: names) }, kernel: kernel, priors: priors, inputNames: names)
+    let means = try a.strings("mean").map { try MeanExpression($0, inputs: names) }
+    var step = StructuredStep(means: means.isEmpty ? [nil] : means, kernel: kernel, priors: priors, inputNames: names)
     if let i = a.string("inference") {
         guard let inference = BayesianFit.Inference(rawValue: i) else { throw DKLError.usage("--inference must be map or nuts") }
         step.inference = inference
@@ -223,8 +218,7 @@ func structuredStep(_ a: Arguments, grid: CandidateGrid) throws -> StructuredSte
                         seed: try a.seed())
     step.chains = try a.int("chains", default: 2, range: 1...64)
     guard step.chains * step.sampler.samples <= 1_000_000 else { throw DKLError.usage("--chains × --samples is more than 1,000,000 draws a step") }
-    // The priors are checked against the model now, not at the first step.
-    _ = try StructuredGP(mean: step.mean, kernel: step.kernel, x: Matrix(rows: 2, cols: d, data: [Double](repeating: 0, count: 2 * d)) , y: [0, 1],
-                         priors: priors, inputNames: names)
+    // The priors are checked against the models now, not at the first step.
+    try step.validate()
     return step
 }

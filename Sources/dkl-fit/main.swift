@@ -47,13 +47,7 @@ ToolMain.run(command) { inv in
     let a = inv.args
     try inv.expectPositionals(0...1)
     guard let output = a.string("output") else { throw DKLError.usage("give the fit file with -o FIT") }
-    var priors: [String: Prior] = [:]
-    for p in a.strings("param") {
-        guard let eq = p.firstIndex(of: "="), eq != p.startIndex else { throw DKLError.usage("--param must be NAME=DIST, not '\(p)'") }
-        let name = String(p[..<eq])
-        guard priors[name] == nil else { throw DKLError.usage("--param \(name) is given twice") }
-        priors[name] = try Prior.parse(String(p[p.index(after: eq)...]), name: "--param \(name)")
-    }
+    let priors = try Prior.assignments(a.strings("param"))
     let kernelName = a.string("kernel") ?? "matern52"
     let kernel: Kernel? = kernelName == "none" ? nil : Kernel(rawValue: kernelName)
     if kernelName != "none" && kernel == nil { throw DKLError.usage("--kernel must be rbf, matern12, matern32, matern52 or none") }

@@ -84,4 +84,28 @@ final class StructuredExploreTests: XCTestCase {
             XCTAssertFalse(dir.exists("x.ndjson"))
         }
     }
+
+    /// Two candidate means (hypotheses): each step weighs them by their leave-one-out
+    /// predictive density; the trace records the weights, which come to favour the physics.
+    func testCandidateMeansAreWeighed() throws {
+        let dir = TempDir()
+        try makeGrid(dir)
+        let args = ["--oracle", "truth.npy", "--mean", "A*sqrt(max(a0 - alpha, 0))", "--mean", "c + b*alpha", "--param", "A=lognormal:0,1",
+                    "--param", "a0=uniform:-1,1", "--param", "c=normal:0,1", "--param", "b=normal:0,1", "--inputs", "alpha,k", "--init", "6", "-q", "coords.npy"]
+        try Tools.expect(0, "dkl-explore", args + ["--steps", "8", "--trace", "h.ndjson"], cwd: dir.path)
+        let trace = try records(dir, "h.ndjson")
+        XCTAssertEqual(trace.count, 14)
+        for r in trace where r["step"]!.intValue! > 0 {
+            let w = r["weights"]!.arrayValue!.map { $0.doubleValue! }
+            XCTAssertEqual(w.count, 2)
+            XCTAssertEqual(w.reduce(0, +), 1, accuracy: 1e-12)
+        }
+        XCTAssertGreaterThan(trace.last!["weights"]!.arrayValue![0].doubleValue!, 0.8, "the Landau mean is favoured")
+        // One mean: no weights field.
+        try Tools.expect(0, "dkl-explore", landau + ["--steps", "1", "--trace", "one.ndjson"], cwd: dir.path)
+        XCTAssertNil(try StreamReader(path: dir.file("one.ndjson")).schema["weights"])
+        // A prior that belongs to no model.
+        let r = try Tools.expect(64, "dkl-explore", args + ["--param", "z=normal:0,1", "--steps", "1", "--trace", "x.ndjson"], cwd: dir.path)
+        XCTAssertTrue(r.err.hasPrefix("dkl-explore: error: --param z: no parameter of that name in any model"), r.report)
+    }
 }

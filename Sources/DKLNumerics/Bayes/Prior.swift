@@ -48,6 +48,18 @@ public enum Prior: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Priors by name from `--param NAME=DIST` texts (a name given twice is an error).
+    public static func assignments(_ texts: [String]) throws -> [String: Prior] {
+        var priors: [String: Prior] = [:]
+        for p in texts {
+            guard let eq = p.firstIndex(of: "="), eq != p.startIndex else { throw DKLError.usage("--param must be NAME=DIST, not '\(p)'") }
+            let name = String(p[..<eq])
+            guard priors[name] == nil else { throw DKLError.usage("--param \(name) is given twice") }
+            priors[name] = try Prior.parse(String(p[p.index(after: eq)...]), name: "--param \(name)")
+        }
+        return priors
+    }
+
     public var description: String {
         switch self {
         case let .normal(m, s): return "normal:\(m),\(s)"

@@ -74,8 +74,8 @@ public final class ActiveExperiment {
     public private(set) var measured: [MeasuredPoint] = []
     /// The last step's model (after `run`, the model of the last step run).
     public private(set) var model: DKLEnsemble?
-    /// The last step's structured-GP fit, when the plan has one.
-    public private(set) var fit: BayesianFit?
+    /// The last step's structured-GP fits, when the plan has one.
+    public private(set) var fits: StructuredStep.Fits?
     /// Notes for the user (stderr in a tool).
     public var note: (String) -> Void = { _ in }
     public var progress: DKLCore.Progress?
@@ -110,7 +110,7 @@ public final class ActiveExperiment {
         let gpWidth = plan.model.extractor == .none ? grid.inputs.cols : plan.model.embedding
         let logPath = measurementsPath(shape)
         trace = try ExperimentTrace(path: tracePath, itemShape: shape, gpWidth: gpWidth, attributes: attributes, signature: signature,
-                                    measurementsPath: logPath, calibration: oracle.calibration, header: header)
+                                    measurementsPath: logPath, calibration: oracle.calibration, hypotheses: plan.structured?.means.count ?? 1, header: header)
         for (k, r) in trace.points.enumerated() {
             guard let c = grid.index[Positions.key(r.y, r.x)] else {
                 throw DKLError.data("the trace's point (\(r.y), \(r.x)) is not a candidate of this image", file: tracePath, record: k + 1)
@@ -149,7 +149,9 @@ public final class ActiveExperiment {
             step: step, y: y, x: x, measurement: s, value: v, mean: prediction.mean, variance: prediction.variance, acquisition: prediction.score,
             noise: m.map { $0.gpParameters.noise * $0.targetStd * $0.targetStd } ?? .nan, outputscale: m?.gpParameters.outputscale ?? .nan,
             lengthscales: m?.gpParameters.lengthscales, loss: m?.lossCurve.last ?? .nan, seconds: seconds + [measureSeconds])
-        if step > 0, let fit {
+        if step > 0, let fits {
+            let fit = fits.favoured
+            if fits.fits.count > 1 { entry.weights = fits.weights }
             // The structured GP's posterior means (the mode's values for MAP), and −log posterior at the mode.
             let means = fit.posteriorMeans
             func value(_ name: String) -> Double { fit.model.parameters.firstIndex { $0.name == name }.map { means[$0] } ?? .nan }
@@ -204,7 +206,7 @@ public final class ActiveExperiment {
             let t0 = Date()
             let best = Acquisition.best(observed: before.map(\.value), maximize: plan.maximize)
             if let s = plan.structured {
-                fit = try s.fit(x: grid.inputs.gather(before.map(\.learnt)), y: before.map(\.value), step: step)
+                fits = try s.fit(x: grid.inputs.gather(before.map(\.learnt)), y: before.map(\.value), step: step)
             } else {
                 model = try DKLEnsemble.train(x: grid.inputs.gather(before.map(\.learnt)), y: before.map(\.value), config: plan.model, initial: model)
             }
@@ -214,7 +216,7 @@ public final class ActiveExperiment {
             let pred: (mean: [Double], variance: [Double])
             var averagedScores: [Double]?
             if let s = plan.structured {
-                let p = try s.predictAndScore(fit!, candidates: grid.inputs, acquisition: plan.acquisition, best: best, maximize: plan.maximize)
+                let p = try s.predictAndScore(fits!, candidates: grid.inputs, acquisition: plan.acquisition, best: best, maximize: plan.maximize)
                 pred = (p.mean, p.variance)
                 averagedScores = p.scores
             } else if let f = fantasies { pred = (f.mean, f.variance) } else { let p = try model!.predict(grid.inputs); pred = (p.mean, p.variance) }
@@ -270,8 +272,8 @@ public final class ActiveExperiment {
         let best = Acquisition.best(observed: finite.map(\.value), maximize: plan.maximize)
         let pred: (mean: [Double], variance: [Double]), scores: [Double]
         if let s = plan.structured {
-            fit = try s.fit(x: grid.inputs.gather(all.map(\.learnt)), y: all.map(\.value), step: Int.max / 2)
-            let p = try s.predictAndScore(fit!, candidates: grid.inputs, acquisition: plan.acquisition, best: best, maximize: plan.maximize)
+            fits = try s.fit(x: grid.inputs.gather(all.map(\.learnt)), y: all.map(\.value), step: Int.max / 2)
+            let p = try s.predictAndScore(fits!, candidates: grid.inputs, acquisition: plan.acquisition, best: best, maximize: plan.maximize)
             (pred, scores) = ((p.mean, p.variance), p.scores)
         } else {
             model = try DKLEnsemble.train(x: grid.inputs.gather(all.map(\.learnt)), y: all.map(\.value), config: plan.model, initial: model)

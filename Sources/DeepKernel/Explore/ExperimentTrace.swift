@@ -17,6 +17,7 @@ import DKLData
 /// | measured_y, measured_x | where the instrument says it measured (y, x when it does not say) |
 /// | time | when the measurement ended (seconds since 1970) |
 /// | meta | the instrument's metadata, JSON text (`{}` from a file; `{"dropped":N}` past 1 KiB) |
+/// | weights | with several candidate means: each model's weight at the step (NaN at step 0) |
 ///
 /// Measurements of many values (diffraction patterns) go to a `BinaryLog` beside the trace
 /// (`measurements`): records step, y, x and the measurement as float32, a record written
@@ -33,6 +34,8 @@ public final class ExperimentTrace {
         public var loss: Double
         /// train, predict, acquire, measure.
         public var seconds: [Double]
+        /// With several candidate means: their weights at this step.
+        public var weights: [Double]? = nil
     }
 
     public let path: String
@@ -45,6 +48,7 @@ public final class ExperimentTrace {
     let slot: [String: Int]
     let itemCount: Int
     let gpWidth: Int
+    let hypotheses: Int
 
     static let names = ["step", "y", "x", "spectrum", "value", "mean", "var", "acquisition", "noise", "outputscale", "lengthscale", "loss",
                         "seconds_train", "seconds_predict", "seconds_acquire", "seconds_measure", "measured_y", "measured_x", "time", "meta"]
@@ -53,13 +57,14 @@ public final class ExperimentTrace {
 
     /// The schema for measurements of `itemShape` (none: they are logged beside it) and a GP
     /// of input width `gpWidth`.
-    static func schema(itemShape: [Int]?, gpWidth: Int) throws -> Schema {
-        try Schema(names.compactMap { name in
+    static func schema(itemShape: [Int]?, gpWidth: Int, hypotheses: Int = 1) throws -> Schema {
+        try Schema((names + (hypotheses > 1 ? ["weights"] : [])).compactMap { name in
             switch name {
             case "step", "y", "x": return Field(name, .i32)
             case "spectrum": return itemShape.map { Field(name, .f64, shape: $0) }
             case "lengthscale": return Field(name, .f64, shape: [gpWidth])
             case "meta": return Field(name, .string, width: metaWidth)
+            case "weights": return Field(name, .f64, shape: [hypotheses])
             default: return Field(name, .f64)
             }
         })
@@ -74,9 +79,10 @@ public final class ExperimentTrace {
     /// With `measurementsPath`, measurements are kept there as float32 rather than in the trace.
     /// `calibration`: the measurements' axes, for the log's header.
     public init(path: String, itemShape: [Int], gpWidth: Int, attributes: JSON, signature: String, measurementsPath: String? = nil,
-                calibration: JSON = .object([]), header: (StreamHeader) -> StreamHeader = { $0 }) throws {
+                calibration: JSON = .object([]), hypotheses: Int = 1, header: (StreamHeader) -> StreamHeader = { $0 }) throws {
         self.path = path
-        schema = try ExperimentTrace.schema(itemShape: measurementsPath == nil ? itemShape : nil, gpWidth: gpWidth)
+        schema = try ExperimentTrace.schema(itemShape: measurementsPath == nil ? itemShape : nil, gpWidth: gpWidth, hypotheses: hypotheses)
+        self.hypotheses = hypotheses
         slot = schema.slots
         (itemCount, self.gpWidth) = (itemShape.reduce(1, *), gpWidth)
         var attrs = attributes
@@ -135,6 +141,7 @@ public final class ExperimentTrace {
         r.set(slot["measured_y"]!, position.y); r.set(slot["measured_x"]!, position.x)
         r.set(slot["time"]!, Date().timeIntervalSince1970)
         r.set(slot["meta"]!, string: ExperimentTrace.metaText(e.measurement.meta))
+        if let w = slot["weights"] { r.set(w, e.weights ?? [Double](repeating: .nan, count: hypotheses)) }
         for (name, v) in [("value", e.value), ("mean", e.mean), ("var", e.variance), ("acquisition", e.acquisition), ("noise", e.noise),
                           ("outputscale", e.outputscale), ("loss", e.loss), ("seconds_train", e.seconds[0]), ("seconds_predict", e.seconds[1]),
                           ("seconds_acquire", e.seconds[2]), ("seconds_measure", e.seconds[3])] {
