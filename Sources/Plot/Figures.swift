@@ -169,3 +169,41 @@ extension LinePlot {
         return plot
     }
 }
+
+extension LinePlot {
+    /// Histograms of a field of several streams (posterior draws, say) on common bins: one
+    /// step curve each, of the share of its values per unit (a density, so that streams of
+    /// different lengths compare), and vertical lines at `marks` (a value given to the
+    /// simulator, the truth). Values that are not finite are left out.
+    public static func histogram(_ inputs: [String], field: String, bins: Int, names: [String], marks: [Double]) throws -> (plot: LinePlot, counts: [[Int]], edges: [Double]) {
+        var names = names
+        var columns: [(String, [Double])] = []
+        for path in inputs {
+            let c = try StreamColumns(path: path, columns: [field])
+            columns.append((names.isEmpty ? PathName.base(path) : names.removeFirst(), c.values[0].filter(\.isFinite)))
+        }
+        let all = columns.flatMap(\.1)
+        guard var lo = all.min(), var hi = all.max() else { throw DKLError.data("no finite value of '\(field)' to count") }
+        if hi <= lo { (lo, hi) = (lo - 0.5, hi + 0.5) }
+        let width = (hi - lo) / Double(bins)
+        let edges = (0...bins).map { lo + Double($0) * width }
+        var series: [Series] = [], counts: [[Int]] = []
+        for (label, v) in columns {
+            var c = [Int](repeating: 0, count: bins)
+            for x in v { c[min(bins - 1, Int((x - lo) / width))] += 1 }
+            counts.append(c)
+            var xs: [Double] = [], ys: [Double] = []
+            for b in 0..<bins {
+                let d = v.isEmpty ? 0 : Double(c[b]) / (Double(v.count) * width)
+                xs += [edges[b], edges[b + 1]]; ys += [d, d]
+            }
+            series.append(Series(label: label, x: [lo] + xs + [hi], y: [0] + ys + [0]))
+        }
+        let top = series.flatMap(\.y).max() ?? 1
+        for m in marks { series.append(Series(label: "\(field) = \(Ticks.format(m))", x: [m, m], y: [0, top])) }
+        var plot = LinePlot(series: series)
+        plot.xLabel = field
+        plot.yLabel = "density"
+        return (plot, counts, edges)
+    }
+}

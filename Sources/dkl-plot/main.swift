@@ -8,7 +8,8 @@ import DKLCommandLine
 let command = Command(
     name: "dkl-plot",
     usage: ["map -o OUT.png [options] ARRAY...", "scatter -o OUT.png --x FIELD --y FIELD [--color FIELD] [options] STREAM",
-            "line -o OUT.png --y FIELD [--x FIELD] [options] STREAM...", "line -o OUT.png [options] CURVE..."],
+            "line -o OUT.png --y FIELD [--x FIELD] [options] STREAM...", "line -o OUT.png [options] CURVE...",
+            "hist -o OUT.png --x FIELD [--bins N] [--mark X] [options] STREAM..."],
     summary: """
         map: heatmaps of H×W arrays (any file of dkl-formats(5)), or of the frames of a K×H×W
         array, side by side on one colour scale, with a colorbar, and the points of a
@@ -20,12 +21,17 @@ let command = Command(
         line: one curve per stream, --y against --x (default '#', the record number), such
         as the best value so far against the points measured; or per 1-D array (a model
         file's FILE.h5:/loss/train, say), its values against 1, 2, ….
+        hist: the density of --x's values, one step curve per stream on common bins (the
+        posterior draws of a parameter from dkl-fit --draws, say), with vertical lines at
+        --mark values (the value a simulator was given).
         A field is FIELD, FIELD[i] (element i of an array field) or '#'. The colormap is
         perceptually uniform (its lightness rises evenly, so it also reads in grey); NaN
         is drawn grey. PNG files are written whole or not at all.
         """,
     options: [
         Option("output", "o", value: "OUT.png", help: "the PNG file to write"),
+        Option("bins", value: "N", help: "hist: the number of bins (default 30)"),
+        Option("mark", value: "X", repeatable: true, help: "hist: a vertical line at X (repeatable)"),
         Option("title", value: "TEXT", help: "a title above the figure"),
         Option("label", value: "TEXT", help: "the colorbar's (or the categories') label"),
         Option("xlabel", value: "TEXT", help: "the x axis's label (scatter, line: default the field)"),
@@ -42,13 +48,13 @@ let command = Command(
         Option("own-scales", help: "map: each panel on its own colour scale with its own colorbar"),
         Option("pixel-size", value: "SIZE", help: "map: one pixel's size with its unit (0.5nm, 19.6nm, 2e-10m) for the scale bar (default: the array's pixel_size)"),
         Option("no-scale-bar", help: "map: draw no scale bar (default: one when the pixel size is known)"),
-        Option("x", value: "FIELD", help: "scatter, line: the x coordinate (line: default '#')"),
+        Option("x", value: "FIELD", help: "scatter, line: the x coordinate (line: default '#'); hist: the field counted"),
         Option("y", value: "FIELD", help: "scatter, line: the y coordinate"),
         Option("color", value: "FIELD", help: "scatter: colour points by this field"),
         Option("color-map", value: "ARRAY", help: "scatter: colour each record by this H×W map at its (y, x)"),
         Option("categorical", help: "scatter: the colour field holds categories (default: when it is an integer field)"),
         Option("names", value: "A,B,...", help: "scatter: the categories' names (default: the header's FIELDs attribute, else 0, 1, …)"),
-        Option("name", value: "TEXT", repeatable: true, help: "line: the next stream's legend (repeatable; default its file name)"),
+        Option("name", value: "TEXT", repeatable: true, help: "line, hist: the next stream's legend (repeatable; default its file name)"),
         Option("best-so-far", value: "max|min", help: "line: draw the running maximum (or minimum) of --y"),
         Option("cumulative", help: "line: draw the running sum of --y (hits found so far, say)"),
         Option("log-y", help: "line: a logarithmic y axis"),
@@ -125,19 +131,38 @@ func line(_ inv: Invocation) throws {
     try plot.write(out)
 }
 
+func hist(_ inv: Invocation) throws {
+    let a = inv.args
+    try inv.expectPositionals(2...64)
+    let out = try outputPath(a)
+    guard let field = a.string("x") else { throw DKLError.usage("hist needs --x FIELD") }
+    let bins = try a.int("bins", default: 30, range: 1...10_000)
+    let marks = try a.strings("mark").map { m -> Double in
+        guard let v = Double(m), v.isFinite else { throw DKLError.usage("--mark must be a number, not '\(m)'") }
+        return v
+    }
+    var plot = try LinePlot.histogram(Array(a.positionals.dropFirst()), field: field, bins: bins, names: a.strings("name"), marks: marks).plot
+    plot.title = a.string("title")
+    plot.xLabel = a.string("xlabel") ?? plot.xLabel
+    plot.yLabel = a.string("ylabel") ?? plot.yLabel
+    try plot.write(out)
+}
+
 let modes = ModeOptions([("map", ["label", "extent", "range", "frames", "frame-values", "frame-title", "panel-title", "points", "points-by", "columns", "own-scales", "pixel-size", "no-scale-bar"]),
                          ("scatter", ["label", "range", "x", "y", "color", "color-map", "categorical", "names"]),
-                         ("line", ["x", "y", "name", "best-so-far", "cumulative", "log-y", "markers"])],
+                         ("line", ["x", "y", "name", "best-so-far", "cumulative", "log-y", "markers"]),
+                         ("hist", ["x", "name", "bins", "mark"])],
                         shared: ["output", "title", "xlabel", "ylabel"])
 
 ToolMain.run(command) { inv in
     let figure = inv.args.positionals.first
-    if let figure, ["map", "scatter", "line"].contains(figure) { try modes.check(inv.args, mode: figure) }
+    if let figure, ["map", "scatter", "line", "hist"].contains(figure) { try modes.check(inv.args, mode: figure) }
     switch figure {
     case "map": try map(inv)
     case "scatter": try scatter(inv)
     case "line": try line(inv)
-    case nil: throw DKLError.usage("name a figure: map, scatter or line")
-    case let other?: throw DKLError.usage("unknown figure '\(other)' (map, scatter or line)")
+    case "hist": try hist(inv)
+    case nil: throw DKLError.usage("name a figure: map, scatter, line or hist")
+    case let other?: throw DKLError.usage("unknown figure '\(other)' (map, scatter, line or hist)")
     }
 }

@@ -33,6 +33,37 @@ final class DklPlotTests: XCTestCase {
     /// of 5/30 nm, drawn 16 screen pixels each) a 1 nm bar is 6 points, 96 screen pixels,
     /// white on a black box in the map's lower right corner; --pixel-size sets it, and the
     /// pixel size reaches a map exported by dkl-cat from dkl-scalarize's stream.
+    /// hist: the counts per bin are numpy's on the same range, and the density integrates to one.
+    func testHistogramCountsAreNumpys() throws {
+        let dir = TempDir()
+        _ = try Tools.python("""
+            import json, numpy as np
+            rng = np.random.default_rng(7)
+            for name, v in (("a", rng.normal(size=500)), ("b", 0.5 + 0.3 * rng.normal(size=200))):
+                with open(name + '.ndjson', 'w') as f:
+                    f.write(json.dumps({"dkl_stream": 1, "fields": [{"name": "v", "dtype": "f64", "shape": []}], "attrs": {}}) + "\\n")
+                    for x in v: f.write(json.dumps({"v": float(x)}) + "\\n")
+            """, cwd: dir.path)
+        let want = try Tools.python("""
+            import json, numpy as np
+            vs = [np.array([json.loads(l)['v'] for l in open(n + '.ndjson').read().splitlines()[1:]]) for n in 'ab']
+            both = np.concatenate(vs)
+            for v in vs: print(' '.join(str(c) for c in np.histogram(v, bins=12, range=(both.min(), both.max()))[0]))
+            """, cwd: dir.path).split(separator: "\n").map { $0.split(separator: " ").map { Int($0)! } }
+        let h = try LinePlot.histogram([dir.file("a.ndjson"), dir.file("b.ndjson")], field: "v", bins: 12, names: [], marks: [0])
+        XCTAssertEqual(h.counts, want)
+        for s in h.plot.series.prefix(2) {
+            var area = 0.0
+            for k in stride(from: 1, to: s.x.count - 1, by: 2) { area += s.y[k] * (s.x[k + 1] - s.x[k]) }
+            XCTAssertEqual(area, 1, accuracy: 1e-12)
+        }
+        XCTAssertEqual(h.plot.series.last?.label, "v = 0")
+        try Tools.expect(0, "dkl-plot", ["hist", "-o", "h.png", "--x", "v", "--mark", "0", "a.ndjson", "b.ndjson"], cwd: dir.path)
+        XCTAssertGreaterThan(try PNGReader.read(dir.file("h.png")).width, 500)
+        try Tools.expect(64, "dkl-plot", ["hist", "-o", "h.png", "a.ndjson"], cwd: dir.path)
+        try Tools.expect(64, "dkl-plot", ["hist", "-o", "h.png", "--x", "v", "--mark", "x", "a.ndjson"], cwd: dir.path)
+    }
+
     func testScaleBarFromThePixelSize() throws {
         let dir = TempDir()
         let grid = Tools.root + "/Tests/Fixtures/spm/STS_grid_lockin.3ds"
@@ -219,8 +250,8 @@ final class DklPlotTests: XCTestCase {
         try write(#"{"dkl_stream":1,"fields":[{"name":"y","dtype":"i32","shape":[]},{"name":"x","dtype":"i32","shape":[]}]}"# + "\n{\"y\":1,\"x\":1}\n{\"y\":9,\"x\":0}\n",
                   dir.file("t.ndjson"))
         let cases: [([String], Int32, String)] = [
-            ([], 64, "dkl-plot: error: name a figure: map, scatter or line"),
-            (["pie", "-o", "a.png"], 64, "dkl-plot: error: unknown figure 'pie' (map, scatter or line)"),
+            ([], 64, "dkl-plot: error: name a figure: map, scatter, line or hist"),
+            (["pie", "-o", "a.png"], 64, "dkl-plot: error: unknown figure 'pie' (map, scatter, line or hist)"),
             (["map", "m.npy"], 64, "dkl-plot: error: give the PNG file with -o OUT.png"),
             (["map", "-o", "a.png", "v.npy"], 1, "dkl-plot: v.npy:"),
             (["map", "-o", "a.png", "missing.npy"], 1, "missing.npy"),
