@@ -128,6 +128,22 @@ extension Scatter {
 }
 
 extension LinePlot {
+    /// y as drawn: as it is, its running maximum or minimum, or its running sum.
+    static func transformed(_ values: [Double], _ transform: Transform) -> [Double] {
+        var y = values
+        var running = transform == .cumulative ? 0.0 : Double.nan
+        for i in y.indices where y[i].isFinite {
+            switch transform {
+            case .none: continue
+            case .cumulative: running += y[i]
+            case .max: running = running.isNaN ? y[i] : Swift.max(running, y[i])
+            case .min: running = running.isNaN ? y[i] : Swift.min(running, y[i])
+            }
+            y[i] = running
+        }
+        return y
+    }
+
     /// What is drawn of each curve's y.
     public enum Transform: String, Sendable { case none, max, min, cumulative }
 
@@ -146,24 +162,24 @@ extension LinePlot {
                 x = (1...max(y.count, 1)).prefix(y.count).map(Double.init)
             } else {
                 guard let yf else { throw DKLError.usage("line needs --y FIELD for the stream \(path)") }
-                let c = try StreamColumns(path: path, columns: [xf, yf])
+                let fields = yf.split(separator: ",").map(String.init)
+                let c = try StreamColumns(path: path, columns: [xf] + fields)
                 (x, y) = (c.values[0], c.values[1])
-            }
-            var running = transform == .cumulative ? 0.0 : Double.nan
-            for i in y.indices where y[i].isFinite {
-                switch transform {
-                case .none: continue
-                case .cumulative: running += y[i]
-                case .max: running = running.isNaN ? y[i] : Swift.max(running, y[i])
-                case .min: running = running.isNaN ? y[i] : Swift.min(running, y[i])
+                if fields.count > 1 {
+                    // Several fields of one stream: a curve each, labelled by the field.
+                    let base = names.isEmpty ? PathName.base(path) : names.removeFirst()
+                    for (k, f) in fields.enumerated() {
+                        series.append(Series(label: inputs.count > 1 ? "\(base): \(f)" : f, x: x, y: transformed(c.values[k + 1], transform)))
+                    }
+                    continue
                 }
-                y[i] = running
             }
+            y = transformed(y, transform)
             let label = names.isEmpty ? PathName.base(path) : names.removeFirst()
             series.append(Series(label: label, x: x, y: y))
         }
         var plot = LinePlot(series: series)
-        let yName = yf ?? "value"
+        let yName = yf.map { $0.contains(",") ? "value" : $0 } ?? "value"
         plot.xLabel = xf == "#" ? (yf == nil ? "point" : "record") : xf
         plot.yLabel = transform == .max || transform == .min ? "\(yName), best so far" : transform == .cumulative ? "\(yName), running sum" : yName
         return plot

@@ -49,7 +49,7 @@ let command = Command(
         Option("pixel-size", value: "SIZE", help: "map: one pixel's size with its unit (0.5nm, 19.6nm, 2e-10m) for the scale bar (default: the array's pixel_size)"),
         Option("no-scale-bar", help: "map: draw no scale bar (default: one when the pixel size is known)"),
         Option("x", value: "FIELD", help: "scatter, line: the x coordinate (line: default '#'); hist: the field counted"),
-        Option("y", value: "FIELD", help: "scatter, line: the y coordinate"),
+        Option("y", value: "FIELD", help: "scatter, line: the y coordinate (line: several fields A,B,... of one stream, a curve each)"),
         Option("color", value: "FIELD", help: "scatter: colour points by this field"),
         Option("color-map", value: "ARRAY", help: "scatter: colour each record by this H×W map at its (y, x)"),
         Option("categorical", help: "scatter: the colour field holds categories (default: when it is an integer field)"),

@@ -22,9 +22,9 @@ let command = Command(
         predicts it: 'dkl-cat --merge y,x' of the tasks' outputs is the one-process output.
         With a fit from dkl-fit, CANDIDATES are records holding its inputs (the fields it
         was fitted on, or an array field 'inputs'): the prediction is the posterior
-        mixture over its draws, and each record also carries every draw's mean and latent
-        variance (draw_mean, draw_var: at most --draws of them, evenly spaced), over which
-        dkl-acquire averages its acquisition.
+        mixture over its draws, with its central 95% interval (lo, hi), and each record also
+        carries every draw's mean and latent variance (draw_mean, draw_var: at most --draws
+        of them, evenly spaced), over which dkl-acquire averages its acquisition.
         """,
     options: [
         Option("model", "m", value: "MODEL", help: "the model file (from dkl-train)"),
@@ -133,10 +133,10 @@ func predictWithFit(_ inv: Invocation, _ modelPath: String, chunk: Int, shard: I
     if path != "-" && !FileManager.default.fileExists(atPath: path) { throw DKLError.data("no such file", file: path) }
     let reader = try StreamReader(path: path)
     let (coords, x) = try FitData.candidates(reader, names: fit.model.inputNames)
-    let schema = try Schema([Field("y", .i32), Field("x", .i32), Field("mean", .f64), Field("var", .f64),
+    let schema = try Schema([Field("y", .i32), Field("x", .i32), Field("mean", .f64), Field("var", .f64), Field("lo", .f64), Field("hi", .f64),
                              Field("draw_mean", .f64, shape: [s]), Field("draw_var", .f64, shape: [s])])
     let noisy = a.flag("noisy")
-    let attrs: JSON = ["model": .string(modelPath), "fit": fit.modelJSON, "draws": .number(Double(s)), "var": .string(noisy ? "noisy" : "latent"),
+    let attrs: JSON = ["model": .string(modelPath), "fit": fit.modelJSON, "draws": .number(Double(s)), "var": .string(noisy ? "noisy" : "latent"), "interval": .number(0.95),
                        "shard": .string("\(shard + 1)/\(shards)")]
     let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
     let progress = Progress(tool: "dkl-predict", what: "candidates", total: coords.count, enabled: inv.showsProgress)
@@ -148,7 +148,10 @@ func predictWithFit(_ inv: Invocation, _ modelPath: String, chunk: Int, shard: I
         for (k, i) in rows.enumerated() {
             rec.set(0, int: coords[i].0); rec.set(1, int: coords[i].1)
             rec.set(2, p.mean[k]); rec.set(3, p.variance[k] + (noisy ? p.noise : 0))
-            rec.set(4, p.perDraw.map { $0.mean[k] }); rec.set(5, p.perDraw.map { $0.variance[k] + (noisy ? p.noise : 0) })
+            let means = p.perDraw.map { $0.mean[k] }, vars = p.perDraw.map { $0.variance[k] + (noisy ? p.noise : 0) }
+            let sds = vars.map { $0.squareRoot() }
+            rec.set(4, BayesianFit.mixtureQuantile(means: means, sds: sds, p: 0.025)); rec.set(5, BayesianFit.mixtureQuantile(means: means, sds: sds, p: 0.975))
+            rec.set(6, means); rec.set(7, vars)
             try out.writer.write(rec.bytes)
         }
         written += rows.count

@@ -148,6 +148,10 @@ final class DklFitTests: XCTestCase {
             XCTAssertEqual(r["mean"]!.doubleValue!, want.mean[i])
             XCTAssertEqual(r["var"]!.doubleValue!, want.variance[i])
             XCTAssertEqual(r["draw_mean"]!.arrayValue!.map { $0.doubleValue! }, want.perDraw.map { $0.mean[i] })
+            // lo and hi: the mixture's distribution function is 2.5% and 97.5% there.
+            let cdf = { (q: Double) in want.perDraw.reduce(0.0) { $0 + 0.5 * erfc(-(q - $1.mean[i]) / ($1.variance[i] * 2).squareRoot()) } / Double(want.perDraw.count) }
+            XCTAssertEqual(cdf(r["lo"]!.doubleValue!), 0.025, accuracy: 1e-9)
+            XCTAssertEqual(cdf(r["hi"]!.doubleValue!), 0.975, accuracy: 1e-9)
         }
         // EI averaged over the 40 draws.
         let out = try Tools.expect(0, "dkl-acquire", ["-a", "ei", "--best", "0.9", "--map", "pred.ndjson", "-J"], cwd: dir.path).out

@@ -61,6 +61,10 @@ final class DklPlotTests: XCTestCase {
         try Tools.expect(0, "dkl-plot", ["hist", "-o", "h.png", "--x", "v", "--mark", "0", "a.ndjson", "b.ndjson"], cwd: dir.path)
         XCTAssertGreaterThan(try PNGReader.read(dir.file("h.png")).width, 500)
         try Tools.expect(64, "dkl-plot", ["hist", "-o", "h.png", "a.ndjson"], cwd: dir.path)
+        // line: several fields of one stream, a curve each.
+        let two = try LinePlot.fromInputs([dir.file("a.ndjson")], x: "#", y: "v,v", transform: .none, names: [])
+        XCTAssertEqual(two.series.map(\.label), ["v", "v"])
+        XCTAssertEqual(two.series[0].y.count, 500)
         try Tools.expect(64, "dkl-plot", ["hist", "-o", "h.png", "--x", "v", "--mark", "x", "a.ndjson"], cwd: dir.path)
     }
 

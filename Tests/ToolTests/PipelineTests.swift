@@ -281,7 +281,7 @@ final class PipelineTests: XCTestCase {
             print('ok')
             """, args: [dir.path])
         XCTAssertEqual(out, "ok\n")
-        for name in ["maps", "posterior-a0", "posterior-landau", "posterior-bayes", "landau-sd"] {
+        for name in ["maps", "band-landau", "band-wrong", "posterior-a0", "posterior-landau", "posterior-bayes", "landau-sd"] {
             XCTAssertGreaterThan(try PNGReader.read(dir.file(name + ".png")).width, 500, name)
         }
         let again = try PipelineTests.make("structured-gp", ["OUT=" + dir.path, "-q"])

@@ -150,6 +150,25 @@ public struct BayesianFit: Sendable {
         return (mean, variance, per.map(\.noise).reduce(0, +) / m, per.map { ($0.mean, $0.variance) })
     }
 
+    /// The p-quantile of an equal-weight mixture of normals N(mᵢ, sᵢ²) (sᵢ = 0: a point
+    /// mass), by bisection on its distribution function to 1e-12 of the range.
+    public static func mixtureQuantile(means: [Double], sds: [Double], p: Double) -> Double {
+        let n = Double(means.count)
+        func cdf(_ q: Double) -> Double {
+            zip(means, sds).reduce(0) { acc, ms in
+                acc + (ms.1 > 0 ? 0.5 * erfc(-(q - ms.0) / (ms.1 * 2.0.squareRoot())) : (q >= ms.0 ? 1 : 0))
+            } / n
+        }
+        var lo = zip(means, sds).map { $0 - 9 * $1 }.min() ?? 0, hi = zip(means, sds).map { $0 + 9 * $1 }.max() ?? 0
+        if hi <= lo { return lo }
+        let tolerance = 1e-12 * (hi - lo)
+        while hi - lo > tolerance {
+            let mid = 0.5 * (lo + hi)
+            if cdf(mid) < p { lo = mid } else { hi = mid }
+        }
+        return 0.5 * (lo + hi)
+    }
+
     static func logSumExp(_ v: [Double]) -> Double {
         guard let top = v.max(), top.isFinite else { return v.max() ?? -.infinity }
         return top + Foundation.log(v.reduce(0) { $0 + Foundation.exp($1 - top) })
