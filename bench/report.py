@@ -308,6 +308,53 @@ Monte-Carlo standard errors (`DklFitTests.testThePosteriorAgreesWithNumPyro`).
 """
 
 
+def gpax_table():
+    lines = ["| n | threads | dkl-fit s | gpax s | dkl-fit ESS | gpax ESS | dkl-fit ESS/s | gpax ESS/s | ESS/s ratio |", "|---|---|---|---|---|---|---|---|---|"]
+    ratios = {}
+    for n in (50, 200):
+        for threads in (2, 1):
+            path = os.path.join(out, f"gpax-{n}-{threads}.json")
+            if not os.path.exists(path):
+                continue
+            rows = {r["command"]: statistics.median(r["times"]) for r in json.load(open(path))["results"]}
+            d = json.load(open(os.path.join(out, f"gpax-dkl-{n}-{threads}.json")))
+            ess_d = min(p["ess_bulk"] for p in d["parameters"])
+            ess_g = json.load(open(os.path.join(out, f"gpax-anchor-{n}-{threads}.json")))["min_ess"]
+            rd, rg = ess_d / rows["dkl-fit"], ess_g / rows["gpax"]
+            ratios[(n, threads)] = rd / rg
+            lines.append(f"| {n} | {threads} | {rows['dkl-fit']:.2f} | {rows['gpax']:.2f} | {ess_d:.0f} | {ess_g:.0f} | {rd:.1f} | {rg:.1f} | {rd / rg:.1f}× |")
+    if not ratios:
+        return "Not run yet: `DKL_PY_GPAX=... bench/bayes-gpax.sh`."
+    met = all(r >= 10 for r in ratios.values())
+    lines.append("")
+    lines.append("Target: at least 10× gpax's effective samples per second at n = 50 and n = 200: **" + ("met" if met else "NOT met") + "** ("
+                 + ", ".join(f"n = {n}, {t} thread{'s' if t > 1 else ''}: {r:.1f}×" for (n, t), r in sorted(ratios.items())) + ").")
+    return "\n".join(lines)
+
+
+GPAX_HEADING = "## Posterior sampling against gpax (`bench/bayes-gpax.sh`)"
+
+
+def gpax_section():
+    return f"""{GPAX_HEADING}
+
+`dkl-fit --inference nuts` against gpax's `ExactGP` with NUTS (over NumPyro and JAX) on the
+same structured GP (mean A·exp(−x/L) + c, a Matérn 5/2 kernel, the priors of
+`Tests/Fixtures/bayes`) at n = 50 and n = 200 points: 2 chains of 500 warm-up and 500 kept
+iterations from a cold start (gpax's imports and JIT compilation included), medians of 3
+runs (hyperfine), on 2 threads and on 1. ESS is the smallest bulk ESS over the six parameters.
+
+{gpax_table()}
+
+The toolkit runs the same iterations 6 to 11 times faster (time columns) and gives 9 to 15
+times the effective samples per second at n = 50. At n = 200 it is still 3.5 to 6 times
+faster per iteration, but its chains mix less well on this posterior (its smallest bulk ESS
+is half gpax's, with a dozen divergences): the warm-up's step size and metric at that size,
+not the arithmetic, are what stands between it and the target; the O(n³) factorizations of
+each gradient are LAPACK's in both (XLA's for gpax).
+"""
+
+
 INSTRUMENT_HEADING = "## The instrument protocol (`bench/instrument.sh`)"
 
 
@@ -350,7 +397,7 @@ back to the kernel every 128 MiB. Either way the resident set does not grow with
 """
 
 
-SECTIONS = {"formats": (FORMATS_HEADING, formats_section), "instrument": (INSTRUMENT_HEADING, instrument_section), "bayes": (BAYES_HEADING, bayes_section)}
+SECTIONS = {"formats": (FORMATS_HEADING, formats_section), "instrument": (INSTRUMENT_HEADING, instrument_section), "bayes": (BAYES_HEADING, bayes_section), "gpax": (GPAX_HEADING, gpax_section)}
 
 if sys.argv[1:2] == ["--section"] and len(sys.argv) == 3 and sys.argv[2] in SECTIONS:
     # Only this section, spliced into the RESULTS.md there is (its other sections kept as they are).
@@ -430,7 +477,8 @@ on Σ|curl| to 1e-9.
 
 {formats_section()}
 {instrument_section()}
-{bayes_section()}"""
+{bayes_section()}
+{gpax_section()}"""
 if not os.path.exists(os.path.join(out, "stream.json")):
     raise SystemExit("bench/out/stream.json is missing: run bench/stream.sh first")
 open(os.path.join(here, "RESULTS.md"), "w").write(text)

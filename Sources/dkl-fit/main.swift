@@ -76,6 +76,7 @@ ToolMain.run(command) { inv in
     inv.note("fitting \(model.parameters.count) parameters (\(model.parameters.map(\.name).joined(separator: ", "))) to \(data.y.count) points")
 
     let fit: BayesianFit
+    Allocator.keepLargeBlocks()   // every gradient allocates n×n matrices: keep them in the heap
     if inference == .nuts {
         let progress = SharedProgress(tool: command.name, what: "iterations of chain 1", total: sampler.warmup + sampler.samples, enabled: inv.showsProgress)
         fit = try BayesianFit.nuts(model, sampler: sampler, chains: chains, progress: progress.update)

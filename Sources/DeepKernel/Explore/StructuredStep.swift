@@ -1,6 +1,7 @@
 import Foundation
 import DKLCore
 import DKLNumerics
+import DKLData
 
 /// The step model of a structured-GP experiment: at every step the structured GP (a
 /// physical mean, a GP, priors) is fitted to the points measured so far, by MAP or by NUTS,
@@ -63,6 +64,7 @@ public struct StructuredStep: Sendable {
 
     /// The fits on points (x, y); the seed varies with the step so that steps draw afresh.
     public func fit(x: Matrix, y: [Double], step: Int) throws -> Fits {
+        Allocator.keepLargeBlocks()
         var s = sampler
         s.seed = sampler.seed &+ UInt64(step) &* 0x9E37_79B9
         var fits: [BayesianFit] = [], elpd: [Double] = []

@@ -1,0 +1,39 @@
+#!/bin/sh
+# Effective samples per second of dkl-fit --inference nuts against gpax's ExactGP with NUTS
+# (the field's GP library, over NumPyro and JAX) on the same structured GP (mean
+# A·exp(−x/L) + c, a Matérn 5/2 kernel, the priors of Tests/Fixtures/bayes) at n = 50 and
+# n = 200 points of the same generating process: 2 chains of 500 warm-up and 500 kept
+# iterations, from a cold start (gpax's imports and JIT compilation included), medians of 3
+# runs (hyperfine), on 2 threads (gpax: chains on 2 XLA host devices) and on 1 (gpax: one
+# device, chains in turn; dkl-fit -j 1). ESS: the smallest bulk ESS over the six
+# parameters, from one run of each.
+# The anchor needs a Python with gpax: DKL_PY_GPAX=/path/to/python, e.g.
+#   python3 -m venv /tmp/gp && /tmp/gp/bin/pip install gpax numpyro==0.13.2 jax==0.4.23 jaxlib==0.4.23 \
+#       "numpy<2" "scipy<1.13" dm-haiku==0.0.11 flax==0.7.5 optax==0.1.7 chex==0.1.85 orbax-checkpoint==0.4.8
+# usage: bench/bayes-gpax.sh [BIN]      writes bench/out/gpax-*.json and bench/RESULTS.md
+set -eu
+cd "$(dirname "$0")/.."
+bin=$(cd "${1:-.build/release}" && pwd)
+out=bench/out
+mkdir -p "$out"
+[ -n "${DKL_PY_GPAX:-}" ] || { echo "bench: set DKL_PY_GPAX to a Python with gpax (see the top of this script)" >&2; exit 1; }
+command -v hyperfine >/dev/null || { echo "bench: hyperfine is needed (apt-get install hyperfine)" >&2; exit 1; }
+export OPENBLAS_NUM_THREADS=1
+for n in 50 200; do
+  /usr/bin/python3 - "$n" "$out/gpax-data-$n.ndjson" <<'PY'
+import json, sys, numpy as np
+n, path = int(sys.argv[1]), sys.argv[2]
+rng = np.random.default_rng(2026)
+alpha = np.sort(rng.uniform(0, 2, n))
+y = 1.5 * np.exp(-alpha / 0.7) + 0.2 + 0.08 * np.sin(4 * alpha) + 0.05 * rng.normal(size=n)
+with open(path, "w") as f:
+    f.write(json.dumps({"dkl_stream": 1, "fields": [{"name": "alpha", "dtype": "f64", "shape": []}, {"name": "y", "dtype": "f64", "shape": []}], "attrs": {}}) + "\n")
+    for a, v in zip(alpha, y): f.write(json.dumps({"alpha": float(a), "y": float(v)}) + "\n")
+PY
+  for threads in 2 1; do
+    fit="'$bin/dkl-fit' --mean 'A*exp(-alpha/L) + c' --param A=lognormal:0,1 --param L=lognormal:0,0.5 --param c=normal:0,1 --param lengthscale=lognormal:0,1 --param outputscale=lognormal:-2,1 --param noise=lognormal:-5,1 --target y --inference nuts --chains 2 --warmup 500 --samples 500 -j $threads -q -o $out/gpax-fit.h5 $out/gpax-data-$n.ndjson > $out/gpax-dkl-$n-$threads.json"
+    anchor="XLA_FLAGS='--xla_cpu_multi_thread_eigen=$([ $threads = 1 ] && echo false || echo true) intra_op_parallelism_threads=$threads' '$DKL_PY_GPAX' bench/bayes/anchor_gpax.py $out/gpax-data-$n.ndjson 2 500 500 $threads > $out/gpax-anchor-$n-$threads.json 2> /dev/null"
+    hyperfine --runs 3 --style basic --export-json "$out/gpax-$n-$threads.json" -n "dkl-fit" "$fit" -n "gpax" "$anchor" >&2
+  done
+done
+/usr/bin/python3 bench/report.py --section gpax
