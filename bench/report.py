@@ -350,8 +350,8 @@ The toolkit runs the same iterations 6 to 11 times faster (time columns) and giv
 times the effective samples per second at n = 50. At n = 200 it is still 3.5 to 6 times
 faster per iteration, but its chains mix less well on this posterior (its smallest bulk ESS
 is half gpax's, with a dozen divergences): the warm-up's step size and metric at that size,
-not the arithmetic, are what stands between it and the target; the O(n³) factorizations of
-each gradient are LAPACK's in both (XLA's for gpax).
+not the arithmetic (the O(n³) factorizations of each gradient: LAPACK for the toolkit, XLA
+for gpax), are what stands between it and the target.
 """
 
 
