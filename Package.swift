@@ -7,6 +7,7 @@
 //
 //   tools (Sources/<tool>/main.swift)
 //     ToolOptions            argument groups shared by the model tools
+//     PlotOptions            dkl-plot's figures from its arguments
 //     DKLCommandLine         options, ToolMain (errors → messages and exit statuses)
 //   DKL                      umbrella: re-exports every library target
 //   DeepKernel   VAE   FerroSim   Plot
@@ -25,7 +26,7 @@ let toolDependencies: [String: [Target.Dependency]] = [
     "dkl-fit": ["DKLCore", "DKLNumerics", "DKLData", "DeepKernel", "DKLCommandLine"],
     "dkl-explore": ["DKLCore", "DKLNumerics", "DKLData", "DKLImaging", "DeepKernel", "Plot", "DKLCommandLine", "ToolOptions"],
     "dkl-patches": ["DKLCore", "DKLCommandLine", "DKLData", "DKLImaging"],
-    "dkl-plot": ["DKLCore", "DKLCommandLine", "DKLData", "Plot"],
+    "dkl-plot": ["DKLCore", "DKLCommandLine", "DKLData", "Plot", "PlotOptions"],
     "dkl-predict": ["DKLCore", "DKLNumerics", "DKLData", "DKLImaging", "DeepKernel", "DKLCommandLine", "ToolOptions"],
     "dkl-replay": ["DKLCore", "DKLNumerics", "DKLData", "DKLImaging", "DeepKernel", "Plot", "DKLCommandLine", "ToolOptions"],
     "dkl-scalarize": ["DKLCore", "DKLCommandLine", "DKLData", "DKLImaging"],
@@ -66,6 +67,7 @@ let package = Package(
                                             "DeepKernel", "VAE", "FerroSim", "Plot"]),
         .target(name: "DKLCommandLine", dependencies: ["DKLCore", "DKLData"]),
         .target(name: "ToolOptions", dependencies: ["DKLCommandLine", "DKLImaging", "DeepKernel", "VAE"]),
+        .target(name: "PlotOptions", dependencies: ["DKLCommandLine", "DKLData", "Plot"]),
 
         .target(name: "TestSupport", dependencies: ["DKL"], path: "Tests/TestSupport"),
         .testTarget(name: "DKLTests", dependencies: ["DKL", "DKLCommandLine", "ToolOptions", "TestSupport"]),

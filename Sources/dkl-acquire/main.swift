@@ -74,52 +74,27 @@ ToolMain.run(command) { inv in
 
     let path = a.positionals.first ?? "-"
     if path != "-" && !FileManager.default.fileExists(atPath: path) { throw DKLError.data("no such file", file: path) }
-    if thompson, BayesianFit.isFitFile(a.string("model")!) {
-        // Thompson sampling from a Bayesian fit (dkl-fit): the candidates carry its inputs.
-        let fit = try BayesianFit.load(from: a.string("model")!)
-        let reader = try StreamReader(path: path)
-        let (coords, x) = try FitData.candidates(reader, names: fit.model.inputNames)
-        let excluded = Candidates(coordinates: coords).indices(of: measured)
-        let picks = try fit.thompsonChoices(x, q: q, subset: try a.int("subset", default: 2000, range: 2...100_000), seed: try a.seed(),
-                                            maximize: maximize, excluded: excluded)
-        let schema = try Schema([Field("y", .i32), Field("x", .i32), Field("score", .f64), Field("draw", .i32)])
-        let out = try inv.openOutput(StreamHeader(schema: schema, attrs: ["acquisition": "thompson", "maximize": .bool(maximize), "model": .string(a.string("model")!)]))
-        for pick in picks {
-            var rec = RecordBuilder(schema)
-            rec.set("y", int: coords[pick.index].0); rec.set("x", int: coords[pick.index].1); rec.set("score", pick.value); rec.set("draw", int: pick.draw)
-            try out.writer.write(rec.bytes)
-        }
+    if thompson {
+        // Thompson sampling from the model file: a DKL ensemble (the candidates' patches) or a fit (their inputs).
+        let t = try Candidates.thompson(model: a.string("model")!, candidates: path, measured: measured, q: q,
+                                        subset: try a.int("subset", default: 2000, range: 2...100_000), seed: try a.seed(), maximize: maximize)
+        let out = try inv.openOutput(StreamHeader(schema: t.schema, attrs: t.attributes))
+        for r in t.records { try out.writer.write(r) }
         try out.commit()
         return
     }
-    if thompson || fantasize {
-        if fantasize && BayesianFit.isFitFile(a.string("model")!) { throw DKLError.usage("--batch fantasize conditions a DKL model, not a Bayesian fit") }
+    if fantasize {
+        if BayesianFit.isFitFile(a.string("model")!) { throw DKLError.usage("--batch fantasize conditions a DKL model, not a Bayesian fit") }
         let model = try DKLEnsemble.load(from: a.string("model")!)
-        let candidates = try Candidates.patches(path, width: model.members[0].trainInputs.cols, purpose: fantasize ? "--batch fantasize" : "thompson")
-        let (coords, x) = (candidates.coordinates, candidates.patches)
-        let excluded = candidates.indices(of: measured)
-        if fantasize {
-            var fantasies = try EnsembleFantasies(ensemble: model, candidates: x)
-            let (mean, variance) = (fantasies.mean, fantasies.variance)
-            let chosen = BatchSelection.greedyFantasized(&fantasies, q: q, acquisition: acquisition, best: best, maximize: maximize, excluded: excluded)
-            if chosen.count < q { inv.note("only \(chosen.count) candidates were left to choose") }
-            let attrs: JSON = ["acquisition": .string(name), "batch": "fantasize", "best": best.isFinite ? .number(best) : .null,
-                               "maximize": .bool(maximize), "measured": .number(Double(measured.count)), "candidates": .number(Double(coords.count))]
-            try writeChoices(inv, attrs: attrs, chosen.map { ($0.index, $0.score) }, coords: coords, mean: mean, variance: variance)
-            return
-        }
-        // Thompson sampling from the ensemble: per point, a member drawn at random, then one
-        // joint draw of its latent function on a subset of the candidates, and its maximum.
-        let picks = try model.thompsonChoices(x, q: q, subset: try a.int("subset", default: 2000, range: 2...100_000), seed: try a.seed(),
-                                              maximize: maximize, excluded: excluded)
-        let schema = try Schema([Field("y", .i32), Field("x", .i32), Field("score", .f64), Field("member", .i32)])
-        let out = try inv.openOutput(StreamHeader(schema: schema, attrs: ["acquisition": "thompson", "maximize": .bool(maximize)]))
-        for pick in picks {
-            var rec = RecordBuilder(schema)
-            rec.set("y", int: coords[pick.index].0); rec.set("x", int: coords[pick.index].1); rec.set("score", pick.value); rec.set("member", int: pick.member)
-            try out.writer.write(rec.bytes)
-        }
-        try out.commit()
+        let candidates = try Candidates.patches(path, width: model.members[0].trainInputs.cols, purpose: "--batch fantasize")
+        var fantasies = try EnsembleFantasies(ensemble: model, candidates: candidates.patches)
+        let (mean, variance) = (fantasies.mean, fantasies.variance)
+        let chosen = BatchSelection.greedyFantasized(&fantasies, q: q, acquisition: acquisition, best: best, maximize: maximize,
+                                                     excluded: candidates.indices(of: measured))
+        if chosen.count < q { inv.note("only \(chosen.count) candidates were left to choose") }
+        let attrs: JSON = ["acquisition": .string(name), "batch": "fantasize", "best": best.isFinite ? .number(best) : .null,
+                           "maximize": .bool(maximize), "measured": .number(Double(measured.count)), "candidates": .number(Double(candidates.coordinates.count))]
+        try writeChoices(inv, attrs: attrs, chosen.map { ($0.index, $0.score) }, coords: candidates.coordinates, mean: mean, variance: variance)
         return
     }
 

@@ -72,54 +72,17 @@ let command = Command(
 ToolMain.run(command) { inv in
     let a = inv.args
     try inv.expectPositionals(1...1)
-    if let r = a.string("resume") {
-        guard a.string("trace") == nil || a.string("trace") == r else { throw DKLError.usage("--resume and --trace name different files") }
-        guard FileManager.default.fileExists(atPath: r) else { throw DKLError.data("no such file (--resume continues an existing trace)", file: r) }
-    }
-    guard let tracePath = a.string("resume") ?? a.string("trace") else { throw DKLError.usage("give the trace file with --trace TRACE") }
+    let tracePath = try a.tracePath()
 
     // The candidates: every patch of the image whose window fits.
     let image = try ArrayFile.open(a.positionals[0])
-    // A structured GP's inputs are the image's channels at each pixel, as they are.
-    let structured = a.string("mean") != nil || a.string("inference") != nil || !a.strings("param").isEmpty
+    let structured = a.asksStructuredGP   // a structured GP's inputs: the image's channels at each pixel, as they are
     let grid = try CandidateGrid(image: image, window: try a.int("window", default: structured ? 1 : 16, range: 1...1024), even: try .named(a.string("even")),
                                  normalization: structured && a.string("normalize") == nil ? .none : try .named(a.string("normalize")))
     let (h, w, index) = (grid.height, grid.width, grid.index)
 
     // The oracle and the scalarizer.
-    let oracle: Oracle
-    if a.string("dose") != nil && a.string("oracle") == nil { throw DKLError.usage("--dose resamples an --oracle's measurements (an instrument's noise is its own: dkl-twin --dose)") }
-    if let program = a.string("instrument") {
-        // A persistent session over the instrument protocol (dkl-instrument(7)).
-        guard a.string("oracle") == nil, a.string("measure") == nil else { throw DKLError.usage("--instrument, --oracle and --measure do not mix") }
-        let instrument = InstrumentOracle(command: [program] + a.strings("instrument-arg"), timeout: try a.double("measure-timeout", default: 600),
-                                          retries: try a.int("measure-retries", default: 2, range: 0...100))
-        if a.string("dwell") != nil {
-            instrument.dwell = try a.double("dwell", default: 1)
-            guard instrument.dwell! > 0 else { throw DKLError.usage("--dwell must be a positive number of seconds") }
-        }
-        oracle = instrument
-    } else {
-    if a.string("dwell") != nil { throw DKLError.usage("--dwell goes with --instrument") }
-    switch (a.string("oracle"), a.string("measure")) {
-    case let (path?, nil):
-        let o = try ArrayOracle(try ArrayFile.open(path))
-        guard o.height >= h, o.width >= w else {
-            throw DKLError.data("the oracle's grid \(o.height)×\(o.width) is smaller than the image's \(h)×\(w)", file: path)
-        }
-        if let d = a.string("dose") {
-            guard let dose = Double(d), dose > 0, dose.isFinite else { throw DKLError.usage("--dose must be a positive number of counts per unit value") }
-            guard !o.isMap else { throw DKLError.usage("--dose resamples spectra or patterns; the oracle is a map of the property") }
-            o.noise = ShotNoise(dose: dose, seed: UInt64(try a.int("seed", default: 0, range: 0...Int.max)))
-        }
-        oracle = o
-    case let (nil, program?):
-        oracle = CommandOracle(command: [program] + a.strings("measure-arg"), timeout: try a.double("measure-timeout", default: 600),
-                               retries: try a.int("measure-retries", default: 2, range: 0...100))
-    case (nil, nil): throw DKLError.usage("give the oracle: --oracle CUBE, --instrument PROGRAM or --measure PROGRAM")
-    default: throw DKLError.usage("--oracle and --measure do not mix")
-    }
-    }
+    let oracle = try a.explorationOracle(height: h, width: w)
     // A map oracle holds the property itself, and so does a program's answer without -S
     // (one number, a simulator's); a spectrum needs a scalarizer.
     let isMap = (oracle as? ArrayOracle)?.isMap ?? false
@@ -141,16 +104,14 @@ ToolMain.run(command) { inv in
     if batch == "fantasize" && a.string("radius") != nil { throw DKLError.usage("--radius goes with --batch penalize") }
     let budget = try a.string("budget").map { try ExperimentPlan.budget($0, candidates: index.count) } ?? Int.max
     let stopSD = try a.string("stop-sd").map { s -> Double in
-        guard let v = Double(s), v > 0, v.isFinite else { throw DKLError.usage("--stop-sd must be a positive number") }
-        return v
-    }
+        if let v = Double(s), v > 0, v.isFinite { return v } else { throw DKLError.usage("--stop-sd must be a positive number") } }
     var plan = ExperimentPlan(model: config, acquisition: function!, acquisitionName: acquisitionName, maximize: !a.flag("minimize"),
                               perStep: try a.int("count", default: 1, range: 1...100_000), batch: batch == "fantasize" ? .fantasize : .penalize(radius: radius),
                               initialCount: try a.int("init", default: 20, range: 1...1_000_000),
                               initialPoints: try a.string("init-coords").map { try Positions.readCoordinates($0).map { (y: $0.0, x: $0.1) } } ?? [],
                               initialPointsFile: a.string("init-coords"), steps: try a.int("steps", default: 50, range: 0...10_000_000),
                               budget: budget, stopSD: stopSD)
-    plan.structured = try structuredStep(a, grid: grid)
+    plan.structured = try a.structuredStep(grid: grid)
     if plan.structured != nil && batch == "fantasize" { throw DKLError.usage("--batch fantasize goes with the DKL model, not a structured GP (--mean)") }
 
     // The experiment, continued from its trace when there is one.
@@ -161,10 +122,8 @@ ToolMain.run(command) { inv in
     let measurements = a.string("measurements")
     let experiment = try ActiveExperiment(grid: grid, oracle: oracle, plan: plan, value: { try scalar($0) }, tracePath: tracePath, attributes: attrs,
                                           signature: command.signature(of: Array(inv.argv.dropFirst()), skipping: skip),
-                                          measurementsPath: { shape in
-                                              if measurements == "inline" { return nil }
-                                              return measurements ?? (shape.count == 2 ? ExperimentTrace.defaultMeasurementsPath(tracePath) : nil)
-                                          }, header: inv.stamped)
+                                          measurementsPath: { ExperimentTrace.measurementsPath(option: measurements, trace: tracePath, itemShape: $0) },
+                                          header: inv.stamped)
     experiment.note = inv.note
     experiment.progress = Progress(tool: command.name, what: "steps", total: plan.steps, enabled: inv.showsProgress)
     Interrupts.deferExit = true
@@ -186,39 +145,4 @@ ToolMain.run(command) { inv in
             try map.write("\(prefix)-\(name).png")
         }
     }
-}
-
-/// The structured-GP step model of --mean, --param, --inference (nil without them).
-func structuredStep(_ a: Arguments, grid: CandidateGrid) throws -> StructuredStep? {
-    guard a.string("mean") != nil || a.string("inference") != nil || !a.strings("param").isEmpty else {
-        for o in ["inputs", "warmup", "samples", "chains"] where a.string(o) != nil { throw DKLError.usage("--\(o) goes with a structured GP (--mean, --param, --inference)") }
-        return nil
-    }
-    guard grid.window == 1 else { throw DKLError.usage("a structured GP's inputs are the image's channels at a pixel: -w 1") }
-    for o in ["ensemble", "embedding", "hidden", "lr", "iterations"] where a.string(o) != nil { throw DKLError.usage("--\(o) goes with the DKL model, not a structured GP") }
-    if a.string("extractor") == "mlp" { throw DKLError.usage("--extractor mlp goes with the DKL model, not a structured GP") }
-    let d = grid.inputs.cols
-    let names = try a.string("inputs").map { text -> [String] in
-        let n = OptionList.items(text, ",")
-        guard n.count == d else { throw DKLError.usage("--inputs names \(n.count) channels; the image has \(d)") }
-        return n
-    } ?? (1...d).map { "x\($0)" }
-    let priors = try Prior.assignments(a.strings("param"))
-    let kernelName = a.string("kernel") ?? "matern52"
-    let kernel: Kernel? = kernelName == "none" ? nil : Kernel(rawValue: kernelName)
-    if kernelName != "none" && kernel == nil { throw DKLError.usage("--kernel must be rbf, matern12, matern32, matern52 or none") }
-    let means = try a.strings("mean").map { try MeanExpression($0, inputs: names) }
-    var step = StructuredStep(means: means.isEmpty ? [nil] : means, kernel: kernel, priors: priors, inputNames: names)
-    if let i = a.string("inference") {
-        guard let inference = BayesianFit.Inference(rawValue: i) else { throw DKLError.usage("--inference must be map or nuts") }
-        step.inference = inference
-    }
-    if step.inference == .map, let o = ["warmup", "samples", "chains"].first(where: { a.string($0) != nil }) { throw DKLError.usage("--\(o) goes with --inference nuts") }
-    step.sampler = NUTS(warmup: try a.int("warmup", default: 300, range: 0...1_000_000), samples: try a.int("samples", default: 200, range: 4...1_000_000),
-                        seed: try a.seed())
-    step.chains = try a.int("chains", default: 2, range: 1...64)
-    guard step.chains * step.sampler.samples <= 1_000_000 else { throw DKLError.usage("--chains × --samples is more than 1,000,000 draws a step") }
-    // The priors are checked against the models now, not at the first step.
-    try step.validate()
-    return step
 }

@@ -47,7 +47,15 @@ ToolMain.run(command) { inv in
     if !FileManager.default.fileExists(atPath: modelPath) { throw DKLError.data("no such file", file: modelPath) }
     if BayesianFit.isFitFile(modelPath) {
         if let o = ["field", "embedding"].first(where: { a.string($0) != nil || a.flag($0) }) { throw DKLError.usage("--\(o) goes with a DKL model, not a fit") }
-        try predictWithFit(inv, modelPath, chunk: chunk, shard: shard, shards: shards)
+        let fit = try BayesianFit.load(from: modelPath)
+        let path = a.positionals.first ?? "-"
+        if path != "-" && !FileManager.default.fileExists(atPath: path) { throw DKLError.data("no such file", file: path) }
+        let predictions = try FitPredictions(fit: fit, candidates: try StreamReader(path: path), draws: try a.int("draws", default: 100, range: 1...100_000),
+                                             noisy: a.flag("noisy"))
+        let out = try inv.openOutput(StreamHeader(schema: predictions.schema, attrs: predictions.attributes(model: modelPath, shard: shard, shards: shards)))
+        let progress = Progress(tool: command.name, what: "candidates", total: predictions.count, enabled: inv.showsProgress)
+        try predictions.run(chunk: chunk, shard: shard, shards: shards, progress: progress) { try out.writer.write($0) }
+        try out.commit()
         return
     }
     if a.string("draws") != nil { throw DKLError.usage("--draws goes with a fit from dkl-fit") }
@@ -119,45 +127,6 @@ ToolMain.run(command) { inv in
         }
     }
     try flush()
-    try out.commit()
-    progress.finish(written)
-}
-
-/// A fit's predictions: records {y, x, mean, var, draw_mean[S], draw_var[S]}, chunk by chunk.
-func predictWithFit(_ inv: Invocation, _ modelPath: String, chunk: Int, shard: Int, shards: Int) throws {
-    let a = inv.args
-    let fit = try BayesianFit.load(from: modelPath)
-    let maxDraws = try a.int("draws", default: 100, range: 1...100_000)
-    let s = min(maxDraws, fit.draws.count)
-    let path = a.positionals.first ?? "-"
-    if path != "-" && !FileManager.default.fileExists(atPath: path) { throw DKLError.data("no such file", file: path) }
-    let reader = try StreamReader(path: path)
-    let (coords, x) = try FitData.candidates(reader, names: fit.model.inputNames)
-    let schema = try Schema([Field("y", .i32), Field("x", .i32), Field("mean", .f64), Field("var", .f64), Field("lo", .f64), Field("hi", .f64),
-                             Field("draw_mean", .f64, shape: [s]), Field("draw_var", .f64, shape: [s])])
-    let noisy = a.flag("noisy")
-    let attrs: JSON = ["model": .string(modelPath), "fit": fit.modelJSON, "draws": .number(Double(s)), "var": .string(noisy ? "noisy" : "latent"), "interval": .number(0.95),
-                       "shard": .string("\(shard + 1)/\(shards)")]
-    let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
-    let progress = Progress(tool: "dkl-predict", what: "candidates", total: coords.count, enabled: inv.showsProgress)
-    var written = 0
-    for start in stride(from: 0, to: coords.count, by: chunk) where (start / chunk) % shards == shard {
-        let rows = Array(start..<min(start + chunk, coords.count))
-        let p = try fit.predict(x.gather(rows), maxDraws: s)
-        var rec = RecordBuilder(schema)
-        for (k, i) in rows.enumerated() {
-            rec.set(0, int: coords[i].0); rec.set(1, int: coords[i].1)
-            rec.set(2, p.mean[k]); rec.set(3, p.variance[k] + (noisy ? p.noise : 0))
-            let means = p.perDraw.map { $0.mean[k] }, vars = p.perDraw.map { $0.variance[k] + (noisy ? p.noise : 0) }
-            let sds = vars.map { $0.squareRoot() }
-            rec.set(4, BayesianFit.mixtureQuantile(means: means, sds: sds, p: 0.025)); rec.set(5, BayesianFit.mixtureQuantile(means: means, sds: sds, p: 0.975))
-            rec.set(6, means); rec.set(7, vars)
-            try out.writer.write(rec.bytes)
-        }
-        written += rows.count
-        progress.update(written)
-        try Interrupts.check()
-    }
     try out.commit()
     progress.finish(written)
 }

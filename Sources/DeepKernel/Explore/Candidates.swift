@@ -109,6 +109,41 @@ public struct Candidates {
     }
 }
 
+extension Candidates {
+    /// Thompson sampling from a model file, q points excluding the measured ones: from a DKL
+    /// ensemble (the candidates' patches; per point a member drawn at random) or from a
+    /// Bayesian fit of dkl-fit (the candidates' inputs; per point a draw of the parameters).
+    /// Records {y, x, score, member|draw}: the pixel, the drawn value there, where it came from.
+    public static func thompson(model path: String, candidates: String, measured: [(y: Int, x: Int, value: Double)], q: Int, subset: Int,
+                                seed: UInt64, maximize: Bool) throws -> (schema: Schema, attributes: JSON, records: [[UInt8]]) {
+        let coords: [(Int, Int)], picks: [(index: Int, value: Double, source: Int)], source: String
+        var attrs: JSON = ["acquisition": "thompson", "maximize": .bool(maximize)]
+        if BayesianFit.isFitFile(path) {
+            let fit = try BayesianFit.load(from: path)
+            let c = try FitData.candidates(try StreamReader(path: candidates), names: fit.model.inputNames)
+            coords = c.coordinates
+            picks = try fit.thompsonChoices(c.x, q: q, subset: subset, seed: seed, maximize: maximize, excluded: Candidates(coordinates: coords).indices(of: measured))
+                .map { ($0.index, $0.value, $0.draw) }
+            source = "draw"
+            attrs.set("model", .string(path))
+        } else {
+            let model = try DKLEnsemble.load(from: path)
+            let c = try Candidates.patches(candidates, width: model.members[0].trainInputs.cols, purpose: "thompson")
+            coords = c.coordinates
+            picks = try model.thompsonChoices(c.patches, q: q, subset: subset, seed: seed, maximize: maximize, excluded: c.indices(of: measured))
+                .map { ($0.index, $0.value, $0.member) }
+            source = "member"
+        }
+        let schema = try Schema([Field("y", .i32), Field("x", .i32), Field("score", .f64), Field(source, .i32)])
+        let records = picks.map { pick -> [UInt8] in
+            var rec = RecordBuilder(schema)
+            rec.set(0, int: coords[pick.index].0); rec.set(1, int: coords[pick.index].1); rec.set(2, pick.value); rec.set(3, int: pick.source)
+            return rec.bytes
+        }
+        return (schema, attrs, records)
+    }
+}
+
 extension DKLEnsemble {
     /// Thompson sampling: q points, each from a member drawn at random and one joint draw
     /// of its latent function over at most `subset` of the candidates (rows of raw

@@ -105,6 +105,13 @@ public final class ExperimentTrace {
         }
     }
 
+    /// Where measurements of `itemShape` are kept for --measurements `option` (a path, or
+    /// `inline`): nil in the trace; by default a log for diffraction patterns, inline otherwise.
+    public static func measurementsPath(option: String?, trace: String, itemShape: [Int]) -> String? {
+        if option == "inline" { return nil }
+        return option ?? (itemShape.count == 2 ? defaultMeasurementsPath(trace) : nil)
+    }
+
     /// The measurement log's default path: TRACE's name without its extension, with .patterns.dkl.
     public static func defaultMeasurementsPath(_ trace: String) -> String {
         let name = (trace as NSString).lastPathComponent
