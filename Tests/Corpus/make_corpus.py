@@ -117,3 +117,8 @@ open("damaged-heap.h5", "wb").write(bytes(raw))
 # damaged-attribute-message.h5 is not made here: it is a VAE model file damaged by the
 # fuzzer (FuzzTests, vae-model case 288: four flipped bytes) on which libhdf5 segfaulted
 # in H5Fclose, freeing a damaged attribute message; kept as it was found.
+
+# damaged-chunk.h5 is not made here either: the fuzzer's HDF5 seed (FuzzTests: a 16 x 16
+# float32 image in gzip chunks of 8 x 8) with byte 976 of its chunk index set to 31, on
+# which libhdf5 copied from past its buffer in H5Dread (dkl-plot map segfaulted) or read
+# other bytes than the image's without a word (dkl-cat); kept as it was found.

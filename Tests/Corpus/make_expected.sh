@@ -7,6 +7,7 @@ for f in *; do
   case $f in *.py|*.tsv|*.sh) continue;; esac
   case $f in
     dataset-not-found.h5) args="--import $f:/missing";;
+    damaged-chunk.h5) args="--import $f:/image";;
     *.npy|*.h5) args="--import $f";;
     *) args="--check $f";;
   esac

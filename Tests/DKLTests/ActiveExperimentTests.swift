@@ -92,4 +92,22 @@ final class ActiveExperimentTests: XCTestCase {
         try cut.run()
         XCTAssertEqual(cut.measured, whole.measured)
     }
+
+    /// Where a trace says a value was measured (the instrument's report, read back from a
+    /// file): the nearest usable candidate, whatever the numbers (a position far off the
+    /// image, the largest integers, NaN), never a trap.
+    func testTheNearestCandidateOfAnyPosition() throws {
+        let dir = TempDir()
+        _ = try Tools.python("import numpy as np; np.save('img.npy', np.arange(20.0).reshape(4, 5))", cwd: dir.path)
+        let grid = try CandidateGrid(image: try ArrayFile.open(dir.file("img.npy")), window: 1, even: .interpolate, normalization: .minmax)
+        func at(_ y: Double, _ x: Double) -> [Int]? { grid.nearest(y: y, x: x).map { [grid.centres[$0].0, grid.centres[$0].1] } }
+        XCTAssertEqual(at(2, 3), [2, 3])
+        XCTAssertEqual(at(2.4, 2.6), [2, 3])
+        XCTAssertEqual(at(-7, 1), [0, 1])
+        XCTAssertEqual(at(1e30, -1e30), [3, 0])
+        XCTAssertEqual(at(-9.3e18, 9.3e18), [0, 4])
+        XCTAssertEqual(at(.greatestFiniteMagnitude, 2), [3, 2])
+        XCTAssertNil(at(.nan, 1))
+        XCTAssertNil(at(1, .infinity))
+    }
 }

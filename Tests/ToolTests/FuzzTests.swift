@@ -182,13 +182,16 @@ final class FuzzTests: XCTestCase {
             t.cases += 1
             let label = "\(kind.name) \(job.file) (\(job.what))"
             guard let r = results[i] else { t.problems.append("\(label): did not run"); continue }
-            if r.timedOut || r.signaled {
-                // Kept for the next look: the damaged file and the command, in .build/fuzz-failures.
-                let kept = Tools.root + "/.build/fuzz-failures"
-                try? FileManager.default.createDirectory(atPath: kept, withIntermediateDirectories: true)
-                try? FileManager.default.removeItem(atPath: kept + "/" + job.file)
-                try? FileManager.default.copyItem(atPath: dir.file(job.file), toPath: kept + "/" + job.file)
-                try? ([job.tool] + job.args).joined(separator: " ").write(toFile: kept + "/" + job.file + ".command", atomically: true, encoding: .utf8)
+            // A file that shows a problem is kept for the next look, with its command, in .build/fuzz-failures.
+            let before = t.problems.count
+            defer {
+                if t.problems.count > before {
+                    let kept = Tools.root + "/.build/fuzz-failures"
+                    try? FileManager.default.createDirectory(atPath: kept, withIntermediateDirectories: true)
+                    try? FileManager.default.removeItem(atPath: kept + "/" + job.file)
+                    try? FileManager.default.copyItem(atPath: dir.file(job.file), toPath: kept + "/" + job.file)
+                    try? ([job.tool] + job.args).joined(separator: " ").write(toFile: kept + "/" + job.file + ".command", atomically: true, encoding: .utf8)
+                }
             }
             if r.timedOut { t.hangs += 1; t.problems.append("\(label): no end within \(limit) s (kept in .build/fuzz-failures)"); continue }
             if r.signaled {

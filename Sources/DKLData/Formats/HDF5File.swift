@@ -16,7 +16,7 @@ public final class HDF5File {
         switch dkl_h5_probe_isolated(path, 10_000) {
         case 0: break
         case -3: throw DKLError.data("cannot start a process to check the file (\(String(cString: strerror(errno))))", file: path)
-        default: throw DKLError.data("damaged: libhdf5 crashes or hangs on its metadata (tried in a child process)", file: path)
+        default: throw DKLError.data("damaged: libhdf5 crashes or hangs reading it (tried in a child process)", file: path)
         }
         id = H5Fopen(path, dkl_h5f_acc_rdonly(), dkl_h5p_default())
         if id < 0 { throw DKLError.data("cannot open the HDF5 file", file: path) }

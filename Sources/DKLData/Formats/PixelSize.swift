@@ -61,7 +61,7 @@ public struct PixelSize: Sendable, Equatable {
         let units: [(Double, String)] = [(1, "m"), (1e-3, "mm"), (1e-6, "μm"), (1e-9, "nm"), (1e-12, "pm")]
         let (scale, name) = units.first { length >= $0.0 * (1 - 1e-9) } ?? (1e-12, "pm")
         let v = length / scale
-        let text = v >= 1 ? String(Int(v.rounded())) : String(format: "%g", v)
+        let text = v >= 1 && v < 1e15 ? String(Int(v.rounded())) : String(format: "%g", v)
         return (length, "\(text) \(name)")
     }
 }

@@ -80,7 +80,7 @@ public struct Twin {
                 guard dwell > 0, dwell.isFinite else { send(["ok": .bool(false), "error": "dwell must be a positive number"]); continue }
                 // Where the probe is after the drift so far (fractional), and the pixel read there.
                 let (ay, ax) = (Double(y) + Double(measured - 1) * drift.y, Double(x) + Double(measured - 1) * drift.x)
-                let (py, px) = (min(max(Int(ay.rounded()), 0), cube.shape[0] - 1), min(max(Int(ax.rounded()), 0), cube.shape[1] - 1))
+                let (py, px) = (Int(min(max(ay, 0), Double(cube.shape[0] - 1)).rounded()), Int(min(max(ax, 0), Double(cube.shape[1] - 1)).rounded()))
                 var values = cube.rank == 2 ? [try cube.readBlock(start: [py, px], count: [1, 1])[0]] : try cube.read(at: [py, px])
                 if let noise {
                     let key = Int64(py) << 32 | Int64(px)

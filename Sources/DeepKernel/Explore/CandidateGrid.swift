@@ -49,9 +49,11 @@ public struct CandidateGrid: Sendable {
     public var count: Int { index.count }
 
     /// The usable candidate nearest to a position (pixels, fractional): the patch a value
-    /// measured there is learnt with (nil: no usable candidate).
+    /// measured there is learnt with (nil: no usable candidate, or a position that is not
+    /// finite). A position beyond the candidates is taken at their edge.
     public func nearest(y: Double, x: Double) -> Int? {
-        guard y.isFinite, x.isFinite else { return nil }
+        guard y.isFinite, x.isFinite, let first = centres.first, let last = centres.last else { return nil }
+        let y = min(max(y, Double(first.0)), Double(last.0)), x = min(max(x, Double(first.1)), Double(last.1))
         if let k = index[Positions.key(Int(y.rounded()), Int(x.rounded()))] { return k }
         var best: (Int, Double)?
         for (k, c) in centres.enumerated() where usable[k] {
