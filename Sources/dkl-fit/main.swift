@@ -34,7 +34,7 @@ let command = Command(
         Option("warmup", value: "N", help: "nuts: warm-up iterations per chain (default 1000)"),
         Option("samples", value: "N", help: "nuts: draws kept per chain (default 1000)"),
         Option("chains", value: "N", help: "nuts: chains, run in parallel (default 4)"),
-        Option("dense", help: "nuts: adapt a dense metric (default diagonal)"),
+        Option("metric", value: "KIND", help: "nuts: the metric adapted in warm-up: auto (dense up to 12 parameters, default), diag or dense"),
         Option("target-accept", value: "P", help: "nuts: the acceptance the step size is adapted to (default 0.8)"),
         Option("max-depth", value: "N", help: "nuts: the trees' depth limit (default 10)"),
         Option("draws", value: "FILE", help: "also write the draws as a stream {chain, draw, <parameter>...} (one record for MAP)"),
@@ -55,10 +55,14 @@ ToolMain.run(command) { inv in
         guard let i = BayesianFit.Inference(rawValue: s) else { throw DKLError.usage("--inference must be map or nuts") }
         return i
     } ?? .map
-    let nutsOnly = ["warmup", "samples", "chains", "dense", "target-accept", "max-depth"].filter { a.string($0) != nil || a.flag($0) }
+    let nutsOnly = ["warmup", "samples", "chains", "metric", "target-accept", "max-depth"].filter { a.string($0) != nil || a.flag($0) }
     if inference == .map, let o = nutsOnly.first { throw DKLError.usage("--\(o) goes with --inference nuts") }
     var sampler = NUTS(warmup: try a.int("warmup", default: 1000, range: 0...1_000_000), samples: try a.int("samples", default: 1000, range: 4...1_000_000),
-                       maxDepth: try a.int("max-depth", default: 10, range: 1...16), dense: a.flag("dense"), seed: try a.seed())
+                       maxDepth: try a.int("max-depth", default: 10, range: 1...16), seed: try a.seed())
+    if let m = a.string("metric") {
+        guard let kind = NUTS.MetricKind(rawValue: m) else { throw DKLError.usage("--metric must be auto, diag or dense") }
+        sampler.metric = kind
+    }
     sampler.targetAccept = try a.double("target-accept", default: 0.8)
     guard sampler.targetAccept > 0, sampler.targetAccept < 1 else { throw DKLError.usage("--target-accept must be between 0 and 1") }
     let chains = try a.int("chains", default: 4, range: 1...256)

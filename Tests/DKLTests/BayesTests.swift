@@ -123,7 +123,7 @@ final class BayesTests: XCTestCase {
             return (-0.5 * (a * x * x + 2 * b * x * y + c * y * y), [-(a * x + b * y), -(b * x + c * y)])
         }
         for dense in [false, true] {
-            let sampler = NUTS(warmup: 500, samples: 1000, dense: dense, seed: 7)
+            let sampler = NUTS(warmup: 500, samples: 1000, metric: dense ? .dense : .diag, seed: 7)
             let chains = try sampler.run(chains: 4, start: [0, 0], density: density)
             XCTAssertEqual(chains.map(\.divergences).reduce(0, +), 0)
             for (d, (mu, sd)) in [(1.0, s1), (-2.0, s2)].enumerated() {

@@ -29,6 +29,11 @@ public struct BayesianFit: Sendable {
     public var divergences = 0
     public var saturated = 0
     public var stepSizes: [Double] = []
+    /// NUTS: the metric adapted in warm-up (diag or dense).
+    public var metric = NUTS.MetricKind.diag
+    /// NUTS: leapfrog steps (each one evaluation of the log posterior and its gradient)
+    /// per kept draw, over the chains.
+    public var leapfrogsPerDraw: Double = .nan
     /// NUTS: elpd by WAIC and by PSIS-LOO (with their standard errors), WAIC's effective
     /// number of parameters, and the points whose Pareto k̂ exceeds 0.7.
     public var elpdWAIC: Double = .nan, seWAIC: Double = .nan, pWAIC: Double = .nan
@@ -101,6 +106,8 @@ public struct BayesianFit: Sendable {
         fit.divergences = runs.map(\.divergences).reduce(0, +)
         fit.saturated = runs.map(\.saturated).reduce(0, +)
         fit.stepSizes = runs.map(\.stepSize)
+        fit.metric = sampler.isDense(dimension: start.count) ? .dense : .diag
+        fit.leapfrogsPerDraw = Double(runs.map { $0.leapfrogs.reduce(0, +) }.reduce(0, +)) / Double(max(draws.count, 1))
         fit.logMarginalLikelihood = mode.logMarginalLikelihood
         fit.logPosteriorAtMode = mode.logPosteriorAtMode
         try fit.scoreDraws()

@@ -5,7 +5,10 @@ import DKLCore
 /// no-U-turn criterion checked across and between subtrees), with the warm-up that adapts
 /// the step size by dual averaging (target acceptance `targetAccept`) and a diagonal or
 /// dense metric from the draws of doubling windows: a fast start (15% of the warm-up), the
-/// windows, and a last stretch (10%) for the step size alone.
+/// windows, and a last stretch (10%) for the step size alone. The metric is dense by
+/// default for up to `NUTS.denseUpTo` coordinates: a structured GP's mean parameters trade
+/// off against each other and the kernel's (a ridge a diagonal metric crosses slowly), and
+/// against the O(n³) density a d×d metric costs nothing.
 public struct NUTS: Sendable {
     /// log density of the unconstrained position and its gradient (may be −∞ or NaN where
     /// the model is not defined: such a point is a divergence).
@@ -15,11 +18,24 @@ public struct NUTS: Sendable {
     public var samples = 1000
     public var maxDepth = 10
     public var targetAccept = 0.8
-    public var dense = false
+    public var metric = MetricKind.auto
     public var seed: UInt64 = 0
 
-    public init(warmup: Int = 1000, samples: Int = 1000, maxDepth: Int = 10, targetAccept: Double = 0.8, dense: Bool = false, seed: UInt64 = 0) {
-        self.warmup = warmup; self.samples = samples; self.maxDepth = maxDepth; self.targetAccept = targetAccept; self.dense = dense; self.seed = seed
+    /// The metric adapted in warm-up: dense up to `denseUpTo` coordinates (auto), or as told.
+    public enum MetricKind: String, Sendable, CaseIterable { case auto, diag, dense }
+    public static let denseUpTo = 12
+
+    public init(warmup: Int = 1000, samples: Int = 1000, maxDepth: Int = 10, targetAccept: Double = 0.8, metric: MetricKind = .auto, seed: UInt64 = 0) {
+        self.warmup = warmup; self.samples = samples; self.maxDepth = maxDepth; self.targetAccept = targetAccept; self.metric = metric; self.seed = seed
+    }
+
+    /// Whether the metric is dense for `dimension` coordinates.
+    public func isDense(dimension: Int) -> Bool {
+        switch metric {
+        case .auto: return dimension > 1 && dimension <= NUTS.denseUpTo
+        case .diag: return false
+        case .dense: return true
+        }
     }
 
     /// One chain's draws after warm-up, and the sampler's state at each.
@@ -340,6 +356,7 @@ public struct NUTS: Sendable {
         var adapt = StepSize(eps, delta: targetAccept)
         let (firstWindow, windowList) = windows()
         let ends = Set(windowList), lastWindow = windowList.last ?? 0
+        let dense = isDense(dimension: n)
         var moments = Moments(n, dense: dense)
         var out = Chain(draws: [], logDensity: [], divergent: [], treeDepth: [], leapfrogs: [], acceptStat: [], energy: [], stepSize: eps,
                         inverseMetric: [], maxDepthUsed: maxDepth)

@@ -35,6 +35,7 @@ extension BayesianFit {
         if inference == .nuts {
             o += [("chains", .number(Double(chains))), ("draws", .number(Double(draws.count))), ("divergences", .number(Double(divergences))),
                   ("max_treedepth_hits", .number(Double(saturated))), ("step_sizes", .array(stepSizes.map(num))),
+                  ("metric", .string(metric.rawValue)), ("leapfrogs_per_draw", num(leapfrogsPerDraw)),
                   ("elpd_waic", num(elpdWAIC)), ("se_waic", num(seWAIC)), ("p_waic", num(pWAIC)),
                   ("elpd_loo", num(elpdLOO)), ("se_loo", num(seLOO)), ("pareto_k_above_0.7", .number(Double(paretoKHigh)))]
         }
