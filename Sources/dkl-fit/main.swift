@@ -34,7 +34,7 @@ let command = Command(
         Option("warmup", value: "N", help: "nuts: warm-up iterations per chain (default 1000)"),
         Option("samples", value: "N", help: "nuts: draws kept per chain (default 1000)"),
         Option("chains", value: "N", help: "nuts: chains, run in parallel (default 4)"),
-        Option("metric", value: "KIND", help: "nuts: the metric adapted in warm-up: auto (dense up to 12 parameters, default), diag or dense"),
+        Option("metric", value: "KIND", help: "nuts: the metric adapted in warm-up: diag (default) or dense"),
         Option("target-accept", value: "P", help: "nuts: the acceptance the step size is adapted to (default 0.8)"),
         Option("max-depth", value: "N", help: "nuts: the trees' depth limit (default 10)"),
         Option("draws", value: "FILE", help: "also write the draws as a stream {chain, draw, <parameter>...} (one record for MAP)"),
@@ -60,7 +60,7 @@ ToolMain.run(command) { inv in
     var sampler = NUTS(warmup: try a.int("warmup", default: 1000, range: 0...1_000_000), samples: try a.int("samples", default: 1000, range: 4...1_000_000),
                        maxDepth: try a.int("max-depth", default: 10, range: 1...16), seed: try a.seed())
     if let m = a.string("metric") {
-        guard let kind = NUTS.MetricKind(rawValue: m) else { throw DKLError.usage("--metric must be auto, diag or dense") }
+        guard let kind = NUTS.MetricKind(rawValue: m) else { throw DKLError.usage("--metric must be diag or dense") }
         sampler.metric = kind
     }
     sampler.targetAccept = try a.double("target-accept", default: 0.8)
@@ -83,7 +83,10 @@ ToolMain.run(command) { inv in
     Allocator.keepLargeBlocks()   // every gradient allocates n×n matrices: keep them in the heap
     if inference == .nuts {
         let progress = SharedProgress(tool: command.name, what: "iterations of chain 1", total: sampler.warmup + sampler.samples, enabled: inv.showsProgress)
-        fit = try BayesianFit.nuts(model, sampler: sampler, chains: chains, progress: progress.update)
+        Interrupts.deferExit = true   // ^C saves the chains (FIT.part) for the same command to continue
+        let options = command.signature(of: Array(inv.argv.dropFirst()), skipping: ["output", "draws", "threads", "quiet", "progress"])
+        fit = try ResumableSampling(output: output, options: options, model: model)
+            .nuts(model, sampler: sampler, chains: chains, progress: progress.update, note: inv.note)
         progress.finish(sampler.warmup + sampler.samples)
     } else {
         fit = try BayesianFit.map(model, restarts: restarts, seed: seed)

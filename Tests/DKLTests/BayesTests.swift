@@ -153,6 +153,38 @@ final class BayesTests: XCTestCase {
         XCTAssertEqual(one, two)
     }
 
+    /// Chains stopped part-way (in warm-up, at a metric window's end, in the kept draws),
+    /// saved as JSON and read back, continue to the draws of a run that never stopped, to
+    /// the bit; a state is refused by another sampler or another dimension.
+    func testChainsSavedAndContinuedGiveTheSameDraws() throws {
+        let density: NUTS.Density = { q in
+            let (x, y) = (q[0] - 1, q[1] + 2)
+            return (-0.5 * (x * x + 1.8 * x * y + y * y) / 0.19, [-(x + 0.9 * y) / 0.19, -(0.9 * x + y) / 0.19])
+        }
+        for metric in [NUTS.MetricKind.diag, .dense] {
+            let sampler = NUTS(warmup: 200, samples: 100, metric: metric, seed: 5)
+            let whole = try sampler.run(chains: 2, start: [0, 0], density: density)
+            for cut in [0, 37, 100, 200, 251] {
+                let part = try sampler.states(chains: 2, start: [0, 0], until: cut, density: density)
+                XCTAssertEqual(part.map(\.iteration), [cut, cut])
+                XCTAssertFalse(part.contains(where: \.finished))
+                let back = try part.map { try NUTS.ChainState(json: try JSONParser.parse($0.json.text), sampler: sampler, dimension: 2) }
+                let rest = try sampler.states(chains: 2, start: [0, 0], resume: back, density: density)
+                XCTAssertTrue(rest.allSatisfy(\.finished))
+                XCTAssertEqual(rest.map(\.chain.draws), whole.map(\.draws), "\(metric) cut at \(cut)")
+                XCTAssertEqual(rest.map(\.chain.treeDepth), whole.map(\.treeDepth))
+                XCTAssertEqual(rest.map(\.chain.stepSize), whole.map(\.stepSize))
+                XCTAssertEqual(rest.map(\.chain.inverseMetric), whole.map(\.inverseMetric))
+            }
+            let state = try sampler.states(chains: 1, start: [0, 0], until: 50, density: density)[0].json
+            XCTAssertThrowsError(try NUTS.ChainState(json: state, sampler: NUTS(warmup: 100, samples: 100, metric: metric), dimension: 2))
+            XCTAssertThrowsError(try NUTS.ChainState(json: state, sampler: sampler, dimension: 3))
+            var damaged = state
+            damaged.set("q", .string("AAAA"))
+            XCTAssertThrowsError(try NUTS.ChainState(json: damaged, sampler: sampler, dimension: 2))
+        }
+    }
+
     /// Neal's funnel, where a single step size cannot fit the neck: divergences are found and counted.
     func testDivergencesAreReported() throws {
         let density: NUTS.Density = { q in

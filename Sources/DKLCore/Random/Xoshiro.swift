@@ -17,6 +17,15 @@ public struct Xoshiro: RandomNumberGenerator, Sendable {
         s = (splitmix(), splitmix(), splitmix(), splitmix())
     }
 
+    /// The generator's state, to save and continue it exactly.
+    public var state: [UInt64] { [s.0, s.1, s.2, s.3] }
+
+    /// A generator that continues from a saved `state` (four words, not all zero).
+    public init?(state: [UInt64]) {
+        guard state.count == 4, state.contains(where: { $0 != 0 }) else { return nil }
+        s = (state[0], state[1], state[2], state[3])
+    }
+
     @inline(__always)
     public mutating func next() -> UInt64 {
         let result = rotl(s.1 &* 5, 7) &* 9

@@ -37,6 +37,22 @@ public enum MCMCDiagnostics {
         return sd / meanESS(chains).squareRoot()
     }
 
+    /// The Monte-Carlo standard error of the sd, by the delta method from the fourth
+    /// central moment and the effective sample size of the squared deviations:
+    /// √((μ₄ − σ⁴) / (4σ²·ESS)). A heavy tail (a lengthscale's) makes it large where the
+    /// normal theory's σ/√(2·ESS) would promise an sd it cannot deliver.
+    public static func sdStandardError(_ chains: [[Double]]) -> Double {
+        let all = chains.flatMap { $0 }
+        guard all.count >= 8 else { return .nan }
+        let m = all.reduce(0, +) / Double(all.count)
+        let squares = chains.map { $0.map { ($0 - m) * ($0 - m) } }
+        let flat = squares.flatMap { $0 }
+        let v = flat.reduce(0, +) / Double(all.count - 1)
+        let m4 = flat.reduce(0) { $0 + $1 * $1 } / Double(all.count)
+        guard v > 0 else { return 0 }
+        return (max(m4 - v * v, 0) / (4 * v * meanESS(squares))).squareRoot()
+    }
+
     /// Each chain cut into halves (an odd middle draw dropped).
     static func splitChains(_ chains: [[Double]]) -> [[Double]] {
         chains.flatMap { c -> [[Double]] in

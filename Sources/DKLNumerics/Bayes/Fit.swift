@@ -13,6 +13,8 @@ public struct BayesianFit: Sendable {
         public var name: String
         public var mean: Double, sd: Double, q025: Double, median: Double, q975: Double
         public var rhat: Double, ess: Double, mcse: Double
+        /// The Monte-Carlo standard error of the sd (NaN for MAP).
+        public var mcseSD: Double = .nan
     }
 
     public let model: StructuredGP
@@ -84,11 +86,22 @@ public struct BayesianFit: Sendable {
         return fit
     }
 
-    /// Posterior draws by NUTS: `chains` chains (in parallel, seeded), started near the mode.
-    public static func nuts(_ model: StructuredGP, sampler: NUTS, chains: Int, progress: (@Sendable (Int) -> Void)? = nil) throws -> BayesianFit {
+    /// A NUTS fit stopped by a deferred ^C: the chains' states, to save and continue.
+    public struct Stopped: Error {
+        public let states: [NUTS.ChainState]
+    }
+
+    /// Posterior draws by NUTS: `chains` chains (in parallel, seeded), started near the
+    /// mode, or continued from the `resume` states of an interrupted fit of the same model
+    /// and sampler (the draws are then those of an uninterrupted fit). Throws `Stopped`
+    /// when a deferred ^C arrives.
+    public static func nuts(_ model: StructuredGP, sampler: NUTS, chains: Int, resume: [NUTS.ChainState]? = nil,
+                            progress: (@Sendable (Int) -> Void)? = nil) throws -> BayesianFit {
         let mode = try BayesianFit.map(model, restarts: 2, seed: sampler.seed)
         let start = model.unconstrained(mode.draws[0])
-        let runs = try sampler.run(chains: chains, start: start, progress: progress) { model.logPosterior($0) }
+        let states = try sampler.states(chains: chains, start: start, resume: resume, progress: progress) { model.logPosterior($0) }
+        guard states.allSatisfy(\.finished) else { throw Stopped(states: states) }
+        let runs = states.map(\.chain)
         var draws: [[Double]] = []
         for c in runs { for u in c.draws { draws.append(model.values(u)) } }
         let per = sampler.samples
@@ -100,7 +113,8 @@ public struct BayesianFit: Sendable {
             let fixed = p.prior.support == .point
             return Summary(name: p.name, mean: mean, sd: sd, q025: MCMCDiagnostics.quantile(all, 0.025), median: MCMCDiagnostics.quantile(all, 0.5),
                            q975: MCMCDiagnostics.quantile(all, 0.975), rhat: fixed ? .nan : MCMCDiagnostics.rhat(byChain),
-                           ess: fixed ? .nan : MCMCDiagnostics.bulkESS(byChain), mcse: fixed ? 0 : MCMCDiagnostics.meanStandardError(byChain))
+                           ess: fixed ? .nan : MCMCDiagnostics.bulkESS(byChain), mcse: fixed ? 0 : MCMCDiagnostics.meanStandardError(byChain),
+                           mcseSD: fixed ? 0 : MCMCDiagnostics.sdStandardError(byChain))
         }
         var fit = BayesianFit(model: model, inference: .nuts, draws: draws, chains: chains, summaries: summaries)
         fit.divergences = runs.map(\.divergences).reduce(0, +)

@@ -5,10 +5,11 @@ import DKLCore
 /// no-U-turn criterion checked across and between subtrees), with the warm-up that adapts
 /// the step size by dual averaging (target acceptance `targetAccept`) and a diagonal or
 /// dense metric from the draws of doubling windows: a fast start (15% of the warm-up), the
-/// windows, and a last stretch (10%) for the step size alone. The metric is dense by
-/// default for up to `NUTS.denseUpTo` coordinates: a structured GP's mean parameters trade
-/// off against each other and the kernel's (a ridge a diagonal metric crosses slowly), and
-/// against the O(n³) density a d×d metric costs nothing.
+/// windows, and a last stretch (10%) for the step size alone. A dense metric follows a
+/// ridge (a structured GP's mean parameters trading off against each other and the
+/// kernel's) in fewer steps, and against the O(n³) density a d×d metric costs nothing; but
+/// it is learnt from the same warm-up draws, and on heavy-tailed posteriors a short warm-up
+/// leaves it fitted to the bulk: the diagonal one is the default, as in Stan and NumPyro.
 public struct NUTS: Sendable {
     /// log density of the unconstrained position and its gradient (may be −∞ or NaN where
     /// the model is not defined: such a point is a divergence).
@@ -18,25 +19,18 @@ public struct NUTS: Sendable {
     public var samples = 1000
     public var maxDepth = 10
     public var targetAccept = 0.8
-    public var metric = MetricKind.auto
+    public var metric = MetricKind.diag
     public var seed: UInt64 = 0
 
-    /// The metric adapted in warm-up: dense up to `denseUpTo` coordinates (auto), or as told.
-    public enum MetricKind: String, Sendable, CaseIterable { case auto, diag, dense }
-    public static let denseUpTo = 12
+    /// The metric adapted in warm-up.
+    public enum MetricKind: String, Sendable, CaseIterable { case diag, dense }
 
-    public init(warmup: Int = 1000, samples: Int = 1000, maxDepth: Int = 10, targetAccept: Double = 0.8, metric: MetricKind = .auto, seed: UInt64 = 0) {
+    public init(warmup: Int = 1000, samples: Int = 1000, maxDepth: Int = 10, targetAccept: Double = 0.8, metric: MetricKind = .diag, seed: UInt64 = 0) {
         self.warmup = warmup; self.samples = samples; self.maxDepth = maxDepth; self.targetAccept = targetAccept; self.metric = metric; self.seed = seed
     }
 
-    /// Whether the metric is dense for `dimension` coordinates.
-    public func isDense(dimension: Int) -> Bool {
-        switch metric {
-        case .auto: return dimension > 1 && dimension <= NUTS.denseUpTo
-        case .diag: return false
-        case .dense: return true
-        }
-    }
+    /// Whether the metric is dense for `dimension` coordinates (one coordinate: diagonal).
+    public func isDense(dimension: Int) -> Bool { metric == .dense && dimension > 1 }
 
     /// One chain's draws after warm-up, and the sampler's state at each.
     public struct Chain: Sendable {
@@ -59,14 +53,35 @@ public struct NUTS: Sendable {
 
     /// Runs `chains` chains from `start` (jittered by uniform(−1, 1) in each coordinate,
     /// as Stan does, unless `jitter` is false), in parallel, each seeded by the seed and its
-    /// index, so that the draws do not depend on the thread count.
+    /// index, so that the draws do not depend on the thread count. Throws `interrupted` if
+    /// a deferred ^C arrives (see `states` to stop and continue instead).
     public func run(chains: Int, start: [Double], jitter: Bool = true, progress: (@Sendable (Int) -> Void)? = nil,
                     density: @escaping Density) throws -> [Chain] {
+        let states = try self.states(chains: chains, start: start, jitter: jitter, progress: progress, density: density)
+        guard states.allSatisfy(\.finished) else { throw DKLError(.interrupted, "interrupted") }
+        return states.map(\.chain)
+    }
+
+    /// The chains' states after running them to the end, or as far as they got when a
+    /// deferred ^C arrived (each stops after its current iteration): `resume` (the states
+    /// of an interrupted run of the same sampler and density) continues them, and the
+    /// draws are then the same, to the bit, as those of a run that was never stopped.
+    /// `until` stops every chain after that many iterations (to run them in pieces).
+    public func states(chains: Int, start: [Double], jitter: Bool = true, resume: [ChainState]? = nil, until: Int? = nil,
+                       progress: (@Sendable (Int) -> Void)? = nil, density: @escaping Density) throws -> [ChainState] {
+        if let resume, resume.count != chains || resume.contains(where: { $0.q.count != start.count }) {
+            throw DKLError.data("the saved chains do not match this sampler (\(resume.count) chains of \(resume.first?.q.count ?? 0) coordinates)")
+        }
         let sampler = self
-        return try Parallel.lanesMap(chains) { (k: Int) throws -> Chain in
-            var rng = Xoshiro(seed: sampler.seed &+ 0x9E37_79B9 &* UInt64(k + 1))
-            let q0 = jitter ? start.map { $0 + 2 * rng.uniform() - 1 } : start
-            return try sampler.chain(start: q0, rng: &rng, density: density, progress: k == 0 ? progress : nil)
+        return try Parallel.lanesMap(chains) { (k: Int) throws -> ChainState in
+            var state: ChainState
+            if let resume { state = resume[k] } else {
+                var rng = Xoshiro(seed: sampler.seed &+ 0x9E37_79B9 &* UInt64(k + 1))
+                let q0 = jitter ? start.map { $0 + 2 * rng.uniform() - 1 } : start
+                state = try sampler.initialState(start: q0, rng: rng, density: density)
+            }
+            try sampler.advance(&state, until: until, density: density, progress: k == 0 ? progress : nil)
+            return state
         }
     }
 
@@ -344,24 +359,56 @@ public struct NUTS: Sendable {
         return (initial, ends)
     }
 
-    func chain(start: [Double], rng: inout Xoshiro, density: @escaping Density, progress: (@Sendable (Int) -> Void)?) throws -> Chain {
+    /// A chain's state between two iterations: all that its next iterations depend on, so
+    /// that a chain saved and continued gives the draws it would have given unstopped.
+    public struct ChainState: Sendable {
+        /// Iterations done (warm-up and kept).
+        public internal(set) var iteration = 0
+        public internal(set) var rng: Xoshiro
+        /// The position (unconstrained); its density and gradient are evaluated again.
+        public internal(set) var q: [Double]
+        var eps: Double
+        var adapt: StepSize
+        var metric: Metric
+        var moments: Moments
+        /// The draws kept so far and their statistics.
+        public internal(set) var chain: Chain
+        let total: Int
+        public var finished: Bool { iteration >= total }
+    }
+
+    func initialState(start: [Double], rng: Xoshiro, density: Density) throws -> ChainState {
         let n = start.count
         let (logp, grad) = density(start)
         guard logp.isFinite, grad.allSatisfy(\.isFinite) else {
             throw DKLError.data("the log posterior is not finite at the starting point")
         }
-        var z = Point(q: start, p: [Double](repeating: 0, count: n), logp: logp, grad: grad)
-        var metric = Metric(identity: n)
-        var eps = initialStepSize(z, 1, metric, &rng, density)
-        var adapt = StepSize(eps, delta: targetAccept)
+        var rng = rng
+        let z = Point(q: start, p: [Double](repeating: 0, count: n), logp: logp, grad: grad)
+        let metric = Metric(identity: n)
+        let eps = initialStepSize(z, 1, metric, &rng, density)
+        return ChainState(rng: rng, q: start, eps: eps, adapt: StepSize(eps, delta: targetAccept), metric: metric,
+                          moments: Moments(n, dense: isDense(dimension: n)),
+                          chain: Chain(draws: [], logDensity: [], divergent: [], treeDepth: [], leapfrogs: [], acceptStat: [], energy: [],
+                                       stepSize: eps, inverseMetric: [], maxDepthUsed: maxDepth),
+                          total: warmup + samples)
+    }
+
+    /// Runs a chain on from its state to the end, or until a deferred ^C (checked after
+    /// every iteration).
+    func advance(_ state: inout ChainState, until: Int?, density: Density, progress: (@Sendable (Int) -> Void)?) throws {
+        let n = state.q.count
+        let (logp, grad) = density(state.q)
+        guard logp.isFinite, grad.allSatisfy(\.isFinite) else { throw DKLError.data("the log posterior is not finite at the chain's position") }
+        var z = Point(q: state.q, p: [Double](repeating: 0, count: n), logp: logp, grad: grad)
         let (firstWindow, windowList) = windows()
         let ends = Set(windowList), lastWindow = windowList.last ?? 0
         let dense = isDense(dimension: n)
-        var moments = Moments(n, dense: dense)
-        var out = Chain(draws: [], logDensity: [], divergent: [], treeDepth: [], leapfrogs: [], acceptStat: [], energy: [], stepSize: eps,
-                        inverseMetric: [], maxDepthUsed: maxDepth)
-        for it in 0..<(warmup + samples) {
-            if it % 64 == 0 { try Interrupts.check() }
+        var (rng, eps, adapt, metric, moments, out) = (state.rng, state.eps, state.adapt, state.metric, state.moments, state.chain)
+        var it = state.iteration
+        defer { state.iteration = it; state.rng = rng; state.q = z.q; state.eps = eps; state.adapt = adapt; state.metric = metric; state.moments = moments; state.chain = out }
+        while it < min(until ?? .max, warmup + samples) {
+            if Interrupts.signalNumber != 0 { return }
             let t = transition(z, eps, metric, &rng, density)
             z = t.0
             if it < warmup {
@@ -378,10 +425,92 @@ public struct NUTS: Sendable {
                 out.draws.append(z.q); out.logDensity.append(z.logp); out.divergent.append(t.divergent); out.treeDepth.append(t.depth)
                 out.leapfrogs.append(t.leapfrogs); out.acceptStat.append(t.accept); out.energy.append(t.energy)
             }
-            progress?(it + 1)
+            it += 1
+            progress?(it)
         }
-        out.stepSize = eps
-        out.inverseMetric = metric.dense ?? metric.diagonal
-        return out
+        if it == warmup + samples {
+            out.stepSize = eps
+            out.inverseMetric = metric.dense ?? metric.diagonal
+        }
+    }
+}
+
+// MARK: - Saving a chain's state
+
+extension NUTS.ChainState {
+    /// The state as JSON: numbers as the bytes of their float64 values (base64, little
+    /// endian), so that a chain continues to the bit.
+    public var json: JSON {
+        func pack(_ v: [Double]) -> JSON {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(8 * v.count)
+            for d in v { withUnsafeBytes(of: d.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+            return .string(Data(bytes).base64EncodedString())
+        }
+        func ints(_ v: [Int]) -> JSON { JSON(v) }
+        return .object([
+            ("iteration", .number(Double(iteration))), ("total", .number(Double(total))),
+            ("rng", JSON(rng.state.map { String($0, radix: 16) })),
+            ("q", pack(q)), ("eps", pack([eps])),
+            ("adapt", pack([adapt.mu, adapt.sBar, adapt.xBar, adapt.counter, adapt.delta])),
+            ("metric_diagonal", pack(metric.diagonal)), ("metric_dense", metric.dense.map(pack) ?? .null),
+            ("moments_count", .number(Double(moments.count))), ("moments_dense", .bool(moments.dense)),
+            ("moments_mean", pack(moments.mean)), ("moments_m2", pack(moments.m2)),
+            ("draws", pack(chain.draws.flatMap { $0 })), ("log_density", pack(chain.logDensity)),
+            ("divergent", ints(chain.divergent.map { $0 ? 1 : 0 })), ("tree_depth", ints(chain.treeDepth)),
+            ("leapfrogs", ints(chain.leapfrogs)), ("accept_stat", pack(chain.acceptStat)), ("energy", pack(chain.energy)),
+            ("max_depth", .number(Double(chain.maxDepthUsed))),
+        ])
+    }
+
+    /// A state read back from `json`, checked against the sampler that continues it and
+    /// the dimension of its density (throws `data` naming what does not fit).
+    public init(json: JSON, sampler: NUTS, dimension n: Int) throws {
+        func fail(_ what: String) -> DKLError { DKLError.data("a saved chain's state is damaged or from another sampler: \(what)") }
+        func unpack(_ key: String, _ count: Int?) throws -> [Double] {
+            guard let text = json[key]?.stringValue, let data = Data(base64Encoded: text), data.count % 8 == 0 else { throw fail(key) }
+            let words = data.count / 8
+            if let count, words != count { throw fail("\(key) holds \(words) numbers, not \(count)") }
+            return (0..<words).map { k in Double(bitPattern: UInt64(littleEndian: data.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self) })) }
+        }
+        func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int {
+            guard let v = json[key]?.intValue, range.contains(v) else { throw fail(key) }
+            return v
+        }
+        func ints(_ key: String, _ count: Int) throws -> [Int] {
+            guard let v = json[key]?.intArray, v.count == count else { throw fail(key) }
+            return v
+        }
+        let total = sampler.warmup + sampler.samples
+        guard try int("total", 0...Int.max) == total else { throw fail("its warm-up and samples differ from this run's") }
+        let iteration = try int("iteration", 0...total)
+        let kept = max(0, iteration - sampler.warmup)
+        guard let words = json["rng"]?.arrayValue?.compactMap({ $0.stringValue.flatMap { UInt64($0, radix: 16) } }),
+              let rng = Xoshiro(state: words) else { throw fail("rng") }
+        let dense = sampler.isDense(dimension: n)
+        guard json["moments_dense"]?.boolValue == dense else { throw fail("its metric differs from this run's") }
+        let q = try unpack("q", n)
+        let a = try unpack("adapt", 5)
+        var metric = NUTS.Metric(identity: n)
+        metric.diagonal = try unpack("metric_diagonal", n)
+        if json["metric_dense"] != nil && json["metric_dense"] != .null {
+            let m = try unpack("metric_dense", n * n)
+            guard let lower = NUTS.cholesky(m, n) else { throw fail("metric_dense is not positive definite") }
+            metric.dense = m; metric.lower = lower
+        }
+        var moments = NUTS.Moments(n, dense: dense)
+        moments.count = try int("moments_count", 0...total)
+        moments.mean = try unpack("moments_mean", n)
+        moments.m2 = try unpack("moments_m2", dense ? n * n : n)
+        let flat = try unpack("draws", kept * n)
+        let chain = NUTS.Chain(draws: (0..<kept).map { Array(flat[($0 * n)..<($0 * n + n)]) }, logDensity: try unpack("log_density", kept),
+                               divergent: try ints("divergent", kept).map { $0 != 0 }, treeDepth: try ints("tree_depth", kept),
+                               leapfrogs: try ints("leapfrogs", kept), acceptStat: try unpack("accept_stat", kept), energy: try unpack("energy", kept),
+                               stepSize: .nan, inverseMetric: [], maxDepthUsed: try int("max_depth", 1...64))
+        let eps = try unpack("eps", 1)[0]
+        guard eps > 0, eps.isFinite, q.allSatisfy(\.isFinite) else { throw fail("its step size or position is not finite") }
+        var adapt = NUTS.StepSize(1, delta: a[4])
+        (adapt.mu, adapt.sBar, adapt.xBar, adapt.counter) = (a[0], a[1], a[2], a[3])
+        self.init(iteration: iteration, rng: rng, q: q, eps: eps, adapt: adapt, metric: metric, moments: moments, chain: chain, total: total)
     }
 }

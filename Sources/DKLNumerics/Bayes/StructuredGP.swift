@@ -144,7 +144,8 @@ public struct StructuredGP: Sendable {
         let weights: [Double]
         if let kernel {
             let result = try MarginalLikelihood.evaluate(inputs: x, targets: r, kernel: kernel,
-                                                         parameters: GPParameters(lengthscales: s.lengthscales, outputscale: s.outputscale, noise: s.noise))
+                                                         parameters: GPParameters(lengthscales: s.lengthscales, outputscale: s.outputscale, noise: s.noise),
+                                                         needsInputGradient: false)
             value = -Double(n) * result.loss
             let g = result.gradParameters.map { -Double(n) * $0 }
             for (i, p) in parameters.enumerated() {
@@ -155,7 +156,7 @@ public struct StructuredGP: Sendable {
                 case .mean: break
                 }
             }
-            weights = result.cholesky.solve(r)   // ∂/∂mᵢ = αᵢ
+            weights = result.alpha   // ∂/∂mᵢ = αᵢ
         } else {
             let v = s.noise
             let ss = r.reduce(0) { $0 + $1 * $1 }

@@ -18,10 +18,14 @@ public struct MarginalLikelihood {
         public var gradParameters: [Double]
         /// The Cholesky factor of K (with any jitter it needed).
         public var cholesky: Cholesky
+        /// α = K⁻¹r.
+        public var alpha: [Double]
     }
 
+    /// The loss and its gradient; `needsInputGradient` false leaves `gradInputs` zero and
+    /// skips its sums (a structured GP's inputs are data, not a network's output).
     public static func evaluate(inputs z: Matrix, targets y: [Double], kernel: Kernel, parameters p: GPParameters,
-                                priors: GPPriors = .none, needsGradient: Bool = true) throws -> Result {
+                                priors: GPPriors = .none, needsGradient: Bool = true, needsInputGradient: Bool = true) throws -> Result {
         let n = z.rows, d = z.cols
         precondition(y.count == n && p.dimension == d)
         let s = p.outputscale
@@ -61,7 +65,7 @@ public struct MarginalLikelihood {
         if let g = priors.noise { let (v, dv) = g.negativeLog(p.noise); mll -= v; priorGrad[d + 1] = dv }
         let scale = 1 / Double(n)
         guard needsGradient else {
-            return Result(loss: -mll * scale, gradInputs: Matrix(rows: n, cols: d), gradParameters: priorGrad.map { $0 * scale }, cholesky: chol)
+            return Result(loss: -mll * scale, gradInputs: Matrix(rows: n, cols: d), gradParameters: priorGrad.map { $0 * scale }, cholesky: chol, alpha: alpha)
         }
         // G = ½(ααᵀ − K⁻¹) and W = G ∘ s·(1/r)dk/dr, visited once per pair (i > j): the
         // symmetric sums are accumulated for both rows, so no n×n product is formed.
@@ -98,6 +102,35 @@ public struct MarginalLikelihood {
                         gradNoise += gii
                         gradS += gii
                         var rsi = 0.0, gs = 0.0
+                        if !needsInputGradient {
+                            // The hyperparameters' sums alone: Σ_j G_ij K_ij and, per dimension,
+                            // Σ_j w_ij (z_i − z_j)².
+                            if d == 1 {
+                                let zi = zz[i]
+                                var sq0 = 0.0
+                                for j in 0..<i {
+                                    let g = 0.5 * (ai * al[j] - ki[i * n + j])
+                                    gs += g * kk[i * n + j]
+                                    let t = zi - zz[j]
+                                    sq0 += g * dd[i * n + j] * t * t
+                                }
+                                sq[0] += 2 * s * sq0
+                            } else {
+                                for j in 0..<i {
+                                    let g = 0.5 * (ai * al[j] - ki[i * n + j])
+                                    gs += g * kk[i * n + j]
+                                    wrow[j] = g * s * dd[i * n + j]
+                                }
+                                for c in 0..<d {
+                                    let zc = zz.baseAddress! + c * n, zi = zc[i]
+                                    var sqc = 0.0
+                                    for j in 0..<i { let t = zi - zc[j]; sqc += wrow[j] * t * t }
+                                    sq[c] += 2 * sqc
+                                }
+                            }
+                            gradS += 2 * gs * kUnit
+                            continue
+                        }
                         if d == 2 {
                             // The canonical DKL embedding: every sum in one pass, unrolled.
                             let (zi0, zi1) = (zz[i], zz[n + i])
@@ -177,7 +210,7 @@ public struct MarginalLikelihood {
         var gradP = gradL.map { -$0 * scale } + [-gradS * scale, -gradNoise * scale, -gradMean * scale]
         for i in 0..<(d + 3) { gradP[i] += priorGrad[i] * scale }
         gradZ.data.withUnsafeMutableBufferPointer { gz in for i in 0..<gz.count { gz[i] *= -scale } }
-        return Result(loss: -mll * scale, gradInputs: gradZ, gradParameters: gradP, cholesky: chol)
+        return Result(loss: -mll * scale, gradInputs: gradZ, gradParameters: gradP, cholesky: chol, alpha: alpha)
     }
 }
 

@@ -29,7 +29,8 @@ extension BayesianFit {
         var o: [(String, JSON)] = [("inference", .string(inference.rawValue)), ("points", .number(Double(model.y.count))),
                                    ("parameters", .array(summaries.map { s in
                                        .object([("name", .string(s.name)), ("mean", num(s.mean)), ("sd", num(s.sd)), ("q2.5", num(s.q025)), ("median", num(s.median)),
-                                                ("q97.5", num(s.q975)), ("rhat", num(s.rhat)), ("ess_bulk", num(s.ess)), ("mcse_mean", num(s.mcse))])
+                                                ("q97.5", num(s.q975)), ("rhat", num(s.rhat)), ("ess_bulk", num(s.ess)), ("mcse_mean", num(s.mcse)),
+                                                ("mcse_sd", num(s.mcseSD))])
                                    })),
                                    ("log_marginal_likelihood", num(logMarginalLikelihood)), ("log_posterior_at_mode", num(logPosteriorAtMode))]
         if inference == .nuts {

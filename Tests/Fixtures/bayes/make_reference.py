@@ -2,7 +2,8 @@
 exponential decay with an offset as the mean, a Matérn 5/2 GP and Gaussian noise, every
 parameter with a prior) on 20 generated points, sampled by NumPyro's NUTS in a long run.
 Writes data.ndjson (the points, a dkl stream) and reference.json (each parameter's
-posterior mean, sd, Monte-Carlo standard error and ESS, with the run's settings).
+posterior mean, sd, Monte-Carlo standard error and ESS, and for the positive ones the mean
+and sd of their logarithm with the sd's Monte-Carlo error, with the run's settings).
 
     python3 -m venv /tmp/np && /tmp/np/bin/pip install numpyro jax numpy
     /tmp/np/bin/python make_reference.py
@@ -77,6 +78,14 @@ def main():
         ess = float(effective_sample_size(d))
         sd = float(d.std(ddof=1))
         out["parameters"][name] = {"mean": float(d.mean()), "sd": sd, "mcse_mean": sd / np.sqrt(ess), "ess": ess}
+        if PRIORS[name].startswith("lognormal"):
+            # In the sampler's coordinates (log) the posterior is near normal, where an sd
+            # and its Monte-Carlo error (from the fourth moment) can be compared.
+            u = np.log(d)
+            dev2 = (u - u.mean()) ** 2
+            usd = float(u.std(ddof=1))
+            mcse_sd = float(np.sqrt(max(np.mean(dev2 ** 2) - usd ** 4, 0) / (4 * usd ** 2 * float(effective_sample_size(dev2)))))
+            out["parameters"][name].update({"log_mean": float(u.mean()), "log_sd": usd, "log_mcse_sd": mcse_sd})
     with open("reference.json", "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")
