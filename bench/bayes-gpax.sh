@@ -5,8 +5,8 @@
 # n = 200 points of the same generating process: 2 chains of 500 warm-up and 500 kept
 # iterations, from a cold start (gpax's imports and JIT compilation included), medians of 3
 # runs (hyperfine), on 2 threads (gpax: chains on 2 XLA host devices) and on 1 (gpax: one
-# device, chains in turn; dkl-fit -j 1). ESS: the smallest bulk ESS over the six
-# parameters, from one run of each.
+# device, chains in turn; dkl-fit -j 1), dkl-fit with its default diagonal metric and with
+# --metric dense. ESS: the smallest bulk ESS over the six parameters, from one run of each.
 # The anchor needs a Python with gpax: DKL_PY_GPAX=/path/to/python, e.g.
 #   python3 -m venv /tmp/gp && /tmp/gp/bin/pip install gpax numpyro==0.13.2 jax==0.4.23 jaxlib==0.4.23 \
 #       "numpy<2" "scipy<1.13" dm-haiku==0.0.11 flax==0.7.5 optax==0.1.7 chex==0.1.85 orbax-checkpoint==0.4.8
@@ -33,7 +33,8 @@ PY
   for threads in 2 1; do
     fit="'$bin/dkl-fit' --mean 'A*exp(-alpha/L) + c' --param A=lognormal:0,1 --param L=lognormal:0,0.5 --param c=normal:0,1 --param lengthscale=lognormal:0,1 --param outputscale=lognormal:-2,1 --param noise=lognormal:-5,1 --target y --inference nuts --chains 2 --warmup 500 --samples 500 -j $threads -q -o $out/gpax-fit.h5 $out/gpax-data-$n.ndjson > $out/gpax-dkl-$n-$threads.json"
     anchor="XLA_FLAGS='--xla_cpu_multi_thread_eigen=$([ $threads = 1 ] && echo false || echo true) intra_op_parallelism_threads=$threads' '$DKL_PY_GPAX' bench/bayes/anchor_gpax.py $out/gpax-data-$n.ndjson 2 500 500 $threads > $out/gpax-anchor-$n-$threads.json 2> /dev/null"
-    hyperfine --runs 3 --style basic --export-json "$out/gpax-$n-$threads.json" -n "dkl-fit" "$fit" -n "gpax" "$anchor" >&2
+    dense="'$bin/dkl-fit' --mean 'A*exp(-alpha/L) + c' --param A=lognormal:0,1 --param L=lognormal:0,0.5 --param c=normal:0,1 --param lengthscale=lognormal:0,1 --param outputscale=lognormal:-2,1 --param noise=lognormal:-5,1 --target y --inference nuts --chains 2 --warmup 500 --samples 500 --metric dense -j $threads -q -o $out/gpax-fit.h5 $out/gpax-data-$n.ndjson > $out/gpax-dkldense-$n-$threads.json"
+    hyperfine --runs 3 --style basic --export-json "$out/gpax-$n-$threads.json" -n "dkl-fit" "$fit" -n "dkl-fit --metric dense" "$dense" -n "gpax" "$anchor" >&2
   done
 done
 /usr/bin/python3 bench/report.py --section gpax
