@@ -24,17 +24,7 @@ public final class BinaryLog {
         var h = header
         h.attrs.set("checkpoint_signature", .string(signature))
         let prefix = BinaryFormat.prefix(h)
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        if fd < 0 { throw DKLError.data("cannot open: \(String(cString: strerror(errno)))", file: path) }
-        switch dkl_lock_exclusive(fd) {
-        case 0: break
-        case let holder where holder > 0:
-            close(fd)
-            throw DKLError.data("in use by another run (process \(holder))", file: path)
-        default:
-            close(fd)
-            throw DKLError.data("cannot lock: \(String(cString: strerror(errno)))", file: path)
-        }
+        let fd = try FileSystem.openLocked(path, what: "the log")
         self.fd = fd
         count = 0
         var st = stat()

@@ -22,18 +22,7 @@ public final class Checkpoint {
         // One run at a time: the log is locked for as long as this process has it open, and a
         // second run names the process that holds it. Everything is read through this one
         // descriptor (closing another descriptor of the file would drop the lock).
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        if fd < 0 { throw DKLError.data("cannot open the checkpoint: \(String(cString: strerror(errno)))", file: path) }
-        switch dkl_lock_exclusive(fd) {
-        case 0: break
-        case let holder where holder > 0:
-            close(fd)
-            throw DKLError.data("in use by another run (process \(holder)): wait for it to end, or give another file", file: path)
-        default:
-            let msg = String(cString: strerror(errno))
-            close(fd)
-            throw DKLError.data("cannot lock the checkpoint: \(msg)", file: path)
-        }
+        let fd = try FileSystem.openLocked(path, what: "the checkpoint")
         self.fd = fd
         let data = try ByteReader(fd: fd, name: path, ownsFD: false).readToEnd()
         let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
