@@ -45,9 +45,9 @@ let package = Package(
         // OpenBLAS (cblas.h) and LAPACKE; imported only by DKLNumerics/Linalg.
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
-        // libhdf5 (serial); imported only by DKLData/Formats/HDF5*.swift.
-        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5",
-                       providers: [.apt(["libhdf5-dev"])]),
+        // libhdf5 (serial): its headers at build time, the library loaded on first use
+        // (Sources/CHDF5/lazy.h); imported only by DKLData/Formats/HDF5*.swift.
+        .systemLibrary(name: "CHDF5", providers: [.apt(["libhdf5-dev"])]),
         // zlib's deflate; imported only by Plot/PNG.swift.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),

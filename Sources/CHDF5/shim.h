@@ -1,7 +1,12 @@
 // libhdf5 (serial). Swift imports neither HDF5's macro constants (they expand to
 // library globals behind H5open()) nor its unnumbered API macros, so this header
 // gives each one used by the toolkit a small inline function.
+#if __has_include(<hdf5/serial/hdf5.h>)
+#include <hdf5/serial/hdf5.h>
+#else
 #include <hdf5.h>
+#endif
+#include "lazy.h"
 
 static inline hid_t dkl_h5t_native_double(void) { return H5T_NATIVE_DOUBLE; }
 static inline hid_t dkl_h5t_native_float(void) { return H5T_NATIVE_FLOAT; }

@@ -9,31 +9,54 @@ public final class HDF5File {
     let id: hid_t
 
     public init(path: String) throws {
-        HDF5File.setUp()
         self.path = path
         guard HDF5File.isHDF5(path) else { throw DKLError.data("not an HDF5 file", file: path) }
+        try locating(file: path) { try HDF5File.setUp() }
         // Its metadata read first in a child process (isolated.h): libhdf5 trusts it.
         switch dkl_h5_probe_isolated(path, 10_000) {
         case 0: break
         case -3: throw DKLError.data("cannot start a process to check the file (\(String(cString: strerror(errno))))", file: path)
         default: throw DKLError.data("damaged: libhdf5 crashes or hangs reading it (tried in a child process)", file: path)
         }
-        id = H5Fopen(path, dkl_h5f_acc_rdonly(), dkl_h5p_default())
+        id = dkl_p_H5Fopen()(path, dkl_h5f_acc_rdonly(), dkl_h5p_default())
         if id < 0 { throw DKLError.data("cannot open the HDF5 file", file: path) }
     }
 
-    deinit { H5Fclose(id) }
+    deinit { dkl_p_H5Fclose()(id) }
 
-    /// The library opened and its error printing silenced, once per process (a static
-    /// let's initializer runs once, whichever thread gets there first). It does not close
-    /// itself at exit: a file whose close failed (a full disk) made that segfault, and
-    /// every file written is closed by its writer before the tool exits.
-    private static let ready: Void = { H5dont_atexit(); H5open(); dkl_h5_silence() }()
-    static func setUp() { _ = ready }
+    /// The library loaded (lazy.h: a tool that reads no HDF5 file never loads it), its
+    /// version checked, opened and its error printing silenced, once per process (a static
+    /// let's initializer runs once, whichever thread gets there first); nil, or why it
+    /// cannot be used. It does not close itself at exit: a file whose close failed (a full
+    /// disk) made that segfault, and every file written is closed by its writer before the
+    /// tool exits.
+    private static let unavailable: String? = {
+        var reason = [CChar](repeating: 0, count: 512)
+        if dkl_h5_load(&reason, reason.count) != 0 { return String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+        dkl_p_H5open()(); dkl_h5_silence()
+        return nil
+    }()
+    static func setUp() throws {
+        if let why = unavailable { throw DKLError.data(why) }
+    }
 
+    /// Whether the file holds HDF5's signature where the format puts it: at byte 0, or
+    /// after a user block at 512, 1024, 2048... bytes (read here, without the library).
     public static func isHDF5(_ path: String) -> Bool {
-        setUp()
-        return H5Fis_hdf5(path) > 0
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { Glibc.close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return false }
+        let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
+        var offset = 0
+        while offset + 8 <= Int(st.st_size) {
+            var bytes = [UInt8](repeating: 0, count: 8)
+            guard pread(fd, &bytes, 8, off_t(offset)) == 8 else { return false }
+            if bytes == signature { return true }
+            offset = offset == 0 ? 512 : 2 * offset
+        }
+        return false
     }
 
     /// Paths of every dataset (`/group/name`) and group, in name order.
@@ -116,34 +139,34 @@ public final class HDF5File {
         guard kind(path) == 1 else { return nil }
         let ds = dkl_h5dopen(id, path)
         if ds < 0 { return nil }
-        defer { H5Dclose(ds) }
-        let type = H5Dget_type(ds)
-        defer { H5Tclose(type) }
-        let space = H5Dget_space(ds)
-        defer { H5Sclose(space) }
-        let n = Int(H5Sget_simple_extent_npoints(space))
+        defer { dkl_p_H5Dclose()(ds) }
+        let type = dkl_p_H5Dget_type()(ds)
+        defer { dkl_p_H5Tclose()(type) }
+        let space = dkl_p_H5Dget_space()(ds)
+        defer { dkl_p_H5Sclose()(space) }
+        let n = Int(dkl_p_H5Sget_simple_extent_npoints()(space))
         // The child process of init read string datasets of at most 16 elements.
-        guard H5Tget_class(type) == H5T_STRING, (1...16).contains(n) else { return nil }
+        guard dkl_p_H5Tget_class()(type) == H5T_STRING, (1...16).contains(n) else { return nil }
         return HDF5File.strings(type: type, space: space, count: n) { mem, buf in
-            H5Dread(ds, mem, dkl_h5s_all(), dkl_h5s_all(), dkl_h5p_default(), buf)
+            dkl_p_H5Dread()(ds, mem, dkl_h5s_all(), dkl_h5s_all(), dkl_h5p_default(), buf)
         }?.first
     }
 
     /// The `count` strings of a dataset's or an attribute's string `type` (variable- or
     /// fixed-length, each up to its first NUL), read by `read(memoryType, buffer)`.
     static func strings(type: hid_t, space: hid_t, count n: Int, read: (hid_t, UnsafeMutableRawPointer) -> herr_t) -> [String]? {
-        if H5Tis_variable_str(type) > 0 {
-            let mem = H5Tcopy(dkl_h5t_c_s1())
-            defer { H5Tclose(mem) }
-            H5Tset_size(mem, dkl_h5t_variable())
-            H5Tset_cset(mem, H5Tget_cset(type))
+        if dkl_p_H5Tis_variable_str()(type) > 0 {
+            let mem = dkl_p_H5Tcopy()(dkl_h5t_c_s1())
+            defer { dkl_p_H5Tclose()(mem) }
+            dkl_p_H5Tset_size()(mem, dkl_h5t_variable())
+            dkl_p_H5Tset_cset()(mem, dkl_p_H5Tget_cset()(type))
             var ptrs = [UnsafeMutablePointer<CChar>?](repeating: nil, count: n)
             guard ptrs.withUnsafeMutableBytes({ read(mem, $0.baseAddress!) }) >= 0 else { return nil }
             let strings = ptrs.map { $0.map { String(cString: $0) } ?? "" }
-            H5Dvlen_reclaim(mem, space, dkl_h5p_default(), &ptrs)
+            dkl_p_H5Dvlen_reclaim()(mem, space, dkl_h5p_default(), &ptrs)
             return strings
         }
-        let size = H5Tget_size(type)
+        let size = dkl_p_H5Tget_size()(type)
         guard size > 0, size < 1 << 20 else { return nil }
         var buf = [UInt8](repeating: 0, count: size * n)
         guard buf.withUnsafeMutableBytes({ read(type, $0.baseAddress!) }) >= 0 else { return nil }
@@ -159,7 +182,7 @@ public final class HDF5File {
     public func attributes(at path: String) throws -> JSON {
         let obj = dkl_h5oopen(id, path)
         if obj < 0 { return .object([]) }
-        defer { H5Oclose(obj) }
+        defer { dkl_p_H5Oclose()(obj) }
         return try HDF5File.attributes(of: obj, file: self.path)
     }
 
@@ -180,27 +203,27 @@ public final class HDF5File {
     static func readAttribute(_ obj: hid_t, _ name: String, file: String) throws -> JSON? {
         let a = dkl_h5aopen(obj, name)
         if a < 0 { return nil }
-        defer { H5Aclose(a) }
-        let type = H5Aget_type(a)
-        defer { H5Tclose(type) }
-        let space = H5Aget_space(a)
-        defer { H5Sclose(space) }
-        let n = Int(H5Sget_simple_extent_npoints(space))
-        let scalar = H5Sget_simple_extent_ndims(space) == 0
+        defer { dkl_p_H5Aclose()(a) }
+        let type = dkl_p_H5Aget_type()(a)
+        defer { dkl_p_H5Tclose()(type) }
+        let space = dkl_p_H5Aget_space()(a)
+        defer { dkl_p_H5Sclose()(space) }
+        let n = Int(dkl_p_H5Sget_simple_extent_npoints()(space))
+        let scalar = dkl_p_H5Sget_simple_extent_ndims()(space) == 0
         guard n >= 0, n <= 1 << 20 else { return nil }
-        switch H5Tget_class(type) {
+        switch dkl_p_H5Tget_class()(type) {
         case H5T_INTEGER, H5T_FLOAT:
             var v = [Double](repeating: 0, count: max(n, 1))
-            guard H5Aread(a, dkl_h5t_native_double(), &v) >= 0 else { return nil }
+            guard dkl_p_H5Aread()(a, dkl_h5t_native_double(), &v) >= 0 else { return nil }
             return scalar || n == 1 ? .number(v[0]) : .array(v.prefix(n).map { .number($0) })
         case H5T_ENUM:
             // h5py's booleans (an enum of FALSE and TRUE over int8): the stored integers,
             // read without conversion in the file's byte order.
-            let size = H5Tget_size(type)
+            let size = dkl_p_H5Tget_size()(type)
             guard (1...8).contains(size) else { return nil }
             var raw = [UInt8](repeating: 0, count: size * max(n, 1))
-            guard H5Aread(a, type, &raw) >= 0 else { return nil }
-            let little = H5Tget_order(type) != H5T_ORDER_BE
+            guard dkl_p_H5Aread()(a, type, &raw) >= 0 else { return nil }
+            let little = dkl_p_H5Tget_order()(type) != H5T_ORDER_BE
             let v = (0..<max(n, 1)).map { k -> Double in
                 let bytes = raw[(k * size)..<((k + 1) * size)]
                 var u: UInt64 = 0
@@ -210,7 +233,7 @@ public final class HDF5File {
             }
             return scalar || n == 1 ? .number(v[0]) : .array(v.map { .number($0) })
         case H5T_STRING:
-            guard let strings = HDF5File.strings(type: type, space: space, count: max(n, 1), read: { H5Aread(a, $0, $1) }) else { return nil }
+            guard let strings = HDF5File.strings(type: type, space: space, count: max(n, 1), read: { dkl_p_H5Aread()(a, $0, $1) }) else { return nil }
             return scalar || n == 1 ? .string(strings[0]) : JSON(strings)
         default:
             return nil
@@ -232,56 +255,56 @@ public final class HDF5Dataset: ArraySource {
         self.name = "\(file.path):\(path)"
         id = dkl_h5dopen(file.id, path)
         if id < 0 { throw DKLError.data("cannot open dataset '\(path)'", file: file.path) }
-        let type = H5Dget_type(id)
-        let cls = H5Tget_class(type)
-        let elementBytes = Int(H5Tget_size(type))
-        H5Tclose(type)
+        let type = dkl_p_H5Dget_type()(id)
+        let cls = dkl_p_H5Tget_class()(type)
+        let elementBytes = Int(dkl_p_H5Tget_size()(type))
+        dkl_p_H5Tclose()(type)
         guard cls == H5T_INTEGER || cls == H5T_FLOAT else {
-            H5Dclose(id)
+            dkl_p_H5Dclose()(id)
             throw DKLError.data("dataset '\(path)' is not numeric (integer or float)", file: file.path)
         }
-        let space = H5Dget_space(id)
-        defer { H5Sclose(space) }
-        let rank = Int(H5Sget_simple_extent_ndims(space))
+        let space = dkl_p_H5Dget_space()(id)
+        defer { dkl_p_H5Sclose()(space) }
+        let rank = Int(dkl_p_H5Sget_simple_extent_ndims()(space))
         guard (0...32).contains(rank) else {
-            H5Dclose(id)
+            dkl_p_H5Dclose()(id)
             throw DKLError.data("dataset '\(path)' has rank \(rank)", file: file.path)
         }
         var dims = [hsize_t](repeating: 0, count: max(rank, 1))
-        H5Sget_simple_extent_dims(space, &dims, nil)
+        dkl_p_H5Sget_simple_extent_dims()(space, &dims, nil)
         // The declared shape against what the file stores, before anything is read.
-        let plist = H5Dget_create_plist(id)
-        let contiguous = H5Pget_layout(plist) == H5D_CONTIGUOUS
-        H5Pclose(plist)
+        let plist = dkl_p_H5Dget_create_plist()(id)
+        let contiguous = dkl_p_H5Pget_layout()(plist) == H5D_CONTIGUOUS
+        dkl_p_H5Pclose()(plist)
         do {
             let declared = try ArrayShape.validate(Array(dims.prefix(rank)), elementBytes: elementBytes, file: "\(file.path):\(path)")
-            try ArrayShape.checkStorage(bytes: declared.bytes, stored: Int(clamping: H5Dget_storage_size(id)), contiguous: contiguous,
+            try ArrayShape.checkStorage(bytes: declared.bytes, stored: Int(clamping: dkl_p_H5Dget_storage_size()(id)), contiguous: contiguous,
                                         shape: declared.shape, file: "\(file.path):\(path)")
             shape = declared.shape
         } catch {
-            H5Dclose(id)
+            dkl_p_H5Dclose()(id)
             throw error
         }
-        do { attributes = try HDF5File.attributes(of: id, file: file.path) } catch { H5Dclose(id); throw error }
+        do { attributes = try HDF5File.attributes(of: id, file: file.path) } catch { dkl_p_H5Dclose()(id); throw error }
     }
 
-    deinit { H5Dclose(id) }
+    deinit { dkl_p_H5Dclose()(id) }
 
     func read(start: [Int], count: [Int], memType: hid_t, into buf: UnsafeMutableRawPointer) throws {
         try checkBlock(start: start, count: count)
         if count.contains(0) { return }
-        let fileSpace = H5Dget_space(id)
-        defer { H5Sclose(fileSpace) }
+        let fileSpace = dkl_p_H5Dget_space()(id)
+        defer { dkl_p_H5Sclose()(fileSpace) }
         var st = start.map { hsize_t($0) }
         var ct = count.map { hsize_t($0) }
         var status: herr_t
         if shape.isEmpty {
-            status = H5Dread(id, memType, dkl_h5s_all(), dkl_h5s_all(), dkl_h5p_default(), buf)
+            status = dkl_p_H5Dread()(id, memType, dkl_h5s_all(), dkl_h5s_all(), dkl_h5p_default(), buf)
         } else {
             _ = dkl_h5s_select_set_hyperslab(fileSpace, &st, &ct)
-            let memSpace = H5Screate_simple(Int32(count.count), &ct, nil)
-            defer { H5Sclose(memSpace) }
-            status = H5Dread(id, memType, memSpace, fileSpace, dkl_h5p_default(), buf)
+            let memSpace = dkl_p_H5Screate_simple()(Int32(count.count), &ct, nil)
+            defer { dkl_p_H5Sclose()(memSpace) }
+            status = dkl_p_H5Dread()(id, memType, memSpace, fileSpace, dkl_h5p_default(), buf)
         }
         if status < 0 { throw DKLError.data("cannot read block \(start)+\(count) (damaged file or missing filter?)", file: name) }
     }

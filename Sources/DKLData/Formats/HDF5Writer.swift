@@ -18,14 +18,14 @@ public final class HDF5Writer {
     public static let compressAbove = 1 << 16
 
     public init(path: String) throws {
-        HDF5File.setUp()
+        try locating(file: path) { try HDF5File.setUp() }
         self.path = path
         (tempPath, target) = try AtomicFile.temporaryPath(for: path)
-        id = H5Fcreate(tempPath, dkl_h5f_acc_excl(), dkl_h5p_default(), dkl_h5p_default())
+        id = dkl_p_H5Fcreate()(tempPath, dkl_h5f_acc_excl(), dkl_h5p_default(), dkl_h5p_default())
         if id < 0 { throw HDF5Writer.failure("cannot create the HDF5 file", path: path) }
         Interrupts.register(tempPath: tempPath)
-        lcpl = H5Pcreate(dkl_h5p_link_create())
-        H5Pset_create_intermediate_group(lcpl, 1)
+        lcpl = dkl_p_H5Pcreate()(dkl_h5p_link_create())
+        dkl_p_H5Pset_create_intermediate_group()(lcpl, 1)
     }
 
     deinit { abort() }
@@ -38,8 +38,8 @@ public final class HDF5Writer {
             throw DKLError.data("internal: shape \(shape) does not hold \(values.count) values", file: path)
         }
         let ds = try create(dataset, shape: shape, like: values, compress: compress)
-        defer { H5Dclose(ds) }
-        let status = values.withBytes { H5Dwrite(ds, HDF5Writer.types(values).memory, dkl_h5s_all(), dkl_h5s_all(), dkl_h5p_default(), $0.baseAddress) }
+        defer { dkl_p_H5Dclose()(ds) }
+        let status = values.withBytes { dkl_p_H5Dwrite()(ds, HDF5Writer.types(values).memory, dkl_h5s_all(), dkl_h5s_all(), dkl_h5p_default(), $0.baseAddress) }
         if status < 0 { throw failure("cannot write dataset '\(dataset)'") }
     }
 
@@ -59,17 +59,17 @@ public final class HDF5Writer {
     func create(_ dataset: String, shape: [Int], like values: ArrayValues, compress: Bool) throws -> hid_t {
         let (fileType, _, size) = HDF5Writer.types(values)
         var dims = shape.map { hsize_t($0) }
-        let space = shape.isEmpty ? H5Screate(H5S_SCALAR) : H5Screate_simple(Int32(shape.count), &dims, nil)
-        defer { H5Sclose(space) }
-        let dcpl = H5Pcreate(dkl_h5p_dataset_create())
-        defer { H5Pclose(dcpl) }
-        H5Pset_obj_track_times(dcpl, false)   // no timestamps: the same data gives the same bytes
+        let space = shape.isEmpty ? dkl_p_H5Screate()(H5S_SCALAR) : dkl_p_H5Screate_simple()(Int32(shape.count), &dims, nil)
+        defer { dkl_p_H5Sclose()(space) }
+        let dcpl = dkl_p_H5Pcreate()(dkl_h5p_dataset_create())
+        defer { dkl_p_H5Pclose()(dcpl) }
+        dkl_p_H5Pset_obj_track_times()(dcpl, false)   // no timestamps: the same data gives the same bytes
         try group(PathName.directory(dataset))
         if compress, !shape.isEmpty, shape.reduce(1, *) * size >= HDF5Writer.compressAbove {
             var chunk = HDF5Writer.chunkShape(shape, itemSize: size).map { hsize_t($0) }
-            H5Pset_chunk(dcpl, Int32(shape.count), &chunk)
-            H5Pset_shuffle(dcpl)
-            H5Pset_deflate(dcpl, 4)
+            dkl_p_H5Pset_chunk()(dcpl, Int32(shape.count), &chunk)
+            dkl_p_H5Pset_shuffle()(dcpl)
+            dkl_p_H5Pset_deflate()(dcpl, 4)
         }
         let ds = dkl_h5dcreate(id, dataset, fileType, space, lcpl, dcpl)
         if ds < 0 { throw failure("cannot create dataset '\(dataset)' (does it exist already?)") }
@@ -101,14 +101,14 @@ public final class HDF5Writer {
             }
             let rows = values.count / row
             guard rows > 0 else { return }
-            let fileSpace = H5Dget_space(ds)
-            defer { H5Sclose(fileSpace) }
+            let fileSpace = dkl_p_H5Dget_space()(ds)
+            defer { dkl_p_H5Sclose()(fileSpace) }
             var start = [hsize_t(written)] + shape.dropFirst().map { _ in hsize_t(0) }
             var count = [hsize_t(rows)] + shape.dropFirst().map { hsize_t($0) }
-            H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, &start, nil, &count, nil)
-            let memSpace = H5Screate_simple(Int32(count.count), &count, nil)
-            defer { H5Sclose(memSpace) }
-            let status = values.withBytes { H5Dwrite(ds, memoryType, memSpace, fileSpace, dkl_h5p_default(), $0.baseAddress) }
+            dkl_p_H5Sselect_hyperslab()(fileSpace, H5S_SELECT_SET, &start, nil, &count, nil)
+            let memSpace = dkl_p_H5Screate_simple()(Int32(count.count), &count, nil)
+            defer { dkl_p_H5Sclose()(memSpace) }
+            let status = values.withBytes { dkl_p_H5Dwrite()(ds, memoryType, memSpace, fileSpace, dkl_h5p_default(), $0.baseAddress) }
             if status < 0 { throw writer.failure("cannot write dataset '\(name)'") }
             written += rows
         }
@@ -116,7 +116,7 @@ public final class HDF5Writer {
         func close() {
             guard open else { return }
             open = false
-            H5Dclose(ds)
+            dkl_p_H5Dclose()(ds)
         }
     }
 
@@ -147,12 +147,12 @@ public final class HDF5Writer {
     public func group(_ path: String) throws {
         if path.isEmpty || path == "/" || dkl_h5_object_kind(id, path) == 0 { return }
         try group(PathName.directory(path))
-        let gcpl = H5Pcreate(dkl_h5p_group_create())
-        defer { H5Pclose(gcpl) }
-        H5Pset_obj_track_times(gcpl, false)
+        let gcpl = dkl_p_H5Pcreate()(dkl_h5p_group_create())
+        defer { dkl_p_H5Pclose()(gcpl) }
+        dkl_p_H5Pset_obj_track_times()(gcpl, false)
         let g = dkl_h5gcreate(id, path, lcpl, gcpl)
         if g < 0 { throw failure("cannot create group '\(path)'") }
-        H5Gclose(g)
+        dkl_p_H5Gclose()(g)
     }
 
     /// Sets an attribute on the object at `objectPath` from a JSON number, string,
@@ -160,8 +160,8 @@ public final class HDF5Writer {
     public func setAttribute(_ objectPath: String, _ name: String, _ value: JSON) throws {
         let obj = dkl_h5oopen(id, objectPath)
         if obj < 0 { throw DKLError.data("no object '\(objectPath)' for attribute '\(name)'", file: path) }
-        defer { H5Oclose(obj) }
-        if H5Aexists(obj, name) > 0 { H5Adelete(obj, name) }
+        defer { dkl_p_H5Oclose()(obj) }
+        if dkl_p_H5Aexists()(obj, name) > 0 { dkl_p_H5Adelete()(obj, name) }
         switch value {
         case let .number(d): try numbers(obj, name, [d], scalar: true)
         case let .bool(b): try numbers(obj, name, [b ? 1 : 0], scalar: true)
@@ -176,13 +176,13 @@ public final class HDF5Writer {
 
     func numbers(_ obj: hid_t, _ name: String, _ v: [Double], scalar: Bool) throws {
         var n = hsize_t(v.count)
-        let space = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nil)
-        defer { H5Sclose(space) }
+        let space = scalar ? dkl_p_H5Screate()(H5S_SCALAR) : dkl_p_H5Screate_simple()(1, &n, nil)
+        defer { dkl_p_H5Sclose()(space) }
         let a = dkl_h5acreate(obj, name, dkl_h5t_ieee_f64le(), space)
         if a < 0 { throw failure("cannot create attribute '\(name)'") }
-        defer { H5Aclose(a) }
+        defer { dkl_p_H5Aclose()(a) }
         var vv = v
-        if H5Awrite(a, dkl_h5t_native_double(), &vv) < 0 { throw failure("cannot write attribute '\(name)'") }
+        if dkl_p_H5Awrite()(a, dkl_h5t_native_double(), &vv) < 0 { throw failure("cannot write attribute '\(name)'") }
     }
 
     /// Fixed-length UTF-8 strings (the longest sets the size): they are stored in the
@@ -190,20 +190,20 @@ public final class HDF5Writer {
     func strings(_ obj: hid_t, _ name: String, _ v: [String], scalar: Bool) throws {
         let utf8 = v.map { Array($0.utf8) }
         let size = max(1, utf8.map(\.count).max() ?? 1)
-        let type = H5Tcopy(dkl_h5t_c_s1())
-        defer { H5Tclose(type) }
-        H5Tset_size(type, size)
-        H5Tset_strpad(type, H5T_STR_NULLPAD)
-        H5Tset_cset(type, H5T_CSET_UTF8)
+        let type = dkl_p_H5Tcopy()(dkl_h5t_c_s1())
+        defer { dkl_p_H5Tclose()(type) }
+        dkl_p_H5Tset_size()(type, size)
+        dkl_p_H5Tset_strpad()(type, H5T_STR_NULLPAD)
+        dkl_p_H5Tset_cset()(type, H5T_CSET_UTF8)
         var n = hsize_t(v.count)
-        let space = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nil)
-        defer { H5Sclose(space) }
+        let space = scalar ? dkl_p_H5Screate()(H5S_SCALAR) : dkl_p_H5Screate_simple()(1, &n, nil)
+        defer { dkl_p_H5Sclose()(space) }
         let a = dkl_h5acreate(obj, name, type, space)
         if a < 0 { throw failure("cannot create attribute '\(name)'") }
-        defer { H5Aclose(a) }
+        defer { dkl_p_H5Aclose()(a) }
         var buf = [UInt8](repeating: 0, count: size * v.count)
         for (i, s) in utf8.enumerated() { buf.replaceSubrange((i * size)..<(i * size + s.count), with: s) }
-        if H5Awrite(a, type, &buf) < 0 { throw failure("cannot write attribute '\(name)'") }
+        if dkl_p_H5Awrite()(a, type, &buf) < 0 { throw failure("cannot write attribute '\(name)'") }
     }
 
     /// Closes the file and renames it into place.
@@ -215,8 +215,8 @@ public final class HDF5Writer {
         }
         openRows.forEach { $0.close() }
         closed = true
-        H5Pclose(lcpl)
-        let status = H5Fclose(id)
+        dkl_p_H5Pclose()(lcpl)
+        let status = dkl_p_H5Fclose()(id)
         if status < 0 {
             unlink(tempPath)
             Interrupts.unregister(tempPath: tempPath)
@@ -245,8 +245,8 @@ public final class HDF5Writer {
         guard !closed else { return }
         openRows.forEach { $0.close() }
         closed = true
-        H5Pclose(lcpl)
-        H5Fclose(id)
+        dkl_p_H5Pclose()(lcpl)
+        dkl_p_H5Fclose()(id)
         unlink(tempPath)
         Interrupts.unregister(tempPath: tempPath)
     }
