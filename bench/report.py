@@ -354,12 +354,11 @@ runs (hyperfine), on 2 threads and on 1. ESS is the smallest bulk ESS over the s
 Per iteration the toolkit is several times faster at both sizes (the time columns): gpax's
 start-up and compilation weigh most at n = 50; at n = 200 an iteration is some ten
 gradients, each a Cholesky factorization and an inverse of a 200×200 matrix (O(n³), run by
-OpenBLAS), which leave less to gain per iteration. The rest of the gap is mixing: with the default diagonal metric its smallest bulk ESS
-is below gpax's from as many draws. A dense metric (`--metric dense`) follows the ridge
+OpenBLAS), which leave less to gain per iteration. The rest of the gap is mixing: with the
+default diagonal metric its smallest bulk ESS is below gpax's from as many draws. A dense metric (`--metric dense`) follows the ridge
 along which the decay's amplitude, length and offset trade off with the GP in fewer, longer
-steps (more ESS from fewer gradients); it is not the default because, learnt from a
-warm-up of 1,000 iterations, it thins the heavy tail of a lengthscale's posterior (see
-dkl-fit(1)).
+steps (more ESS from fewer gradients); it is not the default because it is learnt from
+the warm-up's draws, which must have seen the posterior's tails (see dkl-fit(1)).
 """
 
 

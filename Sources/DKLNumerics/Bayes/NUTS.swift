@@ -8,8 +8,8 @@ import DKLCore
 /// windows, and a last stretch (10%) for the step size alone. A dense metric follows a
 /// ridge (a structured GP's mean parameters trading off against each other and the
 /// kernel's) in fewer steps, and against the O(n³) density a d×d metric costs nothing; but
-/// it is learnt from the same warm-up draws, and on heavy-tailed posteriors a short warm-up
-/// leaves it fitted to the bulk: the diagonal one is the default, as in Stan and NumPyro.
+/// it is learnt from the warm-up's draws, which must have seen the posterior's tails: the
+/// diagonal one is the default, as in Stan and NumPyro.
 public struct NUTS: Sendable {
     /// log density of the unconstrained position and its gradient (may be −∞ or NaN where
     /// the model is not defined: such a point is a divergence).
