@@ -61,6 +61,26 @@ final class DklFitTests: XCTestCase {
         XCTAssertEqual(a, b)
     }
 
+    /// Over one input with a Matérn kernel the likelihood is the Kalman filter's; the
+    /// MAP it reaches is the one the Cholesky factorization reaches (DKL_DENSE_LIKELIHOOD=1).
+    func testOneInputFitsAlikeByKalmanFilterAndByCholesky() throws {
+        let dir = TempDir()
+        try makeData(dir, n: 30)
+        let args = landau + ["--inputs", "alpha", "-k", "matern32", "d.ndjson"]
+        let kalman = try Tools.expect(0, "dkl-fit", args + ["-o", "a.h5"], cwd: dir.path)
+        let cholesky = try Tools.run("dkl-fit", args + ["-o", "b.h5"], cwd: dir.path, env: ["DKL_DENSE_LIKELIHOOD": "1"])
+        XCTAssertEqual(cholesky.status, 0, cholesky.report)
+        let (a, b) = (try JSONParser.parse(kalman.out), try JSONParser.parse(cholesky.out))
+        let (pa, pb) = (try XCTUnwrap(a["parameters"]?.arrayValue), try XCTUnwrap(b["parameters"]?.arrayValue))
+        XCTAssertEqual(pa.map { $0["name"]?.stringValue }, ["A", "a0", "lengthscale", "outputscale", "noise"])
+        for (x, y) in zip(pa, pb) {
+            let (u, v) = (try XCTUnwrap(x["mean"]?.doubleValue), try XCTUnwrap(y["mean"]?.doubleValue))
+            XCTAssertEqual(u, v, accuracy: 1e-4 * max(abs(v), 1e-3), x["name"]?.stringValue ?? "")
+        }
+        let (la, lb) = (try XCTUnwrap(a["log_marginal_likelihood"]?.doubleValue), try XCTUnwrap(b["log_marginal_likelihood"]?.doubleValue))
+        XCTAssertEqual(la, lb, accuracy: 1e-6 * abs(lb))
+    }
+
     func testTheFitFileAndItsDraws() throws {
         let dir = TempDir()
         try makeData(dir, nan: 3)

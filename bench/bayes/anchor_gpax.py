@@ -1,9 +1,11 @@
 """gpax's ExactGP sampled by NUTS (the anchor of bench/bayes.sh): the structured GP of
 Tests/Fixtures/bayes (mean A·exp(−x/L) + c, a Matérn 5/2 kernel, the same priors) on the
 N points of data.ndjson, CHAINS chains of WARMUP + SAMPLES iterations from a cold start
-(imports and compilation included). Prints one JSON line: the smallest bulk ESS over the
-parameters and the divergences.
-usage: anchor_gpax.py DATA.ndjson CHAINS WARMUP SAMPLES DEVICES"""
+(imports and compilation included). Writes the draws (chain × draw per parameter) to
+DRAWS.npz and prints one JSON line: the smallest ESS over the parameters (numpyro's, of the
+raw draws) and the divergences; bench/bayes/ess.py computes the statistics both samplers are
+compared by.
+usage: anchor_gpax.py DATA.ndjson CHAINS WARMUP SAMPLES DEVICES DRAWS.npz SEED"""
 import json
 import os
 import sys
@@ -39,8 +41,9 @@ def kernel_prior():
 
 gp = gpax.ExactGP(1, kernel="Matern", mean_fn=mean_fn, mean_fn_prior=mean_fn_prior, kernel_prior=kernel_prior,
                   noise_prior_dist=dist.LogNormal(-5.0, 1.0))
-gp.fit(jax.random.PRNGKey(0), x, y, num_warmup=warmup, num_samples=samples, num_chains=chains,
+gp.fit(jax.random.PRNGKey(int(sys.argv[7])), x, y, num_warmup=warmup, num_samples=samples, num_chains=chains,
        chain_method="parallel" if chains > 1 and int(sys.argv[5]) > 1 else "sequential", progress_bar=False, print_summary=False)
 draws = gp.mcmc.get_samples(group_by_chain=True)
+np.savez(sys.argv[6], **{k: np.asarray(v) for k, v in draws.items()})
 ess = min(float(effective_sample_size(np.asarray(v))) for k, v in draws.items() if k in ("A", "L", "c", "k_length", "k_scale", "noise"))
 print(json.dumps({"min_ess": ess, "divergences": int(np.asarray(gp.mcmc.get_extra_fields()["diverging"]).sum())}))

@@ -26,6 +26,8 @@ public struct StructuredGP: Sendable {
     public let inputNames: [String]
     /// The parameters that are not fixed, in order: the sampler's coordinates.
     public let free: [Int]
+    /// At one input with a Matérn kernel, the likelihood's O(n) Kalman filter (exact).
+    let stateSpace: MaternStateSpace?
 
     /// The default priors, scaled to the data (sd of y, range of each input): lengthscale
     /// lognormal(log(range/3), 1), outputscale lognormal(log(sd²), 1.5), noise variance
@@ -92,7 +94,15 @@ public struct StructuredGP: Sendable {
         }
         parameters = list
         free = list.indices.filter { list[$0].prior.support != .point }
+        stateSpace = x.cols == 1 && !StructuredGP.denseOnly ? kernel.flatMap { MaternStateSpace(kernel: $0, inputs: x.data) } : nil
     }
+
+    /// Set (DKL_DENSE_LIKELIHOOD=1 in the environment) to evaluate every likelihood by the
+    /// Cholesky factorization: for comparisons of the two paths.
+    static let denseOnly = ProcessInfo.processInfo.environment["DKL_DENSE_LIKELIHOOD"] == "1"
+
+    /// Whether the likelihood is evaluated by the Kalman filter (one input, a Matérn kernel).
+    public var usesStateSpace: Bool { stateSpace != nil }
 
     /// The free parameters' starting point in unconstrained coordinates: each prior's centre.
     public var start: [Double] { free.map { parameters[$0].prior.unconstrain(parameters[$0].prior.centre) } }
@@ -142,7 +152,19 @@ public struct StructuredGP: Sendable {
         var grad = [Double](repeating: 0, count: parameters.count)
         let value: Double
         let weights: [Double]
-        if let kernel {
+        if let stateSpace {
+            let result = try stateSpace.evaluate(residuals: r, lengthscale: s.lengthscales[0], outputscale: s.outputscale, noise: s.noise)
+            value = result.logLikelihood
+            for (i, p) in parameters.enumerated() {
+                switch p.role {
+                case .lengthscale: grad[i] = result.gradient.lengthscale
+                case .outputscale: grad[i] = result.gradient.outputscale
+                case .noise: grad[i] = result.gradient.noise
+                case .mean: break
+                }
+            }
+            weights = result.alpha
+        } else if let kernel {
             let result = try MarginalLikelihood.evaluate(inputs: x, targets: r, kernel: kernel,
                                                          parameters: GPParameters(lengthscales: s.lengthscales, outputscale: s.outputscale, noise: s.noise),
                                                          needsInputGradient: false)
