@@ -437,11 +437,11 @@ def startup_table():
         if "p10_ms" not in r:
             continue
         lines.append(f"| {r['what']} | {r['median_ms']:.2f} | {r['p10_ms']:.2f}–{r['p90_ms']:.2f} | {r['median_ms'] - floor:.2f} | {r['max_rss_kb'] / 1024:.1f} |")
-    verdicts = []
-    for build in ("installed", "build tree"):
-        v = max(by[f"{t} --version ({build})"]["median_ms"] for t in ("dkl-cat", "ferrosim"))
-        verdicts.append(f"{build}: {v:.2f} ms, " + ("met" if v <= 5 else "**NOT met**"))
-    text = "\n".join(lines) + "\n\nTarget: a tool's `--version` in at most 5 ms: " + "; ".join(verdicts) + "."
+    installed = max(by[f"{t} --version (installed)"]["median_ms"] for t in ("dkl-cat", "ferrosim"))
+    tree = max(by[f"{t} --version (build tree)"]["median_ms"] for t in ("dkl-cat", "ferrosim"))
+    text = ("\n".join(lines) + f"\n\nTarget: a tool's `--version` in at most 5 ms, as installed: {installed:.2f} ms, "
+            + ("met" if installed <= 5 else "**NOT met**") + f". From the build tree it takes {tree:.2f} ms: the dynamic loader "
+            "maps Swift's runtime and Foundation libraries there, which the installed tools carry inside.")
     orig = next((r for r in rows if r["what"].startswith("original FerroSim")), None)
     one = by["ferrosim, one 20×20 history (installed)"]["median_ms"]
     if orig:
