@@ -64,3 +64,4 @@ for _ in range(3):
 print(statistics.median(ts))")
   echo "{\"what\": \"scaling\", \"n\": $n, \"seconds\": $s}" >> "$jsonl"; tail -n 1 "$jsonl" >&2
 done
+/usr/bin/python3 bench/report.py --section ferrosim > /dev/null
