@@ -10,6 +10,7 @@ bin=${1:-.build/release}
 ./bench/bayes.sh "$bin"
 [ -z "${DKL_PY_GPAX:-}" ] || ./bench/bayes-gpax.sh "$bin"
 ./bench/startup.sh "$bin"
+./bench/explore-scaling.sh "$bin"
 ./bench/dkl.sh
 ./bench/pipeline.sh "$bin"
 ./bench/ferrosim.sh "$bin"
