@@ -34,3 +34,4 @@ for item in $plan; do
     run "$DKL_PY_TORCH" "$shared/bench/anchor_dkl.py" run --anchor gpytorch --mode static --n "$n" --seed "$s" --data "$shared/bench/data"
   fi
 done
+/usr/bin/python3 bench/report.py --section dkl > /dev/null

@@ -13,6 +13,19 @@ jsonl=bench/out/vae.jsonl
 : > "$jsonl"
 epochs=${VAE_EPOCHS:-$([ "${FULL:-0}" = 1 ] && echo 100 || echo 30)}
 runs=${VAE_RUNS:-$([ "${FULL:-0}" = 1 ] && echo 5 || echo 3)}
+# The machine's single-precision matrix-product rate: sgemm of 2,048×2,048 matrices on 2
+# threads (numpy over OpenBLAS), the most the cores give to a product of any shape.
+OPENBLAS_NUM_THREADS=2 /usr/bin/python3 - >> "$jsonl" <<'PYEOF'
+import json, time, statistics
+import numpy as np
+rng = np.random.default_rng(0)
+a, b = rng.standard_normal((2048, 2048), dtype=np.float32), rng.standard_normal((2048, 2048), dtype=np.float32)
+for _ in range(3): a @ b
+rates = []
+for _ in range(7):
+    t0 = time.perf_counter(); a @ b; rates.append(2 * 2048 ** 3 / (time.perf_counter() - t0) / 1e9)
+print(json.dumps({"what": "sgemm", "gflops": statistics.median(rates), "n": 2048}))
+PYEOF
 "$bin/dkl-synth" trajectories -n 7500 --seed 0 -q -o "$out/traj.dkl"
 "$bin/dkl-cat" --export "$out/traj.npy" --field field "$out/traj.dkl"
 r=1
@@ -33,3 +46,4 @@ import json, sys; r = json.load(sys.stdin); r['what'] = 'pytorch'; r['run'] = $r
   fi
   r=$((r + 1))
 done
+/usr/bin/python3 bench/report.py --section vae > /dev/null
