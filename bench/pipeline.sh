@@ -58,3 +58,4 @@ rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$out/time1024.log")
 secs=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$out/time1024.log")
 count=$("$bin/dkl-cat" --count "$out/pred1024.dkl")
 emit "{\"what\": \"memory\", \"patches\": $count, \"peak_rss_mb\": $((rss / 1024)), \"wall\": \"$secs\"}"
+/usr/bin/python3 bench/report.py --section pipeline > /dev/null

@@ -175,7 +175,7 @@ def pipeline_table():
     if steps:
         med = statistics.median(steps)
         lines += ["", f"Top 1% found in {found} of {len(steps)} runs (target: at least 3 of 5). Median seconds per step {med:.3f}"
-                  + (f", {med / g['step_s_median']:.3f}× GPyTorch's {g['step_s_median']:.2f} s in the same invocation (target: at most 0.1×)." if g and g.get("step_s_median") else ".")]
+                  + (f", {med / g['step_s_median']:.3f}× GPyTorch's {g['step_s_median']:.2f} s in the same invocation (target: at most 0.07×: " + ("met" if med / g['step_s_median'] <= 0.07 else "**NOT met**") + ")." if g and g.get("step_s_median") else ".")]
     m = next((r for r in rs if r["what"] == "memory"), None)
     if m:
         lines += ["", f"Memory: `dkl-patches | dkl-predict` over the {m['patches']:,} patches of a 1024×1024 image with the N=500 model "
@@ -234,6 +234,16 @@ vectorized numpy version written from the same algorithm, and `ferrosim`; all th
 on Σ|curl| to 1e-9.
 
 {ferrosim_table()}
+"""
+
+
+PIPELINE_HEADING = "## The DKL tools on the same data (`bench/pipeline.sh`)"
+
+
+def pipeline_section():
+    return f"""{PIPELINE_HEADING}
+
+{pipeline_table()}
 """
 
 
@@ -590,7 +600,7 @@ step's seconds from the trace (the first step's point is number N + 1), 2 thread
 """
 
 
-SECTIONS = {"formats": (FORMATS_HEADING, formats_section), "instrument": (INSTRUMENT_HEADING, instrument_section), "bayes": (BAYES_HEADING, bayes_section), "gpax": (GPAX_HEADING, gpax_section), "startup": (STARTUP_HEADING, startup_section), "ferrosim": (FERROSIM_HEADING, ferrosim_section), "explore-scaling": (SCALING_HEADING, scaling_section), "dkl": (DKL_HEADING, dkl_section), "vae": (VAE_HEADING, vae_section)}
+SECTIONS = {"formats": (FORMATS_HEADING, formats_section), "instrument": (INSTRUMENT_HEADING, instrument_section), "bayes": (BAYES_HEADING, bayes_section), "gpax": (GPAX_HEADING, gpax_section), "startup": (STARTUP_HEADING, startup_section), "ferrosim": (FERROSIM_HEADING, ferrosim_section), "explore-scaling": (SCALING_HEADING, scaling_section), "dkl": (DKL_HEADING, dkl_section), "vae": (VAE_HEADING, vae_section), "pipeline": (PIPELINE_HEADING, pipeline_section)}
 
 if sys.argv[1:2] == ["--section"] and len(sys.argv) == 3 and sys.argv[2] in SECTIONS:
     # Only this section, spliced into the RESULTS.md there is (its other sections kept as they are).
@@ -626,10 +636,7 @@ page cache.
 {stream_table()}
 
 {dkl_section()}
-## The DKL tools on the same data (`bench/pipeline.sh`)
-
-{pipeline_table()}
-
+{pipeline_section()}
 {vae_section()}
 
 {ferrosim_section()}
