@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "CPlatform"),
 
         .target(name: "DKLCore"),
-        .target(name: "DKLNumerics", dependencies: ["DKLCore", "COpenBLAS"]),
+        .target(name: "DKLNumerics", dependencies: ["DKLCore", "COpenBLAS", "CPlatform"]),   // CPlatform: the vector kernels
         .target(name: "DKLData", dependencies: ["DKLCore", "CHDF5", "CPlatform"]),   // CPlatform: mallopt, pipe2, closefrom
         .target(name: "DKLImaging", dependencies: ["DKLCore", "DKLData"]),
         .target(name: "DeepKernel", dependencies: ["DKLCore", "DKLNumerics", "DKLData", "DKLImaging"]),

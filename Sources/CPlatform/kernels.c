@@ -53,6 +53,31 @@ void dkl_adam_f32(float *p, float *m, float *v, const float *g0, const float *g1
     }
 }
 
+typedef double d8 __attribute__((ext_vector_type(8), aligned(8)));
+
+static inline __attribute__((always_inline)) void adam8(d8 *p, d8 *m, d8 *v, const d8 *gp, double b1, double b2, double eps, double lrc, double rc2, double decay) {
+    const d8 g = *gp;
+    d8 mi = b1 * *m + (1 - b1) * g;
+    d8 vi = b2 * *v + (1 - b2) * g * g;
+    *m = mi;
+    *v = vi;
+    *p = *p - (decay * *p + lrc * mi / (__builtin_elementwise_sqrt(vi) * rc2 + eps));
+}
+
+CLONES
+void dkl_adam_f64(double *p, double *m, double *v, const double *g, long n,
+                  double b1, double b2, double eps, double lrc, double rc2, double decay) {
+    long i = 0;
+    for (; i + 8 <= n; i += 8) adam8((d8 *)(p + i), (d8 *)(m + i), (d8 *)(v + i), (const d8 *)(g + i), b1, b2, eps, lrc, rc2, decay);
+    if (i < n) {
+        size_t rest = (size_t)(n - i) * sizeof(double);
+        d8 pp = 0, mm = 0, vv = 0, gg = 0;
+        memcpy(&pp, p + i, rest); memcpy(&mm, m + i, rest); memcpy(&vv, v + i, rest); memcpy(&gg, g + i, rest);
+        adam8(&pp, &mm, &vv, &gg, b1, b2, eps, lrc, rc2, decay);
+        memcpy(p + i, &pp, rest); memcpy(m + i, &mm, rest); memcpy(v + i, &vv, rest);
+    }
+}
+
 static inline __attribute__((always_inline)) void tanh16(f16 *xp) {
     const f16 x = *xp;
     const i16 sign = (i16)x & (int)0x80000000;

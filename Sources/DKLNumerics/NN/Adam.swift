@@ -1,3 +1,4 @@
+import CPlatform
 import Foundation
 import DKLCore
 
@@ -39,32 +40,10 @@ public struct Adam: Sendable {
                 m[k].withUnsafeMutableBufferPointer { mk in
                     v[k].withUnsafeMutableBufferPointer { vk in
                         grads[k].data.withUnsafeBufferPointer { g in
-                            // Four at a time; the last few padded into one more group, so every
-                            // parameter goes through the same arithmetic.
-                            func step(_ pv: inout SIMD4<Double>, _ mv: inout SIMD4<Double>, _ vv: inout SIMD4<Double>, _ gv: SIMD4<Double>) {
-                                mv = b1 * mv + (1 - b1) * gv
-                                vv = b2 * vv + (1 - b2) * gv * gv
-                                pv -= decay * pv + lrc * mv / (FastMath.sqrt4(vv) * rc2 + eps)
-                            }
-                            let (pp, mp, vp, gp) = (UnsafeMutableRawPointer(p.baseAddress!), UnsafeMutableRawPointer(mk.baseAddress!),
-                                                    UnsafeMutableRawPointer(vk.baseAddress!), UnsafeRawPointer(g.baseAddress!))
-                            let whole = p.count / 4 * 4
-                            for i in stride(from: 0, to: whole, by: 4) {
-                                let o = i * 8
-                                var pv = pp.loadUnaligned(fromByteOffset: o, as: SIMD4<Double>.self)
-                                var mv = mp.loadUnaligned(fromByteOffset: o, as: SIMD4<Double>.self)
-                                var vv = vp.loadUnaligned(fromByteOffset: o, as: SIMD4<Double>.self)
-                                step(&pv, &mv, &vv, gp.loadUnaligned(fromByteOffset: o, as: SIMD4<Double>.self))
-                                pp.storeBytes(of: pv, toByteOffset: o, as: SIMD4<Double>.self)
-                                mp.storeBytes(of: mv, toByteOffset: o, as: SIMD4<Double>.self)
-                                vp.storeBytes(of: vv, toByteOffset: o, as: SIMD4<Double>.self)
-                            }
-                            if whole < p.count {
-                                var (pv, mv, vv, gv) = (SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>())
-                                for t in 0..<(p.count - whole) { pv[t] = p[whole + t]; mv[t] = mk[whole + t]; vv[t] = vk[whole + t]; gv[t] = g[whole + t] }
-                                step(&pv, &mv, &vv, gv)
-                                for t in 0..<(p.count - whole) { p[whole + t] = pv[t]; mk[whole + t] = mv[t]; vk[whole + t] = vv[t] }
-                            }
+                            // Sources/CPlatform/kernels.c: eight at a time in the machine's widest
+                            // vectors, the same operations in the same order on every machine.
+                            guard p.count > 0 else { return }
+                            dkl_adam_f64(p.baseAddress!, mk.baseAddress!, vk.baseAddress!, g.baseAddress!, p.count, b1, b2, eps, lrc, rc2, decay)
                         }
                     }
                 }
