@@ -78,6 +78,75 @@ void dkl_adam_f64(double *p, double *m, double *v, const double *g, long n,
     }
 }
 
+typedef long l8 __attribute__((ext_vector_type(8), aligned(8)));
+#define SELECT8(mask, yes, no) ((d8)(((l8)(yes) & (mask)) | ((l8)(no) & ~(mask))))
+
+// FastMath.exp4 (Sources/DKLNumerics/Linalg/FastMath.swift), eight lanes: the same constants
+// and operations in the same order, so the same bits.
+static inline __attribute__((always_inline)) void exp8(const d8 *xp, d8 *out) {
+    const d8 x = *xp;
+    const l8 below = x < -708.0;
+    const d8 xc = SELECT8(below, (d8)(-708.0), x);
+    const d8 t = xc * 1.4426950408889634 + 6755399441055744.0;
+    const d8 k = t - 6755399441055744.0;
+    const d8 r = (xc - k * 0.6931471803691238) - k * 1.9082149292705877e-10;
+    const d8 r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+    const d8 p01 = 1 + r;
+    const d8 p23 = 0.5 + r * 0.16666666666666666;
+    const d8 p45 = 0.041666666666666664 + r * 0.008333333333333333;
+    const d8 p67 = 0.001388888888888889 + r * 0.0001984126984126984;
+    const d8 p89 = 2.48015873015873e-05 + r * 2.7557319223985893e-06;
+    const d8 p1011 = 2.755731922398589e-07 + r * 2.505210838544172e-08;
+    const d8 p1213 = 2.08767569878681e-09 + r * 1.6059043836821613e-10;
+    const d8 q0 = p01 + r2 * p23, q1 = p45 + r2 * p67, q2 = p89 + r2 * p1011;
+    const d8 p = (q0 + r4 * q1) + r8 * (q2 + r4 * p1213);
+    const d8 scale = (d8)((((l8)t) + 1023) << 52);
+    *out = SELECT8(below, (d8)(0.0), p * scale);
+}
+
+// Kernel.values (Sources/DKLNumerics/GP/Kernel.swift) at eight squared distances.
+static inline __attribute__((always_inline)) void kernel8(int kind, const d8 *r2p, double s, d8 *kp, d8 *dkp) {
+    const d8 r2 = *r2p;
+    d8 k, dk;
+    if (kind == 0) {            // RBF
+        const d8 a = -0.5 * r2;
+        exp8(&a, &k);
+        dk = 0 - k;   // Swift's SIMD negation is 0 − x: +0 where k underflows
+    } else if (kind == 1) {     // Matérn 1/2
+        const d8 r = __builtin_elementwise_sqrt(r2), a = 0 - r;
+        exp8(&a, &k);
+        dk = SELECT8(r == 0.0, (d8)(0.0), (0 - k) / r);
+    } else if (kind == 2) {     // Matérn 3/2
+        const d8 r = __builtin_elementwise_sqrt(3 * r2), a = 0 - r;
+        d8 e;
+        exp8(&a, &e);
+        k = (1 + r) * e;
+        dk = -3 * e;
+    } else {                    // Matérn 5/2
+        const d8 r = __builtin_elementwise_sqrt(5 * r2), a = 0 - r;
+        d8 e;
+        exp8(&a, &e);
+        k = (1 + r + r * r / 3) * e;
+        dk = -(5.0 / 3) * (1 + r) * e;
+    }
+    *kp = k * s;
+    if (dkp) *dkp = dk;
+}
+
+CLONES
+void dkl_kernel_fill(int kind, const double *r2, long n, double s, double *k, double *dk) {
+    long i = 0;
+    for (; i + 8 <= n; i += 8) kernel8(kind, (const d8 *)(r2 + i), s, (d8 *)(k + i), dk ? (d8 *)(dk + i) : 0);
+    if (i < n) {
+        size_t rest = (size_t)(n - i) * sizeof(double);
+        d8 rr = 0, kk, dd;
+        memcpy(&rr, r2 + i, rest);
+        kernel8(kind, &rr, s, &kk, &dd);
+        memcpy(k + i, &kk, rest);
+        if (dk) memcpy(dk + i, &dd, rest);
+    }
+}
+
 static inline __attribute__((always_inline)) void tanh16(f16 *xp) {
     const f16 x = *xp;
     const i16 sign = (i16)x & (int)0x80000000;

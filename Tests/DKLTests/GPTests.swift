@@ -6,6 +6,28 @@ import XCTest
 /// The exact GP against scikit-learn (Tests/Fixtures/gp/make_gp_reference.py), kernel
 /// contracts, sanity limits and the O(n²) update.
 final class GPTests: XCTestCase {
+    /// The kernels' C loop (eight lanes, compiled per vector width) gives the bits of the
+    /// Swift reference `Kernel.values` (four lanes), at 0, tiny, ordinary, large and
+    /// underflowing distances, for a run that ends in a partial group of eight.
+    func testTheKernelsVectorLoopIsTheReference() {
+        var rng = Xoshiro(seed: 5)
+        var r2 = [0.0, 1e-300, 1e-12, 0.25, 1, 2e4, 3e5, 1e9]
+        r2 += (0..<29).map { _ in -log(rng.uniform()) * 3 }
+        for kernel in Kernel.allCases {
+            var k = [Double](repeating: .nan, count: r2.count), dk = k
+            kernel.fill(r2: r2, count: r2.count, scale: 1.7, k: &k, dk: &dk)
+            for start in stride(from: 0, to: r2.count, by: 4) {
+                var v = SIMD4<Double>(repeating: 0)
+                for t in 0..<min(4, r2.count - start) { v[t] = r2[start + t] }
+                let want = kernel.values(v)
+                for t in 0..<min(4, r2.count - start) {
+                    XCTAssertEqual(k[start + t].bitPattern, (want.k[t] * 1.7).bitPattern, "\(kernel) k at r² = \(r2[start + t])")
+                    XCTAssertEqual(dk[start + t].bitPattern, want.dk[t].bitPattern, "\(kernel) dk at r² = \(r2[start + t])")
+                }
+            }
+        }
+    }
+
     struct Reference {
         let x: Matrix, y: [Double], xs: Matrix, p: GPParameters, kernels: JSON
     }

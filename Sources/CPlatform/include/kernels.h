@@ -14,6 +14,11 @@ void dkl_adam_f32(float *p, float *m, float *v, const float *g0, const float *g1
 void dkl_adam_f64(double *p, double *m, double *v, const double *g, long n,
                   double b1, double b2, double eps, double lrc, double rc2, double decay);
 
+/// A stationary kernel at n squared scaled distances r²: k = s·k(r) and, when dk is not
+/// NULL, (1/r)·dk/dr, for kind 0 (RBF), 1, 2, 3 (Matérn 1/2, 3/2, 5/2); the operations of
+/// Kernel.values and FastMath.exp4 in their order.
+void dkl_kernel_fill(int kind, const double *r2, long n, double s, double *k, double *dk);
+
 /// tanh of n values in place: s·(1 − e)/(1 + e) with e = exp(−2|x|) from 2^k and a
 /// degree-7 Taylor polynomial on |r| ≤ ln2/2; absolute error a few 1e-8.
 void dkl_tanh_f32(float *x, long n);

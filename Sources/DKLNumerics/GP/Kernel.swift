@@ -1,3 +1,4 @@
+import CPlatform
 import Foundation
 import DKLCore
 
@@ -10,30 +11,28 @@ public enum Kernel: String, Sendable, CaseIterable {
     case rbf, matern12, matern32, matern52
 
     /// k (times `scale`) and, if `dk` is given, (1/r)·dk/dr for a run of squared distances
-    /// r², four at a time (`FastMath.exp4`; the last few are padded into one more group, so
-    /// every element goes through the same arithmetic wherever it sits in the run).
+    /// r², eight at a time in the machine's widest vectors (`dkl_kernel_fill`,
+    /// Sources/CPlatform/kernels.c: the operations of `values` and `FastMath.exp4` in their
+    /// order, so the same bits on every machine; the last few are padded into one more group).
     /// (1/r)·dk/dr is finite at r = 0 except for Matérn 1/2, where 0 is given: the kernel
     /// has a cusp there and coincident points get no input gradient.
     @inline(__always)
     public func fill(r2: UnsafePointer<Double>, count: Int, scale s: Double, k: UnsafeMutablePointer<Double>, dk: UnsafeMutablePointer<Double>?) {
-        var j = 0
-        while j + 4 <= count {
-            let (kv, dv) = values(UnsafeRawPointer(r2 + j).loadUnaligned(as: SIMD4<Double>.self))
-            UnsafeMutableRawPointer(k + j).storeBytes(of: kv * s, as: SIMD4<Double>.self)
-            if let dk { UnsafeMutableRawPointer(dk + j).storeBytes(of: dv, as: SIMD4<Double>.self) }
-            j += 4
+        guard count > 0 else { return }
+        let kind: Int32
+        switch self {
+        case .rbf: kind = 0
+        case .matern12: kind = 1
+        case .matern32: kind = 2
+        case .matern52: kind = 3
         }
-        if j < count {
-            var v = SIMD4<Double>(repeating: 0)
-            for t in 0..<(count - j) { v[t] = r2[j + t] }
-            let (kv, dv) = values(v)
-            for t in 0..<(count - j) { k[j + t] = kv[t] * s; dk?[j + t] = dv[t] }
-        }
+        dkl_kernel_fill(kind, r2, count, s, k, dk)
     }
 
-    /// k and (1/r)·dk/dr at four squared distances.
+    /// k and (1/r)·dk/dr at four squared distances: the reference `fill`'s C kernel
+    /// reproduces bit for bit (GPTests checks it).
     @inline(__always)
-    func values(_ r2: SIMD4<Double>) -> (k: SIMD4<Double>, dk: SIMD4<Double>) {
+    public func values(_ r2: SIMD4<Double>) -> (k: SIMD4<Double>, dk: SIMD4<Double>) {
         switch self {
         case .rbf:
             let k = FastMath.exp4(-0.5 * r2)
