@@ -36,11 +36,12 @@ public struct GPPosterior: Sendable {
 
     /// Mean and latent variance (add `parameters.noise` for the noisy variance) at each
     /// row of `candidates`, computed `chunk` rows at a time. `features`, when given, maps a
-    /// chunk of raw candidates (m×w) to their inputs to the kernel (m×d) first, so that the
-    /// network and the GP run chunk by chunk and no m×d matrix of features is ever whole.
+    /// range of rows of the raw candidates (m×w) to their inputs to the kernel (m×d) first,
+    /// so that the network and the GP run chunk by chunk and no m×d matrix of features is
+    /// ever whole.
     /// Chunks run side by side on the cores, each with one BLAS thread; the result does not
     /// depend on the number of threads.
-    public func predict(_ candidates: Matrix, chunk: Int? = nil, features: (@Sendable (Matrix) -> Matrix)? = nil) -> (mean: [Double], variance: [Double]) {
+    public func predict(_ candidates: Matrix, chunk: Int? = nil, features: (@Sendable (Matrix, Range<Int>) -> Matrix)? = nil) -> (mean: [Double], variance: [Double]) {
         let m = candidates.rows, n = count
         var mean = [Double](repeating: parameters.mean, count: m)
         var variance = [Double](repeating: parameters.outputscale, count: m)
@@ -50,10 +51,10 @@ public struct GPPosterior: Sendable {
         mean.withUnsafeMutableBufferPointer { meanOut in
             variance.withUnsafeMutableBufferPointer { varOut in
                 let (mo, vo) = (SharedBuffer(meanOut), SharedBuffer(varOut))
-                withoutActuallyEscaping(features ?? { $0 }) { features in
+                withoutActuallyEscaping(features ?? { $0.rows($1) }) { features in
                     Parallel.lanes(chunks) { c in
                         let start = c * rowsPerChunk, rows = min(rowsPerChunk, m - start)
-                        let block = features(candidates.rows(start..<(start + rows)))
+                        let block = features(candidates, start..<(start + rows))
                         predictChunk(block, mean: mo.base + start, variance: vo.base + start)
                     }
                 }

@@ -169,9 +169,9 @@ extension Matrix {
         let m = transA ? cols : rows, k = transA ? rows : cols
         let n = transB ? other.rows : other.cols
         precondition(k == (transB ? other.cols : other.rows), "matmul: inner sizes \(k) and \(transB ? other.cols : other.rows)")
-        var c = Matrix(rows: m, cols: n)
-        if m == 0 || n == 0 { return c }
-        if k == 0 { return c }
+        if m == 0 || n == 0 || k == 0 { return Matrix(rows: m, cols: n) }
+        // gemm with β = 0 writes every element and reads none: no zero fill first.
+        var c = Matrix.uninitialized(rows: m, cols: n)
         data.withUnsafeBufferPointer { a in
             other.data.withUnsafeBufferPointer { b in
                 c.data.withUnsafeMutableBufferPointer { cc in

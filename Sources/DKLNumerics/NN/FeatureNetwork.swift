@@ -10,10 +10,17 @@ public protocol FeatureNetwork: Sendable {
     func forward(_ x: Var, _ params: [Var]) -> Var
     /// The forward pass without gradients.
     func apply(_ x: Matrix) -> Matrix
+    /// The forward pass without gradients on rows `rows` of `x`.
+    func apply(_ x: Matrix, rows: Range<Int>) -> Matrix
     /// Which parameters weight decay applies to (weights, not biases).
     var decayMask: [Bool] { get }
 }
 
 extension MLP: FeatureNetwork {
     public var decayMask: [Bool] { parameters.indices.map { $0 % 2 == 0 } }
+}
+
+extension FeatureNetwork {
+    /// By a copy of the rows; a network that can read them in place says so.
+    public func apply(_ x: Matrix, rows: Range<Int>) -> Matrix { apply(x.rows(rows)) }
 }

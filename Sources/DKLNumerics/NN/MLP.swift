@@ -53,11 +53,26 @@ public struct MLP: Sendable {
     }
 
     /// The forward pass without a tape (prediction), on a batch of rows.
-    public func apply(_ x: Matrix) -> Matrix {
-        var h = x
+    public func apply(_ x: Matrix) -> Matrix { apply(x, rows: 0..<x.rows) }
+
+    /// The forward pass on rows `range` of `x`, read in place (no copy of the rows).
+    public func apply(_ x: Matrix, rows range: Range<Int>) -> Matrix {
+        precondition(range.lowerBound >= 0 && range.upperBound <= x.rows)
+        let w0 = parameters[0]
+        precondition(x.cols == w0.rows, "matmul: inner sizes \(x.cols) and \(w0.rows)")
+        var h = range.isEmpty || x.cols == 0 ? Matrix(rows: range.count, cols: w0.cols) : Matrix.uninitialized(rows: range.count, cols: w0.cols)
+        if !range.isEmpty && x.cols > 0 {
+            x.data.withUnsafeBufferPointer { a in
+                w0.data.withUnsafeBufferPointer { b in
+                    h.data.withUnsafeMutableBufferPointer { c in
+                        BLAS.gemm(a.baseAddress! + range.lowerBound * x.cols, b.baseAddress!, c.baseAddress!, m: range.count, n: w0.cols, k: x.cols)
+                    }
+                }
+            }
+        }
         let layers = parameters.count / 2
         for l in 0..<layers {
-            h = h.matmul(parameters[2 * l])
+            if l > 0 { h = h.matmul(parameters[2 * l]) }
             let b = parameters[2 * l + 1].data
             let last = l == layers - 1
             let act = activation

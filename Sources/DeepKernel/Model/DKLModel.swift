@@ -35,6 +35,9 @@ public struct DKLModel: Sendable {
     /// The raw network output (or the inputs) for a batch, before scaling.
     func features(_ x: Matrix) -> Matrix { network?.apply(x) ?? x }
 
+    /// The same for rows `rows` of `x`, read in place by the network.
+    func features(_ x: Matrix, rows: Range<Int>) -> Matrix { network?.apply(x, rows: rows) ?? x.rows(rows) }
+
     /// The scaled embedding of a batch of inputs (rows), `GPPosterior.chunkRows` rows at a
     /// time: the same numbers, bit for bit, as prediction computes chunk by chunk.
     public func embed(_ x: Matrix) -> Matrix {
@@ -42,14 +45,14 @@ public struct DKLModel: Sendable {
         var parts = [Matrix](repeating: Matrix(rows: 0, cols: 0), count: chunks)
         parts.withUnsafeMutableBufferPointer { p in
             let out = SharedBuffer(p)
-            Parallel.lanes(chunks) { c in out[c] = embedChunk(x.rows((c * rows)..<min((c + 1) * rows, x.rows))) }
+            Parallel.lanes(chunks) { c in out[c] = embedChunk(x, rows: (c * rows)..<min((c + 1) * rows, x.rows)) }
         }
         if chunks == 1 { return parts[0] }
         return Matrix(rows: x.rows, cols: parts.first?.cols ?? 0, data: parts.flatMap(\.data))
     }
 
-    private func embedChunk(_ x: Matrix) -> Matrix {
-        var z = features(x)
+    private func embedChunk(_ x: Matrix, rows: Range<Int>) -> Matrix {
+        var z = features(x, rows: rows)
         let e = z.cols
         z.data.withUnsafeMutableBufferPointer { p in
             for row in 0..<(p.count / max(e, 1)) {
@@ -68,7 +71,7 @@ public struct DKLModel: Sendable {
     /// Predictions in the targets' units: mean, latent variance and the noise variance.
     public func predict(_ x: Matrix, posterior: GPPosterior? = nil) throws -> (mean: [Double], variance: [Double], noise: Double) {
         let post = try posterior ?? self.posterior()
-        let (m, v) = post.predict(x) { embedChunk($0) }
+        let (m, v) = post.predict(x) { embedChunk($0, rows: $1) }
         let (mean, variance) = inTargetUnits(mean: m, variance: v)
         return (mean, variance, inTargetUnits(mean: [], variance: [post.parameters.noise]).variance[0])
     }
