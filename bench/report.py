@@ -77,7 +77,8 @@ def dkl_table():
             ms = med(rs, "ms_per_iteration")
             flops = n ** 3 + 6 * n * (256 * 64 + 64 * 64 + 64 * 2)   # potrf n³/3 + potri 2n³/3, MLP forward and backward
             share = flops / (ms / 1000) / 1e9 / peak['cholesky_gflops']
-            lines.append(f"One training iteration at N={n}: {ms:.1f} ms for about {flops / 1e9:.2f} GFLOP (Cholesky, inverse, network), "
+            spread = [r["ms_per_iteration"] for r in rs if r.get("ms_per_iteration") is not None]
+            lines.append(f"One training iteration at N={n} (the median iteration of the median run; {min(spread):.1f}–{max(spread):.1f} ms over the runs): {ms:.1f} ms for about {flops / 1e9:.2f} GFLOP (Cholesky, inverse, network), "
                          f"{flops / (ms / 1000) / 1e9:.1f} GFLOP/s = {share:.0%} of the Cholesky rate, "
                          f"{flops / (ms / 1000) / 1e9 / peak['dgemm_gflops']:.0%} of the dgemm rate"
                          + (f" (target at least 70% of the Cholesky rate: {'met' if share >= 0.7 else '**NOT met**'})." if n == 500 else "."))
