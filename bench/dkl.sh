@@ -1,7 +1,8 @@
 #!/bin/sh
 # DKL training and prediction on the shared canonical workload, against GPyTorch run in the
 # same invocation (../shared/bench/anchor_dkl.py). Both use 2 threads.
-# usage: bench/dkl.sh            (N=500, seeds 0-2; FULL=1 adds N=2000, seeds 0-2, GPyTorch on seed 0)
+# usage: bench/dkl.sh            (N=500, seeds 0-2; FULL=1 adds N=2000, seeds 0-2, GPyTorch on seed 0;
+#                                  seed 0 also compares float32 and float64 variance products)
 # The anchor needs a Python with torch and gpytorch: DKL_PY_TORCH=/path/to/python
 # (see ../shared/bench/README.md); without it only the toolkit's rows are measured.
 set -eu
@@ -30,6 +31,7 @@ for item in $plan; do
   n=${item%%:*}; rest=${item#*:}; s=${rest%%:*}; anchor=${rest#*:}
   run "$bin" --n "$n" --seed "$s" --setting canonical --data "$shared/bench/data"
   run "$bin" --n "$n" --seed "$s" --setting default --data "$shared/bench/data"
+  if [ "$s" = 0 ]; then run "$bin" --n "$n" --seed "$s" --setting precision --data "$shared/bench/data"; fi
   if [ -n "${DKL_PY_TORCH:-}" ] && [ "$anchor" = 1 ]; then
     run "$DKL_PY_TORCH" "$shared/bench/anchor_dkl.py" run --anchor gpytorch --mode static --n "$n" --seed "$s" --data "$shared/bench/data"
   fi

@@ -49,7 +49,8 @@ def dkl_table():
     runs = [json.loads(l) for l in open(path) if l.strip()]
     peak = next((r for r in runs if r["anchor"] == "peak"), None)
     million = next((r for r in runs if r["anchor"] == "dkl-million"), None)
-    runs = [r for r in runs if r["anchor"] not in ("peak", "dkl-million")]
+    precision = {r["n"]: r for r in runs if r["anchor"] == "dkl-precision"}
+    runs = [r for r in runs if r["anchor"] not in ("peak", "dkl-million", "dkl-precision")]
     groups = {}
     for r in runs:
         groups.setdefault((r["n"], r["anchor"]), []).append(r)
@@ -70,7 +71,7 @@ def dkl_table():
     if peak:
         lines.append("")
         lines.append(f"Machine rates measured in the same run (2 threads, n = 2000): dgemm {peak['dgemm_gflops']:.1f} GFLOP/s, "
-                     f"Cholesky {peak['cholesky_gflops']:.1f} GFLOP/s.")
+                     f"Cholesky {peak['cholesky_gflops']:.1f} GFLOP/s, sgemm {peak.get('sgemm_gflops', float('nan')):.1f} GFLOP/s.")
         for (n, name), rs in sorted(groups.items()):
             if name != "dkl-canonical":
                 continue
@@ -85,22 +86,35 @@ def dkl_table():
         for (n, name), rs in sorted(groups.items()):
             if name != "dkl-canonical":
                 continue
-            bound = n * n * 12769 / (peak["dgemm_gflops"] * 1e9)
-            lines.append(f"Prediction at N={n}: the exact variance of 12,769 candidates needs n²·m = {n * n * 12769 / 1e9:.1f} GFLOP "
-                         f"(one triangular product), {bound:.2f} s at the dgemm rate; measured {med(rs, 'predict_s'):.2f} s "
-                         f"for the whole prediction (network, kernel, mean and variance), {bound / med(rs, 'predict_s'):.0%} of the dgemm rate"
-                         + (f" (target at least 85%: {'met' if bound / med(rs, 'predict_s') >= 0.85 else '**NOT met**'})." if n == 2000 else "."))
+            # The variance product is n²·(m − n) in float32 (the n training points' own
+            # candidates need none), n²·m in float64.
+            single = n * n * (12769 - n) / (peak["sgemm_gflops"] * 1e9)
+            double = n * n * 12769 / (peak["dgemm_gflops"] * 1e9)
+            p = med(rs, "predict_s")
+            lines.append(f"Prediction at N={n}: the variance of 12,769 candidates is one triangular product, n²·(m − n) = {n * n * (12769 - n) / 1e9:.1f} GFLOP "
+                         f"in float32 (the default; {single:.2f} s at the sgemm rate) or n²·m = {n * n * 12769 / 1e9:.1f} GFLOP in float64 ({double:.2f} s at the dgemm rate); "
+                         f"measured {p:.2f} s for the whole prediction (the posterior's factorization and inverse, network, kernel, mean and variance): "
+                         f"{single / p:.0%} of the sgemm rate, {double / p:.0%} of what float64 could reach at the dgemm rate"
+                         + (f" (target at least 85%: {'met' if double / p >= 0.85 else '**NOT met**'})." if n == 2000 else "."))
+    for n, r in sorted(precision.items()):
+        worst, n64, n32 = r["max_relative_variance_difference"], r["nlpd_double"], r["nlpd_single"]
+        lines.append(f"The float32 variance product against float64 on the same {r['members']} models at N={n} (every candidate): largest relative "
+                     f"difference of a variance {worst:.1e} (target at most 1e-4: {'met' if worst <= 1e-4 else '**NOT met**'}), NLPD {n32:.6f} against "
+                     f"{n64:.6f} ({'unchanged' if round(n32, 3) == round(n64, 3) else '**changed**'} to 3 digits); prediction with the posteriors built "
+                     f"{r['predict_s_single']:.2f} s against {r['predict_s_double']:.2f} s ({r['predict_s_single'] / r['predict_s_double']:.2f}×).")
     g2, d2 = groups.get((2000, "gpytorch")), groups.get((2000, "dkl-default"))
     if g2 and d2:
         r = med(d2, "predict_s") / med(g2, "predict_s")
         lines.append(f"Prediction of the 12,769 candidates at N=2000 with the defaults (four models): {r:.2f}× GPyTorch's single model "
                      f"(target at most 0.5×: {'met' if r <= 0.5 else '**NOT met**'}).")
         if peak:
-            floor = 4 * 2000 ** 2 * 12769 / (peak["dgemm_gflops"] * 1e9)
-            lines.append(f"The four models' variance products alone are 4 × 51.1 GFLOP, {floor:.2f} s at the dgemm rate in float64 "
-                         f"({floor / med(g2, 'predict_s'):.2f}× GPyTorch's prediction): below 0.5× only in single precision, whose "
-                         "error on the variances (a difference of two nearly equal numbers near the training points) is not yet bounded "
-                         "by a test, so the product stays in float64.")
+            products = 4 * 2000 ** 2 * (12769 - 2000) / (peak["sgemm_gflops"] * 1e9)
+            posteriors = 4 * 2 * 2000 ** 3 / 3 / (peak["cholesky_gflops"] * 1e9)
+            pr = precision.get(2000)
+            lines.append(f"Its floor on this machine: the four float32 variance products, 4 × {2000 ** 2 * (12769 - 2000) / 1e9:.1f} GFLOP, take {products:.2f} s "
+                         f"at the sgemm rate, and the four posteriors' factorizations and inverses, 4 × {2 * 2000 ** 3 / 3 / 1e9:.1f} GFLOP, {posteriors:.2f} s at "
+                         f"the Cholesky rate: {(products + posteriors) / med(g2, 'predict_s'):.2f}× GPyTorch's prediction before any network or kernel row"
+                         + (f"; the prediction itself, posteriors built, takes {pr['predict_s_single']:.2f} s ({pr['predict_s_single'] / med(g2, 'predict_s'):.2f}×)." if pr else "."))
     if million:
         lines.append("")
         lines.append(f"Prediction of {million['candidates']:,.0f} candidates (N=500, chunks of 8,192): {million['predict_s']:.1f} s "

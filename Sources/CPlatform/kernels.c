@@ -180,3 +180,55 @@ void dkl_tanh_f32(float *x, long n) {
         memcpy(x + i, &v, rest);
     }
 }
+
+typedef float f8 __attribute__((ext_vector_type(8), aligned(4)));
+
+CLONES
+int dkl_anchor_difference(const double *k, const double *ka, long n, float *out) {
+    d8 any = 0;
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        d8 d = *(const d8 *)(k + i) - *(const d8 *)(ka + i);
+        *(f8 *)(out + i) = __builtin_convertvector(d, f8);
+        any = __builtin_elementwise_max(any, __builtin_elementwise_abs(d));
+    }
+    int nonzero = 0;
+    for (int j = 0; j < 8; j++) nonzero |= any[j] != 0;
+    for (; i < n; i++) {
+        double d = k[i] - ka[i];
+        out[i] = (float)d;
+        nonzero |= d != 0;
+    }
+    return nonzero;
+}
+
+// Partial sums of lanes j = i mod 8, counted from the first index summed, then
+// ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)).
+static inline __attribute__((always_inline)) double sum8(const d8 *sp) {
+    const d8 s = *sp;
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+CLONES
+void dkl_square_and_dot(const float *u, const float *l, long n, long from, double *sq, double *dot) {
+    d8 acc = 0;
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        d8 w = __builtin_convertvector(*(const f8 *)(u + i), d8);
+        acc += w * w;
+    }
+    d8 tail = 0;
+    for (long j = 0; i < n; i++, j++) { double w = u[i]; tail[j] = w * w; }
+    acc += tail;
+    *sq = sum8(&acc);
+    acc = 0;
+    i = from;
+    for (; i + 8 <= n; i += 8) {
+        d8 w = __builtin_convertvector(*(const f8 *)(u + i), d8);
+        acc += __builtin_convertvector(*(const f8 *)(l + i), d8) * w;
+    }
+    tail = 0;
+    for (long j = 0; i < n; i++, j++) tail[j] = (double)l[i] * (double)u[i];
+    acc += tail;
+    *dot = sum8(&acc);
+}

@@ -28,7 +28,12 @@ extension Option {
         Option("hidden", value: "A,B,...", help: "hidden widths of the MLP (default 64,64)"),
         Option("lr", value: "X", help: "learning rate (default 0.01)"),
         Option("extractor", value: "mlp|none", help: "feature network (default mlp; none: a GP on the patches themselves)"),
+        Option.precision,
     ]
+
+    /// --precision: the variance product's arithmetic when a model predicts.
+    public static let precision = Option("precision", value: "single|double",
+                                         help: "the variance product's arithmetic: single (default: float32 where each model's probes find it within 1e-5 of float64) or double")
 }
 
 extension Arguments {
@@ -69,7 +74,15 @@ extension Arguments {
             guard e == "mlp" || e == "none", let x = DKLConfig.Extractor(rawValue: e) else { throw DKLError.usage("--extractor must be mlp or none") }
             config.extractor = x
         }
+        config.variancePrecision = try variancePrecision() ?? config.variancePrecision
         return config
+    }
+
+    /// --precision, when given.
+    public func variancePrecision() throws -> VariancePrecision? {
+        guard let p = string("precision") else { return nil }
+        guard let v = VariancePrecision(rawValue: p) else { throw DKLError.usage("--precision must be single or double, not '\(p)'") }
+        return v
     }
 
     /// --kernel, or `d`.

@@ -33,7 +33,7 @@ let command = Command(
         Option("embedding", help: "add the first member's embedding, a field embedding[e]"),
         Option("chunk", value: "N", help: "patches per chunk (default 8192)"),
         Option("draws", value: "S", help: "a fit: the posterior's draws to predict with (default 100, evenly spaced; all when fewer)"),
-        Option.threads,
+        Option.threads, Option.precision,
         Option("shard", value: "K/N", help: "handle only the chunks c with c mod N = K-1 (a Slurm array task)"),
     ] + Option.streamOutput
 )
@@ -46,7 +46,7 @@ ToolMain.run(command) { inv in
     let (shard, shards) = try a.shard()
     if !FileManager.default.fileExists(atPath: modelPath) { throw DKLError.data("no such file", file: modelPath) }
     if BayesianFit.isFitFile(modelPath) {
-        if let o = ["field", "embedding"].first(where: { a.string($0) != nil || a.flag($0) }) { throw DKLError.usage("--\(o) goes with a DKL model, not a fit") }
+        if let o = ["field", "embedding", "precision"].first(where: { a.string($0) != nil || a.flag($0) }) { throw DKLError.usage("--\(o) goes with a DKL model, not a fit") }
         let fit = try BayesianFit.load(from: modelPath)
         let path = a.positionals.first ?? "-"
         if path != "-" && !FileManager.default.fileExists(atPath: path) { throw DKLError.data("no such file", file: path) }
@@ -59,7 +59,8 @@ ToolMain.run(command) { inv in
         return
     }
     if a.string("draws") != nil { throw DKLError.usage("--draws goes with a fit from dkl-fit") }
-    let ensemble = try DKLEnsemble.load(from: modelPath)
+    var ensemble = try DKLEnsemble.load(from: modelPath)
+    if let p = try a.variancePrecision() { for k in ensemble.members.indices { ensemble.members[k].config.variancePrecision = p } }
     let posteriors = try locating(file: modelPath) { try ensemble.posteriors() }
     let width = ensemble.members[0].trainInputs.cols
 
@@ -89,7 +90,8 @@ ToolMain.run(command) { inv in
     let (slot, noisy) = (schema.slots, a.flag("noisy"))
     let noise = ensemble.noiseVariance
     let attrs: JSON = ["model": .string(modelPath), "members": .number(Double(ensemble.members.count)), "noise_var": .number(noise),
-                       "var": .string(a.flag("noisy") ? "noisy" : "latent"), "shard": .string("\(shard + 1)/\(shards)")]
+                       "var": .string(a.flag("noisy") ? "noisy" : "latent"), "shard": .string("\(shard + 1)/\(shards)"),
+                       "variance_precision": .array(ensemble.precisionsInUse(posteriors).map { .string($0.rawValue) })]
     let out = try inv.openOutput(StreamHeader(schema: schema, attrs: attrs))
     let progress = Progress(tool: command.name, what: "patches", total: nil, enabled: inv.showsProgress)
     var index = 0, written = 0

@@ -43,7 +43,7 @@ let command = Command(
         Option("prior-lengthscale", value: "SHAPE,RATE", help: "Gamma prior on the lengthscales (MAP training)"),
         Option("prior-outputscale", value: "SHAPE,RATE", help: "Gamma prior on the output scale"),
         Option("prior-noise", value: "SHAPE,RATE", help: "Gamma prior on the noise variance"),
-        Option.seed, Option.threads,
+        Option.seed, Option.threads, Option.precision,
     ] + Option.detector()
 )
 
@@ -66,6 +66,7 @@ ToolMain.run(command) { inv in
     config.learningRate = try a.learningRate(default: config.learningRate)
     config.weightDecay = try a.double("weight-decay", default: config.weightDecay)
     config.ensemble = try a.int("ensemble", default: 0, range: 0...1000)
+    config.variancePrecision = try a.variancePrecision() ?? config.variancePrecision
     config.validationFraction = try a.double("validation", default: config.validationFraction)
     config.validationPatience = try a.int("patience", default: config.validationPatience, range: 0...10_000_000)
     guard (0..<1).contains(config.validationFraction) else { throw DKLError.usage("--validation must be in [0, 1)") }

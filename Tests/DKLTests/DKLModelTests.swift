@@ -54,6 +54,20 @@ final class DKLModelTests: XCTestCase {
         XCTAssertThrowsError(try DKLModel.load(from: fixtures + "/h5/plain.h5")) { XCTAssertTrue("\($0)".contains("not a dkl model file"), "\($0)") }
     }
 
+    /// The variance product's arithmetic is a setting of the model file; files written before
+    /// it was one predict with the default.
+    func testTheVariancePrecisionIsStoredWithTheModel() throws {
+        var c = config(30)
+        c.variancePrecision = .double
+        XCTAssertEqual(try DKLConfig(json: c.json).variancePrecision, .double)
+        var old = c.json
+        old.remove("variance_precision")
+        XCTAssertEqual(try DKLConfig(json: old).variancePrecision, .single)
+        var bad = c.json
+        bad.set("variance_precision", .string("half"))
+        XCTAssertThrowsError(try DKLConfig(json: bad)) { XCTAssertTrue("\($0)".contains("variance_precision"), "\($0)") }
+    }
+
     func testSameSeedSameModelAndWarmStartKeepsTheModel() throws {
         let (x, y) = DKLModelTests.problem(n: 40, seed: 6)
         let a = try DKLTrainer.train(x: x, y: y, config: config(20)), b = try DKLTrainer.train(x: x, y: y, config: config(20))

@@ -271,3 +271,85 @@ final class ParallelTests: XCTestCase {
         }
     }
 }
+
+/// The single-precision variance product (GPPosterior.predict with `.single`).
+final class SinglePrecisionTests: XCTestCase {
+    /// A posterior like a trained model's: 4-D inputs in [−1, 1], Matérn 5/2, noise a tenth of
+    /// the outputscale; candidates at the training points themselves, near them and far off.
+    static func posterior(n: Int = 600, noise: Double = 0.1, kernel: Kernel = .matern52) throws -> (GPPosterior, Matrix) {
+        let z = randomMatrix(n, 4, seed: 11).data.map { 2 * $0 - 1 }
+        let inputs = Matrix(rows: n, cols: 4, data: z)
+        let y = (0..<n).map { sin(3 * inputs[$0, 0]) + inputs[$0, 1] * inputs[$0, 2] }
+        let post = try GPPosterior(inputs: inputs, targets: y, kernel: kernel,
+                                   parameters: GPParameters(lengthscales: [0.5, 0.7, 0.9, 1.2], outputscale: 1.3, noise: noise, mean: 0.2))
+        var g = Xoshiro(seed: 12)
+        var cand = inputs.rows(0..<200).data                                                        // duplicates
+        for i in 0..<800 { for c in 0..<4 { cand.append(inputs[i % n, c] + 0.02 * (g.uniform() - 0.5)) } } // near
+        for _ in 0..<1500 { for _ in 0..<4 { cand.append(2.4 * g.uniform() - 1.2) } }                   // anywhere
+        return (post, Matrix(rows: cand.count / 4, cols: 4, data: cand))
+    }
+
+    func testSingleVariancesAreWithinTheToleranceOfDouble() throws {
+        for kernel in Kernel.allCases {
+            let (post, cand) = try SinglePrecisionTests.posterior(kernel: kernel)
+            XCTAssertEqual(post.precisionInUse(.single), .single, "\(kernel)")
+            let a = post.predict(cand, precision: .double), b = post.predict(cand, precision: .single)
+            assertClose(b.mean, a.mean, rtol: 1e-12, atol: 1e-12, "\(kernel) mean")
+            var worst = 0.0
+            for j in 0..<cand.rows {
+                worst = max(worst, abs(b.variance[j] - a.variance[j]) / a.variance[j])
+                XCTAssertLessThanOrEqual(abs(b.variance[j] - a.variance[j]), VariancePrecision.tolerance * a.variance[j], "\(kernel) candidate \(j)")
+            }
+            // Not the float64 numbers themselves (float32 did run), yet far closer than rounding k*.
+            XCTAssertGreaterThan(worst, 0, "\(kernel)")
+            // At a training point u = 0: τ² − τ⁴(K⁻¹)_aa, from a triangular solve here.
+            let tau2 = post.parameters.noise + post.cholesky.jitter
+            for j in [0, 57, 199] {
+                var e = [Double](repeating: 0, count: post.count); e[j] = 1
+                let kinv = post.cholesky.solve(e)[j]
+                XCTAssertEqual(b.variance[j], tau2 - tau2 * tau2 * kinv, accuracy: 1e-12, "\(kernel) at training point \(j)")
+            }
+        }
+    }
+
+    /// Callers who split the candidates into calls of a multiple of `chunkRows` get the bits of
+    /// one call, and the thread count changes nothing.
+    func testSingleIsTheSameInChunksAndOnAnyThreadCount() throws {
+        let (post, cand) = try SinglePrecisionTests.posterior()
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        Parallel.threads = 1
+        let one = post.predict(cand, precision: .single)
+        Parallel.threads = 2
+        let two = post.predict(cand, precision: .single)
+        let split = GPPosterior.chunkRows
+        let first = post.predict(cand.rows(0..<split), precision: .single)
+        let rest = post.predict(cand.rows(split..<cand.rows), precision: .single)
+        XCTAssertEqual(one.variance, two.variance)
+        XCTAssertEqual(one.mean, two.mean)
+        XCTAssertEqual(first.variance + rest.variance, one.variance)
+    }
+
+    /// With points dense against the lengthscale and noise so small that float32 cannot
+    /// resolve the variance left between them, the probes refuse it and `.single` gives
+    /// float64's numbers bit for bit.
+    func testIllConditionedPosteriorsKeepDouble() throws {
+        let n = 300
+        let inputs = Matrix(rows: n, cols: 1, data: (0..<n).map { Double($0) / Double(n) })
+        let post = try GPPosterior(inputs: inputs, targets: (0..<n).map { sin(Double($0) / 20) }, kernel: .rbf,
+                                   parameters: GPParameters(lengthscales: [0.3], outputscale: 1, noise: 1e-6))
+        XCTAssertEqual(post.precisionInUse(.single), .double)
+        let cand = Matrix(rows: 1000, cols: 1, data: (0..<1000).map { Double($0) / 900 - 0.05 })
+        let a = post.predict(cand, precision: .double), b = post.predict(cand, precision: .single)
+        XCTAssertTrue(a.variance == b.variance && a.mean == b.mean)
+    }
+
+    /// One observation more: the grown posterior builds its own factors (not the smaller one's).
+    func testAddingAnObservationRebuildsTheFactors() throws {
+        let (post, cand) = try SinglePrecisionTests.posterior(n: 300)
+        _ = post.predict(cand, precision: .single)
+        let grown = try post.adding(cand.row(1500), 0.4)
+        let a = grown.predict(cand, precision: .double), b = grown.predict(cand, precision: .single)
+        for j in 0..<cand.rows { XCTAssertLessThanOrEqual(abs(b.variance[j] - a.variance[j]), VariancePrecision.tolerance * a.variance[j]) }
+    }
+}

@@ -49,6 +49,17 @@ final class DklTrainPredictTests: XCTestCase {
         let lib = try model.predict(Matrix(rows: 56 * 56, cols: 81, data: x))
         assertClose(p["mean"]!, lib.mean, rtol: 1e-12, atol: 1e-14)
         assertClose(p["var"]!, lib.variance, rtol: 1e-10, atol: 1e-14)
+        // float32's variance product (the default) against float64's; the header says which ran.
+        XCTAssertEqual(try StreamReader(path: dir.file("p.dkl")).header.attrs["variance_precision"], .array([.string("single"), .string("single")]))
+        try Tools.expect(0, "dkl-predict", ["--model", "m.h5", "all.dkl", "--precision", "double", "-o", "p64.dkl", "-q"], cwd: dir.path)
+        let p64 = try columns(dir.file("p64.dkl"))
+        XCTAssertEqual(try StreamReader(path: dir.file("p64.dkl")).header.attrs["variance_precision"], .array([.string("double"), .string("double")]))
+        assertClose(p["mean"]!, p64["mean"]!, rtol: 1e-12, atol: 1e-14)
+        assertClose(p["var"]!, p64["var"]!, rtol: VariancePrecision.tolerance, atol: 0)
+        XCTAssertNotEqual(p["var"]!, p64["var"]!)
+        let bad = try Tools.expect(64, "dkl-predict", ["--model", "m.h5", "all.dkl", "--precision", "half", "-o", "bad.dkl"], cwd: dir.path)
+        XCTAssertTrue(bad.err.contains("--precision must be single or double, not 'half'"), bad.err)
+        XCTAssertFalse(dir.exists("bad.dkl"))
 
         // Held-out points (not on the training grid): far better than the prior, and calibrated.
         var truth = [Int64: Double]()

@@ -22,3 +22,11 @@ void dkl_kernel_fill(int kind, const double *r2, long n, double s, double *k, do
 /// tanh of n values in place: s·(1 − e)/(1 + e) with e = exp(−2|x|) from 2^k and a
 /// degree-7 Taylor polynomial on |r| ≤ ln2/2; absolute error a few 1e-8.
 void dkl_tanh_f32(float *x, long n);
+
+/// The single-precision variance product's rows (GPPosterior.predict): out[i] =
+/// (float)(k[i] − ka[i]) for n values; returns 1 when any difference is not zero.
+int dkl_anchor_difference(const double *k, const double *ka, long n, float *out);
+
+/// Σ u[i]² over i < n into *sq, and Σ l[i]·u[i] over from ≤ i < n into *dot, both in
+/// double from float values: eight partial sums each, added in a fixed order at the end.
+void dkl_square_and_dot(const float *u, const float *l, long n, long from, double *sq, double *dot);

@@ -14,6 +14,8 @@ public struct GPPosterior: Sendable {
     public private(set) var inverseFactor: Matrix
     /// K⁻¹(y − c).
     public private(set) var alpha: [Double]
+    /// The factors of single-precision predictions, built by the first one.
+    private(set) var singleCache = SinglePrecisionCache()
 
     public init(inputs: Matrix, targets: [Double], kernel: Kernel, parameters: GPParameters) throws {
         self.kernel = kernel
@@ -40,14 +42,19 @@ public struct GPPosterior: Sendable {
     /// so that the network and the GP run chunk by chunk and no m×d matrix of features is
     /// ever whole.
     /// Chunks run side by side on the cores, each with one BLAS thread; the result does not
-    /// depend on the number of threads.
-    public func predict(_ candidates: Matrix, chunk: Int? = nil, features: (@Sendable (Matrix, Range<Int>) -> Matrix)? = nil) -> (mean: [Double], variance: [Double]) {
+    /// depend on the number of threads. `precision` is the variance product's arithmetic
+    /// (see `VariancePrecision`); `.single` falls back to float64 for a posterior whose
+    /// probes find float32 not accurate enough.
+    public func predict(_ candidates: Matrix, chunk: Int? = nil, precision: VariancePrecision = .double,
+                        features: (@Sendable (Matrix, Range<Int>) -> Matrix)? = nil) -> (mean: [Double], variance: [Double]) {
         let m = candidates.rows, n = count
         var mean = [Double](repeating: parameters.mean, count: m)
         var variance = [Double](repeating: parameters.outputscale, count: m)
         if n == 0 || m == 0 { return (mean, variance) }
         let rowsPerChunk = max(1, chunk ?? GPPosterior.chunkRows)
         let chunks = (m + rowsPerChunk - 1) / rowsPerChunk
+        let factors = precision == .single ? singlePrecisionFactors() : nil
+        let single = factors?.accurate == true ? factors : nil
         mean.withUnsafeMutableBufferPointer { meanOut in
             variance.withUnsafeMutableBufferPointer { varOut in
                 let (mo, vo) = (SharedBuffer(meanOut), SharedBuffer(varOut))
@@ -55,7 +62,11 @@ public struct GPPosterior: Sendable {
                     Parallel.lanes(chunks) { c in
                         let start = c * rowsPerChunk, rows = min(rowsPerChunk, m - start)
                         let block = features(candidates, start..<(start + rows))
-                        predictChunk(block, mean: mo.base + start, variance: vo.base + start)
+                        if let single {
+                            predictChunkSingle(block, factors: single, mean: mo.base + start, variance: vo.base + start)
+                        } else {
+                            predictChunk(block, mean: mo.base + start, variance: vo.base + start)
+                        }
                     }
                 }
             }
@@ -64,7 +75,7 @@ public struct GPPosterior: Sendable {
     }
 
     /// One chunk of `predict`: the kernel inputs of `rows` candidates.
-    private func predictChunk(_ block: Matrix, mean: UnsafeMutablePointer<Double>, variance: UnsafeMutablePointer<Double>) {
+    func predictChunk(_ block: Matrix, mean: UnsafeMutablePointer<Double>, variance: UnsafeMutablePointer<Double>) {
         let n = count, rows = block.rows
         precondition(block.cols == inputs.cols, "GPPosterior.predict: candidates have \(block.cols) columns, the training inputs \(inputs.cols)")
         // K* is n×rows here (transposed), so that one triangular product gives v = L⁻¹K*.
@@ -86,6 +97,7 @@ public struct GPPosterior: Sendable {
     public func adding(_ z: [Double], _ y: Double) throws -> GPPosterior {
         precondition(z.count == inputs.cols)
         var next = self
+        next.singleCache = SinglePrecisionCache()
         let zm = Matrix(row: z)
         let c = kernel.matrix(inputs, zm, lengthscales: parameters.lengthscales, outputscale: parameters.outputscale).data
         next.cholesky = try cholesky.appending(column: c, diagonal: parameters.outputscale + parameters.noise)

@@ -55,6 +55,13 @@ public enum BLAS {
         cblas_dtrmm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, Int32(n), Int32(m), 1, l, Int32(n), b, Int32(m))
     }
 
+    /// B ← B·U in single precision for upper-triangular U (n×n) and B m×n, in place: with
+    /// U = Lᵀ, each row b of B becomes L·b.
+    public static func trmmUpperRight(_ u: UnsafePointer<Float>, _ b: UnsafeMutablePointer<Float>, n: Int, m: Int) {
+        follow()
+        cblas_strmm(CblasRowMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, Int32(m), Int32(n), 1, u, Int32(n), b, Int32(n))
+    }
+
     /// In-place inverse of the row-major lower-triangular n×n matrix `a` with a nonzero
     /// diagonal. Recursive on halves, [A 0; B D]⁻¹ = [A⁻¹ 0; −D⁻¹BA⁻¹ D⁻¹], with the
     /// off-diagonal block by two triangular products, so that the work is done in

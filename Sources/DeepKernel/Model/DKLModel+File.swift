@@ -152,6 +152,7 @@ extension DKLConfig {
             "initial_noise": .number(initialNoise),
         ]
         func prior(_ g: GPPriors.Gamma?) -> JSON { g.map { ["shape": .number($0.shape), "rate": .number($0.rate)] } ?? .null }
+        o.set("variance_precision", .string(variancePrecision.rawValue))
         o.set("priors", ["lengthscale": prior(priors.lengthscale), "outputscale": prior(priors.outputscale), "noise": prior(priors.noise)])
         return o
     }
@@ -188,6 +189,10 @@ extension DKLConfig {
         func prior(_ v: JSON?) -> GPPriors.Gamma? {
             guard let v, let s = v["shape"]?.doubleValue, let r = v["rate"]?.doubleValue else { return nil }
             return .init(shape: s, rate: r)
+        }
+        if let v = j["variance_precision"] {   // absent in files written before it was a setting
+            guard let p = v.stringValue.flatMap(VariancePrecision.init) else { throw DKLError.data("damaged model configuration (variance_precision)") }
+            variancePrecision = p
         }
         priors = GPPriors(lengthscale: prior(j["priors"]?["lengthscale"]), outputscale: prior(j["priors"]?["outputscale"]),
                           noise: prior(j["priors"]?["noise"]))

@@ -71,7 +71,7 @@ public struct DKLModel: Sendable {
     /// Predictions in the targets' units: mean, latent variance and the noise variance.
     public func predict(_ x: Matrix, posterior: GPPosterior? = nil) throws -> (mean: [Double], variance: [Double], noise: Double) {
         let post = try posterior ?? self.posterior()
-        let (m, v) = post.predict(x) { embedChunk($0, rows: $1) }
+        let (m, v) = post.predict(x, precision: config.variancePrecision) { embedChunk($0, rows: $1) }
         let (mean, variance) = inTargetUnits(mean: m, variance: v)
         return (mean, variance, inTargetUnits(mean: [], variance: [post.parameters.noise]).variance[0])
     }
@@ -125,6 +125,12 @@ public struct DKLEnsemble: Sendable {
     public func posteriors() throws -> [GPPosterior] {
         if members.count == 1 { return [try members[0].posterior()] }
         return try Parallel.lanesMap(members.count) { try members[$0].posterior() }
+    }
+
+    /// The variance product's arithmetic each member predicts with, given their posteriors:
+    /// its configuration's, or float64 where the posterior's probes refused float32.
+    public func precisionsInUse(_ posteriors: [GPPosterior]) -> [VariancePrecision] {
+        zip(members, posteriors).map { $1.precisionInUse($0.config.variancePrecision) }
     }
 
     /// The noise variance of a new measurement in the targets' units: the members' mean.

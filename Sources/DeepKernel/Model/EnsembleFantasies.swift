@@ -23,7 +23,7 @@ public struct EnsembleFantasies: Fantasizing, Sendable {
         let members = ensemble.members, posteriors = try ensemble.posteriors()
         let each = Parallel.lanesMap(members.count) { k -> (FantasizedVariance, [Double]) in
             let z = members[k].embed(x)
-            let (mu, v) = posteriors[k].predict(z)
+            let (mu, v) = posteriors[k].predict(z, precision: members[k].config.variancePrecision)
             return (FantasizedVariance(posterior: posteriors[k], candidates: z, variance: v), mu)
         }
         self.members = each.map(\.0)

@@ -35,13 +35,18 @@ if setting == "peak" {
     let a = Matrix(rows: m, cols: m, data: (0..<(m * m)).map { _ in g.uniform() - 0.5 })
     var spd = a.matmul(a, transB: true)
     for i in 0..<m { spd[i, i] += Double(m) }
-    var gemm = [Double](), chol = [Double]()
+    var gemm = [Double](), chol = [Double](), sgemm = [Double]()
+    let a32 = a.data.map { Float($0) }
+    var c32 = [Float](repeating: 0, count: m * m)
     for _ in 0..<5 {
         let t0 = Date(); _ = a.matmul(a); gemm.append(2 * pow(Double(m), 3) / Date().timeIntervalSince(t0) / 1e9)
         let t1 = Date(); _ = try Cholesky(spd); chol.append(pow(Double(m), 3) / 3 / Date().timeIntervalSince(t1) / 1e9)
+        let t2 = Date()
+        a32.withUnsafeBufferPointer { p in c32.withUnsafeMutableBufferPointer { BLAS.gemm(p.baseAddress!, p.baseAddress!, $0.baseAddress!, m: m, n: m, k: m) } }
+        sgemm.append(2 * pow(Double(m), 3) / Date().timeIntervalSince(t2) / 1e9)
     }
     let r: JSON = ["anchor": "peak", "n": .number(Double(m)), "dgemm_gflops": .number(gemm.sorted()[2]),
-                   "cholesky_gflops": .number(chol.sorted()[2]),
+                   "cholesky_gflops": .number(chol.sorted()[2]), "sgemm_gflops": .number(sgemm.sorted()[2]),
                    "blas_threads": .string(ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "default")]
     print("RESULT " + r.text)
     exit(0)
@@ -79,6 +84,48 @@ if setting == "million" {
     let r: JSON = ["anchor": "dkl-million", "n": .number(Double(n)), "candidates": .number(Double(total)),
                    "predict_s": .number(s), "candidates_per_s": .number(Double(total) / s),
                    "mean_of_means": .number(sumMean / Double(total)), "max_variance": .number(maxVar)]
+    print("RESULT " + r.text)
+    exit(0)
+}
+if setting == "precision" {
+    // The single-precision variance product against float64 on the same models: the largest
+    // relative difference of any candidate's variance, the NLPD of both, and their times
+    // (alternating, medians of three, the posteriors built beforehand).
+    let ensemble = try DKLEnsemble.train(x: X.gather(train), y: train.map { y[$0] }, config: config)
+    let posteriors = try ensemble.posteriors()
+    func with(_ p: VariancePrecision) -> DKLEnsemble {
+        var e = ensemble
+        for k in e.members.indices { e.members[k].config.variancePrecision = p }
+        return e
+    }
+    let (single, double) = (with(.single), with(.double))
+    var times: [VariancePrecision: [Double]] = [:]
+    var preds: [VariancePrecision: (mean: [Double], variance: [Double], noise: Double)] = [:]
+    for _ in 0..<3 {
+        for (p, e) in [(VariancePrecision.double, double), (.single, single)] {
+            let t0 = Date()
+            preds[p] = try e.predict(X, posteriors: posteriors)
+            times[p, default: []].append(Date().timeIntervalSince(t0))
+        }
+    }
+    let trainSet = Set(train)
+    func nlpd(_ q: (mean: [Double], variance: [Double], noise: Double)) -> Double {
+        var s = 0.0, c = 0
+        for k in 0..<12769 where !trainSet.contains(k) {
+            let v = q.variance[k] + q.noise, e = q.mean[k] - y[k]
+            s += 0.5 * log(2 * .pi * v) + e * e / (2 * v); c += 1
+        }
+        return s / Double(c)
+    }
+    let (a, b) = (preds[.double]!, preds[.single]!)
+    let worst = zip(a.variance, b.variance).map { abs($1 - $0) / $0 }.max()!
+    let meanDiff = zip(a.mean, b.mean).map { abs($1 - $0) }.max()!
+    let median = { (x: [Double]) in x.sorted()[x.count / 2] }
+    let r: JSON = ["anchor": "dkl-precision", "n": .number(Double(n)), "seed": .number(Double(seed)),
+                   "members": .number(Double(ensemble.members.count)),
+                   "max_relative_variance_difference": .number(worst), "max_mean_difference": .number(meanDiff),
+                   "nlpd_double": .number(nlpd(a)), "nlpd_single": .number(nlpd(b)),
+                   "predict_s_double": .number(median(times[.double]!)), "predict_s_single": .number(median(times[.single]!))]
     print("RESULT " + r.text)
     exit(0)
 }
