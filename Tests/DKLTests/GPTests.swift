@@ -90,6 +90,30 @@ final class GPTests: XCTestCase {
         assertClose(g, (try loss(0.3 + 1e-6) - loss(0.3 - 1e-6)) / 2e-6, rtol: 1e-6)
     }
 
+    /// Duplicated inputs without noise: K is singular, factored again with jitter
+    /// (the loss's first, in-place factorization fails). The outputscale's gradient, which
+    /// comes from α and tr K⁻¹ rather than from K, against Σ G∘K_f/s from an explicit inverse.
+    func testTheJitterPathsOutputscaleGradient() throws {
+        let r = GPTests.reference
+        let x = Matrix(rows: 2 * r.x.rows, cols: r.x.cols, data: r.x.data + r.x.data), y = r.y + r.y.map { $0 + 0.01 }
+        let n = x.rows, d = x.cols
+        var p = r.p
+        p.noise = 0
+        let res = try MarginalLikelihood.evaluate(inputs: x, targets: y, kernel: .matern32, parameters: p)
+        let kf = Kernel.matern32.matrix(x, x, lengthscales: p.lengthscales, outputscale: p.outputscale)
+        XCTAssertNil(try Cholesky.factoring(kf))
+        var k = kf
+        for i in 0..<n { k[i, i] += p.noise }
+        let chol = try Cholesky(k)
+        XCTAssertGreaterThan(chol.jitter, 0)
+        let inv = chol.inverse(), alpha = chol.solve(y.map { $0 - p.mean })
+        var sum = 0.0
+        for i in 0..<n { for j in 0..<n { sum += 0.5 * (alpha[i] * alpha[j] - inv[i, j]) * kf[i, j] } }
+        // K + jI has a condition number near 1e8 here, so both sums agree to about 1e-5.
+        assertClose(res.gradParameters[d], -sum / p.outputscale / Double(n), rtol: 1e-4)
+        XCTAssertEqual(try MarginalLikelihood.evaluate(inputs: x, targets: y, kernel: .matern32, parameters: p, needsGradient: false).loss, res.loss)
+    }
+
     /// Priors add −log p to the loss; their gradient against finite differences.
     func testPriorsGradient() throws {
         let r = GPTests.reference

@@ -16,8 +16,6 @@ public struct MarginalLikelihood {
         public var gradInputs: Matrix
         /// ∂loss/∂[ℓ…, s, σ², c] (d+3 values).
         public var gradParameters: [Double]
-        /// The Cholesky factor of K (with any jitter it needed).
-        public var cholesky: Cholesky
         /// α = K⁻¹r.
         public var alpha: [Double]
     }
@@ -29,32 +27,44 @@ public struct MarginalLikelihood {
         let n = z.rows, d = z.cols
         precondition(y.count == n && p.dimension == d)
         let s = p.outputscale
-        // One pass over the lower triangle: K (full, for the factorization) and (1/r)dk/dr.
+        // One pass over the lower triangle: K and (1/r)dk/dr, the only part of either read
+        // below (the upper triangles are never written).
         let zs = Matrix(rows: n, cols: d, data: (0..<(n * d)).map { z.data[$0] / p.lengthscales[$0 % d] })
         let zsColumns = Kernel.scaledColumns(z, p.lengthscales)
-        var k = Matrix(rows: n, cols: n)
-        var dk = needsGradient ? Matrix(rows: n, cols: n) : Matrix(rows: 0, cols: 0)
-        zs.data.withUnsafeBufferPointer { zz in
-            zsColumns.withUnsafeBufferPointer { ztt in
-                k.data.withUnsafeMutableBufferPointer { kk in
-                    dk.data.withUnsafeMutableBufferPointer { dd in
-                        let (szp, sztp, skp, sdp) = (SharedBuffer(zz), SharedBuffer(ztt), SharedBuffer(kk), SharedBuffer(dd))
-                        Parallel.forEachTrianglePart(n) { _, rows in
-                            let (zp, ztp, kp, dp) = (szp.base, sztp.base, skp.base, sdp.baseAddress)
-                            let r2 = UnsafeMutablePointer<Double>.allocate(capacity: n)
-                            defer { r2.deallocate() }
-                            for i in rows {
-                                // Row i left of the diagonal: the lower triangle is all the factorization reads.
-                                Kernel.distances(from: zp + i * d, toColumns: ztp, stride: n, count: i, d: d, into: r2)
-                                kernel.fill(r2: r2, count: i, scale: s, k: kp + i * n, dk: needsGradient ? dp! + i * n : nil)
-                                kp[i * n + i] = s + p.noise
+        func fill(_ k: inout Matrix, _ dk: inout Matrix, derivative: Bool) {
+            zs.data.withUnsafeBufferPointer { zz in
+                zsColumns.withUnsafeBufferPointer { ztt in
+                    k.data.withUnsafeMutableBufferPointer { kk in
+                        dk.data.withUnsafeMutableBufferPointer { dd in
+                            let (szp, sztp, skp, sdp) = (SharedBuffer(zz), SharedBuffer(ztt), SharedBuffer(kk), SharedBuffer(dd))
+                            Parallel.forEachTrianglePart(n) { _, rows in
+                                let (zp, ztp, kp, dp) = (szp.base, sztp.base, skp.base, sdp.baseAddress)
+                                let r2 = UnsafeMutablePointer<Double>.allocate(capacity: n)
+                                defer { r2.deallocate() }
+                                for i in rows {
+                                    Kernel.distances(from: zp + i * d, toColumns: ztp, stride: n, count: i, d: d, into: r2)
+                                    kernel.fill(r2: r2, count: i, scale: s, k: kp + i * n, dk: derivative ? dp! + i * n : nil)
+                                    kp[i * n + i] = s + p.noise
+                                }
                             }
                         }
                     }
                 }
             }
         }
-        let chol = try Cholesky(k)
+        var k = Matrix.uninitialized(rows: n, cols: n)
+        var dk = needsGradient ? Matrix.uninitialized(rows: n, cols: n) : Matrix(rows: 0, cols: 0)
+        fill(&k, &dk, derivative: needsGradient)
+        // K is factored in its own storage; only when it needs jitter is it built again and
+        // factored by copies.
+        let chol: Cholesky
+        if let c = try Cholesky.factoring(consume k) {
+            chol = c
+        } else {
+            var again = Matrix.uninitialized(rows: n, cols: n), none = Matrix(rows: 0, cols: 0)
+            fill(&again, &none, derivative: false)
+            chol = try Cholesky(again)
+        }
         let resid = y.map { $0 - p.mean }
         let alpha = chol.solve(resid)
         let quad = zip(resid, alpha).reduce(0) { $0 + $1.0 * $1.1 }
@@ -65,32 +75,32 @@ public struct MarginalLikelihood {
         if let g = priors.noise { let (v, dv) = g.negativeLog(p.noise); mll -= v; priorGrad[d + 1] = dv }
         let scale = 1 / Double(n)
         guard needsGradient else {
-            return Result(loss: -mll * scale, gradInputs: Matrix(rows: n, cols: d), gradParameters: priorGrad.map { $0 * scale }, cholesky: chol, alpha: alpha)
+            return Result(loss: -mll * scale, gradInputs: Matrix(rows: n, cols: d), gradParameters: priorGrad.map { $0 * scale }, alpha: alpha)
         }
         // G = ½(ααᵀ − K⁻¹) and W = G ∘ s·(1/r)dk/dr, visited once per pair (i > j): the
-        // symmetric sums are accumulated for both rows, so no n×n product is formed.
-        let inv = chol.inverse(lowerOnly: true)
+        // symmetric sums are accumulated for both rows, so no n×n product is formed. K⁻¹
+        // takes the factor's storage.
+        let tau2 = p.noise + chol.jitter
+        let inv = chol.inverseInPlace()
         // Each worker sums into its own accumulators; they are added in a fixed order. The
         // inputs and their gradient sums are kept transposed (d×n), so that every inner loop
         // below runs over contiguous memory whatever the embedding's width.
         struct Sums {
-            var gradS = 0.0, gradNoise = 0.0
+            var gradNoise = 0.0
             var rowSums: [Double], wz: [Double], sq: [Double]
             init(_ n: Int, _ d: Int) { rowSums = [Double](repeating: 0, count: n); wz = [Double](repeating: 0, count: n * d); sq = [Double](repeating: 0, count: d) }
         }
         let parts = Slots<Sums>(Parallel.triangleParts(n))
-        let kUnit = 1 / s
         var zt = [Double](repeating: 0, count: n * d)
         for i in 0..<n { for c in 0..<d { zt[c * n + i] = z.data[i * d + c] } }
         inv.data.withUnsafeBufferPointer { ki0 in
-        k.data.withUnsafeBufferPointer { kk0 in
         dk.data.withUnsafeBufferPointer { dd0 in
         zt.withUnsafeBufferPointer { zz0 in
         alpha.withUnsafeBufferPointer { al0 in
-            let (ki, kk, dd, zz, al) = (SharedBuffer(ki0), SharedBuffer(kk0), SharedBuffer(dd0), SharedBuffer(zz0), SharedBuffer(al0))
+            let (ki, dd, zz, al) = (SharedBuffer(ki0), SharedBuffer(dd0), SharedBuffer(zz0), SharedBuffer(al0))
             Parallel.forEachTrianglePart(n) { part, rows in
                 var acc = Sums(n, d)
-                var gradS = 0.0, gradNoise = 0.0
+                var gradNoise = 0.0
                 let wrow = UnsafeMutablePointer<Double>.allocate(capacity: max(n, 1))
                 defer { wrow.deallocate() }
                 acc.rowSums.withUnsafeMutableBufferPointer { rs in
@@ -100,17 +110,14 @@ public struct MarginalLikelihood {
                         let ai = al[i]
                         let gii = 0.5 * (ai * ai - ki[i * n + i])
                         gradNoise += gii
-                        gradS += gii
-                        var rsi = 0.0, gs = 0.0
+                        var rsi = 0.0
                         if !needsInputGradient {
-                            // The hyperparameters' sums alone: Σ_j G_ij K_ij and, per dimension,
-                            // Σ_j w_ij (z_i − z_j)².
+                            // The lengthscales' sums alone: per dimension, Σ_j w_ij (z_i − z_j)².
                             if d == 1 {
                                 let zi = zz[i]
                                 var sq0 = 0.0
                                 for j in 0..<i {
                                     let g = 0.5 * (ai * al[j] - ki[i * n + j])
-                                    gs += g * kk[i * n + j]
                                     let t = zi - zz[j]
                                     sq0 += g * dd[i * n + j] * t * t
                                 }
@@ -118,7 +125,6 @@ public struct MarginalLikelihood {
                             } else {
                                 for j in 0..<i {
                                     let g = 0.5 * (ai * al[j] - ki[i * n + j])
-                                    gs += g * kk[i * n + j]
                                     wrow[j] = g * s * dd[i * n + j]
                                 }
                                 for c in 0..<d {
@@ -128,7 +134,6 @@ public struct MarginalLikelihood {
                                     sq[c] += 2 * sqc
                                 }
                             }
-                            gradS += 2 * gs * kUnit
                             continue
                         }
                         if d == 2 {
@@ -137,7 +142,6 @@ public struct MarginalLikelihood {
                             var (wi0, wi1, sq0, sq1) = (0.0, 0.0, 0.0, 0.0)
                             for j in 0..<i {
                                 let g = 0.5 * (ai * al[j] - ki[i * n + j])
-                                gs += g * kk[i * n + j]
                                 let wij = g * s * dd[i * n + j]
                                 rsi += wij
                                 rs[j] += wij
@@ -154,20 +158,17 @@ public struct MarginalLikelihood {
                             sq[0] += 2 * sq0
                             sq[1] += 2 * sq1
                             rs[i] += rsi
-                            gradS += 2 * gs * kUnit
                             continue
                         }
                         // w_ij = G_ij·s·(1/r)dk/dr for j < i.
                         for j in 0..<i {
                             let g = 0.5 * (ai * al[j] - ki[i * n + j])
-                            gs += g * kk[i * n + j]
                             let wij = g * s * dd[i * n + j]
                             wrow[j] = wij
                             rsi += wij
                             rs[j] += wij
                         }
                         rs[i] += rsi
-                        gradS += 2 * gs * kUnit
                         // Per dimension: Σ_j w_ij z_j (both ways) and Σ_j w_ij (z_i − z_j)².
                         for c in 0..<d {
                             let zc = zz.baseAddress! + c * n, wc = w.baseAddress! + c * n
@@ -185,15 +186,14 @@ public struct MarginalLikelihood {
                         }
                     }
                 } } }
-                acc.gradS = gradS
                 acc.gradNoise = gradNoise
                 parts[part] = acc
             }
-        } } } } }
-        var gradS = 0.0, gradNoise = 0.0
+        } } } }
+        var gradNoise = 0.0
         var rowSums = [Double](repeating: 0, count: n), wz = [Double](repeating: 0, count: n * d), sqSums = [Double](repeating: 0, count: d)
         for acc in parts.values()! {
-            gradS += acc.gradS; gradNoise += acc.gradNoise
+            gradNoise += acc.gradNoise
             for i in 0..<n { rowSums[i] += acc.rowSums[i] }
             for c in 0..<d { for i in 0..<n { wz[i * d + c] += acc.wz[c * n + i] } }
             for c in 0..<d { sqSums[c] += acc.sq[c] }
@@ -205,12 +205,17 @@ public struct MarginalLikelihood {
             for i in 0..<n { gradZ.data[i * d + c] = 2 / l2 * (z.data[i * d + c] * rowSums[i] - wz[i * d + c]) }
             gradL[c] = -sqSums[c] / (l2 * p.lengthscales[c])
         }
+        // ∂/∂s = Σ_ij G_ij K_f,ij / s with K_f = K − τ²I (τ² = σ² + jitter): since Kα = r,
+        // Σ G∘K_f = ½((rᵀα − τ²|α|²) − (n − τ²·tr K⁻¹)), and K itself is not needed.
+        var traceInverse = 0.0, alphaSquared = 0.0
+        for i in 0..<n { traceInverse += inv.data[i * n + i]; alphaSquared += alpha[i] * alpha[i] }
+        let gradS = 0.5 * ((quad - tau2 * alphaSquared) - (Double(n) - tau2 * traceInverse)) / s
         let gradMean = alpha.reduce(0, +)
         // The loss is −MLL/n: negate and scale; prior gradients are already of −log p.
         var gradP = gradL.map { -$0 * scale } + [-gradS * scale, -gradNoise * scale, -gradMean * scale]
         for i in 0..<(d + 3) { gradP[i] += priorGrad[i] * scale }
         gradZ.data.withUnsafeMutableBufferPointer { gz in for i in 0..<gz.count { gz[i] *= -scale } }
-        return Result(loss: -mll * scale, gradInputs: gradZ, gradParameters: gradP, cholesky: chol, alpha: alpha)
+        return Result(loss: -mll * scale, gradInputs: gradZ, gradParameters: gradP, alpha: alpha)
     }
 }
 

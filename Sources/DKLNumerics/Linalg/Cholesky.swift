@@ -41,6 +41,32 @@ public struct Cholesky: Sendable {
 
     init(factor: Matrix, jitter: Double) { l = factor; self.jitter = jitter }
 
+    /// Factors A in its own storage, without jitter and without a copy: nil when A is not
+    /// positive definite (its storage is then spent; `init` tries again with jitter). Only
+    /// A's lower triangle is read; throws as `init` does on NaN or infinity.
+    public static func factoring(_ a: consuming Matrix) throws -> Cholesky? {
+        precondition(a.rows == a.cols, "Cholesky of a non-square matrix")
+        let n = a.rows
+        var m = consume a
+        let nonFinite = DKLError.data("the kernel matrix holds NaN or infinity (diverged parameters?)")
+        guard (0..<n).allSatisfy({ m[$0, $0].isFinite }) else { throw nonFinite }
+        let info = m.data.withUnsafeMutableBufferPointer { BLAS.potrf($0.baseAddress!, n: n) }
+        if info < 0 || (0..<n).contains(where: { m[$0, $0].isNaN }) { throw nonFinite }
+        guard info == 0 else { return nil }
+        guard (0..<n).allSatisfy({ m[$0, $0].isFinite }) else { throw nonFinite }
+        m.data.withUnsafeMutableBufferPointer { p in for i in 0..<n { for j in (i + 1)..<max(n, i + 1) { p[i * n + j] = 0 } } }
+        return Cholesky(factor: m, jitter: 0)
+    }
+
+    /// A⁻¹'s lower triangle in the factor's own storage, consuming it (see `inverse`).
+    public consuming func inverseInPlace() -> Matrix {
+        let n = self.n
+        var m = l
+        l = Matrix(rows: 0, cols: 0)
+        if n > 0 { m.data.withUnsafeMutableBufferPointer { BLAS.potri($0.baseAddress!, n: n) } }
+        return m
+    }
+
     /// log det A = 2·Σ log L_ii.
     public var logDeterminant: Double { 2 * (0..<n).reduce(0.0) { $0 + log(l[$1, $1]) } }
 
