@@ -16,15 +16,17 @@ public struct TracePoints {
 
     public init(_ path: String, bySteps: Bool) throws {
         let header = try StreamReader(path: path).header
-        let withSteps = bySteps && header.schema.index(of: "step") != nil
-        let c = try StreamColumns(path: path, columns: ["y", "x"] + (withSteps ? ["step"] : []))
-        points = try zip(c.values[0], c.values[1]).enumerated().map { k, p in
+        let hasSteps = header.schema.index(of: "step") != nil, withSteps = bySteps && hasSteps
+        let c = try StreamColumns(path: path, columns: ["y", "x"] + (hasSteps ? ["step"] : []))
+        // A trace's stop records (step −1) are no points.
+        let kept = (0..<c.values[0].count).filter { !hasSteps || c.values[2][$0] >= 0 }
+        points = try kept.map { k in (c.values[0][k], c.values[1][k]) }.enumerated().map { k, p in
             guard p.0 == p.0.rounded(), p.1 == p.1.rounded(), abs(p.0) < 1e9, abs(p.1) < 1e9 else {
                 throw DKLError.data("points must be whole pixels, found (\(p.0), \(p.1))", file: path, record: k + 1)
             }
             return (Int(p.0), Int(p.1))
         }
-        steps = withSteps ? c.values[2] : nil
+        steps = withSteps ? kept.map { c.values[2][$0] } : nil
         file = path
     }
 }

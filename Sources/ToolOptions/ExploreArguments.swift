@@ -38,7 +38,7 @@ extension Arguments {
             }
             return instrument
         }
-        if string("dwell") != nil { throw DKLError.usage("--dwell goes with --instrument") }
+        if string("dwell") != nil && !asksBeamTime { throw DKLError.usage("--dwell goes with --instrument or a cost model (--settle, --speed, --point-dose, ...)") }
         switch (string("oracle"), string("measure")) {
         case let (path?, nil):
             let o = try ArrayOracle(try ArrayFile.open(path))
@@ -94,3 +94,89 @@ extension Arguments {
         return step
     }
 }
+
+extension Option {
+    /// What measuring costs at the instrument, and the stop rules in the user's units (dkl-explore).
+    public static let beamTime: [Option] = [
+        Option("settle", value: "S", help: "seconds the probe settles after any move (a cost model: every point's beam time is recorded)"),
+        Option("speed", value: "V", help: "the probe's travel speed in pixels per second (default: travel takes only the settling)"),
+        Option("point-dose", value: "E", help: "the dose of one measurement, in any unit (electrons): counted, and limited by --dose-limit and --budget-dose"),
+        Option("dose-radius", value: "R", help: "a measurement's dose spreads evenly over the pixels within R (default 0: its own pixel)"),
+        Option("dose-limit", value: "L", help: "no pixel may take more than L in all: points that would pass it are not measured"),
+        Option("budget-dose", value: "E", help: "stop before the dose given in all would pass E"),
+        Option("per-second", help: "choose by the acquisition per second of beam time (ei, logei, pi, maxvar), each point of a batch from the one before"),
+        Option("stop-stall", value: "K:D", help: "stop when the best value has not improved by more than D over the last K steps"),
+        Option("stop-prob", value: "P", help: "stop when the probability that any unmeasured candidate beats the best falls below P"),
+    ]
+}
+
+extension Arguments {
+    /// Whether a cost model is asked for (any of its options, or a --budget in time).
+    public var asksBeamTime: Bool {
+        ["settle", "speed", "point-dose", "dose-radius", "dose-limit", "budget-dose"].contains { string($0) != nil } || flag("per-second")
+            || (string("budget").map { Arguments.seconds($0) != nil } ?? false)
+    }
+
+    /// "90", "90s", "30min", "2h" in seconds (nil: not a duration with a unit).
+    static func seconds(_ text: String) -> Double? {
+        for (unit, scale) in [("min", 60.0), ("h", 3600.0), ("s", 1.0)] where text.hasSuffix(unit) {
+            if let v = Double(text.dropLast(unit.count)), v > 0, v.isFinite { return v * scale }
+            return nil
+        }
+        return nil
+    }
+
+    /// --budget as points (Int.max for a budget in time or none).
+    public func pointBudget(candidates: Int) throws -> Int {
+        guard let b = string("budget") else { return .max }
+        if Arguments.seconds(b) != nil { return .max }
+        if b.hasSuffix("s") || b.hasSuffix("min") || b.hasSuffix("h") { throw DKLError.usage("--budget \(b): a duration must be a positive number of s, min or h") }
+        return try ExperimentPlan.budget(b, candidates: candidates)
+    }
+
+    /// The cost model and the stop rules of `Option.beamTime` (with --dwell and a --budget in
+    /// time), set on `plan`.
+    public func applyBeamTime(to plan: inout ExperimentPlan) throws {
+        func positive(_ name: String, allowZero: Bool = false) throws -> Double? {
+            guard let t = string(name) else { return nil }
+            guard let v = Double(t), v.isFinite, allowZero ? v >= 0 : v > 0 else {
+                throw DKLError.usage("--\(name) must be a \(allowZero ? "non-negative" : "positive") number")
+            }
+            return v
+        }
+        if asksBeamTime {
+            let cost = BeamCost(dwell: try positive("dwell") ?? 1, settle: try positive("settle", allowZero: true) ?? 0,
+                                speed: try positive("speed") ?? .infinity, dose: try positive("point-dose", allowZero: true) ?? 0,
+                                doseRadius: try positive("dose-radius", allowZero: true) ?? 0, doseLimit: try positive("dose-limit"))
+            guard cost.doseRadius <= 50 else { throw DKLError.usage("--dose-radius must be at most 50 pixels") }
+            if (cost.doseLimit != nil || string("budget-dose") != nil) && cost.dose == 0 {
+                throw DKLError.usage("--dose-limit and --budget-dose need the dose of a measurement: --point-dose E")
+            }
+            if string("dose-radius") != nil && cost.dose == 0 { throw DKLError.usage("--dose-radius goes with --point-dose") }
+            plan.beam = cost
+            plan.timeBudget = string("budget").flatMap { Arguments.seconds($0) }
+            plan.doseBudget = try positive("budget-dose")
+        }
+        if flag("per-second") {
+            switch plan.acquisition {
+            case .ei, .logEI, .pi, .maxVariance: break
+            default: throw DKLError.usage("--per-second needs an acquisition whose scores are not negative: ei, logei, pi or maxvar")
+            }
+            if plan.batch == .fantasize { throw DKLError.usage("--per-second goes with --batch penalize") }
+            if plan.structured != nil { throw DKLError.usage("--per-second goes with the DKL model, not a structured GP") }
+            plan.perSecond = true
+        }
+        if let s = string("stop-stall") {
+            let parts = s.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, let k = Int(parts[0]), k >= 1, k <= 1_000_000, let d = Double(parts[1]), d.isFinite, d >= 0 else {
+                throw DKLError.usage("--stop-stall must be K:D, K steps (at least 1) and an improvement D (not negative)")
+            }
+            plan.stall = (k, d)
+        }
+        if let p = string("stop-prob") {
+            guard let v = Double(p), v > 0, v < 1 else { throw DKLError.usage("--stop-prob must be a probability between 0 and 1") }
+            plan.stopProbability = v
+        }
+    }
+}
+

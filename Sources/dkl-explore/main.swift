@@ -37,7 +37,7 @@ let command = Command(
         Option("instrument", value: "PROGRAM", help: "an instrument program started once and asked for every measurement over the protocol of dkl-instrument(7) (dkl-twin rehearses one)"),
         Option("instrument-arg", value: "ARG", repeatable: true, help: "an argument for the --instrument PROGRAM (repeatable)"),
         Option("dose", value: "D", help: "--oracle: shot noise at a dose, each measurement resampled as Poisson(v·D)/D (D counts per unit of the stored values), seeded by --seed and the point"),
-        Option("dwell", value: "S", help: "--instrument: the dwell sent with every measure request (seconds)"),
+        Option("dwell", value: "S", help: "the dwell sent with every --instrument measure request, and a measurement's beam time in a cost model (seconds; default 1)"),
         Option("measurements", value: "FILE|inline", help: "keep the measurements in FILE, a binary stream of float32 records beside the trace (default for diffraction patterns: TRACE's name with .patterns.dkl), or inline in the trace (default for spectra)"),
         Option("measure-timeout", value: "S", help: "seconds to wait for PROGRAM's answer (default 600)"),
         Option("measure-retries", value: "N", help: "retries of a failed measurement (default 2)"),
@@ -50,7 +50,7 @@ let command = Command(
         Option("init-coords", value: "FILE", help: "measure these points first (an array K×2 of y, x, or a stream with y and x)"),
         Option("init", value: "N", help: "random points measured first (default 20)"),
         Option("steps", value: "N", help: "steps after the initial points (default 50)"),
-        Option("budget", value: "N|P%", help: "stop when this many points (or this share of the patches) are measured"),
+        Option("budget", value: "N|P%|TIME", help: "stop when this many points (or this share of the patches) are measured, or before the beam time passes TIME (90s, 30min, 2h)"),
         Option("stop-sd", value: "X", help: "stop when no candidate's predicted sd exceeds X"),
         Option("count", value: "Q", help: "points measured per step (default 1)"),
         Option("batch", value: "MODE", help: "how q > 1 points are chosen: penalize (default: damp scores around each choice) or fantasize (condition the model on each choice)"),
@@ -66,7 +66,7 @@ let command = Command(
         Option("maps", value: "FILE.h5", help: "write /mean, /sd, /acquisition and /step (H×W) at the end"),
         Option("png", value: "PREFIX", help: "write PREFIX-mean.png, PREFIX-sd.png, PREFIX-acquisition.png with the measured points"),
         Option.seed, Option.threads,
-    ] + Option.detector(radius: "detector-radius") + Option.stepModel + Option.acquisitionParameters
+    ] + Option.detector(radius: "detector-radius") + Option.stepModel + Option.acquisitionParameters + Option.beamTime
 )
 
 ToolMain.run(command) { inv in
@@ -102,7 +102,7 @@ ToolMain.run(command) { inv in
     let batch = a.string("batch") ?? "penalize"
     guard ["penalize", "fantasize"].contains(batch) else { throw DKLError.usage("unknown --batch '\(batch)' (penalize or fantasize)") }
     if batch == "fantasize" && a.string("radius") != nil { throw DKLError.usage("--radius goes with --batch penalize") }
-    let budget = try a.string("budget").map { try ExperimentPlan.budget($0, candidates: index.count) } ?? Int.max
+    let budget = try a.pointBudget(candidates: index.count)
     let stopSD = try a.string("stop-sd").map { s -> Double in
         if let v = Double(s), v > 0, v.isFinite { return v } else { throw DKLError.usage("--stop-sd must be a positive number") } }
     var plan = ExperimentPlan(model: config, acquisition: function!, acquisitionName: acquisitionName, maximize: !a.flag("minimize"),
@@ -112,10 +112,11 @@ ToolMain.run(command) { inv in
                               initialPointsFile: a.string("init-coords"), steps: try a.int("steps", default: 50, range: 0...10_000_000),
                               budget: budget, stopSD: stopSD)
     plan.structured = try a.structuredStep(grid: grid)
+    try a.applyBeamTime(to: &plan)
     if plan.structured != nil && batch == "fantasize" { throw DKLError.usage("--batch fantasize goes with the DKL model, not a structured GP (--mean)") }
 
     // The experiment, continued from its trace when there is one.
-    let skip: Set<String> = ["trace", "resume", "steps", "budget", "stop-sd", "threads", "quiet", "progress", "maps", "png", "measure-timeout", "measure-retries"]
+    let skip: Set<String> = ["trace", "resume", "steps", "budget", "budget-dose", "stop-sd", "stop-stall", "stop-prob", "threads", "quiet", "progress", "maps", "png", "measure-timeout", "measure-retries"]
     let attrs: JSON = ["image": .string(image.name), "grid": JSON([h, w]), "window": .number(Double(grid.window)), "normalize": .string(grid.normalization.rawValue),
                        "scalarizer": spec.map { .string($0) } ?? .null, "target": .string(targetName), "acquisition": .string(acquisitionName),
                        "candidates": .number(Double(index.count))]

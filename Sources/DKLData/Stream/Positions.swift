@@ -91,9 +91,11 @@ public enum Positions {
             throw DKLError.data("the stream has no fields y and x", file: path, location: "header")
         }
         var out: [(Int, Int)] = []
+        let step = reader.schema.index(of: "step")   // a trace's stop records have step −1
         while let batch = try locating(file: path, { try reader.nextBatch() }) {
             for i in 0..<batch.count {
                 let r = RecordView(batch.record(i), reader.schema)
+                if let step, r.int(step) < 0 { continue }
                 out.append((r.int(iy), r.int(ix)))
             }
         }

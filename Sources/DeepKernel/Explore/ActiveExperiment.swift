@@ -36,6 +36,21 @@ public struct ExperimentPlan: Sendable {
     /// A structured GP (a physical mean, priors, MAP or NUTS) instead of the DKL model;
     /// its acquisitions are averaged over the posterior's draws.
     public var structured: StructuredStep?
+    /// What measurements cost at the instrument (nil: not modelled, and the trace has no
+    /// beam-time fields). With it, every batch and the initial points are measured along a
+    /// short route, and points past the dose limit are not measured.
+    public var beam: BeamCost?
+    /// Choose by the acquisition per second of beam time, each point of a batch from the one
+    /// before (needs `beam` and an acquisition whose scores are not negative).
+    public var perSecond = false
+    /// Stop before the beam time (seconds) or the dose given in all would pass these.
+    public var timeBudget: Double?
+    public var doseBudget: Double?
+    /// Stop when the best value has not improved by more than `delta` over the last `steps` steps.
+    public var stall: (steps: Int, delta: Double)?
+    /// Stop when the posterior probability that some unmeasured candidate beats the best
+    /// (the candidates taken as independent) falls below this.
+    public var stopProbability: Double?
 
     public init(model: DKLConfig, acquisition: Acquisition, acquisitionName: String, maximize: Bool = true, perStep: Int = 1,
                 batch: Batch = .penalize(radius: 3), initialCount: Int = 20, initialPoints: [(y: Int, x: Int)] = [],
@@ -72,10 +87,16 @@ public final class ActiveExperiment {
     let value: ([Double]) throws -> Double
     /// Every point measured, in the trace's order.
     public private(set) var measured: [MeasuredPoint] = []
+    /// Where the instrument says each point was measured (nil: where it was asked).
+    var measuredAt: [(y: Double, x: Double)?] = []
     /// The last step's model (after `run`, the model of the last step run).
     public private(set) var model: DKLEnsemble?
     /// The last step's structured-GP fits, when the plan has one.
     public private(set) var fits: StructuredStep.Fits?
+    /// The beam time and dose spent, when the plan models them.
+    public private(set) var ledger: BeamLedger?
+    /// The stop rule that ended the run (nil: it ran its steps or its point budget).
+    public private(set) var stoppedBy: String?
     /// Notes for the user (stderr in a tool).
     public var note: (String) -> Void = { _ in }
     public var progress: DKLCore.Progress?
@@ -109,18 +130,32 @@ public final class ActiveExperiment {
         }
         let gpWidth = plan.model.extractor == .none ? grid.inputs.cols : plan.model.embedding
         let logPath = measurementsPath(shape)
+        var attributes = attributes
+        if let beam = plan.beam { attributes.set("beam", beam.json); attributes.set("per_second", .bool(plan.perSecond)) }
         trace = try ExperimentTrace(path: tracePath, itemShape: shape, gpWidth: gpWidth, attributes: attributes, signature: signature,
-                                    measurementsPath: logPath, calibration: oracle.calibration, hypotheses: plan.structured?.means.count ?? 1, header: header)
+                                    measurementsPath: logPath, calibration: oracle.calibration, hypotheses: plan.structured?.means.count ?? 1,
+                                    beam: plan.beam != nil, header: header)
         for (k, r) in trace.points.enumerated() {
             guard let c = grid.index[Positions.key(r.y, r.x)] else {
                 throw DKLError.data("the trace's point (\(r.y), \(r.x)) is not a candidate of this image", file: tracePath, record: k + 1)
             }
             measured.append(MeasuredPoint(step: r.step, candidate: c, learnt: grid.nearest(y: r.measured.y, x: r.measured.x) ?? c, value: r.value))
+            measuredAt.append(r.measured.x.isFinite && r.measured.y.isFinite ? r.measured : nil)
         }
+        // The clock and the dose map of the points measured so far (a model: the same on every run).
+        ledger = beamLedger(after: measured.count)
         pendingFirst = first
     }
 
     var pendingFirst: (Int, Reading)?
+
+    /// The beam time and dose after the first `count` points measured (nil without a cost model).
+    func beamLedger(after count: Int) -> BeamLedger? {
+        guard let beam = plan.beam else { return nil }
+        var book = BeamLedger(cost: beam, height: grid.height, width: grid.width)
+        for i in 0..<count { book.charge(at: grid.centres[measured[i].candidate], measured: measuredAt[i]) }
+        return book
+    }
 
     /// The number of usable candidates.
     public var candidateCount: Int { grid.count }
@@ -131,7 +166,7 @@ public final class ActiveExperiment {
     public func run() throws {
         if !measured.isEmpty { note("continuing: \(measured.count) points measured in \(trace.path), the last at step \(measured.last!.step)") }
         try measureInitialPoints()
-        try runSteps()
+        if stoppedBy == nil { try runSteps() }
     }
 
     /// Measures candidate k (unless `answer` is already its measurement) and appends it.
@@ -144,11 +179,13 @@ public final class ActiveExperiment {
         if trace.storesFloat32 { s.values = s.values.map { Double(Float($0)) } }
         let v = try value(s.values)
         let measureSeconds = Date().timeIntervalSince(t0)
+        let beamSeconds = ledger?.charge(at: (y, x), measured: s.position)
         let m = step == 0 ? nil : model?.members[0]
         var entry = ExperimentTrace.Entry(
             step: step, y: y, x: x, measurement: s, value: v, mean: prediction.mean, variance: prediction.variance, acquisition: prediction.score,
             noise: m.map { $0.gpParameters.noise * $0.targetStd * $0.targetStd } ?? .nan, outputscale: m?.gpParameters.outputscale ?? .nan,
             lengthscales: m?.gpParameters.lengthscales, loss: m?.lossCurve.last ?? .nan, seconds: seconds + [measureSeconds])
+        if let ledger, let beamSeconds { entry.beam = (beamSeconds, ledger.clock, ledger.peakDose) }
         if step > 0, let fits {
             let fit = fits.favoured
             if fits.fits.count > 1 { entry.weights = fits.weights }
@@ -163,6 +200,7 @@ public final class ActiveExperiment {
         try trace.append(entry)
         let learnt = s.position.flatMap { grid.nearest(y: $0.y, x: $0.x) } ?? k
         measured.append(MeasuredPoint(step: step, candidate: k, learnt: learnt, value: v))
+        measuredAt.append(s.position)
         if !v.isFinite { note("the measurement at (\(y), \(x)) gives no value (NaN or a refused fit); it is kept in the trace but not learnt") }
     }
 
@@ -179,6 +217,32 @@ public final class ActiveExperiment {
         var rng = Xoshiro(seed: plan.model.seed &+ 0xA11CE)
         let order = grid.index.values.sorted()
         if let (k, s) = pendingFirst { try record(step: 0, candidate: k, answer: s); pendingFirst = nil }
+        if plan.beam != nil {
+            // The same random points, measured along a short route from the first of them.
+            let listed = Set(plan.initialPoints.compactMap { grid.index[Positions.key($0.y, $0.x)] })
+            var draws: [Int] = []
+            while listed.count + draws.count < min(plan.initialCount, grid.count) {
+                let k = order[Int(rng.next() % UInt64(order.count))]
+                if !listed.contains(k) && !draws.contains(k) { draws.append(k) }
+            }
+            guard let first = draws.first else { return }
+            let rest = Array(draws.dropFirst())
+            let route = BeamTimeSelection.shortRoute(rest.map { grid.centres[$0] }, from: (Double(grid.centres[first].0), Double(grid.centres[first].1)))
+            for k in [first] + route.map({ rest[$0] }) where !measured.contains(where: { $0.candidate == k }) {
+                try Interrupts.check()
+                if let ledger, ledger.exceedsDoseLimit(at: grid.centres[k]) { continue }
+                if let t = plan.timeBudget, let ledger, ledger.clock + ledger.seconds(to: grid.centres[k]) > t {
+                    if !trace.stops.contains(where: { $0.step == 0 }) {
+                        try trace.appendStop(step: 0, rule: "time budget", details: [("budget_s", .number(t)), ("clock_s", .number(ledger.clock))])
+                    }
+                    stoppedBy = "time budget"
+                    note("stopping among the initial points: the time budget (\(t) s) is spent")
+                    return
+                }
+                try record(step: 0, candidate: k)
+            }
+            return
+        }
         while measured.count < min(plan.initialCount, grid.count) {
             try Interrupts.check()
             let taken = Set(measured.map(\.candidate))
@@ -221,17 +285,55 @@ public final class ActiveExperiment {
                 averagedScores = p.scores
             } else if let f = fantasies { pred = (f.mean, f.variance) } else { let p = try model!.predict(grid.inputs); pred = (p.mean, p.variance) }
             let t2 = Date()
-            let excluded = Set(earlier.map(\.candidate) + earlier.map(\.learnt)).union(Set(centres.indices.filter { !grid.usable[$0] }))
+            // The beam time and dose before this step, and the points the dose limit or the
+            // time left rule out.
+            let book = beamLedger(after: earlier.count)
+            var excluded = Set(earlier.map(\.candidate) + earlier.map(\.learnt)).union(Set(centres.indices.filter { !grid.usable[$0] }))
+            var outOfReach = (dose: 0, time: 0)
+            if let book {
+                for k in centres.indices where !excluded.contains(k) {
+                    if book.exceedsDoseLimit(at: centres[k]) { excluded.insert(k); outOfReach.dose += 1 }
+                    else if let t = plan.timeBudget, book.clock + book.seconds(to: centres[k]) > t { excluded.insert(k); outOfReach.time += 1 }
+                }
+            }
+            if recorded.isEmpty, let (rule, details) = stopRule(step: step, mean: pred.mean, variance: pred.variance, excluded: excluded, best: best, book: book,
+                                                              outOfReach: outOfReach) {
+                if !trace.stops.contains(where: { $0.step == step && $0.meta["stop"]?.stringValue == rule }) {
+                    try trace.appendStop(step: step, rule: rule, details: details)
+                }
+                stoppedBy = rule
+                note("stopping at step \(step): \(rule) (\(JSON.object(details).text))")
+                break
+            }
             let room = min(plan.perStep, plan.budget - earlier.count)
-            let chosen: [(Int, Double)]
+            var chosen: [(Int, Double)]
             switch plan.batch {
             case .fantasize:
                 chosen = BatchSelection.greedyFantasized(&fantasies!, q: room, acquisition: plan.acquisition, best: best,
                                                          maximize: plan.maximize, excluded: excluded).map { ($0.index, $0.score) }
             case .penalize(let radius):
                 let scores = averagedScores ?? plan.acquisition.scores(mean: pred.mean, variance: pred.variance, best: best, maximize: plan.maximize)
-                chosen = BatchSelection.locallyPenalized(scores: scores, coordinates: centres, q: room, radius: radius, excluded: excluded)
-                    .map { ($0, scores[$0]) }
+                if plan.perSecond, let book {
+                    // log EI's scores are logarithms: per second, EI itself.
+                    let rate = { if case .logEI = plan.acquisition { return scores.map { exp($0) } } else { return scores } }()
+                    chosen = BeamTimeSelection.route(scores: rate, coordinates: centres, q: room, radius: radius, excluded: excluded, ledger: book,
+                                                     secondsLeft: plan.timeBudget.map { $0 - book.clock } ?? .infinity).map { ($0, scores[$0]) }
+                } else {
+                    chosen = BatchSelection.locallyPenalized(scores: scores, coordinates: centres, q: room, radius: radius, excluded: excluded)
+                        .map { ($0, scores[$0]) }
+                }
+            }
+            if let book, !plan.perSecond {
+                // A batch is measured along a short route, and only as far as the time and the dose allow.
+                chosen = BeamTimeSelection.shortRoute(chosen.map { centres[$0.0] }, from: book.position).map { chosen[$0] }
+                var b = book, kept: [(Int, Double)] = []
+                for c in chosen {
+                    if let t = plan.timeBudget, b.clock + b.seconds(to: centres[c.0]) > t { break }
+                    if let d = plan.doseBudget, b.totalDose + b.cost.dose > d { break }
+                    if b.exceedsDoseLimit(at: centres[c.0]) { continue }
+                    b.charge(at: centres[c.0]); kept.append(c)
+                }
+                chosen = kept
             }
             let t3 = Date()
             if !recorded.isEmpty {
@@ -239,10 +341,6 @@ public final class ActiveExperiment {
                     throw DKLError.data("step \(step)'s points in the trace are not the batch this experiment chooses at that step", file: trace.path)
                 }
                 if recorded.count < chosen.count { note("step \(step) was cut after \(recorded.count) of its \(chosen.count) points; measuring the rest") }
-            }
-            if recorded.isEmpty, let stopSD = plan.stopSD, centres.indices.filter({ !excluded.contains($0) }).allSatisfy({ pred.variance[$0].squareRoot() <= stopSD }) {
-                note("stopping at step \(step): no candidate's predicted sd exceeds \(stopSD)")
-                break
             }
             for (k, score) in chosen.dropFirst(recorded.count) {
                 try record(step: step, candidate: k, prediction: (pred.mean[k], pred.variance[k], score),
@@ -260,6 +358,46 @@ public final class ActiveExperiment {
         let share = String(format: "%.1f", 100 * Double(measured.count) / Double(grid.count))
         note("\(measured.count) of \(grid.count) points measured (\(share)%); best "
              + (best.map { "\($0.value) at (\(centres[$0.candidate].0), \(centres[$0.candidate].1)), step \($0.step)" } ?? "none"))
+    }
+
+    /// The first stop rule that holds before step `step` measures anything, with the numbers
+    /// that made it fire: the beam-time and dose budgets (the cheapest point would pass them),
+    /// the dose limit (no point left under it), the predicted sd, a stall of the best value,
+    /// and the probability that any candidate beats the best.
+    /// `outOfReach`: how many candidates the dose limit and the time left ruled out.
+    func stopRule(step: Int, mean: [Double], variance: [Double], excluded: Set<Int>, best: Double, book: BeamLedger?,
+                  outOfReach: (dose: Int, time: Int)) -> (String, [(String, JSON)])? {
+        let open = grid.centres.indices.filter { !excluded.contains($0) }
+        if let book, open.isEmpty, outOfReach.dose + outOfReach.time > 0 {
+            if let t = plan.timeBudget, outOfReach.time > 0 {
+                let taken = Set(measured.map(\.candidate))
+                let cheapest = grid.centres.indices.filter { grid.usable[$0] && !taken.contains($0) }.map { book.seconds(to: grid.centres[$0]) }.min() ?? .nan
+                return ("time budget", [("budget_s", .number(t)), ("clock_s", .number(book.clock)), ("cheapest_s", .number(cheapest))])
+            }
+            return ("dose limit", [("limit", .number(book.cost.doseLimit ?? .nan)), ("dose_peak", .number(book.peakDose))])
+        }
+        if let book {
+            if let d = plan.doseBudget, book.totalDose + book.cost.dose > d {
+                return ("dose budget", [("budget", .number(d)), ("dose_given", .number(book.totalDose))])
+            }
+        }
+        if let s = plan.stopSD, open.allSatisfy({ variance[$0].squareRoot() <= s }) {
+            return ("sd", [("stop_sd", .number(s)), ("largest_sd", .number(open.map { variance[$0].squareRoot() }.max() ?? 0))])
+        }
+        if let (k, delta) = plan.stall, step > k {
+            let finite = measured.filter { $0.value.isFinite && $0.step < step }
+            let then = finite.filter { $0.step < step - k }.map(\.value)
+            if !then.isEmpty {
+                let (a, b) = (Acquisition.best(observed: then, maximize: plan.maximize), best)
+                let gain = plan.maximize ? b - a : a - b
+                if gain <= delta { return ("stall", [("steps", .number(Double(k))), ("delta", .number(delta)), ("gain", .number(gain))]) }
+            }
+        }
+        if let p = plan.stopProbability {
+            let q = BeamTimeSelection.probabilityAnyBeats(mean: mean, variance: variance, best: best, maximize: plan.maximize, candidates: open)
+            if q < p { return ("probability", [("below", .number(p)), ("probability", .number(q))]) }
+        }
+        return nil
     }
 
     /// The final model (trained on every measured point) over the image: H×W maps of the

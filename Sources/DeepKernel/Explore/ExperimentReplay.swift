@@ -202,6 +202,7 @@ extension ExperimentTrace {
         while let batch = try locating(file: reader.name, { try reader.nextBatch() }) {
             for i in 0..<batch.count {
                 let r = RecordView(batch.record(i), reader.schema)
+                if r.int(istep) < 0 { continue }   // a stop rule's record
                 if let my, let mx, r.double(my).isFinite, r.double(mx).isFinite {
                     points.append((r.double(my), r.double(mx)))
                 } else {

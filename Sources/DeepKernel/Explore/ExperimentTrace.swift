@@ -18,7 +18,10 @@ import DKLData
 /// | time | when the measurement ended (seconds since 1970) |
 /// | meta | the instrument's metadata, JSON text (`{}` from a file; `{"dropped":N}` past 1 KiB) |
 /// | weights | with several candidate means: each model's weight at the step (NaN at step 0) |
+/// | beam_seconds, beam_clock, dose_peak | with a cost model: the measurement's beam time (dwell, travel, settling), the beam time spent so far, the most dose any pixel has taken |
 ///
+/// A stop rule that ends the run appends a record of step −1 at (−1, −1) whose `meta` names
+/// the rule (`{"stop":"time budget","at_step":12,...}`); readers of points skip it.
 /// Measurements of many values (diffraction patterns) go to a `BinaryLog` beside the trace
 /// (`measurements`): records step, y, x and the measurement as float32, a record written
 /// before the trace's line of the same point.
@@ -36,12 +39,16 @@ public final class ExperimentTrace {
         public var seconds: [Double]
         /// With several candidate means: their weights at this step.
         public var weights: [Double]? = nil
+        /// With a cost model: this measurement's beam seconds, the clock after it, the peak dose.
+        public var beam: (seconds: Double, clock: Double, peakDose: Double)? = nil
     }
 
     public let path: String
     public let schema: Schema
     /// The points already in the trace: (step, y, x, value) and the position measured, in order.
     public let points: [(step: Int, y: Int, x: Int, value: Double, measured: (y: Double, x: Double))]
+    /// The stop rules that ended runs of this trace: the step each fired at and its record's meta.
+    public private(set) var stops: [(step: Int, meta: JSON)]
     /// The measurement log, when measurements are kept beside the trace.
     public let measurements: BinaryLog?
     let log: Checkpoint
@@ -49,6 +56,7 @@ public final class ExperimentTrace {
     let itemCount: Int
     let gpWidth: Int
     let hypotheses: Int
+    let beam: Bool
 
     static let names = ["step", "y", "x", "spectrum", "value", "mean", "var", "acquisition", "noise", "outputscale", "lengthscale", "loss",
                         "seconds_train", "seconds_predict", "seconds_acquire", "seconds_measure", "measured_y", "measured_x", "time", "meta"]
@@ -57,8 +65,8 @@ public final class ExperimentTrace {
 
     /// The schema for measurements of `itemShape` (none: they are logged beside it) and a GP
     /// of input width `gpWidth`.
-    static func schema(itemShape: [Int]?, gpWidth: Int, hypotheses: Int = 1) throws -> Schema {
-        try Schema((names + (hypotheses > 1 ? ["weights"] : [])).compactMap { name in
+    static func schema(itemShape: [Int]?, gpWidth: Int, hypotheses: Int = 1, beam: Bool = false) throws -> Schema {
+        try Schema((names + (hypotheses > 1 ? ["weights"] : []) + (beam ? ["beam_seconds", "beam_clock", "dose_peak"] : [])).compactMap { name in
             switch name {
             case "step", "y", "x": return Field(name, .i32)
             case "spectrum": return itemShape.map { Field(name, .f64, shape: $0) }
@@ -79,20 +87,31 @@ public final class ExperimentTrace {
     /// With `measurementsPath`, measurements are kept there as float32 rather than in the trace.
     /// `calibration`: the measurements' axes, for the log's header.
     public init(path: String, itemShape: [Int], gpWidth: Int, attributes: JSON, signature: String, measurementsPath: String? = nil,
-                calibration: JSON = .object([]), hypotheses: Int = 1, header: (StreamHeader) -> StreamHeader = { $0 }) throws {
+                calibration: JSON = .object([]), hypotheses: Int = 1, beam: Bool = false, header: (StreamHeader) -> StreamHeader = { $0 }) throws {
         self.path = path
-        schema = try ExperimentTrace.schema(itemShape: measurementsPath == nil ? itemShape : nil, gpWidth: gpWidth, hypotheses: hypotheses)
+        schema = try ExperimentTrace.schema(itemShape: measurementsPath == nil ? itemShape : nil, gpWidth: gpWidth, hypotheses: hypotheses, beam: beam)
         self.hypotheses = hypotheses
+        self.beam = beam
         slot = schema.slots
         (itemCount, self.gpWidth) = (itemShape.reduce(1, *), gpWidth)
         var attrs = attributes
         if let m = measurementsPath { attrs.set("measurements", .string(m)) }
         let log = try Checkpoint(path: path, header: header(StreamHeader(schema: schema, attrs: attrs)), signature: signature)
-        let (s, y, x, v, my, mx, schema) = (slot["step"]!, slot["y"]!, slot["x"]!, slot["value"]!, slot["measured_y"]!, slot["measured_x"]!, schema)
-        points = log.records.map { r in r.withUnsafeBytes { b in
-            let view = RecordView(b, schema)
-            return (view.int(s), view.int(y), view.int(x), view.double(v), (view.double(my), view.double(mx)))
-        } }
+        let (s, y, x, v, my, mx, meta, schema) = (slot["step"]!, slot["y"]!, slot["x"]!, slot["value"]!, slot["measured_y"]!, slot["measured_x"]!,
+                                                  slot["meta"]!, schema)
+        var points: [(step: Int, y: Int, x: Int, value: Double, measured: (y: Double, x: Double))] = [], stops: [(step: Int, meta: JSON)] = []
+        for r in log.records {
+            r.withUnsafeBytes { b in
+                let view = RecordView(b, schema)
+                if view.int(s) < 0 {
+                    let m = (try? JSONParser.parse(view.string(meta))) ?? .object([])
+                    stops.append((m["at_step"]?.intValue ?? 0, m))
+                } else {
+                    points.append((view.int(s), view.int(y), view.int(x), view.double(v), (view.double(my), view.double(mx))))
+                }
+            }
+        }
+        (self.points, self.stops) = (points, stops)
         self.log = log
         if let m = measurementsPath {
             var logAttrs = attributes
@@ -155,6 +174,23 @@ public final class ExperimentTrace {
             r.set(slot[name]!, v)
         }
         r.set(slot["lengthscale"]!, e.lengthscales ?? [Double](repeating: .nan, count: gpWidth))
+        if beam {
+            let b = e.beam ?? (.nan, .nan, .nan)
+            r.set(slot["beam_seconds"]!, b.seconds); r.set(slot["beam_clock"]!, b.clock); r.set(slot["dose_peak"]!, b.peakDose)
+        }
         try log.append([r.bytes])
+    }
+
+    /// Appends the record of a stop rule that fired before step `step` measured anything:
+    /// step −1 at (−1, −1), every number NaN, `meta` naming the rule with `details`.
+    public func appendStop(step: Int, rule: String, details: [(String, JSON)] = []) throws {
+        var r = RecordBuilder(schema)
+        r.set(slot["step"]!, int: -1); r.set(slot["y"]!, int: -1); r.set(slot["x"]!, int: -1)
+        for (k, f) in schema.fields.enumerated() where f.dtype == .f64 { r.set(k, [Double](repeating: .nan, count: f.count)) }
+        r.set(slot["time"]!, Date().timeIntervalSince1970)
+        let meta = JSON.object([("stop", .string(rule)), ("at_step", .number(Double(step)))] + details)
+        r.set(slot["meta"]!, string: ExperimentTrace.metaText(meta))
+        try log.append([r.bytes])
+        stops.append((step, meta))
     }
 }

@@ -72,6 +72,6 @@ extension ExperimentPlan {
     public static func budget(_ text: String, candidates: Int) throws -> Int {
         if text.hasSuffix("%"), let p = Double(text.dropLast()), p > 0, p <= 100 { return max(1, Int((p / 100 * Double(candidates)).rounded(.down))) }
         if let n = Int(text), n >= 1 { return n }
-        throw DKLError.usage("--budget must be a count or a percentage like 5%")
+        throw DKLError.usage("--budget must be a count, a percentage like 5% or a beam time like 90s, 30min or 2h")
     }
 }
