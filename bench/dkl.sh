@@ -31,7 +31,10 @@ for item in $plan; do
   n=${item%%:*}; rest=${item#*:}; s=${rest%%:*}; anchor=${rest#*:}
   run "$bin" --n "$n" --seed "$s" --setting canonical --data "$shared/bench/data"
   run "$bin" --n "$n" --seed "$s" --setting default --data "$shared/bench/data"
-  if [ "$s" = 0 ]; then run "$bin" --n "$n" --seed "$s" --setting precision --data "$shared/bench/data"; fi
+  if [ "$s" = 0 ]; then
+    run "$bin" --n "$n" --seed "$s" --setting precision --data "$shared/bench/data"
+    run "$bin" --n "$n" --seed "$s" --setting phases --data "$shared/bench/data"
+  fi
   if [ -n "${DKL_PY_TORCH:-}" ] && [ "$anchor" = 1 ]; then
     run "$DKL_PY_TORCH" "$shared/bench/anchor_dkl.py" run --anchor gpytorch --mode static --n "$n" --seed "$s" --data "$shared/bench/data"
   fi

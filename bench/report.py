@@ -50,7 +50,8 @@ def dkl_table():
     peak = next((r for r in runs if r["anchor"] == "peak"), None)
     million = next((r for r in runs if r["anchor"] == "dkl-million"), None)
     precision = {r["n"]: r for r in runs if r["anchor"] == "dkl-precision"}
-    runs = [r for r in runs if r["anchor"] not in ("peak", "dkl-million", "dkl-precision")]
+    phases = {r["n"]: r for r in runs if r["anchor"] == "dkl-phases"}
+    runs = [r for r in runs if r["anchor"] not in ("peak", "dkl-million", "dkl-precision", "dkl-phases")]
     groups = {}
     for r in runs:
         groups.setdefault((r["n"], r["anchor"]), []).append(r)
@@ -115,6 +116,26 @@ def dkl_table():
                          f"at the sgemm rate, and the four posteriors' factorizations and inverses, 4 × {2 * 2000 ** 3 / 3 / 1e9:.1f} GFLOP, {posteriors:.2f} s at "
                          f"the Cholesky rate: {(products + posteriors) / med(g2, 'predict_s'):.2f}× GPyTorch's prediction before any network or kernel row"
                          + (f"; the prediction itself, posteriors built, takes {pr['predict_s_single']:.2f} s ({pr['predict_s_single'] / med(g2, 'predict_s'):.2f}×)." if pr else "."))
+    if phases:
+        lines.append("")
+        lines.append("Each phase of one model of the defaults (4-D embedding, Matérn 5/2) over the 12,769 candidates, the median of five runs, "
+                     "against the rate of its kind of operation measured in the same process:")
+        lines.append("")
+        lines.append("| N | phase | s | GFLOP | GFLOP/s | share of the rate |")
+        lines.append("|---|---|---|---|---|---|")
+        for n, r in sorted(phases.items()):
+            peak = r
+            rows = [("the kernel matrix K (n² values)", r["kernel_s"], None, None),
+                    ("its Cholesky factor (n³/3)", r["cholesky_s"], r["cholesky_gflop"], ("Cholesky", peak["cholesky_gflops"])),
+                    ("the inverse factor L⁻¹ (n³/3)", r["inverse_s"], r["inverse_gflop"], ("dgemm", peak["dgemm_gflops"])),
+                    ("the network over the candidates", r["network_s"], r["network_gflop"], ("dgemm", peak["dgemm_gflops"])),
+                    ("prediction, float32 product n²(m − n) (kernel rows, mean, variance)", r["predict_single_s"], r["product_single_gflop"], ("sgemm", peak["sgemm_gflops"])),
+                    ("prediction, float64 product n²m (kernel rows, mean, variance)", r["predict_double_s"], r["product_double_gflop"], ("dgemm", peak["dgemm_gflops"]))]
+            for name, s, g, rate in rows:
+                if g is None:
+                    lines.append(f"| {n} | {name} | {s:.4f} | | | |")
+                else:
+                    lines.append(f"| {n} | {name} | {s:.4f} | {g:.2f} | {g / s:.1f} | {g / s / rate[1]:.0%} of {rate[0]} |")
     if million:
         lines.append("")
         lines.append(f"Prediction of {million['candidates']:,.0f} candidates (N=500, chunks of 8,192): {million['predict_s']:.1f} s "

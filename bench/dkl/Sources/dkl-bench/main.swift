@@ -28,8 +28,9 @@ let sd = (raw.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 12769).squareRoot
 let y = raw.map { ($0 - mean) / sd }
 let train = try ArrayFile.open(data + "/train_idx_\(n).npy").readAll().map { Int($0) }
 
-if setting == "peak" {
-    // The machine's dgemm and Cholesky rates at n = 2000 (the denominator of the FLOP fractions).
+/// The machine's dgemm, Cholesky and sgemm rates at n = 2000 (the denominators of the FLOP
+/// fractions), GFLOP/s, the median of five runs each.
+func machineRates() throws -> (dgemm: Double, cholesky: Double, sgemm: Double) {
     let m = 2000
     var g = Xoshiro(seed: 1)
     let a = Matrix(rows: m, cols: m, data: (0..<(m * m)).map { _ in g.uniform() - 0.5 })
@@ -45,8 +46,13 @@ if setting == "peak" {
         a32.withUnsafeBufferPointer { p in c32.withUnsafeMutableBufferPointer { BLAS.gemm(p.baseAddress!, p.baseAddress!, $0.baseAddress!, m: m, n: m, k: m) } }
         sgemm.append(2 * pow(Double(m), 3) / Date().timeIntervalSince(t2) / 1e9)
     }
-    let r: JSON = ["anchor": "peak", "n": .number(Double(m)), "dgemm_gflops": .number(gemm.sorted()[2]),
-                   "cholesky_gflops": .number(chol.sorted()[2]), "sgemm_gflops": .number(sgemm.sorted()[2]),
+    return (gemm.sorted()[2], chol.sorted()[2], sgemm.sorted()[2])
+}
+
+if setting == "peak" {
+    let rates = try machineRates()
+    let r: JSON = ["anchor": "peak", "n": 2000, "dgemm_gflops": .number(rates.dgemm),
+                   "cholesky_gflops": .number(rates.cholesky), "sgemm_gflops": .number(rates.sgemm),
                    "blas_threads": .string(ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "default")]
     print("RESULT " + r.text)
     exit(0)
@@ -84,6 +90,41 @@ if setting == "million" {
     let r: JSON = ["anchor": "dkl-million", "n": .number(Double(n)), "candidates": .number(Double(total)),
                    "predict_s": .number(s), "candidates_per_s": .number(Double(total) / s),
                    "mean_of_means": .number(sumMean / Double(total)), "max_variance": .number(maxVar)]
+    print("RESULT " + r.text)
+    exit(0)
+}
+if setting == "phases" {
+    // Each phase of one model's posterior and prediction (the defaults' model, briefly
+    // trained: the phases' times do not depend on the weights), the median of five runs each.
+    config.ensemble = 1; config.iterations = 20
+    let model = try DKLTrainer.train(x: X.gather(train), y: train.map { y[$0] }, config: config)
+    let p = model.gpParameters
+    let z = model.embed(model.trainInputs)
+    func median(_ body: () throws -> Void) rethrows -> Double {
+        var t: [Double] = []
+        for _ in 0..<5 { let t0 = Date(); try body(); t.append(Date().timeIntervalSince(t0)) }
+        return t.sorted()[2]
+    }
+    var k = Matrix(rows: 0, cols: 0)
+    let kernel = median { k = config.kernel.matrix(z, z, lengthscales: p.lengthscales, outputscale: p.outputscale) }
+    for i in 0..<n { k[i, i] += p.noise }
+    var chol: Cholesky?
+    let factor = try median { chol = try Cholesky(k) }
+    let inverse = median { _ = chol!.inverseFactor() }
+    var zc = Matrix(rows: 0, cols: 0)
+    let network = median { zc = model.embed(X) }
+    let post = try model.posterior()
+    let single = median { _ = post.predict(zc, precision: .single) }
+    let double = median { _ = post.predict(zc, precision: .double) }
+    let nd = Double(n), m = 12769.0
+    let rates = try machineRates()
+    let r: JSON = ["anchor": "dkl-phases", "n": .number(nd), "dgemm_gflops": .number(rates.dgemm),
+                   "cholesky_gflops": .number(rates.cholesky), "sgemm_gflops": .number(rates.sgemm),
+                   "kernel_s": .number(kernel), "cholesky_s": .number(factor), "cholesky_gflop": .number(nd * nd * nd / 3 / 1e9),
+                   "inverse_s": .number(inverse), "inverse_gflop": .number(nd * nd * nd / 3 / 1e9),
+                   "network_s": .number(network), "network_gflop": .number(2 * m * (256 * 64 + 64 * 64 + 64 * Double(config.embedding)) / 1e9),
+                   "predict_single_s": .number(single), "product_single_gflop": .number(nd * nd * (m - nd) / 1e9),
+                   "predict_double_s": .number(double), "product_double_gflop": .number(nd * nd * m / 1e9)]
     print("RESULT " + r.text)
     exit(0)
 }
