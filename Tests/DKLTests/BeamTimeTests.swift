@@ -192,6 +192,14 @@ final class BeamTimeTests: XCTestCase {
         let recs = try records(dir.file("run.ndjson"))
         for r in recs where r["step"]!.intValue! >= 0 { XCTAssertLessThanOrEqual(r["dose_peak"]!.doubleValue!, 2.5 * (1 + 1e-12)) }
         XCTAssertEqual(recs.last!["dose_peak"]!.doubleValue!, book.peakDose, accuracy: 1e-12)
+        // The final maps carry the dose map, /dose in their file.
+        let maps = try run.finalMaps()
+        XCTAssertEqual(maps.dose, book.doseMap)
+        XCTAssertEqual(maps.dose!.reduce(0, +), book.doseMap.reduce(0, +))
+        try maps.write(dir.file("maps.h5"), trace: dir.file("run.ndjson"))
+        XCTAssertEqual(try ArrayFile.open(dir.file("maps.h5") + ":/dose").readAll(), book.doseMap)
+        // Without a dose counted there is none.
+        XCTAssertNil(try { let r = try experiment(dir, ["--settle", "1"], trace: "t.ndjson"); try r.run(); return try r.finalMaps().dose }())
     }
 
     /// A dose budget in all, a stall of the best value and the probability rule each stop the

@@ -424,6 +424,7 @@ public final class ActiveExperiment {
             maps.mean[c.0 * w + c.1] = pred.mean[k]; maps.sd[c.0 * w + c.1] = pred.variance[k].squareRoot(); maps.acquisition[c.0 * w + c.1] = scores[k]
         }
         for p in measured { maps.step[grid.centres[p.learnt].0 * w + grid.centres[p.learnt].1] = Double(p.step) }
+        maps.dose = ledger.flatMap { $0.cost.dose > 0 ? $0.doseMap : nil }
         maps.points = measured.map { grid.centres[$0.learnt] }
         maps.pointSteps = measured.map { Double($0.step) }
         return maps
@@ -436,6 +437,8 @@ public struct ExperimentMaps: Sendable {
     public var mean: [Double], sd: [Double], acquisition: [Double], step: [Double]
     public var points: [(Int, Int)] = []
     public var pointSteps: [Double] = []
+    /// The cumulative dose of every pixel, when the experiment counts dose.
+    public var dose: [Double]?
 
     init(height: Int, width: Int) {
         (self.height, self.width) = (height, width)
@@ -444,11 +447,11 @@ public struct ExperimentMaps: Sendable {
         step = [Double](repeating: -1, count: height * width)
     }
 
-    /// /mean, /sd, /acquisition and /step, and the trace's path as an attribute.
+    /// /mean, /sd, /acquisition and /step (and /dose when counted), and the trace's path as an attribute.
     public func write(_ path: String, trace: String) throws {
         let writer = try HDF5Writer(path: path)
         do {
-            for (name, v) in [("/mean", mean), ("/sd", sd), ("/acquisition", acquisition), ("/step", step)] {
+            for (name, v) in [("/mean", mean), ("/sd", sd), ("/acquisition", acquisition), ("/step", step)] + (dose.map { [("/dose", $0)] } ?? []) {
                 try writer.write(name, shape: [height, width], values: .double(v))
             }
             try writer.setAttribute("/", "trace", .string(trace))
