@@ -287,4 +287,51 @@ final class PipelineTests: XCTestCase {
         let again = try PipelineTests.make("structured-gp", ["OUT=" + dir.path, "-q"])
         XCTAssertEqual(again.status, 0, "nothing left to do: \(again.report)")
     }
+
+    /// Beam time on dkl-twin: each row's points and seconds to the top 1% recomputed from its
+    /// trace and the truth map, the summary's medians from the rows, EI per second spending
+    /// less beam time a point than EI, and the figure.
+    func testBeamTimePipeline() throws {
+        let dir = TempDir()
+        let r = try PipelineTests.make("beam-time", ["OUT=" + dir.path, "SEEDS=1 2", "STEPS=10", "INIT=6"])
+        XCTAssertEqual(r.status, 0, r.report)
+        // The truth: the scalarizer over the whole spectrum image, at the patches' centres.
+        try Tools.expect(0, "dkl-scalarize", ["-S", "gap=integral:1.35:2.05", Tools.root + "/share/plasmon/spectra.h5:/spectra", "-J", "-o", dir.file("truth.ndjson")])
+        let out = try Tools.python("""
+            import json, sys
+            d = sys.argv[1]
+            def records(path):
+                return [json.loads(l) for l in open(path).read().splitlines()[1:]]
+            truth = {}
+            for l in open(d + '/truth.ndjson').read().splitlines()[1:]:
+                rec = json.loads(l); truth[(rec['y'], rec['x'])] = rec['gap']
+            rows = [l.split('\t') for l in open(d + '/beam-time.tsv').read().splitlines()]
+            assert rows[0] == ['method', 'seed', 'points_to_top1pct', 'seconds_to_top1pct', 'seconds_total', 'points_total'], rows[0]
+            assert sorted((r[0], r[1]) for r in rows[1:]) == [('aware', '1'), ('aware', '2'), ('blind', '1'), ('blind', '2')], rows
+            # The candidates: 9x9 patches of the 64x64 image, centres 4..59.
+            values = sorted((v for (y, x), v in truth.items() if 4 <= y <= 59 and 4 <= x <= 59), reverse=True)
+            top = values[max(1, int(0.01 * len(values))) - 1]
+            per = {}
+            for m, seed, pts, sec, total, n in rows[1:]:
+                trace = [t for t in records('%s/%s-%s.ndjson' % (d, m, seed)) if t['step'] >= 0]
+                assert int(n) == len(trace) == 16, (m, seed, n, len(trace))
+                assert abs(float(total) - trace[-1]['beam_clock']) < 0.06, (total, trace[-1])
+                first = next((k + 1 for k, t in enumerate(trace) if truth[(t['y'], t['x'])] >= top), None)
+                if first is None:
+                    assert pts == 'nan' and sec == 'nan', (m, seed, pts)
+                else:
+                    assert int(pts) == first, (m, seed, pts, first)
+                    assert abs(float(sec) - trace[first - 1]['beam_clock']) < 0.06, (sec, trace[first - 1])
+                per.setdefault(m, []).append(float(total) / int(n))
+            summary = {l.split('\t')[0]: l.split('\t') for l in open(d + '/summary.tsv').read().splitlines()[1:]}
+            for m in ('blind', 'aware'):
+                assert abs(float(summary[m][5]) - sum(per[m]) / 2) < 0.006, (summary[m], per[m])
+            assert float(summary['aware'][5]) < float(summary['blind'][5]), summary
+            print('ok')
+            """, args: [dir.path])
+        XCTAssertEqual(out, "ok\n")
+        XCTAssertGreaterThan(try PNGReader.read(dir.file("best-vs-seconds.png")).width, 500)
+        let again = try PipelineTests.make("beam-time", ["OUT=" + dir.path, "SEEDS=1 2", "STEPS=10", "INIT=6", "-q"])
+        XCTAssertEqual(again.status, 0, "nothing left to do: \(again.report)")
+    }
 }
