@@ -9,15 +9,24 @@ import DKLData
 /// experiment's trace) and `bySteps`.
 public struct TracePoints {
     public var points: [(Int, Int)] = []
+    /// The field the points are coloured by, per point (nil: their order).
     public var steps: [Double]?
+    /// That field's name.
+    public var field: String?
     public var file: String?
 
     public init() {}
 
-    public init(_ path: String, bySteps: Bool) throws {
+    /// The points (y, x) of the stream at `path`, coloured by the field `by` (a trace's step,
+    /// its beam_clock, any scalar field) when the stream has it, else by their order.
+    public init(_ path: String, by: String?) throws {
         let header = try StreamReader(path: path).header
-        let hasSteps = header.schema.index(of: "step") != nil, withSteps = bySteps && hasSteps
-        let c = try StreamColumns(path: path, columns: ["y", "x"] + (hasSteps ? ["step"] : []))
+        let hasSteps = header.schema.index(of: "step") != nil
+        let colour = by.flatMap { header.schema.index(of: $0) != nil ? $0 : nil }
+        if let by, colour == nil, by != "step" {
+            throw DKLError.data("no field '\(by)' to colour the points by", file: path, location: "header")
+        }
+        let c = try StreamColumns(path: path, columns: ["y", "x"] + (hasSteps ? ["step"] : []) + (colour.map { [$0] } ?? []))
         // A trace's stop records (step −1) are no points.
         let kept = (0..<c.values[0].count).filter { !hasSteps || c.values[2][$0] >= 0 }
         points = try kept.map { k in (c.values[0][k], c.values[1][k]) }.enumerated().map { k, p in
@@ -26,7 +35,8 @@ public struct TracePoints {
             }
             return (Int(p.0), Int(p.1))
         }
-        steps = withSteps ? kept.map { c.values[2][$0] } : nil
+        steps = colour.map { _ in kept.map { c.values[c.values.count - 1][$0] } }
+        field = colour
         file = path
     }
 }
@@ -82,7 +92,7 @@ extension MapFigure {
             throw DKLError.data("the point (\(points.points[bad].0), \(points.points[bad].1)) is outside the \(h)×\(w) map", file: points.file, record: bad + 1)
         }
         var figure = MapFigure(height: h, width: w, panels: panels)
-        if points.steps != nil { figure.pointsLabel = "step" }
+        if let f = points.field { figure.pointsLabel = f }
         figure.metresPerPixel = pixelSize?.metres
         return figure
     }

@@ -28,6 +28,8 @@ public struct MapFigure {
     public var range: (Double, Double)?
     public var columns = 4
     public var pointsLabel = "order"
+    /// Join the points in their order (the probe's path).
+    public var drawsPath = false
     /// Each panel on its own colour scale, with its own colorbar (for maps whose ranges
     /// differ by orders of magnitude, such as an acquisition function's as points are added).
     public var ownScales = false
@@ -98,6 +100,11 @@ public struct MapFigure {
             axes.draw(on: &c, xLabel: xLabel, yLabel: yLabel, xTicks: xTicks, yTicks: yTicks)
             if let m = metresPerPixel { drawScaleBar(on: &c, metresPerPixel: m, left: x0, top: y0, mapW: mapW, mapH: mapH, pixel: pixel) }
             let r = min(max(pixel / 2, 2), 5)
+            if drawsPath {
+                for (a, b) in zip(panel.points, panel.points.dropFirst()) {
+                    c.line(x0 + a.1 * pixel + pixel / 2, y0 + a.0 * pixel + pixel / 2, x0 + b.1 * pixel + pixel / 2, y0 + b.0 * pixel + pixel / 2, .black)
+                }
+            }
             for (k, p) in panel.points.enumerated() {
                 let t = ((panel.pointValues?[k] ?? Double(k + 1)) - pointLo) / (pointHi - pointLo)
                 c.disc(x0 + p.1 * pixel + pixel / 2, y0 + p.0 * pixel + pixel / 2, radius: r, Colormap.order(t), outline: .black)

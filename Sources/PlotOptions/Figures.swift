@@ -27,12 +27,14 @@ public enum Figures {
         if a.flag("own-scales") && colorRange != nil { throw DKLError.usage("give --range or --own-scales, not both") }
         let frameValues = try a.string("frame-values").map { try ArrayFile.open($0).readAll() }
         let by = a.string("points-by") ?? "step"
-        guard by == "step" || by == "order" else { throw DKLError.usage("--points-by must be step or order") }
-        let points = try a.string("points").map { try TracePoints($0, bySteps: by == "step") } ?? TracePoints()
+        if by.isEmpty { throw DKLError.usage("--points-by must be order or a field of the points' stream (step, beam_clock, ...)") }
+        if a.string("points") == nil, let o = ["points-by", "path"].first(where: { a.string($0) != nil || a.flag($0) }) { throw DKLError.usage("--\(o) goes with --points") }
+        let points = try a.string("points").map { try TracePoints($0, by: by == "order" ? nil : by) } ?? TracePoints()
         var figure = try MapFigure.fromArrays(Array(a.positionals.dropFirst()), frames: a.string("frames"), frameValues: frameValues,
                                               frameTitle: a.string("frame-title"), panelTitles: a.strings("panel-title"), points: points)
         figure.title = a.string("title"); figure.colorLabel = a.string("label"); figure.range = colorRange
         figure.columns = columns
+        figure.drawsPath = a.flag("path")
         figure.ownScales = a.flag("own-scales")
         figure.xLabel = a.string("xlabel"); figure.yLabel = a.string("ylabel")
         figure.xExtent = axes?.x; figure.yExtent = axes?.y

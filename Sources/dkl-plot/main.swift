@@ -44,7 +44,8 @@ let command = Command(
         Option("frame-title", value: "FORMAT", help: "map: each frame's title; %v its value, %k its index (default '%v points', or 'frame %k')"),
         Option("panel-title", value: "TEXT", repeatable: true, help: "map: the title of the next panel (repeatable)"),
         Option("points", value: "TRACE", help: "map: draw the points (y, x) of this stream in order; with --frame-values, the first v of them"),
-        Option("points-by", value: "step|order", help: "map: colour the points by their field step (a trace's; the default when there is one) or their order"),
+        Option("points-by", value: "FIELD|order", help: "map: colour the points by a field (default step, a trace's, when there is one; beam_clock for the beam time) or their order"),
+        Option("path", help: "map: join the points in their order (the probe's path)"),
         Option("columns", value: "N", help: "map: panels per row (default 4)"),
         Option("own-scales", help: "map: each panel on its own colour scale with its own colorbar"),
         Option("pixel-size", value: "SIZE", help: "map: one pixel's size with its unit (0.5nm, 19.6nm, 2e-10m) for the scale bar (default: the array's pixel_size)"),
@@ -63,7 +64,7 @@ let command = Command(
     ]
 )
 
-let modes = ModeOptions([("map", ["label", "extent", "range", "frames", "frame-values", "frame-title", "panel-title", "points", "points-by", "columns", "own-scales", "pixel-size", "no-scale-bar"]),
+let modes = ModeOptions([("map", ["label", "extent", "range", "frames", "frame-values", "frame-title", "panel-title", "points", "points-by", "path", "columns", "own-scales", "pixel-size", "no-scale-bar"]),
                          ("scatter", ["label", "range", "x", "y", "color", "color-map", "categorical", "names"]),
                          ("line", ["x", "y", "name", "best-so-far", "cumulative", "log-y", "markers"]),
                          ("hist", ["x", "name", "bins", "mark"])],

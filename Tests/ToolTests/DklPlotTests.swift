@@ -156,6 +156,33 @@ final class DklPlotTests: XCTestCase {
         try Tools.expect(0, "dkl-plot", ["map", "-o", "o.png", "--frames", "0", "--points", "s.ndjson", "--points-by", "order", "m.h5:/mean"], cwd: dir.path)
         let byOrder = try PNGReader.read(dir.file("o.png"))
         XCTAssertEqual(byOrder.find([third.r, third.g, third.b], below: byOrder.width - 150).count, n2.count, "one disc, the second point")
+        // Coloured by another field (a trace's beam time): the point at the field's middle
+        // value takes the scale's middle colour; a stop record (step −1) is no point; the
+        // path joins the points in order with black lines (none without --path).
+        try write("""
+            {"dkl_stream":1,"fields":[{"name":"step","dtype":"i32","shape":[]},{"name":"y","dtype":"i32","shape":[]},{"name":"x","dtype":"i32","shape":[]},{"name":"beam_clock","dtype":"f64","shape":[]}]}
+            {"step":0,"y":1,"x":1,"beam_clock":2}
+            {"step":1,"y":6,"x":1,"beam_clock":4}
+            {"step":2,"y":6,"x":6,"beam_clock":10}
+            {"step":-1,"y":-1,"x":-1,"beam_clock":null}
+
+            """, dir.file("b.ndjson"))
+        try Tools.expect(0, "dkl-plot", ["map", "-o", "b.png", "--frames", "0", "--points", "b.ndjson", "--points-by", "beam_clock", "m.h5:/mean"], cwd: dir.path)
+        let byClock = try PNGReader.read(dir.file("b.png"))
+        let quarter = Colormap.order(0.25)
+        XCTAssertEqual(byClock.find([quarter.r, quarter.g, quarter.b], below: byClock.width - 150).count, n2.count, "the point at 4 s of 2 to 10")
+        try Tools.expect(0, "dkl-plot", ["map", "-o", "p.png", "--frames", "0", "--points", "b.ndjson", "--points-by", "beam_clock", "--path", "m.h5:/mean"],
+                         cwd: dir.path)
+        let path = try PNGReader.read(dir.file("p.png"))
+        let black = path.find([0, 0, 0], below: path.width - 150).count, none = byClock.find([0, 0, 0], below: byClock.width - 150).count
+        XCTAssertGreaterThan(black, none + 100, "two segments about 5 cells long each")
+        for (args, message) in [(["--points-by", "clock"], "no field 'clock'"), (["--path"], "--path goes with --points")] {
+            let bad = try Tools.run("dkl-plot", ["map", "-o", "x.png", "--frames", "0"] + (args == ["--path"] ? [] : ["--points", "b.ndjson"]) + args + ["m.h5:/mean"],
+                                    cwd: dir.path)
+            XCTAssertNotEqual(bad.status, 0)
+            XCTAssertTrue(bad.err.contains(message), bad.err)
+            XCTAssertFalse(dir.exists("x.png"))
+        }
         // A frame that is not there.
         let r = try Tools.run("dkl-plot", ["map", "-o", "g.png", "--frames", "5", "m.h5:/mean"], cwd: dir.path)
         XCTAssertEqual(r.status, 64, r.report)
