@@ -377,3 +377,29 @@ final class SinglePrecisionTests: XCTestCase {
         for j in 0..<cand.rows { XCTAssertLessThanOrEqual(abs(b.variance[j] - a.variance[j]), VariancePrecision.tolerance * a.variance[j]) }
     }
 }
+
+final class KMeansTests: XCTestCase {
+    /// Three separated blobs: three clusters, each blob one, their centres the blobs' means;
+    /// the same labels every time; k is at most the rows.
+    func testSeparatedBlobs() {
+        var g = Xoshiro(seed: 4)
+        let centres = [(0.0, 0.0), (10.0, 0.0), (0.0, 10.0)]
+        var data: [Double] = [], blob: [Int] = []
+        for i in 0..<90 { let c = centres[i % 3]; data += [c.0 + g.uniform() - 0.5, c.1 + g.uniform() - 0.5]; blob.append(i % 3) }
+        let x = Matrix(rows: 90, cols: 2, data: data)
+        let km = KMeans(x, k: 3)
+        XCTAssertEqual(km.centres.rows, 3)
+        for b in 0..<3 {
+            let labels = Set((0..<90).filter { blob[$0] == b }.map { km.labels[$0] })
+            XCTAssertEqual(labels.count, 1, "blob \(b) in one cluster")
+            let j = labels.first!
+            let members = (0..<90).filter { blob[$0] == b }
+            XCTAssertEqual(km.centres[j, 0], members.map { x[$0, 0] }.reduce(0, +) / 30, accuracy: 1e-12)
+            XCTAssertEqual(km.centres[j, 1], members.map { x[$0, 1] }.reduce(0, +) / 30, accuracy: 1e-12)
+        }
+        XCTAssertEqual(Set(km.labels).count, 3)
+        XCTAssertEqual(KMeans(x, k: 3).labels, km.labels)
+        XCTAssertEqual(KMeans(x.rows(0..<2), k: 16).centres.rows, 2)
+    }
+}
+

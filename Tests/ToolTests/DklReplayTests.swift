@@ -49,6 +49,12 @@ final class DklReplayTests: XCTestCase {
                           'coverage': (np.abs(e) <= 2 * np.sqrt(v)).mean()}
                 for key, want in checks.items():
                     assert abs(r[key] - want) <= 1e-9 * max(1, abs(want)), (c, key, r[key], want)
+                # The truth's deciles the path has reached (edges: the sorted values at i·n/10).
+                asc = np.sort(truth[cand]); edges = [asc[min(n - 1, i * n // 10)] for i in range(1, 10)]
+                reached = {sum(1 for e in edges if e <= truth[p]) for p in path[:k]}
+                assert r['range_coverage'] == len(reached) / 10, (c, r['range_coverage'], reached)
+                # The embedding's 16 clusters: at least one reached, at most one a point.
+                assert 1 / 16 <= r['space_coverage'] <= min(k, 16) / 16, (c, r['space_coverage'])
             # The acquisition maps: EI (the trace's, ξ = 0.01) of each record's model over the best
             # so far, NaN where the path has measured; -a kappa gives mean + 10 sd.
             from math import erf

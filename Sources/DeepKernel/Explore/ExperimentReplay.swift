@@ -16,7 +16,10 @@ public final class ExperimentReplay {
     /// | best, best_rank, top_found | the best value measured, its rank, whether it is in the top 1% |
     /// | rmse, nlpd, coverage | the prediction against the truth (`PredictiveScore`) |
     /// | noise, seconds | the model's noise variance, the seconds to train and predict |
-    public static let fields = ["points", "fraction", "best", "best_rank", "top_found", "rmse", "nlpd", "coverage", "noise", "seconds"]
+    /// | range_coverage | the share of the truth's ten deciles with a point of the path so far |
+    /// | space_coverage | the share of the candidates' 16 clusters in the first member's embedding (k-means) with a point of the path so far |
+    public static let fields = ["points", "fraction", "best", "best_rank", "top_found", "rmse", "nlpd", "coverage", "noise", "seconds",
+                                "range_coverage", "space_coverage"]
     public static func schema() throws -> Schema {
         try Schema(fields.map { Field($0, ["points", "best_rank"].contains($0) ? .i32 : $0 == "top_found" ? .u8 : .f64) })
     }
@@ -51,6 +54,12 @@ public final class ExperimentReplay {
         var c = Array(stride(from: min(max(start, 1), path.count), through: path.count, by: max(every, 1)))
         if c.last != path.count { c.append(path.count) }
         checkpoints = c
+    }
+
+    /// The nine values that split the scored truth into ten equal parts.
+    var decileEdges: [Double] {
+        let v = scored.map { truth[$0] }.sorted()
+        return (1...9).map { v[min(v.count - 1, $0 * v.count / 10)] }
     }
 
     /// Along the path: the number of points until one of the top 1% was measured (nil: never).
@@ -94,12 +103,18 @@ public final class ExperimentReplay {
             let score = PredictiveScore(mean: pred.mean, variance: pred.variance.map { $0 + pred.noise }, truth: truth, indices: scored)
             let values = points.map { truth[$0] }
             let best = ranking.maximize ? values.max()! : values.min()!, bestRank = ranking.rank(best)
+            // Where the path has been: the truth's deciles and the embedding's clusters it reached.
+            let deciles = Set(values.map { v in decileEdges.filter { $0 <= v }.count })
+            let clusters = KMeans(ensemble!.members[0].embed(grid.inputs.gather(scored)), k: 16)
+            let clusterOf = Dictionary(uniqueKeysWithValues: zip(scored, clusters.labels))
+            let reached = Set(path.prefix(n).compactMap { clusterOf[$0] })
             var rec = RecordBuilder(schema)
             rec.set(slot["points"]!, int: n)
             rec.set(slot["best_rank"]!, int: bestRank)
             rec.set(slot["top_found"]!, int: bestRank <= ranking.topCount ? 1 : 0)
             for (name, v) in [("fraction", Double(n) / Double(grid.count)), ("best", best), ("rmse", score.rmse), ("nlpd", score.nlpd),
-                              ("coverage", score.coverage), ("noise", pred.noise), ("seconds", seconds)] {
+                              ("coverage", score.coverage), ("noise", pred.noise), ("seconds", seconds),
+                              ("range_coverage", Double(deciles.count) / 10), ("space_coverage", Double(reached.count) / Double(clusters.centres.rows))] {
                 rec.set(slot[name]!, v)
             }
             try emit(rec.bytes)
