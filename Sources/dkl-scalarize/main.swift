@@ -32,6 +32,7 @@ let command = Command(
         Option("scalarizer", "S", value: "[NAME=]SPEC", repeatable: true, help: "a scalarizer (repeatable), see above"),
         Option("energy", value: "START:STEP|FILE", help: "the energy axis in the file's unit, eV unless it says (default: from the file or the stream's header)"),
         Option("bin", value: "K", help: "average K adjacent channels first (default 1)"),
+        Option("counts", value: "GAIN[:OFFSET[:READ]]", help: "the detector counts (value = GAIN·counts + OFFSET, read noise sd READ): add NAME_var, each value's variance from the spectrum's own counts"),
         Option("saturation", value: "LEVEL", help: "flag (4) every spectrum or pattern with a value of magnitude LEVEL or more: the ADC's maximum count, a lock-in's rail"),
         Option("field", value: "NAME", help: "the spectrum field of a stream input (default spectrum)"),
         Option("com", help: "centre of mass of 4D-STEM diffraction patterns"),
@@ -83,6 +84,11 @@ ToolMain.run(command) { inv in
     var scalarizers = SpectrumScalarizers(bound: bound, binning: factor)
     scalarizers.saturation = try a.string("saturation").map { try SaturationLevel.parse($0) }
     if let level = scalarizers.saturation { attrs.append(("saturation", .number(level))) }
+    if let c = a.string("counts") {
+        if patterns { throw DKLError.usage("--counts propagates through spectrum scalarizers, not a detector's (patterns)") }
+        scalarizers.noise = try CountNoise.parse(c)
+        attrs.append(("counts", .string(c)))
+    }
     let fieldNames = scalarizers.fieldNames
     let schema = try Schema([Field("y", .i32), Field("x", .i32)] + fieldNames.map { Field($0, .f64) } + [Field("flags", .u8)])
     let out = try inv.openOutput(StreamHeader(schema: schema, attrs: .object(attrs)))

@@ -11,13 +11,19 @@ public struct SpectrumScalarizers: Sendable {
     /// The detector's rail or maximum count: an item with any value of this magnitude or
     /// more (an overloaded ADC, a lock-in at its limit) is flagged 4, its fields kept.
     public var saturation: Double?
+    /// The detector's counting noise: with it every field NAME has a field NAME_var after all
+    /// the values, its variance propagated from the spectrum's own counts (`variances`).
+    public var noise: CountNoise?
 
     public init(bound: [Scalarizer.Bound], binning: Int = 1) {
         self.bound = bound; self.binning = binning
     }
 
     /// The output fields, in order.
-    public var fieldNames: [String] { bound.flatMap(\.scalarizer.fieldNames) }
+    public var fieldNames: [String] {
+        let names = bound.flatMap(\.scalarizer.fieldNames)
+        return noise == nil ? names : names + names.map { $0 + "_var" }
+    }
 
     /// Flag bits of `evaluate`.
     public static let flagNaN: UInt8 = 1, flagFit: UInt8 = 2, flagSaturated: UInt8 = 4
@@ -31,6 +37,10 @@ public struct SpectrumScalarizers: Sendable {
         var values: [Double] = [], flags: UInt8 = saturated
         s.withUnsafeBufferPointer { sp in
             for b in bound { let (x, f) = b.evaluate(sp); values += x; flags |= f }
+            if let noise {
+                let n = noise.binned(binning)
+                for b in bound { values += b.variances(sp, noise: n) }
+            }
         }
         return (values, flags)
     }

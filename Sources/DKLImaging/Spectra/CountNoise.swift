@@ -1,0 +1,103 @@
+import Foundation
+import DKLCore
+
+/// The noise of a detector that counts: a channel's value v is gain·N + offset with N
+/// Poisson-distributed, plus read noise of standard deviation `read`, so that
+/// Var(v) = gain·max(v − offset, 0) + read², known from the spectrum itself.
+public struct CountNoise: Sendable, Equatable {
+    /// Units of value per count.
+    public var gain: Double
+    /// The value of no counts (a dark level).
+    public var offset: Double
+    /// The read noise's standard deviation, in units of value.
+    public var read: Double
+
+    public init(gain: Double, offset: Double = 0, read: Double = 0) {
+        self.gain = gain; self.offset = offset; self.read = read
+    }
+
+    /// `GAIN[:OFFSET[:READ]]`, as dkl-scalarize's --counts takes it.
+    public static func parse(_ text: String, option: String = "--counts") throws -> CountNoise {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map { Double($0) }
+        guard (1...3).contains(parts.count), parts.allSatisfy({ $0?.isFinite == true }), parts[0]! > 0, parts.count < 3 || parts[2]! >= 0 else {
+            throw DKLError.usage("\(option) must be GAIN[:OFFSET[:READ]]: a positive gain (value per count), the value of no counts, the read noise's sd")
+        }
+        return CountNoise(gain: parts[0]!, offset: parts.count > 1 ? parts[1]! : 0, read: parts.count > 2 ? parts[2]! : 0)
+    }
+
+    /// The variance of one channel's value.
+    public func variance(_ v: Double) -> Double { gain * Swift.max(v - offset, 0) + read * read }
+
+    /// The noise of the mean of `k` adjacent channels (spectral binning), in the binned values.
+    public func binned(_ k: Int) -> CountNoise {
+        CountNoise(gain: gain / Double(k), offset: offset, read: read / Double(k).squareRoot())
+    }
+}
+
+extension Scalarizer.Bound {
+    /// Each value's variance under `noise`, to first order in the channels' deviations
+    /// (the delta method: Σᵢ (∂value/∂vᵢ)²·Var(vᵢ), the channels independent): exact for a
+    /// band integral or mean; for a ratio of integrals, an edge (its power-law background
+    /// fitted over the pre-edge window moves with the counts there) and a ratio of edges, the
+    /// linearized spread, good while the counts are many. NaN for the kinds it is not
+    /// propagated through (max, peak, prominence, fits, patterns) and where the value is NaN.
+    public func variances(_ s: UnsafeBufferPointer<Double>, noise: CountNoise) -> [Double] {
+        let nan = [Double](repeating: .nan, count: scalarizer.fieldNames.count)
+        guard pattern == nil else { return nan }
+        for list in [first, second, third, fourth] { for c in list where !s[c].isFinite { return nan } }
+        func integral(_ cs: [Int]) -> Double { cs.reduce(0.0) { $0 + s[$1] * widths[$1] } }
+        // ∂value/∂vᵢ by channel (summed in channel order: the same bits in every process).
+        var gradient = [Double](repeating: 0, count: s.count)
+        func add(_ g: [Double], _ scale: Double = 1) { for c in g.indices where g[c] != 0 { gradient[c] += scale * g[c] } }
+        func band(_ cs: [Int], _ weight: (Int) -> Double) -> [Double] {
+            var g = [Double](repeating: 0, count: s.count)
+            for c in cs { g[c] += weight(c) }
+            return g
+        }
+        switch scalarizer.kind {
+        case .integral: add(band(first) { widths[$0] })
+        case .mean: add(band(first) { _ in 1 / Double(first.count) })
+        case .ratio:
+            let (a, b) = (integral(first), integral(second))
+            guard b != 0 else { return nan }
+            add(band(first) { widths[$0] }, 1 / b)
+            add(band(second) { widths[$0] }, -a / (b * b))
+        case .edge:
+            guard let g = edgeGradient(first, above: second, s) else { return nan }
+            add(g)
+        case .edgeRatio:
+            guard let a = edge(first, above: second, s), let b = edge(third, above: fourth, s), b != 0,
+                  let ga = edgeGradient(first, above: second, s), let gb = edgeGradient(third, above: fourth, s) else { return nan }
+            add(ga, 1 / b)
+            add(gb, -a / (b * b))
+        default: return nan
+        }
+        var v = 0.0
+        for c in gradient.indices where gradient[c] != 0 { v += gradient[c] * gradient[c] * noise.variance(s[c]) }
+        return [v]
+    }
+
+    /// ∂(edge value)/∂vᵢ for every channel it reads: wᵢ in the edge's window, and through
+    /// the background's fit, −Σ_c w_c·bg_c·(∂a/∂yᵢ + x_c·∂b/∂yᵢ)/vᵢ in the pre-edge window
+    /// (y = log v, x = log E, least squares: ∂b/∂yᵢ = (xᵢ − x̄)/Sxx, ∂a/∂yᵢ = 1/n − x̄·∂b/∂yᵢ).
+    func edgeGradient(_ channels: [Int], above pre: [Int], _ s: UnsafeBufferPointer<Double>) -> [Double]? {
+        guard pre.count >= 2, pre.allSatisfy({ s[$0] > 0 }) else { return nil }
+        let xs = pre.map { log(energies[$0]) }, ys = pre.map { log(s[$0]) }
+        let n = Double(pre.count), xm = xs.reduce(0, +) / n, ym = ys.reduce(0, +) / n
+        let sxx = xs.reduce(0.0) { $0 + ($1 - xm) * ($1 - xm) }
+        guard sxx > 0 else { return nil }
+        let b = zip(xs, ys).reduce(0.0) { $0 + ($1.0 - xm) * ($1.1 - ym) } / sxx, a = ym - b * xm
+        var g = [Double](repeating: 0, count: s.count)
+        var sumBg = 0.0, sumBgX = 0.0
+        for c in channels {
+            g[c] += widths[c]
+            let x = log(energies[c]), bg = exp(a + b * x) * widths[c]
+            sumBg += bg; sumBgX += bg * x
+        }
+        for (k, c) in pre.enumerated() {
+            let db = (xs[k] - xm) / sxx, da = 1 / n - xm * db
+            g[c] -= (sumBg * da + sumBgX * db) / s[c]
+        }
+        return g.allSatisfy(\.isFinite) ? g : nil
+    }
+}
