@@ -85,7 +85,6 @@ ToolMain.run(command) { inv in
     scalarizers.saturation = try a.string("saturation").map { try SaturationLevel.parse($0) }
     if let level = scalarizers.saturation { attrs.append(("saturation", .number(level))) }
     if let c = a.string("counts") {
-        if patterns { throw DKLError.usage("--counts propagates through spectrum scalarizers, not a detector's (patterns)") }
         scalarizers.noise = try CountNoise.parse(c)
         attrs.append(("counts", .string(c)))
     }

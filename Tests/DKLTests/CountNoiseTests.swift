@@ -36,6 +36,31 @@ final class CountNoiseTests: XCTestCase {
         }
     }
 
+    /// The same for a diffraction pattern's detectors: a disc of about 40 counts a pixel off
+    /// the centre, on a background of 2, electrons counted one by one.
+    func testPatternVariancesMatchTheSpreadOfNoisyPatterns() throws {
+        let (h, w) = (32, 32)
+        let detector = Detector(height: h, width: w, centre: (16, 16))
+        let clean = (0..<(h * w)).map { i -> Double in
+            let (dy, dx) = (Double(i / w) - 17.5, Double(i % w) - 15.2)
+            return 2 + 40 * exp(-(dy * dy + dx * dx) / 30)
+        }
+        let noise = CountNoise(gain: 1)
+        var rng = Xoshiro(seed: 9)
+        let draws = (0..<4000).map { _ in clean.map { Poisson.sample($0, &rng) } }
+        for spec in ["com_x", "com_y", "com", "com_angle", "bf:6", "adf:6:12", "dpc"] {
+            let bound = try Scalarizer.parse(spec).bind(detector)
+            let predicted = clean.withUnsafeBufferPointer { bound.variances($0, noise: noise) }
+            XCTAssertEqual(predicted.count, bound.scalarizer.fieldNames.count)
+            for f in predicted.indices {
+                let values = draws.map { d in d.withUnsafeBufferPointer { bound.evaluate($0).values[f] } }
+                let mean = values.reduce(0, +) / Double(values.count)
+                let spread = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)
+                XCTAssertEqual(predicted[f] / spread, 1, accuracy: 0.08, "\(spec)[\(f)]: predicted \(predicted[f]), spread \(spread)")
+            }
+        }
+    }
+
     /// A band integral's variance is Σ w²·Var exactly; kinds it does not reach give NaN; NaN in
     /// the band gives NaN; binning k channels divides the gain and the read variance by k.
     func testTheExactCasesAndTheRest() throws {

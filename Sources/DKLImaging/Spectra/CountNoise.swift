@@ -40,10 +40,12 @@ extension Scalarizer.Bound {
     /// band integral or mean; for a ratio of integrals, an edge (its power-law background
     /// fitted over the pre-edge window moves with the counts there) and a ratio of edges, the
     /// linearized spread, good while the counts are many. NaN for the kinds it is not
-    /// propagated through (max, peak, prominence, fits, patterns) and where the value is NaN.
+    /// propagated through (max, peak, prominence, fits) and where the value is NaN. A
+    /// pattern's detector: exact for a virtual detector's sum, to first order for the centre
+    /// of mass (its components, magnitude and angle) and the differential phase contrast.
     public func variances(_ s: UnsafeBufferPointer<Double>, noise: CountNoise) -> [Double] {
         let nan = [Double](repeating: .nan, count: scalarizer.fieldNames.count)
-        guard pattern == nil else { return nan }
+        if let pattern { return pattern.variances(scalarizer.kind, s, noise: noise) ?? nan }
         for list in [first, second, third, fourth] { for c in list where !s[c].isFinite { return nan } }
         func integral(_ cs: [Int]) -> Double { cs.reduce(0.0) { $0 + s[$1] * widths[$1] } }
         // ∂value/∂vᵢ by channel (summed in channel order: the same bits in every process).
@@ -101,3 +103,53 @@ extension Scalarizer.Bound {
         return g.allSatisfy(\.isFinite) ? g : nil
     }
 }
+
+extension PatternPixels {
+    /// The pattern scalarizers' variances (see `Scalarizer.Bound.variances`); nil where the
+    /// value is NaN.
+    func variances(_ kind: Scalarizer.Kind, _ p: UnsafeBufferPointer<Double>, noise: CountNoise) -> [Double]? {
+        for v in p where !v.isFinite { return nil }
+        func spread(_ g: [Double]) -> Double {
+            var v = 0.0
+            for i in g.indices where g[i] != 0 { v += g[i] * g[i] * noise.variance(p[i]) }
+            return v
+        }
+        func indicator(_ l: [Int]) -> [Double] {
+            var g = [Double](repeating: 0, count: p.count)
+            for i in l { g[i] = 1 }
+            return g
+        }
+        switch kind {
+        case .bf, .adf: return [spread(indicator(lists[0]))]
+        case let .com(part):
+            var total = 0.0, sy = 0.0, sx = 0.0
+            for i in lists[0] { total += p[i]; sy += p[i] * Double(i / width); sx += p[i] * Double(i % width) }
+            guard total > 0, total.isFinite else { return nil }
+            let (my, mx) = (sy / total, sx / total), (y, x) = (my - centre.y, mx - centre.x)
+            var gy = [Double](repeating: 0, count: p.count), gx = gy
+            for i in lists[0] { gy[i] = (Double(i / width) - my) / total; gx[i] = (Double(i % width) - mx) / total }
+            let m2 = x * x + y * y
+            switch part {
+            case .x: return [spread(gx)]
+            case .y: return [spread(gy)]
+            case .magnitude:
+                guard m2 > 0 else { return nil }
+                return [spread(zip(gx, gy).map { (x * $0 + y * $1) / m2.squareRoot() })]
+            case .angle:
+                guard m2 > 0 else { return nil }
+                let k = 180 / Double.pi / m2
+                return [spread(zip(gx, gy).map { k * (x * $1 - y * $0) })]
+            }
+        case .dpc:
+            let sums = lists.map { l in l.reduce(0.0) { $0 + p[$1] } }
+            let total = sums[4]
+            guard total > 0, total.isFinite else { return nil }
+            let (a, b) = ((sums[0] - sums[1]) / total, (sums[2] - sums[3]) / total)
+            let (i0, i1, i2, i3, i4) = (indicator(lists[0]), indicator(lists[1]), indicator(lists[2]), indicator(lists[3]), indicator(lists[4]))
+            let gx = p.indices.map { (i0[$0] - i1[$0] - a * i4[$0]) / total }, gy = p.indices.map { (i2[$0] - i3[$0] - b * i4[$0]) / total }
+            return [spread(gx), spread(gy)]
+        default: return nil
+        }
+    }
+}
+
