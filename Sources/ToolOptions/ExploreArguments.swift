@@ -3,6 +3,7 @@ import DKLCore
 import DKLNumerics
 import DKLData
 import DeepKernel
+import DKLImaging
 import DKLCommandLine
 
 /// The option groups of the active experiment (dkl-explore): its trace, its oracle and a
@@ -177,6 +178,17 @@ extension Arguments {
             guard let v = Double(p), v > 0, v < 1 else { throw DKLError.usage("--stop-prob must be a probability between 0 and 1") }
             plan.stopProbability = v
         }
+    }
+}
+
+extension Arguments {
+    /// --counts: the detector's counting noise set on `value`, and the variance of each value
+    /// learnt (nil without it).
+    public func countedVariance(of value: MeasuredValue) throws -> (([Double]) throws -> Double)? {
+        guard let c = string("counts") else { return nil }
+        if value.scalarizer == nil { throw DKLError.usage("--counts goes with a scalarizer (-S)") }
+        value.noise = try CountNoise.parse(c)
+        return { try value.variance($0) }
     }
 }
 

@@ -42,6 +42,7 @@ let command = Command(
         Option("measure-timeout", value: "S", help: "seconds to wait for PROGRAM's answer (default 600)"),
         Option("measure-retries", value: "N", help: "retries of a failed measurement (default 2)"),
         Option("scalarizer", "S", value: "[NAME=]SPEC", help: "the property to learn (see dkl-scalarize)"),
+        Option("counts", value: "GAIN[:OFFSET[:READ]]", help: "the detector counts (as dkl-scalarize --counts): each value's variance in the trace, value_var"),
         Option("target", value: "NAME", help: "the scalarizer's field to learn (for a fit; default its first)"),
         Option("energy", value: "START:STEP|FILE", help: "the spectra's energy axis in the file's unit, eV unless it says (default: from the file)"),
         Option("window", "w", value: "W", help: "patch side (default 16)"),
@@ -121,7 +122,8 @@ ToolMain.run(command) { inv in
                        "scalarizer": spec.map { .string($0) } ?? .null, "target": .string(targetName), "acquisition": .string(acquisitionName),
                        "candidates": .number(Double(index.count))]
     let measurements = a.string("measurements")
-    let experiment = try ActiveExperiment(grid: grid, oracle: oracle, plan: plan, value: { try scalar($0) }, tracePath: tracePath, attributes: attrs,
+    let experiment = try ActiveExperiment(grid: grid, oracle: oracle, plan: plan, value: { try scalar($0) }, variance: try a.countedVariance(of: scalar),
+                                          tracePath: tracePath, attributes: attrs,
                                           signature: command.signature(of: Array(inv.argv.dropFirst()), skipping: skip),
                                           measurementsPath: { ExperimentTrace.measurementsPath(option: measurements, trace: tracePath, itemShape: $0) },
                                           header: inv.stamped)

@@ -70,6 +70,30 @@ final class DklExploreTests: XCTestCase {
 
     /// kill -9 in the middle of the run, then the same command: the trace equals an
     /// uninterrupted run's, and continuing with more steps extends it.
+    /// --counts: each value's variance from its own spectrum's counts, in the trace beside the
+    /// value; the same numbers as dkl-scalarize --counts over the trace's spectra.
+    func testCountedVarianceInTheTrace() throws {
+        let dir = TempDir()
+        try Tools.expect(0, "dkl-explore", base + ["--dose", "100", "--counts", "0.01", "--steps", "3", "--trace", "t.ndjson"], cwd: dir.path)
+        let records = try trace(dir.file("t.ndjson"))
+        XCTAssertEqual(records.count, 13)
+        let again = try Tools.expect(0, "dkl-scalarize", ["-S", "gap=integral:1.35:2.05", "--counts", "0.01", "--energy", DklExploreTests.share + "spectra.h5:/energy",
+                                                          "-J", "t.ndjson"], cwd: dir.path).out
+        let rows = try again.split(separator: "\n").dropFirst().map { try JSONParser.parse(String($0)) }
+        XCTAssertEqual(rows.count, 13)
+        // The energy widths come from the file's axis in one and from its /energy values in
+        // the other: the same to rounding.
+        for (r, s) in zip(records, rows) {
+            assertClose(r["value"]!.doubleValue!, s["gap"]!.doubleValue!, rtol: 1e-12)
+            assertClose(r["value_var"]!.doubleValue!, s["gap_var"]!.doubleValue!, rtol: 1e-12)
+            XCTAssertGreaterThan(r["value_var"]!.doubleValue!, 0)
+        }
+        let bad = try Tools.expect(64, "dkl-explore", ["--oracle", DklExploreTests.share + "spectra.h5:/spectra", "-S", "gap=integral:1.35:2.05",
+                                                        "--counts", "1:2:3:4", "--trace", "u.ndjson", DklExploreTests.share + "image.npy"], cwd: dir.path)
+        XCTAssertTrue(bad.err.contains("--counts must be GAIN[:OFFSET[:READ]]"), bad.err)
+        XCTAssertFalse(dir.exists("u.ndjson"))
+    }
+
     func testKilledRunContinuesAsIfUninterrupted() throws {
         let dir = TempDir()
         try Tools.expect(0, "dkl-explore", base + ["--steps", "12", "--trace", "whole.ndjson"], cwd: dir.path)

@@ -85,6 +85,8 @@ public final class ActiveExperiment {
     public let trace: ExperimentTrace
     /// The value learnt from one measurement (a scalarizer, or the measurement itself).
     let value: ([Double]) throws -> Double
+    /// Its variance from the measurement's own counts, when known (the trace's value_var).
+    let valueVariance: (([Double]) throws -> Double)?
     /// Every point measured, in the trace's order.
     public private(set) var measured: [MeasuredPoint] = []
     /// Where the instrument says each point was measured (nil: where it was asked).
@@ -110,9 +112,9 @@ public final class ActiveExperiment {
     ///   - measurementsPath: for a measurement's shape, where its measurements are logged
     ///     beside the trace (nil: in the trace).
     public init(grid: CandidateGrid, oracle: Oracle, plan: ExperimentPlan, value: @escaping ([Double]) throws -> Double,
-                tracePath: String, attributes: JSON, signature: String, measurementsPath: ([Int]) -> String? = { _ in nil },
-                header: (StreamHeader) -> StreamHeader = { $0 }) throws {
-        self.grid = grid; self.oracle = oracle; self.plan = plan; self.value = value
+                variance: (([Double]) throws -> Double)? = nil, tracePath: String, attributes: JSON, signature: String,
+                measurementsPath: ([Int]) -> String? = { _ in nil }, header: (StreamHeader) -> StreamHeader = { $0 }) throws {
+        self.grid = grid; self.oracle = oracle; self.plan = plan; self.value = value; self.valueVariance = variance
         // The measurement's shape is the oracle's; a program's is learnt from a first answer
         // (the first random point, measured now) unless the trace says it.
         var shape = oracle.itemShape
@@ -134,7 +136,7 @@ public final class ActiveExperiment {
         if let beam = plan.beam { attributes.set("beam", beam.json); attributes.set("per_second", .bool(plan.perSecond)) }
         trace = try ExperimentTrace(path: tracePath, itemShape: shape, gpWidth: gpWidth, attributes: attributes, signature: signature,
                                     measurementsPath: logPath, calibration: oracle.calibration, hypotheses: plan.structured?.means.count ?? 1,
-                                    beam: plan.beam != nil, header: header)
+                                    beam: plan.beam != nil, valueVariance: variance != nil, header: header)
         for (k, r) in trace.points.enumerated() {
             guard let c = grid.index[Positions.key(r.y, r.x)] else {
                 throw DKLError.data("the trace's point (\(r.y), \(r.x)) is not a candidate of this image", file: tracePath, record: k + 1)
@@ -186,6 +188,7 @@ public final class ActiveExperiment {
             noise: m.map { $0.gpParameters.noise * $0.targetStd * $0.targetStd } ?? .nan, outputscale: m?.gpParameters.outputscale ?? .nan,
             lengthscales: m?.gpParameters.lengthscales, loss: m?.lossCurve.last ?? .nan, seconds: seconds + [measureSeconds])
         if let ledger, let beamSeconds { entry.beam = (beamSeconds, ledger.clock, ledger.peakDose) }
+        entry.valueVariance = try valueVariance?(s.values)
         if step > 0, let fits {
             let fit = fits.favoured
             if fits.fits.count > 1 { entry.weights = fits.weights }

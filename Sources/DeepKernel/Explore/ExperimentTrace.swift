@@ -18,6 +18,7 @@ import DKLData
 /// | time | when the measurement ended (seconds since 1970) |
 /// | meta | the instrument's metadata, JSON text (`{}` from a file; `{"dropped":N}` past 1 KiB) |
 /// | weights | with several candidate means: each model's weight at the step (NaN at step 0) |
+/// | value_var | with the detector's counting noise: the value's variance from the measurement's own counts |
 /// | beam_seconds, beam_clock, dose_peak | with a cost model: the measurement's beam time (dwell, travel, settling), the beam time spent so far, the most dose any pixel has taken |
 ///
 /// A stop rule that ends the run appends a record of step −1 at (−1, −1) whose `meta` names
@@ -41,6 +42,8 @@ public final class ExperimentTrace {
         public var weights: [Double]? = nil
         /// With a cost model: this measurement's beam seconds, the clock after it, the peak dose.
         public var beam: (seconds: Double, clock: Double, peakDose: Double)? = nil
+        /// With the counting noise: the value's variance.
+        public var valueVariance: Double? = nil
     }
 
     public let path: String
@@ -57,6 +60,7 @@ public final class ExperimentTrace {
     let gpWidth: Int
     let hypotheses: Int
     let beam: Bool
+    let valueVariance: Bool
 
     static let names = ["step", "y", "x", "spectrum", "value", "mean", "var", "acquisition", "noise", "outputscale", "lengthscale", "loss",
                         "seconds_train", "seconds_predict", "seconds_acquire", "seconds_measure", "measured_y", "measured_x", "time", "meta"]
@@ -65,8 +69,9 @@ public final class ExperimentTrace {
 
     /// The schema for measurements of `itemShape` (none: they are logged beside it) and a GP
     /// of input width `gpWidth`.
-    static func schema(itemShape: [Int]?, gpWidth: Int, hypotheses: Int = 1, beam: Bool = false) throws -> Schema {
-        try Schema((names + (hypotheses > 1 ? ["weights"] : []) + (beam ? ["beam_seconds", "beam_clock", "dose_peak"] : [])).compactMap { name in
+    static func schema(itemShape: [Int]?, gpWidth: Int, hypotheses: Int = 1, beam: Bool = false, valueVariance: Bool = false) throws -> Schema {
+        try Schema((names + (hypotheses > 1 ? ["weights"] : []) + (beam ? ["beam_seconds", "beam_clock", "dose_peak"] : [])
+                    + (valueVariance ? ["value_var"] : [])).compactMap { name in
             switch name {
             case "step", "y", "x": return Field(name, .i32)
             case "spectrum": return itemShape.map { Field(name, .f64, shape: $0) }
@@ -87,11 +92,14 @@ public final class ExperimentTrace {
     /// With `measurementsPath`, measurements are kept there as float32 rather than in the trace.
     /// `calibration`: the measurements' axes, for the log's header.
     public init(path: String, itemShape: [Int], gpWidth: Int, attributes: JSON, signature: String, measurementsPath: String? = nil,
-                calibration: JSON = .object([]), hypotheses: Int = 1, beam: Bool = false, header: (StreamHeader) -> StreamHeader = { $0 }) throws {
+                calibration: JSON = .object([]), hypotheses: Int = 1, beam: Bool = false, valueVariance: Bool = false,
+                header: (StreamHeader) -> StreamHeader = { $0 }) throws {
         self.path = path
-        schema = try ExperimentTrace.schema(itemShape: measurementsPath == nil ? itemShape : nil, gpWidth: gpWidth, hypotheses: hypotheses, beam: beam)
+        schema = try ExperimentTrace.schema(itemShape: measurementsPath == nil ? itemShape : nil, gpWidth: gpWidth, hypotheses: hypotheses, beam: beam,
+                                            valueVariance: valueVariance)
         self.hypotheses = hypotheses
         self.beam = beam
+        self.valueVariance = valueVariance
         slot = schema.slots
         (itemCount, self.gpWidth) = (itemShape.reduce(1, *), gpWidth)
         var attrs = attributes
@@ -174,6 +182,7 @@ public final class ExperimentTrace {
             r.set(slot[name]!, v)
         }
         r.set(slot["lengthscale"]!, e.lengthscales ?? [Double](repeating: .nan, count: gpWidth))
+        if valueVariance { r.set(slot["value_var"]!, e.valueVariance ?? .nan) }
         if beam {
             let b = e.beam ?? (.nan, .nan, .nan)
             r.set(slot["beam_seconds"]!, b.seconds); r.set(slot["beam_clock"]!, b.clock); r.set(slot["dose_peak"]!, b.peakDose)

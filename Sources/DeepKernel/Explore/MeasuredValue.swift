@@ -16,6 +16,8 @@ public final class MeasuredValue {
     let oracle: Oracle?
     let program: String
     var bound: Scalarizer.Bound?
+    /// The detector's counting noise, for each value's variance (`variance`).
+    public var noise: CountNoise?
 
     /// - Parameters: `target`: the scalarizer's field (default its first); `energy` and
     ///   `detector`: the options that bind it (--energy; --centre, --mask, --radius);
@@ -64,6 +66,14 @@ public final class MeasuredValue {
             bound = try scalarizer.bind(axis)
         }
         return spectrum.withUnsafeBufferPointer { bound!.evaluate($0).values[column] }
+    }
+
+    /// The variance of the value learnt from `spectrum` under `noise`, from its own counts
+    /// (NaN without a scalarizer, or where it is not propagated; see `Scalarizer.Bound.variances`).
+    public func variance(_ spectrum: [Double]) throws -> Double {
+        guard let noise, scalarizer != nil else { return .nan }
+        if bound == nil { _ = try self(spectrum) }
+        return spectrum.withUnsafeBufferPointer { bound!.variances($0, noise: noise)[column] }
     }
 }
 
