@@ -403,3 +403,66 @@ final class KMeansTests: XCTestCase {
     }
 }
 
+/// Each point's own (measured) noise variance on K's diagonal, beside the learnt noise.
+final class PointNoiseTests: XCTestCase {
+    static func problem() -> (Matrix, [Double], [Double], GPParameters) {
+        let x = randomMatrix(60, 2, seed: 21)
+        let y = (0..<60).map { sin(3 * x[$0, 0]) + x[$0, 1] }
+        let v = (0..<60).map { 0.01 + 0.2 * Double($0 % 7) / 7 }
+        return (x, y, v, GPParameters(lengthscales: [0.4, 0.6], outputscale: 1.3, noise: 0.02, mean: 0.1))
+    }
+
+    /// The loss against a direct factorization of K = s·k + σ²I + diag(v); its gradient in s,
+    /// σ² and the inputs against finite differences with v fixed.
+    func testTheLikelihoodWithMeasuredNoise() throws {
+        let (x, y, v, p) = PointNoiseTests.problem()
+        let n = x.rows
+        let res = try MarginalLikelihood.evaluate(inputs: x, targets: y, kernel: .matern52, parameters: p, pointNoise: v)
+        var k = Kernel.matern52.matrix(x, x, lengthscales: p.lengthscales, outputscale: p.outputscale)
+        for i in 0..<n { k[i, i] += p.noise + v[i] }
+        let chol = try Cholesky(k)
+        let r = y.map { $0 - p.mean }, alpha = chol.solve(r)
+        let want = (0.5 * zip(r, alpha).map { $0 * $1 }.reduce(0, +) + 0.5 * chol.logDeterminant + 0.5 * Double(n) * log(2 * .pi)) / Double(n)
+        XCTAssertEqual(res.loss, want, accuracy: 1e-12)
+        func loss(_ q: GPParameters, _ z: Matrix = x) throws -> Double {
+            try MarginalLikelihood.evaluate(inputs: z, targets: y, kernel: .matern52, parameters: q, pointNoise: v, needsGradient: false).loss
+        }
+        var up = p, down = p
+        up.outputscale += 1e-6; down.outputscale -= 1e-6
+        assertClose(res.gradParameters[2], (try loss(up) - loss(down)) / 2e-6, rtol: 1e-5)
+        up = p; down = p
+        up.noise += 1e-7; down.noise -= 1e-7
+        assertClose(res.gradParameters[3], (try loss(up) - loss(down)) / 2e-7, rtol: 1e-5)
+        var zu = x, zd = x
+        zu[7, 1] += 1e-6; zd[7, 1] -= 1e-6
+        assertClose(res.gradInputs[7, 1], (try loss(p, zu) - loss(p, zd)) / 2e-6, rtol: 1e-5, atol: 1e-9)
+        // Without it, the plain likelihood.
+        let plain = try MarginalLikelihood.evaluate(inputs: x, targets: y, kernel: .matern52, parameters: p)
+        XCTAssertEqual(plain.loss, try MarginalLikelihood.evaluate(inputs: x, targets: y, kernel: .matern52, parameters: p,
+                                                                    pointNoise: [Double](repeating: 0, count: n)).loss)
+    }
+
+    /// Prediction with measured noise against solves by the factor, in both precisions; one
+    /// observation more (with its own noise) equals refitting.
+    func testThePosteriorWithMeasuredNoise() throws {
+        let (x, y, v, p) = PointNoiseTests.problem()
+        let post = try GPPosterior(inputs: x, targets: y, kernel: .matern52, parameters: p, pointNoise: v)
+        let cand = Matrix(rows: 80, cols: 2, data: randomMatrix(20, 2, seed: 22).data + x.rows(0..<60).data)
+        let a = post.predict(cand, precision: .double), b = post.predict(cand, precision: .single)
+        XCTAssertEqual(post.precisionInUse(.single), .single)
+        for j in [0, 5, 19, 20, 45, 79] {
+            let ks = Kernel.matern52.matrix(x, cand.rows(j..<(j + 1)), lengthscales: p.lengthscales, outputscale: p.outputscale)
+            let w = post.cholesky.solve(ks.data)
+            XCTAssertEqual(a.variance[j], p.outputscale - zip(ks.data, w).map { $0 * $1 }.reduce(0, +), accuracy: 1e-10)
+            XCTAssertEqual(a.mean[j], p.mean + zip(ks.data, post.alpha).map { $0 * $1 }.reduce(0, +), accuracy: 1e-10)
+        }
+        for j in 0..<80 { XCTAssertLessThanOrEqual(abs(b.variance[j] - a.variance[j]), VariancePrecision.tolerance * a.variance[j], "candidate \(j)") }
+        let small = try GPPosterior(inputs: x.rows(0..<59), targets: Array(y[0..<59]), kernel: .matern52, parameters: p, pointNoise: Array(v[0..<59]))
+        let grown = try small.adding(x.row(59), y[59], noise: v[59])
+        XCTAssertEqual(grown.pointNoise, v)
+        let (c, d) = (grown.predict(cand), post.predict(cand))
+        assertClose(c.mean, d.mean, rtol: 1e-9, atol: 1e-12)
+        assertClose(c.variance, d.variance, rtol: 1e-8, atol: 1e-12)
+    }
+}
+

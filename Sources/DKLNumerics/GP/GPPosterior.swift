@@ -14,16 +14,22 @@ public struct GPPosterior: Sendable {
     public private(set) var inverseFactor: Matrix
     /// K⁻¹(y − c).
     public private(set) var alpha: [Double]
+    /// Each training point's own noise variance on K's diagonal, beyond `parameters.noise`
+    /// (empty: none).
+    public private(set) var pointNoise: [Double]
     /// The factors of single-precision predictions, built by the first one.
     private(set) var singleCache = SinglePrecisionCache()
 
-    public init(inputs: Matrix, targets: [Double], kernel: Kernel, parameters: GPParameters) throws {
+    /// `pointNoise`: each point's own noise variance (measured), added to the learnt noise.
+    public init(inputs: Matrix, targets: [Double], kernel: Kernel, parameters: GPParameters, pointNoise: [Double] = []) throws {
+        precondition(pointNoise.isEmpty || pointNoise.count == inputs.rows, "GPPosterior: \(pointNoise.count) noise variances for \(inputs.rows) points")
         self.kernel = kernel
         self.parameters = parameters
         self.inputs = inputs
         self.targets = targets
+        self.pointNoise = pointNoise
         var k = kernel.matrix(inputs, inputs, lengthscales: parameters.lengthscales, outputscale: parameters.outputscale)
-        for i in 0..<inputs.rows { k[i, i] += parameters.noise }
+        for i in 0..<inputs.rows { k[i, i] += parameters.noise + (pointNoise.isEmpty ? 0 : pointNoise[i]) }
         cholesky = try Cholesky(k)
         inverseFactor = cholesky.inverseFactor()
         alpha = cholesky.solve(targets.map { $0 - parameters.mean })
@@ -93,14 +99,16 @@ public struct GPPosterior: Sendable {
         for j in 0..<rows { variance[j] = max(parameters.outputscale - sq[j], 0) }
     }
 
-    /// The posterior with one more observation (z, y) and the same hyperparameters, in O(n²).
-    public func adding(_ z: [Double], _ y: Double) throws -> GPPosterior {
+    /// The posterior with one more observation (z, y) (of its own noise variance `noise`,
+    /// beyond the learnt one) and the same hyperparameters, in O(n²).
+    public func adding(_ z: [Double], _ y: Double, noise: Double = 0) throws -> GPPosterior {
         precondition(z.count == inputs.cols)
         var next = self
         next.singleCache = SinglePrecisionCache()
         let zm = Matrix(row: z)
         let c = kernel.matrix(inputs, zm, lengthscales: parameters.lengthscales, outputscale: parameters.outputscale).data
-        next.cholesky = try cholesky.appending(column: c, diagonal: parameters.outputscale + parameters.noise)
+        next.cholesky = try cholesky.appending(column: c, diagonal: parameters.outputscale + parameters.noise + noise)
+        if !pointNoise.isEmpty || noise != 0 { next.pointNoise = (pointNoise.isEmpty ? [Double](repeating: 0, count: count) : pointNoise) + [noise] }
         next.inverseFactor = Cholesky.extendInverse(inverseFactor, by: next.cholesky)
         next.inputs = Matrix(rows: inputs.rows + 1, cols: inputs.cols, data: inputs.data + z)
         next.targets = targets + [y]

@@ -22,10 +22,13 @@ public struct MarginalLikelihood {
 
     /// The loss and its gradient; `needsInputGradient` false leaves `gradInputs` zero and
     /// skips its sums (a structured GP's inputs are data, not a network's output).
+    /// `pointNoise`: each point's own noise variance (measured), added to the learnt noise σ²
+    /// on K's diagonal (K = s·k(Z, Z) + σ²I + diag(pointNoise)); σ² is then a floor over it.
     public static func evaluate(inputs z: Matrix, targets y: [Double], kernel: Kernel, parameters p: GPParameters,
-                                priors: GPPriors = .none, needsGradient: Bool = true, needsInputGradient: Bool = true) throws -> Result {
+                                priors: GPPriors = .none, pointNoise: [Double]? = nil, needsGradient: Bool = true,
+                                needsInputGradient: Bool = true) throws -> Result {
         let n = z.rows, d = z.cols
-        precondition(y.count == n && p.dimension == d)
+        precondition(y.count == n && p.dimension == d && (pointNoise?.count ?? n) == n)
         let s = p.outputscale
         // One pass over the lower triangle: K and (1/r)dk/dr, the only part of either read
         // below (the upper triangles are never written).
@@ -44,7 +47,7 @@ public struct MarginalLikelihood {
                                 for i in rows {
                                     Kernel.distances(from: zp + i * d, toColumns: ztp, stride: n, count: i, d: d, into: r2)
                                     kernel.fill(r2: r2, count: i, scale: s, k: kp + i * n, dk: derivative ? dp! + i * n : nil)
-                                    kp[i * n + i] = s + p.noise
+                                    kp[i * n + i] = s + p.noise + (pointNoise?[i] ?? 0)
                                 }
                             }
                         }
@@ -80,7 +83,8 @@ public struct MarginalLikelihood {
         // G = ½(ααᵀ − K⁻¹) and W = G ∘ s·(1/r)dk/dr, visited once per pair (i > j): the
         // symmetric sums are accumulated for both rows, so no n×n product is formed. K⁻¹
         // takes the factor's storage.
-        let tau2 = p.noise + chol.jitter
+        // What K has on its diagonal beyond the kernel, point by point.
+        let tau2 = (0..<n).map { p.noise + chol.jitter + (pointNoise?[$0] ?? 0) }
         let inv = chol.inverseInPlace()
         // Each worker sums into its own accumulators; they are added in a fixed order. The
         // inputs and their gradient sums are kept transposed (d×n), so that every inner loop
@@ -207,9 +211,10 @@ public struct MarginalLikelihood {
         }
         // ∂/∂s = Σ_ij G_ij K_f,ij / s with K_f = K − τ²I (τ² = σ² + jitter): since Kα = r,
         // Σ G∘K_f = ½((rᵀα − τ²|α|²) − (n − τ²·tr K⁻¹)), and K itself is not needed.
+        // (With each point's own τᵢ²: Σ τᵢ²αᵢ² and Σ τᵢ²(K⁻¹)ᵢᵢ.)
         var traceInverse = 0.0, alphaSquared = 0.0
-        for i in 0..<n { traceInverse += inv.data[i * n + i]; alphaSquared += alpha[i] * alpha[i] }
-        let gradS = 0.5 * ((quad - tau2 * alphaSquared) - (Double(n) - tau2 * traceInverse)) / s
+        for i in 0..<n { traceInverse += tau2[i] * inv.data[i * n + i]; alphaSquared += tau2[i] * alpha[i] * alpha[i] }
+        let gradS = 0.5 * ((quad - alphaSquared) - (Double(n) - traceInverse)) / s
         let gradMean = alpha.reduce(0, +)
         // The loss is −MLL/n: negate and scale; prior gradients are already of −log p.
         var gradP = gradL.map { -$0 * scale } + [-gradS * scale, -gradNoise * scale, -gradMean * scale]

@@ -25,8 +25,9 @@ struct SinglePrecisionFactors: Sendable {
     var inverseDiagonal: [Double]
     /// K_f, the training points' kernel matrix without noise: row a is an anchor's kernel row.
     var kernelMatrix: [Double]
-    /// What the factored matrix has on its diagonal beyond the kernel: noise + jitter.
-    var tau2: Double
+    /// What the factored matrix has on its diagonal beyond the kernel, point by point:
+    /// noise + jitter + the point's own noise.
+    var tau2: [Double]
     /// Whether the probes found float32 accurate enough for this posterior.
     var accurate: Bool
 }
@@ -63,7 +64,8 @@ extension GPPosterior {
         let kf = kernel.matrix(inputs, inputs, lengthscales: parameters.lengthscales, outputscale: parameters.outputscale,
                                parallel: false).data
         var f = SinglePrecisionFactors(inverseTransposed: transposed,
-                                       inverseDiagonal: diagonal, kernelMatrix: kf, tau2: parameters.noise + cholesky.jitter, accurate: true)
+                                       inverseDiagonal: diagonal, kernelMatrix: kf,
+                                       tau2: (0..<n).map { parameters.noise + cholesky.jitter + (pointNoise.isEmpty ? 0 : pointNoise[$0]) }, accurate: true)
         f.accurate = probe(f)
         return f
     }
@@ -103,7 +105,7 @@ extension GPPosterior {
     /// A candidate at a training point's very place has d = 0 and needs no product at all.
     func predictChunkSingle(_ block: Matrix, factors f: SinglePrecisionFactors,
                             mean: UnsafeMutablePointer<Double>, variance: UnsafeMutablePointer<Double>) {
-        let n = count, rows = block.rows, s = parameters.outputscale, tau2 = f.tau2
+        let n = count, rows = block.rows, s = parameters.outputscale
         precondition(block.cols == inputs.cols, "GPPosterior.predict: candidates have \(block.cols) columns, the training inputs \(inputs.cols)")
         // The kernel rows, candidate by candidate (rows×n).
         let ks = kernel.matrix(block, inputs, lengthscales: parameters.lengthscales, outputscale: s, parallel: false)
@@ -152,8 +154,8 @@ extension GPPosterior {
             }
         }
         for j in 0..<rows {
-            let a = anchor[j]
-            // s − |L⁻¹k|² with K_aa = s + τ².
+            let a = anchor[j], tau2 = f.tau2[a]
+            // s − |L⁻¹k|² with K_aa = s + τ_a².
             let v = tau2 - tau2 * tau2 * f.inverseDiagonal[a] - 2 * dAnchor[j] + 2 * tau2 * cross[j] - squared[j]
             variance[j] = max(v, 0)
         }
