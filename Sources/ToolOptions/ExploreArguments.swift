@@ -192,3 +192,30 @@ extension Arguments {
     }
 }
 
+extension Arguments {
+    /// dkl-explore's plan from its options: the step model, the acquisition, how the points
+    /// of a step are chosen (--count, --batch, --radius), the initial points, the steps and
+    /// the budget, the stop rules, a structured GP and the cost model.
+    public func experimentPlan(grid: CandidateGrid, structured: Bool) throws -> ExperimentPlan {
+        let config = try stepModelConfig(allowsNone: structured)
+        let (function, acquisitionName) = try acquisition()
+        let radius = try double("radius", default: 3)
+        guard radius > 0 else { throw DKLError.usage("--radius must be positive") }
+        let batch = string("batch") ?? "penalize"
+        guard ["penalize", "fantasize"].contains(batch) else { throw DKLError.usage("unknown --batch '\(batch)' (penalize or fantasize)") }
+        if batch == "fantasize" && string("radius") != nil { throw DKLError.usage("--radius goes with --batch penalize") }
+        let stopSD = try string("stop-sd").map { s -> Double in
+            if let v = Double(s), v > 0, v.isFinite { return v } else { throw DKLError.usage("--stop-sd must be a positive number") } }
+        var plan = ExperimentPlan(model: config, acquisition: function!, acquisitionName: acquisitionName, maximize: !flag("minimize"),
+                                  perStep: try int("count", default: 1, range: 1...100_000), batch: batch == "fantasize" ? .fantasize : .penalize(radius: radius),
+                                  initialCount: try int("init", default: 20, range: 1...1_000_000),
+                                  initialPoints: try string("init-coords").map { try Positions.readCoordinates($0).map { (y: $0.0, x: $0.1) } } ?? [],
+                                  initialPointsFile: string("init-coords"), steps: try int("steps", default: 50, range: 0...10_000_000),
+                                  budget: try pointBudget(candidates: grid.index.count), stopSD: stopSD)
+        plan.structured = try structuredStep(grid: grid)
+        if plan.structured != nil && batch == "fantasize" { throw DKLError.usage("--batch fantasize goes with the DKL model, not a structured GP (--mean)") }
+        try applyBeamTime(to: &plan)
+        return plan
+    }
+}
+

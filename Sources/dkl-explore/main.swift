@@ -96,30 +96,12 @@ ToolMain.run(command) { inv in
     let targetName = scalar.name
 
     // The plan: the step model, the acquisition, how points are chosen and when to stop.
-    let config = try a.stepModelConfig(allowsNone: structured)
-    let (function, acquisitionName) = try a.acquisition()
-    let radius = try a.double("radius", default: 3)
-    guard radius > 0 else { throw DKLError.usage("--radius must be positive") }
-    let batch = a.string("batch") ?? "penalize"
-    guard ["penalize", "fantasize"].contains(batch) else { throw DKLError.usage("unknown --batch '\(batch)' (penalize or fantasize)") }
-    if batch == "fantasize" && a.string("radius") != nil { throw DKLError.usage("--radius goes with --batch penalize") }
-    let budget = try a.pointBudget(candidates: index.count)
-    let stopSD = try a.string("stop-sd").map { s -> Double in
-        if let v = Double(s), v > 0, v.isFinite { return v } else { throw DKLError.usage("--stop-sd must be a positive number") } }
-    var plan = ExperimentPlan(model: config, acquisition: function!, acquisitionName: acquisitionName, maximize: !a.flag("minimize"),
-                              perStep: try a.int("count", default: 1, range: 1...100_000), batch: batch == "fantasize" ? .fantasize : .penalize(radius: radius),
-                              initialCount: try a.int("init", default: 20, range: 1...1_000_000),
-                              initialPoints: try a.string("init-coords").map { try Positions.readCoordinates($0).map { (y: $0.0, x: $0.1) } } ?? [],
-                              initialPointsFile: a.string("init-coords"), steps: try a.int("steps", default: 50, range: 0...10_000_000),
-                              budget: budget, stopSD: stopSD)
-    plan.structured = try a.structuredStep(grid: grid)
-    try a.applyBeamTime(to: &plan)
-    if plan.structured != nil && batch == "fantasize" { throw DKLError.usage("--batch fantasize goes with the DKL model, not a structured GP (--mean)") }
+    let plan = try a.experimentPlan(grid: grid, structured: structured)
 
     // The experiment, continued from its trace when there is one.
     let skip: Set<String> = ["trace", "resume", "steps", "budget", "budget-dose", "stop-sd", "stop-stall", "stop-prob", "threads", "quiet", "progress", "maps", "png", "measure-timeout", "measure-retries"]
     let attrs: JSON = ["image": .string(image.name), "grid": JSON([h, w]), "window": .number(Double(grid.window)), "normalize": .string(grid.normalization.rawValue),
-                       "scalarizer": spec.map { .string($0) } ?? .null, "target": .string(targetName), "acquisition": .string(acquisitionName),
+                       "scalarizer": spec.map { .string($0) } ?? .null, "target": .string(targetName), "acquisition": .string(plan.acquisitionName),
                        "candidates": .number(Double(index.count))]
     let measurements = a.string("measurements")
     let experiment = try ActiveExperiment(grid: grid, oracle: oracle, plan: plan, value: { try scalar($0) }, variance: try a.countedVariance(of: scalar),
@@ -144,7 +126,7 @@ ToolMain.run(command) { inv in
             var map = MapFigure(height: h, width: w, panels: [MapPanel(values: values, points: maps.points, pointValues: maps.pointSteps)])
             map.pointsLabel = "step"
             map.title = "\(name == "sd" ? "uncertainty (sd)" : name) after \(experiment.measured.count) points"
-            map.colorLabel = name == "acquisition" ? acquisitionName : targetName
+            map.colorLabel = name == "acquisition" ? plan.acquisitionName : targetName
             try map.write("\(prefix)-\(name).png")
         }
     }

@@ -52,12 +52,7 @@ public enum BatchSelection {
         precondition(scores.count == coordinates.count)
         var s = scores
         let floor = (scores.filter(\.isFinite).min() ?? 0)
-        func damp(around c: (Int, Int)) {
-            for k in 0..<s.count where s[k].isFinite {
-                let dy = Double(coordinates[k].0 - c.0), dx = Double(coordinates[k].1 - c.1)
-                s[k] = floor + (s[k] - floor) * (1 - exp(-(dy * dy + dx * dx) / (2 * radius * radius)))
-            }
-        }
+        func damp(around c: (Int, Int)) { BatchSelection.damp(&s, coordinates: coordinates, around: c, radius: radius, floor: floor) }
         for c in recent { damp(around: c) }
         var chosen: [Int] = []
         var blocked = excluded
@@ -68,6 +63,15 @@ public enum BatchSelection {
             damp(around: coordinates[i])
         }
         return chosen
+    }
+
+    /// The local penalty of `locallyPenalized` around one choice c:
+    /// s ← floor + (s − floor)·(1 − exp(−d²/(2r²))) for every finite score.
+    public static func damp(_ s: inout [Double], coordinates: [(Int, Int)], around c: (Int, Int), radius: Double, floor: Double) {
+        for k in 0..<s.count where s[k].isFinite {
+            let dy = Double(coordinates[k].0 - c.0), dx = Double(coordinates[k].1 - c.1)
+            s[k] = floor + (s[k] - floor) * (1 - exp(-(dy * dy + dx * dx) / (2 * radius * radius)))
+        }
     }
 
     /// The index of the largest score not excluded (the lowest index among ties); NaN never wins.

@@ -235,11 +235,7 @@ public final class ActiveExperiment {
                 try Interrupts.check()
                 if let ledger, ledger.exceedsDoseLimit(at: grid.centres[k]) { continue }
                 if let t = plan.timeBudget, let ledger, ledger.clock + ledger.seconds(to: grid.centres[k]) > t {
-                    if !trace.stops.contains(where: { $0.step == 0 }) {
-                        try trace.appendStop(step: 0, rule: "time budget", details: [("budget_s", .number(t)), ("clock_s", .number(ledger.clock))])
-                    }
-                    stoppedBy = "time budget"
-                    note("stopping among the initial points: the time budget (\(t) s) is spent")
+                    try stop(step: 0, rule: "time budget", details: [("budget_s", .number(t)), ("clock_s", .number(ledger.clock))])
                     return
                 }
                 try record(step: 0, candidate: k)
@@ -301,11 +297,7 @@ public final class ActiveExperiment {
             }
             if recorded.isEmpty, let (rule, details) = stopRule(step: step, mean: pred.mean, variance: pred.variance, excluded: excluded, best: best, book: book,
                                                               outOfReach: outOfReach) {
-                if !trace.stops.contains(where: { $0.step == step && $0.meta["stop"]?.stringValue == rule }) {
-                    try trace.appendStop(step: step, rule: rule, details: details)
-                }
-                stoppedBy = rule
-                note("stopping at step \(step): \(rule) (\(JSON.object(details).text))")
+                try stop(step: step, rule: rule, details: details)
                 break
             }
             let room = min(plan.perStep, plan.budget - earlier.count)
@@ -363,6 +355,16 @@ public final class ActiveExperiment {
              + (best.map { "\($0.value) at (\(centres[$0.candidate].0), \(centres[$0.candidate].1)), step \($0.step)" } ?? "none"))
     }
 
+    /// Ends the run by `rule`: its record in the trace (once, however often the run is
+    /// continued to the same stop), `stoppedBy` and a note.
+    func stop(step: Int, rule: String, details: [(String, JSON)]) throws {
+        if !trace.stops.contains(where: { $0.step == step && $0.meta["stop"]?.stringValue == rule }) {
+            try trace.appendStop(step: step, rule: rule, details: details)
+        }
+        stoppedBy = rule
+        note("stopping at step \(step): \(rule) (\(JSON.object(details).text))")
+    }
+
     /// The first stop rule that holds before step `step` measures anything, with the numbers
     /// that made it fire: the beam-time and dose budgets (the cheapest point would pass them),
     /// the dose limit (no point left under it), the predicted sd, a stall of the best value,
@@ -379,10 +381,8 @@ public final class ActiveExperiment {
             }
             return ("dose limit", [("limit", .number(book.cost.doseLimit ?? .nan)), ("dose_peak", .number(book.peakDose))])
         }
-        if let book {
-            if let d = plan.doseBudget, book.totalDose + book.cost.dose > d {
-                return ("dose budget", [("budget", .number(d)), ("dose_given", .number(book.totalDose))])
-            }
+        if let book, let d = plan.doseBudget, book.totalDose + book.cost.dose > d {
+            return ("dose budget", [("budget", .number(d)), ("dose_given", .number(book.totalDose))])
         }
         if let s = plan.stopSD, open.allSatisfy({ variance[$0].squareRoot() <= s }) {
             return ("sd", [("stop_sd", .number(s)), ("largest_sd", .number(open.map { variance[$0].squareRoot() }.max() ?? 0))])

@@ -119,7 +119,6 @@ public enum BeamTimeSelection {
         var book = ledger
         var blocked = excluded
         var chosen: [Int] = []
-        let floor = 0.0
         for _ in 0..<q {
             var best: Int?, bestRate = -Double.infinity
             for k in 0..<s.count where !blocked.contains(k) && s[k].isFinite {
@@ -133,10 +132,8 @@ public enum BeamTimeSelection {
             chosen.append(i)
             blocked.insert(i)
             book.charge(at: (coordinates[i].0, coordinates[i].1))
-            for k in 0..<s.count where s[k].isFinite {
-                let dy = Double(coordinates[k].0 - coordinates[i].0), dx = Double(coordinates[k].1 - coordinates[i].1)
-                s[k] = floor + (s[k] - floor) * (1 - exp(-(dy * dy + dx * dx) / (2 * radius * radius)))
-            }
+            // Damped towards 0, the least a rate can be.
+            BatchSelection.damp(&s, coordinates: coordinates, around: coordinates[i], radius: radius, floor: 0)
         }
         return chosen
     }

@@ -30,6 +30,8 @@ public final class ExperimentReplay {
     /// The candidates with a finite truth, the ones scored.
     public let scored: [Int]
     public let ranking: TruthRanking
+    /// The nine values that split the scored truth into ten equal parts.
+    let decileEdges: [Double]
     /// Candidate indices in the order they are measured.
     public let path: [Int]
     /// The numbers of points at which a record is made.
@@ -51,16 +53,13 @@ public final class ExperimentReplay {
         scored = grid.centres.indices.filter { grid.usable[$0] && truth[$0].isFinite }
         guard scored.count >= 2 else { throw DKLError.data("the property is finite at fewer than two candidates", file: file) }
         ranking = TruthRanking(scored.map { truth[$0] }, maximize: maximize)
+        let sorted = scored.map { truth[$0] }.sorted()
+        decileEdges = (1...9).map { sorted[min(sorted.count - 1, $0 * sorted.count / 10)] }
         var c = Array(stride(from: min(max(start, 1), path.count), through: path.count, by: max(every, 1)))
         if c.last != path.count { c.append(path.count) }
         checkpoints = c
     }
 
-    /// The nine values that split the scored truth into ten equal parts.
-    var decileEdges: [Double] {
-        let v = scored.map { truth[$0] }.sorted()
-        return (1...9).map { v[min(v.count - 1, $0 * v.count / 10)] }
-    }
 
     /// Along the path: the number of points until one of the top 1% was measured (nil: never).
     public var firstTop: Int? { path.firstIndex { ranking.isTop(truth[$0]) }.map { $0 + 1 } }
