@@ -106,6 +106,7 @@ extension Option {
         Option("dose-limit", value: "L", help: "no pixel may take more than L in all: points that would pass it are not measured"),
         Option("budget-dose", value: "E", help: "stop before the dose given in all would pass E"),
         Option("per-second", help: "choose by the acquisition per second of beam time (ei, logei, pi, maxvar), each point of a batch from the one before"),
+        Option("cost-exponent", value: "A", help: "--per-second: the acquisition per second to the power A, score/t^A (default 1; below 1 travel weighs less)"),
         Option("stop-stall", value: "K:D", help: "stop when the best value has not improved by more than D over the last K steps"),
         Option("stop-prob", value: "P", help: "stop when the probability that any unmeasured candidate beats the best falls below P"),
     ]
@@ -166,6 +167,12 @@ extension Arguments {
             if plan.batch == .fantasize { throw DKLError.usage("--per-second goes with --batch penalize") }
             if plan.structured != nil { throw DKLError.usage("--per-second goes with the DKL model, not a structured GP") }
             plan.perSecond = true
+            if let a = string("cost-exponent") {
+                guard let v = Double(a), v >= 0, v <= 4 else { throw DKLError.usage("--cost-exponent must be a number from 0 to 4") }
+                plan.costExponent = v
+            }
+        } else if string("cost-exponent") != nil {
+            throw DKLError.usage("--cost-exponent goes with --per-second")
         }
         if let s = string("stop-stall") {
             let parts = s.split(separator: ":", omittingEmptySubsequences: false)
@@ -212,7 +219,15 @@ extension Arguments {
                                   initialPoints: try string("init-coords").map { try Positions.readCoordinates($0).map { (y: $0.0, x: $0.1) } } ?? [],
                                   initialPointsFile: string("init-coords"), steps: try int("steps", default: 50, range: 0...10_000_000),
                                   budget: try pointBudget(candidates: grid.index.count), stopSD: stopSD)
+        if let d = string("init-design") {
+            guard let design = InitialDesign(rawValue: d) else { throw DKLError.usage("unknown --init-design '\(d)' (random or structure)") }
+            plan.initialDesign = design
+        }
+        if config.noise == .measured && string("counts") == nil {
+            throw DKLError.usage("--noise measured needs each measurement's variance: --counts GAIN[:OFFSET[:READ]]")
+        }
         plan.structured = try structuredStep(grid: grid)
+        if plan.structured != nil && string("noise") != nil { throw DKLError.usage("--noise goes with the DKL model, not a structured GP (--mean)") }
         if plan.structured != nil && batch == "fantasize" { throw DKLError.usage("--batch fantasize goes with the DKL model, not a structured GP (--mean)") }
         try applyBeamTime(to: &plan)
         return plan

@@ -28,8 +28,12 @@ extension Option {
         Option("hidden", value: "A,B,...", help: "hidden widths of the MLP (default 64,64)"),
         Option("lr", value: "X", help: "learning rate (default 0.01)"),
         Option("extractor", value: "mlp|none", help: "feature network (default mlp; none: a GP on the patches themselves)"),
-        Option.precision,
+        Option.precision, Option.noise,
     ]
+
+    /// --noise: the measurements' noise model.
+    public static let noise = Option("noise", value: "MODEL",
+                                     help: "homoscedastic (default: one learnt variance), measured (each point's own variance, NAME_var, over a learnt floor) or learnt (a noise model over the embedding)")
 
     /// --precision: the variance product's arithmetic when a model predicts.
     public static let precision = Option("precision", value: "single|double",
@@ -75,7 +79,15 @@ extension Arguments {
             config.extractor = x
         }
         config.variancePrecision = try variancePrecision() ?? config.variancePrecision
+        config.noise = try noiseModel()
         return config
+    }
+
+    /// --noise (default homoscedastic).
+    public func noiseModel() throws -> DKLConfig.NoiseModel {
+        guard let n = string("noise") else { return .homoscedastic }
+        guard let m = DKLConfig.NoiseModel(rawValue: n) else { throw DKLError.usage("--noise must be homoscedastic, measured or learnt, not '\(n)'") }
+        return m
     }
 
     /// --precision, when given.

@@ -39,6 +39,7 @@ let command = Command(
         Option("normalize", "N", value: "MODE", help: "patch normalization (default: the trace's, or minmax)"),
         Option("even", value: "interpolate|shift", help: "centring of even windows, as dkl-patches (default interpolate)"),
         Option("dose", value: "D", help: "learn from each point's measurement at this dose (Poisson(v·D)/D, seeded by --seed and the point, as dkl-explore --dose); the truth stays the clean data"),
+        Option("counts", value: "GAIN[:OFFSET[:READ]]", help: "--dose: each measurement's variance from its own counts (as dkl-scalarize --counts), for --noise measured and the coverage by noise"),
         Option("maps", value: "FILE.h5", help: "write /mean, /sd, /acquisition (records×H×W), /points, /truth and /order (H×W)"),
         Option("acquisition", "a", value: "NAME", help: "--maps: the acquisition map's function (default: the trace's, or ei): ei, logei, pi, ucb, kappa, maxvar"),
         Option.seed, Option.threads,
@@ -54,6 +55,8 @@ ToolMain.run(command) { inv in
     if kind != "all" && a.string("trace") == nil { throw DKLError.usage("--path \(kind) needs the experiment's --trace TRACE") }
     let config = try a.stepModelConfig()
     let every = try a.int("every", default: 10, range: 1...100_000_000)
+    if a.string("counts") != nil && a.string("dose") == nil { throw DKLError.usage("--counts goes with --dose (measurements with counting noise)") }
+    if config.noise == .measured && a.string("counts") == nil { throw DKLError.usage("--noise measured needs --dose and --counts: each measurement's variance") }
 
     // The trace: its points in order, and the settings it was run with.
     let trace = try a.string("trace").map { try ExperimentTrace.readPath($0) }
@@ -113,7 +116,8 @@ ToolMain.run(command) { inv in
     if let d = a.string("dose") {
         guard let dose = Double(d), dose > 0, dose.isFinite else { throw DKLError.usage("--dose must be a positive number of counts per unit value") }
         guard let bound else { throw DKLError.usage("--dose resamples spectra or patterns; the oracle is a map of the property") }
-        try replay.observe(cube: cube, noise: ShotNoise(dose: dose, seed: UInt64(try a.int("seed", default: 0, range: 0...Int.max))), bound: bound, column: column)
+        try replay.observe(cube: cube, noise: ShotNoise(dose: dose, seed: UInt64(try a.int("seed", default: 0, range: 0...Int.max))), bound: bound, column: column,
+                           counts: try a.string("counts").map { try CountNoise.parse($0) })
     }
     // Along an ordered path: the number of points until one of the top 1% was measured.
     let firstTop = kind == "all" ? nil : replay.firstTop
@@ -121,7 +125,8 @@ ToolMain.run(command) { inv in
     let attrs: JSON = ["path": .string(kind), "trace": a.string("trace").map { .string($0) } ?? .null, "scalarizer": spec.map { .string($0) } ?? .null,
                        "target": .string(targetName), "candidates": .number(Double(replay.scored.count)), "top_count": .number(Double(replay.ranking.topCount)),
                        "first_top_points": firstTop.map { .number(Double($0)) } ?? .null,
-                       "dose": a.string("dose").flatMap(Double.init).map { .number($0) } ?? .null, "maximize": .bool(replay.ranking.maximize)]
+                       "dose": a.string("dose").flatMap(Double.init).map { .number($0) } ?? .null, "maximize": .bool(replay.ranking.maximize),
+                       "noise_model": .string(config.noise.rawValue)]
     let out = try inv.openOutput(StreamHeader(schema: try ExperimentReplay.schema(), attrs: attrs))
     try replay.run(progress: Progress(tool: command.name, what: "records", total: replay.checkpoints.count, enabled: inv.showsProgress)) {
         try out.writer.write($0)

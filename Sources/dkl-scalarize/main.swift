@@ -32,7 +32,7 @@ let command = Command(
         Option("scalarizer", "S", value: "[NAME=]SPEC", repeatable: true, help: "a scalarizer (repeatable), see above"),
         Option("energy", value: "START:STEP|FILE", help: "the energy axis in the file's unit, eV unless it says (default: from the file or the stream's header)"),
         Option("bin", value: "K", help: "average K adjacent channels first (default 1)"),
-        Option("counts", value: "GAIN[:OFFSET[:READ]]", help: "the detector counts (value = GAIN·counts + OFFSET, read noise sd READ): add NAME_var, each value's variance from the spectrum's own counts"),
+        Option("counts", value: "GAIN[:OFFSET[:READ]]|dark:E0:E1", help: "the detector counts (value = GAIN·counts + OFFSET, read noise sd READ; or estimated, the offset and read noise from the dark region E0–E1): add NAME_var, each value's variance from the spectrum's own counts"),
         Option("saturation", value: "LEVEL", help: "flag (4) every spectrum or pattern with a value of magnitude LEVEL or more: the ADC's maximum count, a lock-in's rail"),
         Option("field", value: "NAME", help: "the spectrum field of a stream input (default spectrum)"),
         Option("com", help: "centre of mass of 4D-STEM diffraction patterns"),
@@ -65,8 +65,10 @@ ToolMain.run(command) { inv in
     // The scalarizers bound to the (binned) energy axis, or to the detector.
     var bound: [Scalarizer.Bound] = []
     var attrs: [(String, JSON)] = [("source", .string(sourceName))] + (input.pixelSize?.attributes ?? [])
+    var energies: [Double]?
     switch try locating(file: sourceName, { try input.geometry(for: specs, energy: a.string("energy"), detector: detector) }) {
     case let .spectrum(unbinned):
+        energies = unbinned.values
         let channels = unbinned.values.count
         guard channels / factor >= 1 else { throw DKLError.usage("--bin \(factor) leaves no channel of \(channels)") }
         let axis = EnergyAxis(values: SpectralBinning.bin(unbinned.values, factor), unit: unbinned.unit)
@@ -85,8 +87,16 @@ ToolMain.run(command) { inv in
     scalarizers.saturation = try a.string("saturation").map { try SaturationLevel.parse($0) }
     if let level = scalarizers.saturation { attrs.append(("saturation", .number(level))) }
     if let c = a.string("counts") {
-        scalarizers.noise = try CountNoise.parse(c)
-        attrs.append(("counts", .string(c)))
+        if let region = try CountNoise.darkRegion(c) {
+            guard case let .array(cube) = input, let energies else { throw DKLError.usage("--counts dark:E0:E1 needs a spectrum image (an array file)") }
+            let noise = try CountNoise.estimated(from: cube, energies: energies, dark: region)
+            inv.note("the counts estimated from the dark region \(region.lowerBound)…\(region.upperBound): gain \(noise.gain), offset \(noise.offset), read noise \(noise.read)")
+            scalarizers.noise = noise
+            attrs.append(("counts", .string(noise.text)))
+        } else {
+            scalarizers.noise = try CountNoise.parse(c)
+            attrs.append(("counts", .string(c)))
+        }
     }
     let fieldNames = scalarizers.fieldNames
     let schema = try Schema([Field("y", .i32), Field("x", .i32)] + fieldNames.map { Field($0, .f64) } + [Field("flags", .u8)])

@@ -43,7 +43,7 @@ let command = Command(
         Option("prior-lengthscale", value: "SHAPE,RATE", help: "Gamma prior on the lengthscales (MAP training)"),
         Option("prior-outputscale", value: "SHAPE,RATE", help: "Gamma prior on the output scale"),
         Option("prior-noise", value: "SHAPE,RATE", help: "Gamma prior on the noise variance"),
-        Option.seed, Option.threads, Option.precision,
+        Option.seed, Option.threads, Option.precision, Option.noise,
     ] + Option.detector()
 )
 
@@ -72,14 +72,17 @@ ToolMain.run(command) { inv in
     guard (0..<1).contains(config.validationFraction) else { throw DKLError.usage("--validation must be in [0, 1)") }
     guard config.weightDecay >= 0 else { throw DKLError.usage("--weight-decay must not be negative") }
     config.priors = try a.gpPriors()
+    config.noise = try a.noiseModel()
 
     // Targets by position.
     let targets: [Int64: Double], targetName: String
+    var variances: [Int64: Double]?
     switch (a.string("targets"), a.string("spectra")) {
     case let (t?, nil):
         if a.string("scalarizer") != nil || a.string("saturation") != nil { throw DKLError.usage("-S and --saturation go with --spectra") }
-        (targets, targetName) = try Positions.readTargets(t, field: a.string("target"))
+        (targets, variances, targetName) = try Positions.readTargets(t, field: a.string("target"), variances: config.noise == .measured)
     case let (nil, s?):
+        guard config.noise != .measured else { throw DKLError.usage("--noise measured needs each target's variance: give dkl-scalarize --counts's stream as --targets") }
         guard let spec = a.string("scalarizer") else { throw DKLError.usage("--spectra needs a scalarizer -S SPEC") }
         let scalarizer = try Scalarizer.parse(spec)
         let cube = try ArrayFile.open(s)
@@ -101,7 +104,7 @@ ToolMain.run(command) { inv in
     let patchesPath = a.positionals.first ?? "-"
     if patchesPath != "-" && !FileManager.default.fileExists(atPath: patchesPath) { throw DKLError.data("no such file", file: patchesPath) }
     let reader = try StreamReader(path: patchesPath)
-    let set = try TrainingSet.join(patches: reader, field: a.string("field") ?? "patch", targets: targets)
+    let set = try TrainingSet.join(patches: reader, field: a.string("field") ?? "patch", targets: targets, variances: variances)
     guard set.targets.count >= 2 else {
         throw DKLError.data("only \(set.targets.count) of the \(set.patchCount) patches have a target (of \(targets.count) targets): at least 2 are needed", file: reader.name)
     }
@@ -120,7 +123,7 @@ ToolMain.run(command) { inv in
     }
     let watch = EnsembleProgress(tool: command.name, members: config.members(for: set.targets.count), iterations: config.iterations, enabled: inv.showsProgress)
     Interrupts.deferExit = true
-    var ensemble = try DKLEnsemble.train(x: set.inputs, y: set.targets, config: config, initial: initial, observe: watch.observe)
+    var ensemble = try DKLEnsemble.train(x: set.inputs, y: set.targets, noise: set.noise, config: config, initial: initial, observe: watch.observe)
     watch.finish()
     let interrupted = Interrupts.signalNumber != 0
     ensemble.coordinates = set.coordinates
@@ -130,16 +133,10 @@ ToolMain.run(command) { inv in
     try ensemble.save(to: modelPath)
 
     // The summary of the fit.
-    let members: [JSON] = ensemble.members.map { m in
-        let p = m.gpParameters
-        return ["iterations": .number(Double(m.lossCurve.count)), "kept_iteration": .number(Double(m.keptIteration)),
-                "loss": .number(m.lossCurve.last ?? .nan), "validation_nlpd": m.validationNLPD.isFinite ? .number(m.validationNLPD) : .null,
-                "variance_scale": .number(m.varianceScale), "noise": .number(p.noise), "outputscale": .number(p.outputscale),
-                "lengthscales": JSON.array(p.lengthscales.map { .number($0) })]
-    }
     let summary: JSON = ["model": .string(modelPath), "points": .number(Double(set.targets.count)), "patches": .number(Double(set.patchCount)),
                          "target": .string(targetName), "inputs": .number(Double(set.inputs.cols)), "interrupted": .bool(interrupted),
-                         "seconds": .number((Date().timeIntervalSince(started) * 1000).rounded() / 1000), "members": .array(members)]
+                         "seconds": .number((Date().timeIntervalSince(started) * 1000).rounded() / 1000),
+                         "noise_model": .string(config.noise.rawValue), "members": .array(ensemble.members.map(\.fitSummary))]
     let out = ByteWriter.stdout()
     try out.write(summary.text + "\n")
     try out.flush()

@@ -242,3 +242,103 @@ final class BeamTimeTests: XCTestCase {
         XCTAssertThrowsError(try experiment(dir, ["--budget", "5m"], trace: "x.ndjson")) { XCTAssertTrue("\($0)".contains("--budget"), "\($0)") }
     }
 }
+
+/// The structure design: one initial point in each cluster of the image's patches, from the
+/// first random one; with a cost model along the route that reaches each cluster soonest.
+final class InitialDesignTests: XCTestCase {
+    func grid(_ dir: TempDir) throws -> CandidateGrid {
+        // Stripes of four kinds of structure repeated across the image, and noise.
+        _ = try Tools.python("""
+            import numpy as np
+            r = np.random.default_rng(3)
+            y, x = np.mgrid[0:40, 0:40]
+            t = np.sin(x / 2.0) * (y // 10 % 2) + np.cos(y / 3.0) * (x // 10 % 2) + 0.1 * r.normal(size=(40, 40))
+            np.save('image.npy', t)
+            """, cwd: dir.path)
+        return try CandidateGrid(image: try ArrayFile.open(dir.file("image.npy")), window: 5, even: .interpolate, normalization: .minmax)
+    }
+
+    /// The grid, its usable candidates and each one's cluster of 8 (k-means of the patches).
+    func clustered(_ dir: TempDir) throws -> (CandidateGrid, [Int], [Int: Int]) {
+        let g = try grid(dir)
+        let usable = g.index.values.sorted().filter { g.usable[$0] }
+        let km = KMeans(g.inputs.gather(usable), k: 8)
+        return (g, usable, Dictionary(uniqueKeysWithValues: zip(usable, km.labels)))
+    }
+
+    func testOnePointInEachClusterOfThePatches() throws {
+        let (g, usable, label) = try clustered(TempDir())
+        let first = usable[100]
+        var rng = Xoshiro(seed: 1)
+        for cost in [nil, BeamCost(dwell: 1, settle: 1, speed: 2)] {
+            let design = StructureDesign.points(grid: g, clusters: 8, first: first, covered: [], cost: cost, rng: &rng)
+            XCTAssertEqual(design.count, 7, "the clusters but the first's")
+            XCTAssertEqual(Set(design.map { label[$0]! } + [label[first]!]).count, 8, "each cluster once")
+            XCTAssertFalse(design.contains(first))
+        }
+        // A listed point covers its cluster.
+        let listed = usable.first { label[$0] != label[first] }!
+        let fewer = StructureDesign.points(grid: g, clusters: 8, first: first, covered: [listed], cost: nil, rng: &rng)
+        XCTAssertEqual(fewer.count, 6)
+        XCTAssertFalse(fewer.contains { label[$0] == label[listed] })
+    }
+
+    /// With a cost model each next point is the nearest of an uncovered cluster, so the
+    /// design's route is far shorter than a random member of each cluster's (routed).
+    func testTheCostAwareDesignsRouteIsShort() throws {
+        let (g, usable, label) = try clustered(TempDir())
+        let cost = BeamCost(dwell: 0.5, settle: 1, speed: 2)
+        func seconds(_ points: [Int]) -> Double {
+            var book = BeamLedger(cost: cost, height: 40, width: 40)
+            for k in points { book.charge(at: g.centres[k]) }
+            return book.clock
+        }
+        let first = usable[0]
+        var rng = Xoshiro(seed: 2)
+        let aware = StructureDesign.points(grid: g, clusters: 8, first: first, covered: [], cost: cost, rng: &rng)
+        // Each step: no candidate of a cluster not yet covered is nearer.
+        var at = first, done: Set<Int> = [label[first]!]
+        for k in aware {
+            let d = { (a: Int) -> Double in let (p, q) = (g.centres[at], g.centres[a]); return Double((p.0 - q.0) * (p.0 - q.0) + (p.1 - q.1) * (p.1 - q.1)) }
+            XCTAssertEqual(d(k), usable.filter { !done.contains(label[$0]!) }.map(d).min()!)
+            done.insert(label[k]!); at = k
+        }
+        var blindSeconds: [Double] = []
+        for seed in 0..<5 {
+            var r = Xoshiro(seed: UInt64(seed))
+            let blind = StructureDesign.points(grid: g, clusters: 8, first: first, covered: [], cost: nil, rng: &r)
+            let order = BeamTimeSelection.shortRoute(blind.map { g.centres[$0] }, from: (Double(g.centres[first].0), Double(g.centres[first].1)))
+            blindSeconds.append(seconds([first] + order.map { blind[$0] }))
+        }
+        XCTAssertLessThan(seconds([first] + aware), blindSeconds.min()!)
+    }
+
+    /// The rate's exponent: 0 takes the best score wherever it is, 1 the best per second.
+    func testTheCostExponent() {
+        let coords = [(0, 1), (0, 40)]
+        var book = BeamLedger(cost: BeamCost(dwell: 1, settle: 0, speed: 1), height: 1, width: 50)
+        book.charge(at: (0, 0))
+        // 2 s to the first (score 1), 41 s to the second (score 10).
+        XCTAssertEqual(BeamTimeSelection.route(scores: [1, 10], coordinates: coords, q: 1, radius: 0.1, excluded: [], ledger: book, exponent: 1), [0])
+        XCTAssertEqual(BeamTimeSelection.route(scores: [1, 10], coordinates: coords, q: 1, radius: 0.1, excluded: [], ledger: book, exponent: 0), [1])
+        // 1/2^a against 10/41^a: the second from a below log 10 / log 20.5 = 0.766.
+        XCTAssertEqual(BeamTimeSelection.route(scores: [1, 10], coordinates: coords, q: 1, radius: 0.1, excluded: [], ledger: book, exponent: 0.75), [1])
+        XCTAssertEqual(BeamTimeSelection.route(scores: [1, 10], coordinates: coords, q: 1, radius: 0.1, excluded: [], ledger: book, exponent: 0.78), [0])
+    }
+}
+
+extension BeamTimeTests {
+    /// In an experiment: the structure design's initial points (one a cluster), the options
+    /// in the trace's header, and the options refused.
+    func testTheDesignAndTheExponentInAnExperiment() throws {
+        let dir = TempDir()
+        let run = try experiment(dir, ["--settle", "1", "--speed", "2", "--per-second", "--cost-exponent", "0.5"], trace: "a.ndjson")
+        XCTAssertEqual(run.plan.costExponent, 0.5)
+        try run.run()
+        let header = try StreamReader(path: dir.file("a.ndjson")).header.attrs
+        XCTAssertEqual(header["cost_exponent"]?.doubleValue, 0.5)
+        XCTAssertNil(header["init_design"], "random: not written")
+        XCTAssertThrowsError(try experiment(dir, ["--cost-exponent", "0.5"], trace: "x.ndjson")) { XCTAssertTrue("\($0)".contains("--per-second"), "\($0)") }
+        XCTAssertThrowsError(try experiment(dir, ["--per-second", "--cost-exponent", "-1"], trace: "x.ndjson")) { XCTAssertTrue("\($0)".contains("0 to 4"), "\($0)") }
+    }
+}

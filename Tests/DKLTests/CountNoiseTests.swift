@@ -17,6 +17,36 @@ final class CountNoiseTests: XCTestCase {
     static let specs = ["integral:280:320", "mean:280:320", "ratio:280:320:500:560", "edge:400:440:455:520",
                         "edgeratio:400:440:455:520:240:270:285:315"]
 
+    /// The counting noise estimated from spectra alone: 2,000 spectra drawn from the model
+    /// (gain 0.3, dark level 10, read noise 1.5) with a dark region before a background and
+    /// a peak of varying strength; the estimate against the truth.
+    func testTheNoiseEstimatedFromTheDarkRegion() throws {
+        let truth = CountNoise(gain: 0.3, offset: 10, read: 1.5)
+        let energies = (0..<80).map { Double($0) * 0.1 }
+        var rng = Xoshiro(seed: 11)
+        var estimate = try CountNoise.Estimate(energies: energies, dark: 0...0.75)
+        for k in 0..<2000 {
+            let amplitude = 0.5 + 1.5 * Double(k % 17) / 16
+            let spectrum = energies.map { e -> Double in
+                let counts = e < 0.8 ? 0 : amplitude * (300 * exp(-(e - 0.8) / 3) + 400 * exp(-(e - 4.5) * (e - 4.5) / 0.8))
+                return truth.gain * Poisson.sample(counts, &rng) + truth.offset + truth.read * rng.normal()
+            }
+            spectrum.withUnsafeBufferPointer { estimate.add($0) }
+        }
+        let got = try estimate.noise(file: nil)
+        XCTAssertEqual(got.gain / truth.gain, 1, accuracy: 0.03, "gain \(got.gain)")
+        XCTAssertEqual(got.offset, truth.offset, accuracy: 0.02)
+        XCTAssertEqual(got.read / truth.read, 1, accuracy: 0.03, "read \(got.read)")
+        // A region of one channel, and spectra with no counts above the dark level, are refused.
+        XCTAssertThrowsError(try CountNoise.Estimate(energies: energies, dark: 0...0.05))
+        var flat = try CountNoise.Estimate(energies: energies, dark: 0...0.75)
+        for _ in 0..<50 { energies.map { _ in 10 + rng.normal() }.withUnsafeBufferPointer { flat.add($0) } }
+        XCTAssertThrowsError(try flat.noise(file: "f.npy")) { XCTAssertTrue("\($0)".contains("does not grow"), "\($0)") }
+        XCTAssertNil(try CountNoise.darkRegion("2:1"))
+        XCTAssertEqual(try CountNoise.darkRegion("dark:-5:-1"), -5 ... -1)
+        XCTAssertThrowsError(try CountNoise.darkRegion("dark:3:1"))
+    }
+
     /// The predicted variance against the spread of 4,000 noisy spectra drawn from the model
     /// (Poisson counts on the gain, the dark level, Gaussian read noise), for every kind.
     func testVariancesMatchTheSpreadOfNoisySpectra() throws {

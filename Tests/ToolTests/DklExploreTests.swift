@@ -94,6 +94,49 @@ final class DklExploreTests: XCTestCase {
         XCTAssertFalse(dir.exists("u.ndjson"))
     }
 
+    /// --noise measured: the model learns each measurement's variance (value_var) over a
+    /// learnt floor, and dkl-train learns the same from the trace; a structure design's
+    /// initial points fall one in each cluster of the patches; what is refused.
+    func testMeasuredNoiseAndTheStructureDesign() throws {
+        let dir = TempDir()
+        try Tools.expect(0, "dkl-explore", base + ["--dose", "20", "--counts", "0.05", "--noise", "measured", "--init-design", "structure",
+                                                   "--steps", "3", "--trace", "t.ndjson"], cwd: dir.path)
+        let header = try StreamReader(path: dir.file("t.ndjson")).header.attrs
+        XCTAssertEqual(header["noise_model"]?.stringValue, "measured")
+        XCTAssertEqual(header["init_design"]?.stringValue, "structure")
+        let records = try trace(dir.file("t.ndjson"))
+        XCTAssertEqual(records.count, 13)
+        // The initial points: one in each of the 10 clusters of the 9×9 patches.
+        let grid = try CandidateGrid(image: try ArrayFile.open(DklExploreTests.share + "image.npy"), window: 9, even: .interpolate, normalization: .minmax)
+        let usable = grid.index.values.sorted().filter { grid.usable[$0] }
+        let km = KMeans(grid.inputs.gather(usable), k: 10)
+        let label = Dictionary(uniqueKeysWithValues: zip(usable, km.labels))
+        let initial = records.prefix(10).map { label[grid.index[Positions.key($0["y"]!.intValue!, $0["x"]!.intValue!)]!]! }
+        XCTAssertEqual(Set(initial).count, 10, "\(initial)")
+        // dkl-train on the trace: the model keeps each value's variance.
+        try Tools.expect(0, "dkl-patches", ["-w", "9", DklExploreTests.share + "image.npy", "-o", "p.dkl"], cwd: dir.path)
+        let summary = try Tools.expect(0, "dkl-train", ["p.dkl", "--targets", "t.ndjson", "--noise", "measured", "--ensemble", "1", "--iterations", "20",
+                                                        "-o", "m.h5", "-q"], cwd: dir.path).out
+        XCTAssertEqual(try JSONParser.parse(summary)["noise_model"]?.stringValue, "measured")
+        let model = try DKLEnsemble.load(from: dir.file("m.h5"))
+        XCTAssertEqual(model.members[0].config.noise, .measured)
+        var want = [Int64: Double]()
+        for r in records { want[Positions.key(r["y"]!.intValue!, r["x"]!.intValue!)] = r["value_var"]!.doubleValue! }
+        let stored = model.members[0].trainNoise
+        XCTAssertEqual(stored.count, 13)
+        for (i, v) in stored.enumerated() { XCTAssertEqual(v, want[Positions.key(model.coordinates[2 * i], model.coordinates[2 * i + 1])]) }
+        // Refused: measured noise without the counts, an unknown design, targets with no variances.
+        let noCounts = try Tools.expect(64, "dkl-explore", base + ["--noise", "measured", "--trace", "u.ndjson"], cwd: dir.path)
+        XCTAssertTrue(noCounts.err.contains("--noise measured needs each measurement's variance: --counts"), noCounts.err)
+        XCTAssertFalse(dir.exists("u.ndjson"))
+        let unknown = try Tools.expect(64, "dkl-explore", base + ["--init-design", "grid", "--trace", "u.ndjson"], cwd: dir.path)
+        XCTAssertTrue(unknown.err.contains("unknown --init-design 'grid' (random or structure)"), unknown.err)
+        try Tools.expect(0, "dkl-scalarize", ["-S", "gap=integral:1.35:2.05", DklExploreTests.share + "spectra.h5:/spectra", "-o", "s.dkl"], cwd: dir.path)
+        let noVar = try Tools.expect(1, "dkl-train", ["p.dkl", "--targets", "s.dkl", "--noise", "measured", "-o", "n.h5"], cwd: dir.path)
+        XCTAssertTrue(noVar.err.contains("s.dkl:header: no field 'gap_var'"), noVar.err)
+        XCTAssertFalse(dir.exists("n.h5"))
+    }
+
     func testKilledRunContinuesAsIfUninterrupted() throws {
         let dir = TempDir()
         try Tools.expect(0, "dkl-explore", base + ["--steps", "12", "--trace", "whole.ndjson"], cwd: dir.path)

@@ -95,6 +95,54 @@ final class DklReplayTests: XCTestCase {
         XCTAssertEqual(try records(all.out).map { $0["points"]!.intValue! }, [300])
     }
 
+    /// Measurements at a dose with their counts' variances: the coverage of the unmeasured
+    /// candidates' measurements, all and by noise, recomputed in Python from the maps (the
+    /// prediction, the measurements and their variances) for the homoscedastic and the
+    /// measured noise model.
+    func testCoverageOfMeasurementsByNoise() throws {
+        let dir = TempDir()
+        try Tools.expect(0, "dkl-explore", ["--oracle", oracle, "-S", "gap=integral:1.35:2.05", "-w", "9", "--init", "10", "--steps", "5",
+                                            "--trace", "t.ndjson", image] + model, cwd: dir.path)
+        for noise in ["homoscedastic", "measured"] {
+            try Tools.expect(0, "dkl-replay", ["--oracle", oracle, "--trace", "t.ndjson", "--path", "random", "--points", "60", "--start", "30", "--every", "30",
+                                               "--dose", "5", "--counts", "0.2", "--noise", noise, "--maps", "\(noise).h5", "-o", "\(noise).ndjson", image] + model,
+                             cwd: dir.path)
+            let out = try Tools.python("""
+                import json, h5py, numpy as np
+                noise = '\(noise)'
+                recs = [json.loads(l) for l in open(noise + '.ndjson').read().splitlines()[1:]]
+                assert json.loads(open(noise + '.ndjson').readline())['attrs']['noise_model'] == noise
+                f = h5py.File(noise + '.h5', 'r')
+                mean, sd, order, obs, own = f['mean'][()], f['sd'][()], f['order'][()], f['observed'][()], f['observed_var'][()]
+                cand = np.isfinite(mean[0])
+                assert np.isfinite(obs[cand]).all() and (own[cand] >= 0).all()
+                # The variance follows the counts: an integral's is the gain times the channel
+                # width times the integral (channels of 4/95 eV), 0 where none was counted.
+                some = cand & (obs != 0)
+                ratio = own[some] / obs[some] / (0.2 * 4 / 95)
+                assert 0.9 < ratio.min() and ratio.max() < 1.1 and (own[cand & (obs == 0)] == 0).all(), (ratio.min(), ratio.max())
+                for c, r in enumerate(recs):
+                    held = cand & ((order < 0) | (order > r['points']))
+                    v = sd[c] ** 2 + r['noise'] + (own if noise == 'measured' else 0)
+                    hit = np.abs(obs - mean[c]) <= 2 * np.sqrt(v)
+                    idx = [tuple(i) for i in np.argwhere(held)]
+                    idx.sort(key=lambda i: (own[i], i))
+                    half = len(idx) // 2
+                    low = np.mean([hit[i] for i in idx[:half]]); high = np.mean([hit[i] for i in idx[half:]])
+                    for key, want in (('coverage_measured', hit[held].mean()), ('coverage_low_noise', low), ('coverage_high_noise', high)):
+                        assert abs(r[key] - want) < 1e-12, (c, key, r[key], want)
+                    assert 0.5 < r['coverage_measured'] <= 1
+                print('ok')
+                """, cwd: dir.path)
+            XCTAssertEqual(out, "ok\n", noise)
+        }
+        // Without counts: the coverage of the measurements, not by noise; without a dose, none.
+        let plain = try records(try Tools.expect(0, "dkl-replay", ["--oracle", oracle, "--trace", "t.ndjson", "--dose", "5", "-J", image] + model, cwd: dir.path).out)
+        XCTAssertTrue(plain.allSatisfy { $0["coverage_measured"]!.doubleValue!.isFinite && $0["coverage_low_noise"] == .null })
+        let clean = try records(try Tools.expect(0, "dkl-replay", ["--oracle", oracle, "--trace", "t.ndjson", "-J", image] + model, cwd: dir.path).out)
+        XCTAssertTrue(clean.allSatisfy { $0["coverage_measured"] == .null })
+    }
+
     func testBadInput() throws {
         let dir = TempDir()
         try "{\"dkl_stream\":1,\"fields\":[{\"name\":\"y\",\"dtype\":\"i32\",\"shape\":[]}]}\n{\"y\":1}\n".write(toFile: dir.file("notrace.ndjson"), atomically: true, encoding: .utf8)
@@ -105,6 +153,12 @@ final class DklReplayTests: XCTestCase {
             (["--oracle", oracle, "--trace", "missing.ndjson", image], 1, "dkl-replay: missing.ndjson: no such file\n"),
             (["--oracle", oracle, "--trace", "notrace.ndjson", image], 1, "dkl-replay: notrace.ndjson:header: not an experiment trace: it needs fields step, y and x (from dkl-explore)\n"),
             (["--oracle", oracle, "--path", "all", image], 64, "dkl-replay: error: give the property with -S SPEC\n"),
+            (["--oracle", oracle, "--path", "all", "-S", "gap=integral:1.35:2.05", "--counts", "0.1", image], 64,
+             "dkl-replay: error: --counts goes with --dose (measurements with counting noise)\n"),
+            (["--oracle", oracle, "--path", "all", "-S", "gap=integral:1.35:2.05", "--dose", "10", "--noise", "measured", image], 64,
+             "dkl-replay: error: --noise measured needs --dose and --counts: each measurement's variance\n"),
+            (["--oracle", oracle, "--path", "all", "-S", "gap=integral:1.35:2.05", "--noise", "heavy", image], 64,
+             "dkl-replay: error: --noise must be homoscedastic, measured or learnt, not 'heavy'\n"),
         ]
         for (args, status, message) in cases {
             let r = try Tools.expect(status, "dkl-replay", args + ["-o", "out.dkl"], cwd: dir.path)

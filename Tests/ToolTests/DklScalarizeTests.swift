@@ -127,6 +127,36 @@ final class DklScalarizeTests: XCTestCase {
         }
     }
 
+    /// --counts dark:E0:E1: the counting noise estimated from a spectrum image whose first
+    /// channels are dark (drawn in numpy with gain 0.5, dark level 20, read noise 2); the
+    /// estimate in the header and the note, and the variances the same as --counts given it.
+    func testCountsEstimatedFromTheDarkRegion() throws {
+        let dir = TempDir()
+        _ = try Tools.python("""
+            import numpy as np
+            r = np.random.default_rng(4)
+            e = np.arange(60) * 0.1
+            amp = r.uniform(0.5, 2, size=(30, 30, 1))
+            lam = amp * np.where(e < 0.8, 0, 200 * np.exp(-(e - 0.8) / 2) + 300 * np.exp(-(e - 3.5) ** 2 / 0.5))
+            np.save('cube.npy', 0.5 * r.poisson(lam) + 20 + 2 * r.normal(size=lam.shape))
+            """, cwd: dir.path)
+        let r = try Tools.expect(0, "dkl-scalarize", ["-S", "integral:3:4", "--energy", "0:0.1", "--counts", "dark:0:0.75", "cube.npy", "-J", "-o", "est.ndjson"],
+                                 cwd: dir.path)
+        XCTAssertTrue(r.err.contains("dkl-scalarize: the counts estimated from the dark region 0.0…0.75: gain "), r.err)
+        let counts = try StreamReader(path: dir.file("est.ndjson")).header.attrs["counts"]!.stringValue!
+        let v = counts.split(separator: ":").map { Double($0)! }
+        XCTAssertEqual(v[0] / 0.5, 1, accuracy: 0.05, counts)
+        XCTAssertEqual(v[1], 20, accuracy: 0.1, counts)
+        XCTAssertEqual(v[2] / 2, 1, accuracy: 0.05, counts)
+        try Tools.expect(0, "dkl-scalarize", ["-S", "integral:3:4", "--energy", "0:0.1", "--counts", counts, "cube.npy", "-J", "-o", "given.ndjson"], cwd: dir.path)
+        let (a, b) = (try String(contentsOfFile: dir.file("est.ndjson"), encoding: .utf8), try String(contentsOfFile: dir.file("given.ndjson"), encoding: .utf8))
+        XCTAssertEqual(a.split(separator: "\n").dropFirst(), b.split(separator: "\n").dropFirst())
+        // A stream of spectra cannot be read twice; a region with no channel is refused.
+        let bad = try Tools.expect(64, "dkl-scalarize", ["-S", "integral:3:4", "--energy", "0:0.1", "--counts", "dark:7:8", "cube.npy", "-o", "x.dkl"], cwd: dir.path)
+        XCTAssertTrue(bad.err.contains("holds 0 channel(s)"), bad.err)
+        XCTAssertFalse(dir.exists("x.dkl"))
+    }
+
     func testBadInput() throws {
         let dir = TempDir()
         _ = try Tools.python("import numpy as np; np.save('s.npy', np.ones((2, 3, 50))); np.save('im.npy', np.ones((4, 4)))", cwd: dir.path)

@@ -293,7 +293,7 @@ final class PipelineTests: XCTestCase {
     /// less beam time a point than EI, and the figure.
     func testBeamTimePipeline() throws {
         let dir = TempDir()
-        let r = try PipelineTests.make("beam-time", ["OUT=" + dir.path, "SEEDS=1 2", "STEPS=10", "INIT=6"])
+        let r = try PipelineTests.make("beam-time", ["OUT=" + dir.path, "SEEDS=1 2", "STEPS=10", "INIT=6", "METHODS=blind aware"])
         XCTAssertEqual(r.status, 0, r.report)
         // The truth: the scalarizer over the whole spectrum image, at the patches' centres.
         try Tools.expect(0, "dkl-scalarize", ["-S", "gap=integral:1.35:2.05", Tools.root + "/share/plasmon/spectra.h5:/spectra", "-J", "-o", dir.file("truth.ndjson")])
@@ -327,11 +327,35 @@ final class PipelineTests: XCTestCase {
             for m in ('blind', 'aware'):
                 assert abs(float(summary[m][5]) - sum(per[m]) / 2) < 0.006, (summary[m], per[m])
             assert float(summary['aware'][5]) < float(summary['blind'][5]), summary
+            # The median curves: at each time, the median over seeds of the best value so far.
+            curves = records(d + '/best-vs-seconds.ndjson')
+            assert [c['seconds'] for c in curves[:3]] == [5, 10, 15] and curves[-1]['seconds'] == 400
+            for m in ('blind', 'aware'):
+                runs = [[t for t in records('%s/%s-%s.ndjson' % (d, m, s)) if t['step'] >= 0] for s in (1, 2)]
+                for c in curves[::7]:
+                    bests = [max([t['value'] for t in run if t['beam_clock'] <= c['seconds']], default=None) for run in runs]
+                    if None in bests:
+                        assert c[m] is None or bests.count(None) < 2, (m, c)
+                        continue
+                    assert abs(c[m] - sum(bests) / 2) < 1e-8, (m, c, bests)
             print('ok')
             """, args: [dir.path])
         XCTAssertEqual(out, "ok\n")
         XCTAssertGreaterThan(try PNGReader.read(dir.file("best-vs-seconds.png")).width, 500)
-        let again = try PipelineTests.make("beam-time", ["OUT=" + dir.path, "SEEDS=1 2", "STEPS=10", "INIT=6", "-q"])
+        let again = try PipelineTests.make("beam-time", ["OUT=" + dir.path, "SEEDS=1 2", "STEPS=10", "INIT=6", "METHODS=blind aware", "-q"])
         XCTAssertEqual(again.status, 0, "nothing left to do: \(again.report)")
+        // Calibration: one seed, a short path; the summary's medians are that run's values.
+        let cal = try PipelineTests.make("beam-time", ["OUT=" + dir.path, "SEEDS=1 2", "STEPS=10", "INIT=6", "METHODS=blind aware", "CAL_SEEDS=1",
+                                                       "CAL_POINTS=150", "calibration"])
+        XCTAssertEqual(cal.status, 0, cal.report)
+        let rows = try String(contentsOfFile: dir.file("calibration.tsv"), encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: "\t").map(String.init) }
+        XCTAssertEqual(rows.map { $0[0] + "@" + $0[2] }, ["homoscedastic@100", "homoscedastic@150", "measured@100", "measured@150", "learnt@100", "learnt@150"])
+        let summary = try String(contentsOfFile: dir.file("calibration-summary.tsv"), encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: "\t").map(String.init) }
+        XCTAssertEqual(summary.count, 6)
+        for (row, s) in zip(rows, summary) {
+            XCTAssertEqual([s[0], s[1], s[2]], [row[0], row[2], "1"])
+            for c in 3...6 { XCTAssertEqual(Double(s[c])!, Double(row[c])!, accuracy: c == 3 ? 5e-5 : 5e-4, "\(row) \(s)") }
+            for k in 4...6 { XCTAssertTrue((0.5...1).contains(Double(row[k])!), "\(row)") }
+        }
     }
 }

@@ -17,16 +17,34 @@ public enum Positions {
         return (out, name)
     }
 
+    /// The targets with each one's noise variance, from a stream's field NAME_var beside the
+    /// target NAME (dkl-scalarize --counts, dkl-explore --counts): a target whose variance
+    /// is NaN, infinite or negative is an error.
+    /// With `variances` false, none are read (nil).
+    public static func readTargets(_ spec: String, field: String?, variances: Bool) throws -> (values: [Int64: Double], variances: [Int64: Double]?, name: String) {
+        let (list, name) = try readTargets(spec, field: field, ordered: true, variance: variances)
+        var values = [Int64: Double](), v = [Int64: Double]()
+        for t in list { values[key(t.y, t.x)] = t.value; if variances { v[key(t.y, t.x)] = t.variance } }
+        return (values, variances ? v : nil, name)
+    }
+
     /// The same as a list in the file's order (rows then columns for an array).
     public static func readTargets(_ spec: String, field: String?, ordered: Bool) throws -> (values: [(y: Int, x: Int, value: Double)], name: String) {
+        let (list, name) = try readTargets(spec, field: field, ordered: true, variance: false)
+        return (list.map { ($0.y, $0.x, $0.value) }, name)
+    }
+
+    static func readTargets(_ spec: String, field: String?, ordered: Bool, variance: Bool) throws
+        -> (values: [(y: Int, x: Int, value: Double, variance: Double)], name: String) {
         let (path, _) = ArrayFile.split(spec)
         if spec != "-" && ArrayFile.isArrayFile(path) {
             let a = try ArrayFile.open(spec)
             try a.requireRank([2], "a target map H×W")
             if let field { throw DKLError.usage("--target '\(field)' names a stream field; \(a.name) is an array") }
+            if variance { throw DKLError.usage("measured noise needs the targets' variances: a stream with a field NAME_var, not the array \(a.name)") }
             let v = try a.readAll()
-            var out: [(y: Int, x: Int, value: Double)] = []
-            for y in 0..<a.shape[0] { for x in 0..<a.shape[1] where v[y * a.shape[1] + x].isFinite { out.append((y, x, v[y * a.shape[1] + x])) } }
+            var out: [(y: Int, x: Int, value: Double, variance: Double)] = []
+            for y in 0..<a.shape[0] { for x in 0..<a.shape[1] where v[y * a.shape[1] + x].isFinite { out.append((y, x, v[y * a.shape[1] + x], .nan)) } }
             return (out, "value")
         }
         if spec != "-" && !FileManager.default.fileExists(atPath: spec) { throw DKLError.data("no such file", file: spec) }
@@ -34,8 +52,10 @@ public enum Positions {
         guard let iy = r.schema.index(of: "y"), let ix = r.schema.index(of: "x") else {
             throw DKLError.data("the targets have no fields y and x", file: r.name, location: "header")
         }
-        let candidates = r.schema.fields.enumerated().filter {
-            !["y", "x", "flags"].contains($0.element.name) && $0.element.count == 1 && $0.element.dtype != .string
+        // Candidates: numeric scalars besides y, x, flags and the variances of other fields.
+        let candidates = r.schema.fields.enumerated().filter { f in
+            !["y", "x", "flags"].contains(f.element.name) && f.element.count == 1 && f.element.dtype != .string
+                && !(f.element.name.hasSuffix("_var") && r.schema.index(of: String(f.element.name.dropLast(4))) != nil)
         }
         let chosen: Int
         if let field {
@@ -52,7 +72,16 @@ public enum Positions {
             chosen = candidates[0].offset
         }
         let flags = r.schema.index(of: "flags")
-        var out: [(y: Int, x: Int, value: Double)] = []
+        let name = r.schema.fields[chosen].name
+        var varianceField: Int?
+        if variance {
+            guard let i = r.schema.index(of: name + "_var"), r.schema.fields[i].count == 1 else {
+                throw DKLError.data("no field '\(name)_var' with the targets' noise variances (dkl-scalarize --counts, dkl-explore --counts write it)",
+                                    file: r.name, location: "header")
+            }
+            varianceField = i
+        }
+        var out: [(y: Int, x: Int, value: Double, variance: Double)] = []
         var seen = Set<Int64>()
         var record = 0
         while let batch = try locating(file: r.name, { try r.nextBatch() }) {
@@ -65,10 +94,18 @@ public enum Positions {
                 guard seen.insert(key(v.int(iy), v.int(ix))).inserted else {
                     throw DKLError.data("a second target for (\(v.int(iy)), \(v.int(ix)))", file: r.name, record: record)
                 }
-                out.append((v.int(iy), v.int(ix), t))
+                var tv = Double.nan
+                if let varianceField {
+                    tv = v.double(varianceField)
+                    guard tv.isFinite, tv >= 0 else {
+                        throw DKLError.data("the target at (\(v.int(iy)), \(v.int(ix))) has the noise variance \(tv) (\(name)_var must be finite and not negative)",
+                                            file: r.name, record: record)
+                    }
+                }
+                out.append((v.int(iy), v.int(ix), t, tv))
             }
         }
-        return (out, r.schema.fields[chosen].name)
+        return (out, name)
     }
 
     /// Positions from an array K×2 of (y, x) or a stream with fields y and x, in order.

@@ -1,5 +1,6 @@
 import Foundation
 import DKLCore
+import DKLData
 
 /// The noise of a detector that counts: a channel's value v is gain·N + offset with N
 /// Poisson-distributed, plus read noise of standard deviation `read`, so that
@@ -153,3 +154,84 @@ extension PatternPixels {
     }
 }
 
+
+extension CountNoise {
+    /// `dark:E0:E1`: the energy range of a dark region (nil for any other text).
+    public static func darkRegion(_ text: String, option: String = "--counts") throws -> ClosedRange<Double>? {
+        guard text.hasPrefix("dark:") else { return nil }
+        let parts = text.dropFirst(5).split(separator: ":", omittingEmptySubsequences: false).map { Double($0) }
+        guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo.isFinite, hi.isFinite, lo < hi else {
+            throw DKLError.usage("\(option) dark:E0:E1 needs the dark region's energies, E0 below E1")
+        }
+        return lo...hi
+    }
+
+    /// The counting noise estimated from the spectra themselves: the offset and the read
+    /// noise from the channels of a dark region (their mean, and their spread within each
+    /// spectrum, pooled), the gain from the spread between neighbouring channels elsewhere.
+    /// A second difference d = v₋ − 2v + v₊ cancels a spectrum's slope, and its variance is
+    /// 6·(gain·(m − offset) + read²) for a level m about constant over three channels, so
+    /// gain = Σ(d²/6 − read²)/Σ(m − offset) over every such triplet.
+    public struct Estimate {
+        let dark: [Bool]
+        var darkSum = 0.0, darkCount = 0.0, within = 0.0, withinFreedom = 0.0
+        var spread = 0.0, level = 0.0, triplets = 0.0
+
+        /// `energies`: the channels' energies; `region`: the dark region's.
+        public init(energies: [Double], dark region: ClosedRange<Double>) throws {
+            dark = energies.map { region.contains($0) }
+            guard dark.filter({ $0 }).count >= 2 else {
+                throw DKLError.usage("--counts dark:\(region.lowerBound):\(region.upperBound) holds \(dark.filter { $0 }.count) channel(s) of the spectra; at least 2 are needed")
+            }
+        }
+
+        /// Adds one spectrum (NaN channels and the triplets they are in are left out).
+        public mutating func add(_ v: UnsafeBufferPointer<Double>) {
+            var sum = 0.0, sq = 0.0, k = 0.0
+            for c in 0..<min(v.count, dark.count) where dark[c] && v[c].isFinite { sum += v[c]; sq += v[c] * v[c]; k += 1 }
+            if k >= 2 { darkSum += sum; darkCount += k; within += sq - sum * sum / k; withinFreedom += k - 1 }
+            guard v.count >= 3 else { return }
+            for c in 1..<(min(v.count, dark.count) - 1) where !dark[c - 1] && !dark[c] && !dark[c + 1] {
+                let (a, b, d) = (v[c - 1], v[c], v[c + 1])
+                guard a.isFinite, b.isFinite, d.isFinite else { continue }
+                let second = a - 2 * b + d
+                spread += second * second / 6; level += (a + b + d) / 3; triplets += 1
+            }
+        }
+
+        /// The estimate, or a data error when the spectra do not tell it.
+        public func noise(file: String?) throws -> CountNoise {
+            guard darkCount >= 2, withinFreedom >= 1, triplets >= 1 else {
+                throw DKLError.data("too few finite channels to estimate the counting noise from (dark: \(Int(darkCount)), elsewhere: \(Int(triplets)) triplets)", file: file)
+            }
+            let offset = darkSum / darkCount, read2 = max(within / withinFreedom, 0)
+            let gain = (spread - triplets * read2) / (level - triplets * offset)
+            guard gain.isFinite, gain > 0 else {
+                throw DKLError.data("the spectra's spread between neighbouring channels does not grow with their level above the dark region's (gain estimate \(gain)); give --counts GAIN[:OFFSET[:READ]]", file: file)
+            }
+            return CountNoise(gain: gain, offset: offset, read: read2.squareRoot())
+        }
+    }
+
+    /// `GAIN:OFFSET:READ`, as --counts takes it back.
+    public var text: String { "\(gain):\(offset):\(read)" }
+}
+
+extension CountNoise {
+    /// The estimate over every spectrum of an H×W×E cube, a row at a time (interruptible).
+    public static func estimated(from cube: ArraySource, energies: [Double], dark: ClosedRange<Double>) throws -> CountNoise {
+        guard cube.shape.count == 3, cube.shape[2] == energies.count else {
+            throw DKLError.data("--counts dark: needs a spectrum image H×W×E of \(energies.count) channels (found \(cube.shape))", file: cube.name)
+        }
+        var estimate = try Estimate(energies: energies, dark: dark)
+        let (w, e) = (cube.shape[1], cube.shape[2])
+        for y in 0..<cube.shape[0] {
+            try Interrupts.check()
+            let row = try cube.readBlock(start: [y, 0, 0], count: [1, w, e])
+            row.withUnsafeBufferPointer { r in
+                for x in 0..<w { estimate.add(UnsafeBufferPointer(rebasing: r[(x * e)..<((x + 1) * e)])) }
+            }
+        }
+        return try estimate.noise(file: cube.name)
+    }
+}

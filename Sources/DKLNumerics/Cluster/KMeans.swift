@@ -48,4 +48,19 @@ public struct KMeans: Sendable {
         centres = Matrix(rows: k, cols: d, data: c)
         self.labels = labels
     }
+
+    /// The nearest centre of each row of `x` (ties: the lowest index).
+    public func assign(_ x: Matrix) -> [Int] {
+        precondition(x.cols == centres.cols, "KMeans.assign: rows of \(x.cols) values, centres of \(centres.cols)")
+        let (d, k) = (x.cols, centres.rows)
+        return (0..<x.rows).map { i in
+            var best = 0, bestD = Double.infinity
+            for j in 0..<k {
+                var s = 0.0
+                for t in 0..<d { let u = x.data[i * d + t] - centres.data[j * d + t]; s += u * u }
+                if s < bestD { bestD = s; best = j }
+            }
+            return best
+        }
+    }
 }

@@ -18,6 +18,9 @@ public struct MarginalLikelihood {
         public var gradParameters: [Double]
         /// α = K⁻¹r.
         public var alpha: [Double]
+        /// ∂loss/∂τᵢ², each point's own noise variance (empty without `pointNoise`):
+        /// −½(αᵢ² − (K⁻¹)ᵢᵢ)/n.
+        public var gradPointNoise: [Double] = []
     }
 
     /// The loss and its gradient; `needsInputGradient` false leaves `gradInputs` zero and
@@ -220,23 +223,30 @@ public struct MarginalLikelihood {
         var gradP = gradL.map { -$0 * scale } + [-gradS * scale, -gradNoise * scale, -gradMean * scale]
         for i in 0..<(d + 3) { gradP[i] += priorGrad[i] * scale }
         gradZ.data.withUnsafeMutableBufferPointer { gz in for i in 0..<gz.count { gz[i] *= -scale } }
-        return Result(loss: -mll * scale, gradInputs: gradZ, gradParameters: gradP, alpha: alpha)
+        var result = Result(loss: -mll * scale, gradInputs: gradZ, gradParameters: gradP, alpha: alpha)
+        if pointNoise != nil { result.gradPointNoise = (0..<n).map { -0.5 * (alpha[$0] * alpha[$0] - inv.data[$0 * n + $0]) * scale } }
+        return result
     }
 }
 
 extension Var {
     /// The GP loss −MLL/n of these inputs (n×d) as a tape op; `parameters` is the 1×(d+3)
-    /// variable [ℓ…, s, σ², c] (see `GPConstraints.parameters(_:)`).
-    public func gpNegativeMLL(targets: [Double], kernel: Kernel, parameters: Var, priors: GPPriors = .none) throws -> Var {
+    /// variable [ℓ…, s, σ², c] (see `GPConstraints.parameters(_:)`). `pointNoise`: each
+    /// point's own noise variance (n×1), over the learnt σ², a constant (measured) or a
+    /// variable (a learnt noise model).
+    public func gpNegativeMLL(targets: [Double], kernel: Kernel, parameters: Var, priors: GPPriors = .none,
+                              pointNoise: Var? = nil) throws -> Var {
         let z = self
         let pv = parameters.value.data
         let d = z.cols
         let p = GPParameters(lengthscales: Array(pv[0..<d]), outputscale: pv[d], noise: pv[d + 1], mean: pv[d + 2])
-        let r = try MarginalLikelihood.evaluate(inputs: z.value, targets: targets, kernel: kernel, parameters: p, priors: priors)
-        return tape.record(.scalar(r.loss), parents: [z, parameters]) { g, t in
+        let r = try MarginalLikelihood.evaluate(inputs: z.value, targets: targets, kernel: kernel, parameters: p, priors: priors,
+                                                pointNoise: pointNoise?.value.data)
+        return tape.record(.scalar(r.loss), parents: [z, parameters] + (pointNoise.map { [$0] } ?? [])) { g, t in
             let s = g.data[0]
             t.accumulate(z, r.gradInputs.map { $0 * s })
             t.accumulate(parameters, Matrix(row: r.gradParameters.map { $0 * s }))
+            if let pointNoise { t.accumulate(pointNoise, Matrix(rows: z.rows, cols: 1, data: r.gradPointNoise.map { $0 * s })) }
         }
     }
 }

@@ -43,6 +43,11 @@ public struct ExperimentPlan: Sendable {
     /// Choose by the acquisition per second of beam time, each point of a batch from the one
     /// before (needs `beam` and an acquisition whose scores are not negative).
     public var perSecond = false
+    /// With `perSecond`: the acquisition per second to this power (1: per second; below 1,
+    /// travel weighs less against the acquisition).
+    public var costExponent = 1.0
+    /// How the `initialCount` points are chosen (after `initialPoints`).
+    public var initialDesign = InitialDesign.random
     /// Stop before the beam time (seconds) or the dose given in all would pass these.
     public var timeBudget: Double?
     public var doseBudget: Double?
@@ -70,6 +75,8 @@ public struct MeasuredPoint: Sendable, Equatable {
     public var candidate: Int
     public var learnt: Int
     public var value: Double
+    /// The value's variance from the measurement's own counts (nil: not known).
+    public var variance: Double? = nil
 }
 
 /// The active experiment: initial points, then at every step train the DKL ensemble on
@@ -133,7 +140,12 @@ public final class ActiveExperiment {
         let gpWidth = plan.model.extractor == .none ? grid.inputs.cols : plan.model.embedding
         let logPath = measurementsPath(shape)
         var attributes = attributes
-        if let beam = plan.beam { attributes.set("beam", beam.json); attributes.set("per_second", .bool(plan.perSecond)) }
+        if let beam = plan.beam {
+            attributes.set("beam", beam.json); attributes.set("per_second", .bool(plan.perSecond))
+            if plan.perSecond { attributes.set("cost_exponent", .number(plan.costExponent)) }
+        }
+        if plan.initialDesign != .random { attributes.set("init_design", .string(plan.initialDesign.rawValue)) }
+        if plan.model.noise != .homoscedastic { attributes.set("noise_model", .string(plan.model.noise.rawValue)) }
         trace = try ExperimentTrace(path: tracePath, itemShape: shape, gpWidth: gpWidth, attributes: attributes, signature: signature,
                                     measurementsPath: logPath, calibration: oracle.calibration, hypotheses: plan.structured?.means.count ?? 1,
                                     beam: plan.beam != nil, valueVariance: variance != nil, header: header)
@@ -141,7 +153,8 @@ public final class ActiveExperiment {
             guard let c = grid.index[Positions.key(r.y, r.x)] else {
                 throw DKLError.data("the trace's point (\(r.y), \(r.x)) is not a candidate of this image", file: tracePath, record: k + 1)
             }
-            measured.append(MeasuredPoint(step: r.step, candidate: c, learnt: grid.nearest(y: r.measured.y, x: r.measured.x) ?? c, value: r.value))
+            measured.append(MeasuredPoint(step: r.step, candidate: c, learnt: grid.nearest(y: r.measured.y, x: r.measured.x) ?? c, value: r.value,
+                                          variance: r.variance.isNaN ? nil : r.variance))
             measuredAt.append(r.measured.x.isFinite && r.measured.y.isFinite ? r.measured : nil)
         }
         // The clock and the dose map of the points measured so far (a model: the same on every run).
@@ -202,12 +215,14 @@ public final class ActiveExperiment {
         }
         try trace.append(entry)
         let learnt = s.position.flatMap { grid.nearest(y: $0.y, x: $0.x) } ?? k
-        measured.append(MeasuredPoint(step: step, candidate: k, learnt: learnt, value: v))
+        measured.append(MeasuredPoint(step: step, candidate: k, learnt: learnt, value: v, variance: entry.valueVariance))
         measuredAt.append(s.position)
         if !v.isFinite { note("the measurement at (\(y), \(x)) gives no value (NaN or a refused fit); it is kept in the trace but not learnt") }
     }
 
-    /// The listed points, then seeded random candidates, to `initialCount` points.
+    /// The listed points, then the design's: seeded random candidates to `initialCount`
+    /// points, or one point in each of `initialCount` clusters of the patches from the first
+    /// random one. With a cost model they are measured along a short route from the first.
     func measureInitialPoints() throws {
         for (n, c) in plan.initialPoints.enumerated() {
             guard let k = grid.index[Positions.key(c.y, c.x)] else {
@@ -220,35 +235,63 @@ public final class ActiveExperiment {
         var rng = Xoshiro(seed: plan.model.seed &+ 0xA11CE)
         let order = grid.index.values.sorted()
         if let (k, s) = pendingFirst { try record(step: 0, candidate: k, answer: s); pendingFirst = nil }
-        if plan.beam != nil {
-            // The same random points, measured along a short route from the first of them.
-            let listed = Set(plan.initialPoints.compactMap { grid.index[Positions.key($0.y, $0.x)] })
-            var draws: [Int] = []
-            while listed.count + draws.count < min(plan.initialCount, grid.count) {
-                let k = order[Int(rng.next() % UInt64(order.count))]
-                if !listed.contains(k) && !draws.contains(k) { draws.append(k) }
-            }
-            guard let first = draws.first else { return }
-            let rest = Array(draws.dropFirst())
-            let route = BeamTimeSelection.shortRoute(rest.map { grid.centres[$0] }, from: (Double(grid.centres[first].0), Double(grid.centres[first].1)))
-            for k in [first] + route.map({ rest[$0] }) where !measured.contains(where: { $0.candidate == k }) {
+        if plan.beam == nil && plan.initialDesign == .random {
+            while measured.count < min(plan.initialCount, grid.count) {
                 try Interrupts.check()
-                if let ledger, ledger.exceedsDoseLimit(at: grid.centres[k]) { continue }
-                if let t = plan.timeBudget, let ledger, ledger.clock + ledger.seconds(to: grid.centres[k]) > t {
-                    try stop(step: 0, rule: "time budget", details: [("budget_s", .number(t)), ("clock_s", .number(ledger.clock))])
-                    return
-                }
+                let taken = Set(measured.map(\.candidate))
+                let k = order[Int(rng.next() % UInt64(order.count))]
+                if taken.contains(k) { continue }
                 try record(step: 0, candidate: k)
             }
             return
         }
-        while measured.count < min(plan.initialCount, grid.count) {
-            try Interrupts.check()
-            let taken = Set(measured.map(\.candidate))
+        let listed = Set(plan.initialPoints.compactMap { grid.index[Positions.key($0.y, $0.x)] })
+        var draws: [Int] = []
+        switch plan.initialDesign {
+        case .random:
+            while listed.count + draws.count < min(plan.initialCount, grid.count) {
+                let k = order[Int(rng.next() % UInt64(order.count))]
+                if !listed.contains(k) && !draws.contains(k) { draws.append(k) }
+            }
+        case .structure:
+            // The first random point (the one a program's first answer came from), then one in
+            // each cluster not yet covered.
             let k = order[Int(rng.next() % UInt64(order.count))]
-            if taken.contains(k) { continue }
+            let first = listed.contains(k) ? [] : [k]
+            draws = first + StructureDesign.points(grid: grid, clusters: min(plan.initialCount, grid.count), first: k, covered: Array(listed),
+                                                   cost: plan.perSecond ? plan.beam : nil, rng: &rng)
+        }
+        guard let first = draws.first else { return }
+        var rest = Array(draws.dropFirst())
+        if plan.beam != nil {
+            rest = BeamTimeSelection.shortRoute(rest.map { grid.centres[$0] }, from: (Double(grid.centres[first].0), Double(grid.centres[first].1)))
+                .map { rest[$0] }
+        }
+        for k in [first] + rest where !measured.contains(where: { $0.candidate == k }) {
+            try Interrupts.check()
+            if let ledger, ledger.exceedsDoseLimit(at: grid.centres[k]) { continue }
+            if let t = plan.timeBudget, let ledger, ledger.clock + ledger.seconds(to: grid.centres[k]) > t {
+                try stop(step: 0, rule: "time budget", details: [("budget_s", .number(t)), ("clock_s", .number(ledger.clock))])
+                return
+            }
             try record(step: 0, candidate: k)
         }
+    }
+
+    /// The measured noise model's variances of `points` (nil for the other models): each
+    /// must be known, from the measurement's counts.
+    func noise(of points: [MeasuredPoint]) throws -> [Double]? {
+        guard plan.model.noise == .measured else { return nil }
+        var noise: [Double] = []
+        for p in points {
+            guard let v = p.variance, v.isFinite, v >= 0 else {
+                let (y, x) = grid.centres[p.candidate]
+                throw DKLError.data("the measurement at (\(y), \(x)) has no variance from its counts (value_var is \(p.variance ?? .nan)); the measured noise model needs one",
+                                    file: trace.path)
+            }
+            noise.append(v)
+        }
+        return noise
     }
 
     /// The steps. The model of step s is trained on the points measured before step s.
@@ -271,7 +314,8 @@ public final class ActiveExperiment {
             if let s = plan.structured {
                 fits = try s.fit(x: grid.inputs.gather(before.map(\.learnt)), y: before.map(\.value), step: step)
             } else {
-                model = try DKLEnsemble.train(x: grid.inputs.gather(before.map(\.learnt)), y: before.map(\.value), config: plan.model, initial: model)
+                model = try DKLEnsemble.train(x: grid.inputs.gather(before.map(\.learnt)), y: before.map(\.value), noise: try noise(of: before),
+                                              config: plan.model, initial: model)
             }
             let t1 = Date()
             if replayed || (!recorded.isEmpty && plan.perStep == 1) { step += 1; continue }
@@ -312,6 +356,7 @@ public final class ActiveExperiment {
                     // log EI's scores are logarithms: per second, EI itself.
                     let rate = { if case .logEI = plan.acquisition { return scores.map { exp($0) } } else { return scores } }()
                     chosen = BeamTimeSelection.route(scores: rate, coordinates: centres, q: room, radius: radius, excluded: excluded, ledger: book,
+                                                     exponent: plan.costExponent,
                                                      secondsLeft: plan.timeBudget.map { $0 - book.clock } ?? .infinity).map { ($0, scores[$0]) }
                 } else {
                     chosen = BatchSelection.locallyPenalized(scores: scores, coordinates: centres, q: room, radius: radius, excluded: excluded)
@@ -417,7 +462,8 @@ public final class ActiveExperiment {
             let p = try s.predictAndScore(fits!, candidates: grid.inputs, acquisition: plan.acquisition, best: best, maximize: plan.maximize)
             (pred, scores) = ((p.mean, p.variance), p.scores)
         } else {
-            model = try DKLEnsemble.train(x: grid.inputs.gather(all.map(\.learnt)), y: all.map(\.value), config: plan.model, initial: model)
+            model = try DKLEnsemble.train(x: grid.inputs.gather(all.map(\.learnt)), y: all.map(\.value), noise: try noise(of: all),
+                                          config: plan.model, initial: model)
             let p = try model!.predict(grid.inputs)
             pred = (p.mean, p.variance)
             scores = plan.acquisition.scores(mean: pred.mean, variance: pred.variance, best: best, maximize: plan.maximize)

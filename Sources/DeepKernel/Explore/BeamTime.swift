@@ -110,11 +110,12 @@ public struct BeamLedger: Sendable {
 /// Choosing points per unit of beam time.
 public enum BeamTimeSelection {
     /// q points, each the best score per second of beam time from the previous one (from the
-    /// probe's position for the first): a route. Scores are damped around each pick as in
+    /// probe's position for the first): a route. Per second to the power `exponent`: score/tᵃ
+    /// (1: per second; 0: the score alone). Scores are damped around each pick as in
     /// `BatchSelection.locallyPenalized`; points whose dose would pass the limit, or whose time
     /// would pass `secondsLeft`, are not chosen. Scores must not be negative (EI, PI, a variance).
     public static func route(scores: [Double], coordinates: [(Int, Int)], q: Int, radius: Double, excluded: Set<Int>,
-                             ledger: BeamLedger, secondsLeft: Double = .infinity) -> [Int] {
+                             ledger: BeamLedger, exponent: Double = 1, secondsLeft: Double = .infinity) -> [Int] {
         var s = scores
         var book = ledger
         var blocked = excluded
@@ -125,7 +126,7 @@ public enum BeamTimeSelection {
                 let p = (y: coordinates[k].0, x: coordinates[k].1)
                 let t = book.seconds(to: p)
                 if t > secondsLeft - book.clock + ledger.clock || book.exceedsDoseLimit(at: p) { continue }
-                let rate = s[k] / t
+                let rate = exponent == 1 ? s[k] / t : s[k] / pow(t, exponent)
                 if rate > bestRate { bestRate = rate; best = k }
             }
             guard let i = best else { break }

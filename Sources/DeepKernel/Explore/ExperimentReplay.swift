@@ -18,8 +18,10 @@ public final class ExperimentReplay {
     /// | noise, seconds | the model's noise variance, the seconds to train and predict |
     /// | range_coverage | the share of the truth's ten deciles with a point of the path so far |
     /// | space_coverage | the share of the candidates' 16 clusters in the first member's embedding (k-means) with a point of the path so far |
+    /// | coverage_measured | with measurements at a dose: the share of the unmeasured candidates' measurements within ±2σ of the prediction, σ² the latent variance and the measurement's noise (the model's, and with the measured noise model the measurement's own) |
+    /// | coverage_low_noise, coverage_high_noise | the same over the candidates whose measurement's own variance (from its counts) is below, and above, the median |
     public static let fields = ["points", "fraction", "best", "best_rank", "top_found", "rmse", "nlpd", "coverage", "noise", "seconds",
-                                "range_coverage", "space_coverage"]
+                                "range_coverage", "space_coverage", "coverage_measured", "coverage_low_noise", "coverage_high_noise"]
     public static func schema() throws -> Schema {
         try Schema(fields.map { Field($0, ["points", "best_rank"].contains($0) ? .i32 : $0 == "top_found" ? .u8 : .f64) })
     }
@@ -43,6 +45,8 @@ public final class ExperimentReplay {
     /// The values learnt at the path's candidates when they are not the truth (measurements
     /// at a dose: `observe(…)`); NaN elsewhere.
     public var observed: [Double]?
+    /// Each of those values' variance from its own counts (`observe(…, counts:)`); NaN elsewhere.
+    public var observedVariance: [Double]?
     public private(set) var maps: [(mean: [Double], sd: [Double], acquisition: [Double])] = []
 
     /// - Parameters: `start`: the first record after this many points; then one every
@@ -69,17 +73,22 @@ public final class ExperimentReplay {
         return (ranking.maximize ? reached.max() : reached.min()) ?? .nan
     }
 
-    /// Sets `observed`: the property along the path from each point's measurement in `cube`
-    /// as measured with `noise` (a point whose value is not finite keeps its truth).
-    public func observe(cube: ArraySource, noise: ShotNoise, bound: Scalarizer.Bound, column: Int) throws {
-        var values = [Double](repeating: .nan, count: truth.count)
-        for k in Set(path) {
+    /// Sets `observed`: the property at every scored candidate and along the path from its
+    /// measurement in `cube` as measured with `noise` (a point whose value is not finite
+    /// keeps its truth), and with `counts` `observedVariance`, each value's variance from its
+    /// own counts (NaN where the scalarizer does not propagate it).
+    public func observe(cube: ArraySource, noise: ShotNoise, bound: Scalarizer.Bound, column: Int, counts: CountNoise? = nil) throws {
+        var values = [Double](repeating: .nan, count: truth.count), variances = values
+        for k in Set(path).union(scored) {
+            try Interrupts.check()
             let (y, x) = grid.centres[k]
             let measured = noise.resample(try cube.read(at: [y, x]), y: y, x: x)
             let v = measured.withUnsafeBufferPointer { bound.evaluate($0).values[column] }
             values[k] = v.isFinite ? v : truth[k]
+            if let counts, v.isFinite { variances[k] = measured.withUnsafeBufferPointer { bound.variances($0, noise: counts)[column] } }
         }
         observed = values
+        if counts != nil { observedVariance = variances }
     }
 
     /// Runs every checkpoint, giving each record to `emit`; interruptible between records.
@@ -96,10 +105,19 @@ public final class ExperimentReplay {
             let points = path.prefix(n).filter { truth[$0].isFinite }.sorted()
             guard points.count >= 2 else { throw DKLError.data("fewer than two of the path's first \(n) points have a finite value") }
             let learnt = observed ?? truth
-            ensemble = try DKLEnsemble.train(x: grid.inputs.gather(points), y: points.map { learnt[$0] }, config: model, initial: ensemble)
+            var noise: [Double]?
+            if model.noise == .measured {
+                guard let v = observedVariance else { throw DKLError.usage("the measured noise model needs measurements at a dose with their counts' variances") }
+                noise = points.map { v[$0] }
+                if let bad = points.first(where: { !(v[$0].isFinite && v[$0] >= 0) }) {
+                    throw DKLError.data("the measurement at (\(grid.centres[bad].0), \(grid.centres[bad].1)) has no variance from its counts (the scalarizer does not propagate it)")
+                }
+            }
+            ensemble = try DKLEnsemble.train(x: grid.inputs.gather(points), y: points.map { learnt[$0] }, noise: noise, config: model, initial: ensemble)
             let pred = try ensemble!.predict(grid.inputs)
             let seconds = Date().timeIntervalSince(t0)
             let score = PredictiveScore(mean: pred.mean, variance: pred.variance.map { $0 + pred.noise }, truth: truth, indices: scored)
+            let calibration = measuredCoverage(pred: pred, noise: observed == nil ? [] : ensemble!.noiseVariances(grid.inputs), taken: Set(path.prefix(n)))
             let values = points.map { truth[$0] }
             let best = ranking.maximize ? values.max()! : values.min()!, bestRank = ranking.rank(best)
             // Where the path has been: the truth's deciles and the embedding's clusters it reached.
@@ -113,7 +131,8 @@ public final class ExperimentReplay {
             rec.set(slot["top_found"]!, int: bestRank <= ranking.topCount ? 1 : 0)
             for (name, v) in [("fraction", Double(n) / Double(grid.count)), ("best", best), ("rmse", score.rmse), ("nlpd", score.nlpd),
                               ("coverage", score.coverage), ("noise", pred.noise), ("seconds", seconds),
-                              ("range_coverage", Double(deciles.count) / 10), ("space_coverage", Double(reached.count) / Double(clusters.centres.rows))] {
+                              ("range_coverage", Double(deciles.count) / 10), ("space_coverage", Double(reached.count) / Double(clusters.centres.rows)),
+                              ("coverage_measured", calibration.all), ("coverage_low_noise", calibration.low), ("coverage_high_noise", calibration.high)] {
                 rec.set(slot[name]!, v)
             }
             try emit(rec.bytes)
@@ -134,8 +153,26 @@ public final class ExperimentReplay {
         progress?.finish(checkpoints.count)
     }
 
+    /// The ±2σ coverage of the unmeasured scored candidates' measurements (`observed`): all,
+    /// and those whose own variance is below and above the median (NaN without them).
+    func measuredCoverage(pred: (mean: [Double], variance: [Double], noise: Double), noise: [Double], taken: Set<Int>)
+        -> (all: Double, low: Double, high: Double) {
+        guard let observed, !noise.isEmpty else { return (.nan, .nan, .nan) }
+        let own = observedVariance
+        let held = scored.filter { !taken.contains($0) && observed[$0].isFinite }
+        func covered(_ k: Int) -> Bool {
+            let v = pred.variance[k] + noise[k] + (model.noise == .measured ? own?[k] ?? 0 : 0)
+            return (observed[k] - pred.mean[k]) * (observed[k] - pred.mean[k]) <= 4 * v
+        }
+        func share(_ ks: [Int]) -> Double { ks.isEmpty ? .nan : Double(ks.filter(covered).count) / Double(ks.count) }
+        guard let own else { return (share(held), .nan, .nan) }
+        let ranked = held.filter { own[$0].isFinite }.sorted { (own[$0], $0) < (own[$1], $1) }
+        return (share(held), share(Array(ranked.prefix(ranked.count / 2))), share(Array(ranked.suffix(ranked.count - ranked.count / 2))))
+    }
+
     /// Writes the kept maps: /mean, /sd, /acquisition (records×H×W), /points (records),
-    /// /truth and /order (H×W; the order is the step at which a pixel was measured, −1: never).
+    /// /truth and /order (H×W; the order is the step at which a pixel was measured, −1: never),
+    /// and with measurements at a dose /observed and /observed_var (H×W).
     public func writeMaps(_ path: String, attributes: [(String, String, String)]) throws {
         let (h, w) = (grid.height, grid.width)
         var truthMap = [Double](repeating: .nan, count: h * w), order = [Double](repeating: -1, count: h * w)
@@ -149,6 +186,13 @@ public final class ExperimentReplay {
             try writer.write("/points", shape: [checkpoints.count], values: .double(checkpoints.map(Double.init)))
             try writer.write("/truth", shape: [h, w], values: .double(truthMap))
             try writer.write("/order", shape: [h, w], values: .double(order))
+            // Measurements at a dose: each candidate's value, and its variance from its counts.
+            for (name, values) in [("/observed", observed), ("/observed_var", observedVariance)] {
+                guard let values else { continue }
+                var map = [Double](repeating: .nan, count: h * w)
+                for k in grid.centres.indices where values[k].isFinite { map[grid.centres[k].0 * w + grid.centres[k].1] = values[k] }
+                try writer.write(name, shape: [h, w], values: .double(map))
+            }
             for (object, name, value) in attributes { try writer.setAttribute(object, name, .string(value)) }
             try writer.commit()
         } catch { writer.abort(); throw error }

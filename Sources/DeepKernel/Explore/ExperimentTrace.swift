@@ -49,7 +49,7 @@ public final class ExperimentTrace {
     public let path: String
     public let schema: Schema
     /// The points already in the trace: (step, y, x, value) and the position measured, in order.
-    public let points: [(step: Int, y: Int, x: Int, value: Double, measured: (y: Double, x: Double))]
+    public let points: [(step: Int, y: Int, x: Int, value: Double, measured: (y: Double, x: Double), variance: Double)]
     /// The stop rules that ended runs of this trace: the step each fired at and its record's meta.
     public private(set) var stops: [(step: Int, meta: JSON)]
     /// The measurement log, when measurements are kept beside the trace.
@@ -107,7 +107,8 @@ public final class ExperimentTrace {
         let log = try Checkpoint(path: path, header: header(StreamHeader(schema: schema, attrs: attrs)), signature: signature)
         let (s, y, x, v, my, mx, meta, schema) = (slot["step"]!, slot["y"]!, slot["x"]!, slot["value"]!, slot["measured_y"]!, slot["measured_x"]!,
                                                   slot["meta"]!, schema)
-        var points: [(step: Int, y: Int, x: Int, value: Double, measured: (y: Double, x: Double))] = [], stops: [(step: Int, meta: JSON)] = []
+        var points: [(step: Int, y: Int, x: Int, value: Double, measured: (y: Double, x: Double), variance: Double)] = [], stops: [(step: Int, meta: JSON)] = []
+        let vv = slot["value_var"]
         for r in log.records {
             r.withUnsafeBytes { b in
                 let view = RecordView(b, schema)
@@ -115,7 +116,7 @@ public final class ExperimentTrace {
                     let m = (try? JSONParser.parse(view.string(meta))) ?? .object([])
                     stops.append((m["at_step"]?.intValue ?? 0, m))
                 } else {
-                    points.append((view.int(s), view.int(y), view.int(x), view.double(v), (view.double(my), view.double(mx))))
+                    points.append((view.int(s), view.int(y), view.int(x), view.double(v), (view.double(my), view.double(mx)), vv.map { view.double($0) } ?? .nan))
                 }
             }
         }

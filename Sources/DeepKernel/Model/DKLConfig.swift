@@ -62,6 +62,14 @@ public struct DKLConfig: Equatable, Sendable {
     /// posterior's probes find it within `VariancePrecision.tolerance` of float64 (about
     /// twice as fast at a few thousand points), or float64 throughout.
     public var variancePrecision = VariancePrecision.single
+    /// The measurements' noise: one learnt variance for all (homoscedastic); each point's
+    /// own measured variance with a learnt floor over it (measured, as BoTorch's train_Yvar);
+    /// or a learnt noise model, log-linear in the embedding, with the floor (learnt).
+    public var noise = NoiseModel.homoscedastic
+
+    public enum NoiseModel: String, Sendable, CaseIterable {
+        case homoscedastic, measured, learnt
+    }
 
     public init() {}
 

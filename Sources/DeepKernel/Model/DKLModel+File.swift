@@ -10,11 +10,13 @@ import DKLImaging
 /// loss curve, the training inputs and targets (shared), and the provenance.
 ///
 ///     /                attrs: format "dkl-model", format_version 1, members N, provenance (JSON)
-///     /train/inputs, /train/targets, /train/coordinates (n×2 y, x; optional)
+///     /train/inputs, /train/targets, /train/coordinates (n×2 y, x; optional),
+///     /train/noise (each target's measured noise variance; the measured noise model's)
 ///                      / attrs also: inputs (JSON: the patches' header attributes; optional)
-///     /members/K       attrs: config (JSON), kept_iteration, validation_nlpd
+///     /members/K       attrs: config (JSON), kept_iteration, validation_nlpd, validation_coverage
 ///     /members/K/network/p0, p1, …        the network's parameters in order (float64, 2-D)
 ///     /members/K/gp/raw                   [ℓ…, s, σ², c] before the positivity transform
+///     /members/K/gp/noise                 the learnt noise model's [b…, a] (its only)
 ///     /members/K/scaling/low, scale, target (targetMean, targetStd, varianceScale)
 ///     /members/K/loss
 extension DKLEnsemble {
@@ -35,6 +37,7 @@ extension DKLEnsemble {
             if coordinates.count == 2 * first.trainTargets.count && !coordinates.isEmpty {
                 try w.write("/train/coordinates", shape: [coordinates.count / 2, 2], values: .double(coordinates.map(Double.init)))
             }
+            if !first.trainNoise.isEmpty { try w.write("/train/noise", shape: [first.trainNoise.count], values: .double(first.trainNoise)) }
             try w.setAttribute("/", "inputs", .string(inputs.text))
             for (k, m) in members.enumerated() {
                 let g = "/members/\(k)"
@@ -42,6 +45,7 @@ extension DKLEnsemble {
                     try w.write("\(g)/network/p\(i)", shape: [p.rows, p.cols], values: .double(p.data))
                 }
                 try w.write("\(g)/gp/raw", shape: [m.rawGP.count], values: .double(m.rawGP.data))
+                if !m.noiseWeights.isEmpty { try w.write("\(g)/gp/noise", shape: [m.noiseWeights.count], values: .double(m.noiseWeights)) }
                 try w.write("\(g)/scaling/low", shape: [m.embeddingLow.count], values: .double(m.embeddingLow))
                 try w.write("\(g)/scaling/scale", shape: [m.embeddingScale.count], values: .double(m.embeddingScale))
                 try w.write("\(g)/scaling/target", shape: [3], values: .double([m.targetMean, m.targetStd, m.varianceScale]))
@@ -49,6 +53,7 @@ extension DKLEnsemble {
                 try w.setAttribute(g, "config", .string(m.config.json.text))
                 try w.setAttribute(g, "kept_iteration", .number(Double(m.keptIteration)))
                 try w.setAttribute(g, "validation_nlpd", .number(m.validationNLPD.isFinite ? m.validationNLPD : -1))
+                try w.setAttribute(g, "validation_coverage", .number(m.validationCoverage.isFinite ? m.validationCoverage : -1))
             }
             try w.commit()
         } catch { w.abort(); throw error }
@@ -76,6 +81,13 @@ extension DKLEnsemble {
         guard inputs.shape.count == 2, targets.count == inputs.shape[0] else { throw DKLError.data("damaged training data", file: path) }
         let x = Matrix(rows: inputs.shape[0], cols: inputs.shape[1], data: inputs.values)
         let provenance = (try? JSONParser.parse(root["provenance"]?.stringValue ?? "[]"))?.arrayValue ?? []
+        var trainNoise: [Double] = []
+        if f.kind("/train/noise") == 1 {
+            trainNoise = try read("/train/noise").values
+            guard trainNoise.count == targets.count, trainNoise.allSatisfy({ $0 >= 0 }) else {
+                throw DKLError.data("damaged /train/noise (a noise variance, not negative, for each of the \(targets.count) targets)", file: path)
+            }
+        }
         let count = root["members"]?.intValue ?? 0
         guard count >= 1 else { throw DKLError.data("the model file has no members", file: path) }
         var members: [DKLModel] = []
@@ -105,6 +117,18 @@ extension DKLEnsemble {
             m.keptIteration = attrs["kept_iteration"]?.intValue ?? 0
             let v = attrs["validation_nlpd"]?.doubleValue ?? -1
             m.validationNLPD = v < 0 ? .nan : v
+            let c = attrs["validation_coverage"]?.doubleValue ?? -1
+            m.validationCoverage = c < 0 ? .nan : c
+            m.trainNoise = trainNoise
+            if config.noise == .learnt {
+                m.noiseWeights = try read("\(g)/gp/noise").values
+                guard m.noiseWeights.count == m.embeddingLow.count + 1, m.noiseWeights.allSatisfy({ abs($0) < 700 }) else {
+                    throw DKLError.data("model: damaged learnt noise model of member \(k)", file: path)
+                }
+            }
+            if config.noise == .measured && trainNoise.isEmpty {
+                throw DKLError.data("model: member \(k) has the measured noise model but the file has no /train/noise", file: path)
+            }
             m.provenance = provenance
             guard m.rawGP.count == m.embeddingLow.count + 3, m.embeddingScale.count == m.embeddingLow.count,
                   m.embeddingLow.count == (network?.outputWidth ?? x.cols) else { throw DKLError.data("inconsistent member \(k)", file: path) }
@@ -124,6 +148,17 @@ extension DKLEnsemble {
 }
 
 extension DKLModel {
+    /// What training reached, for a tool's summary: iterations, the kept one, the loss, the
+    /// held-out NLPD and ±2σ coverage, the variance scale and the GP's hyperparameters.
+    public var fitSummary: JSON {
+        let p = gpParameters
+        return ["iterations": .number(Double(lossCurve.count)), "kept_iteration": .number(Double(keptIteration)),
+                "loss": .number(lossCurve.last ?? .nan), "validation_nlpd": validationNLPD.isFinite ? .number(validationNLPD) : .null,
+                "validation_coverage": validationCoverage.isFinite ? .number(validationCoverage) : .null,
+                "variance_scale": .number(varianceScale), "noise": .number(p.noise), "outputscale": .number(p.outputscale),
+                "lengthscales": JSON.array(p.lengthscales.map { .number($0) })]
+    }
+
     /// Writes this model alone as a model file.
     public func save(to path: String) throws { try DKLEnsemble(members: [self]).save(to: path) }
 
@@ -153,6 +188,7 @@ extension DKLConfig {
         ]
         func prior(_ g: GPPriors.Gamma?) -> JSON { g.map { ["shape": .number($0.shape), "rate": .number($0.rate)] } ?? .null }
         o.set("variance_precision", .string(variancePrecision.rawValue))
+        if noise != .homoscedastic { o.set("noise_model", .string(noise.rawValue)) }
         o.set("priors", ["lengthscale": prior(priors.lengthscale), "outputscale": prior(priors.outputscale), "noise": prior(priors.noise)])
         return o
     }
@@ -193,6 +229,10 @@ extension DKLConfig {
         if let v = j["variance_precision"] {   // absent in files written before it was a setting
             guard let p = v.stringValue.flatMap(VariancePrecision.init) else { throw DKLError.data("damaged model configuration (variance_precision)") }
             variancePrecision = p
+        }
+        if let v = j["noise_model"] {   // absent: homoscedastic
+            guard let m = v.stringValue.flatMap(NoiseModel.init) else { throw DKLError.data("damaged model configuration (noise_model)") }
+            noise = m
         }
         priors = GPPriors(lengthscale: prior(j["priors"]?["lengthscale"]), outputscale: prior(j["priors"]?["outputscale"]),
                           noise: prior(j["priors"]?["noise"]))

@@ -28,6 +28,14 @@ public struct DKLModel: Sendable {
     /// The iteration whose parameters were kept, and its validation NLPD (standardized units; NaN without validation).
     public var keptIteration: Int = 0
     public var validationNLPD: Double = .nan
+    /// The share of held-out measurements within ±2σ of the prediction, σ² the calibrated
+    /// latent variance plus the measurement's noise (NaN without validation).
+    public var validationCoverage: Double = .nan
+    /// Noise model `.measured`: each training target's own noise variance (targets' units).
+    public var trainNoise: [Double] = []
+    /// Noise model `.learnt`: [b₁…b_e, a], each point's noise variance (standardized units)
+    /// exp(a + b·z) over the floor σ², z its scaled embedding.
+    public var noiseWeights: [Double] = []
     public var provenance: [JSON] = []
 
     public var gpParameters: GPParameters { config.constraints.parameters(rawGP) }
@@ -64,8 +72,38 @@ public struct DKLModel: Sendable {
 
     /// The posterior on the training data (in standardized units).
     public func posterior() throws -> GPPosterior {
-        try GPPosterior(inputs: embed(trainInputs), targets: trainTargets.map { ($0 - targetMean) / targetStd },
-                        kernel: config.kernel, parameters: gpParameters)
+        let z = embed(trainInputs)
+        return try GPPosterior(inputs: z, targets: trainTargets.map { ($0 - targetMean) / targetStd },
+                               kernel: config.kernel, parameters: gpParameters, pointNoise: pointNoise(embedding: z))
+    }
+
+    /// Each training point's own noise variance over the floor σ², in standardized units,
+    /// given the points' scaled embedding (empty for the homoscedastic model).
+    func pointNoise(embedding z: Matrix) -> [Double] {
+        switch config.noise {
+        case .homoscedastic: return []
+        case .measured: return trainNoise.map { $0 / (targetStd * targetStd) }
+        case .learnt: return DKLModel.learntNoise(z, weights: noiseWeights)
+        }
+    }
+
+    /// exp(a + b·zᵢ) for each row of z, `weights` [b…, a] (empty: none).
+    static func learntNoise(_ z: Matrix, weights w: [Double]) -> [Double] {
+        guard w.count == z.cols + 1 else { return [] }
+        return (0..<z.rows).map { i in
+            var t = w[z.cols]
+            for j in 0..<z.cols { t += w[j] * z.data[i * z.cols + j] }
+            return Foundation.exp(min(t, 700))
+        }
+    }
+
+    /// The noise variance of a new measurement at each input, in the targets' units
+    /// (calibrated): the floor σ², and for the learnt noise model its value there. A
+    /// measured model's new measurements carry their own variance besides (not included).
+    public func noiseVariance(_ x: Matrix) -> [Double] {
+        let c = targetStd * targetStd * varianceScale, floor = gpParameters.noise
+        let extra = config.noise == .learnt ? DKLModel.learntNoise(embed(x), weights: noiseWeights) : []
+        return (0..<x.rows).map { (floor + (extra.isEmpty ? 0 : extra[$0])) * c }
     }
 
     /// Predictions in the targets' units: mean, latent variance and the noise variance.
@@ -97,14 +135,14 @@ public struct DKLEnsemble: Sendable {
     /// member by member. `observe(member, iteration, loss)` is called after every iteration,
     /// from the threads that train the members (it must be thread-safe); returning false
     /// stops that member's training there.
-    public static func train(x: Matrix, y: [Double], config: DKLConfig, initial: DKLEnsemble? = nil,
+    public static func train(x: Matrix, y: [Double], noise: [Double]? = nil, config: DKLConfig, initial: DKLEnsemble? = nil,
                              observe: (@Sendable (Int, Int, Double) -> Bool)? = nil) throws -> DKLEnsemble {
         let count = config.members(for: x.rows)
         @Sendable func member(_ k: Int) throws -> DKLModel {
             var c = config
             c.seed = config.seed &+ UInt64(k)
             let start = initial.flatMap { k < $0.members.count ? $0.members[k] : nil }
-            return try DKLTrainer.train(x: x, y: y, config: c, initial: start, observe: observe.map { o in { o(k, $0, $1) } })
+            return try DKLTrainer.train(x: x, y: y, noise: noise, config: c, initial: start, observe: observe.map { o in { o(k, $0, $1) } })
         }
         var members: [DKLModel] = []
         if count >= 2 && Parallel.threads >= 2 {
@@ -131,6 +169,14 @@ public struct DKLEnsemble: Sendable {
     /// its configuration's, or float64 where the posterior's probes refused float32.
     public func precisionsInUse(_ posteriors: [GPPosterior]) -> [VariancePrecision] {
         zip(members, posteriors).map { $1.precisionInUse($0.config.variancePrecision) }
+    }
+
+    /// The noise variance of a new measurement at each input in the targets' units (see
+    /// `DKLModel.noiseVariance(_:)`): the members' mean.
+    public func noiseVariances(_ x: Matrix) -> [Double] {
+        var total = [Double](repeating: 0, count: x.rows)
+        for m in members { for (i, v) in m.noiseVariance(x).enumerated() { total[i] += v / Double(members.count) } }
+        return total
     }
 
     /// The noise variance of a new measurement in the targets' units: the members' mean.

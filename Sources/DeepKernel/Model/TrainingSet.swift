@@ -11,14 +11,16 @@ public enum TrainingSet {
     /// The patches (a stream with y, x and a patch field) at the targets' positions, in the
     /// stream's order: inputs (one flattened patch per row), targets and (y, x) pairs. The
     /// stream is read in batches; only the joined patches are kept.
-    public static func join(patches r: StreamReader, field: String = "patch", targets: [Int64: Double])
-        throws -> (inputs: Matrix, targets: [Double], coordinates: [Int], patchCount: Int) {
+    /// `variances`: each target's noise variance, returned as `noise` beside the targets
+    /// (empty without).
+    public static func join(patches r: StreamReader, field: String = "patch", targets: [Int64: Double], variances: [Int64: Double]? = nil)
+        throws -> (inputs: Matrix, targets: [Double], noise: [Double], coordinates: [Int], patchCount: Int) {
         guard let iy = r.schema.index(of: "y"), let ix = r.schema.index(of: "x") else {
             throw DKLError.data("the patches have no fields y and x", file: r.name, location: "header")
         }
         guard let ip = r.schema.index(of: field) else { throw DKLError.data("the patches have no field '\(field)'", file: r.name, location: "header") }
         let width = r.schema.fields[ip].count
-        var data: [Double] = [], y: [Double] = [], coords: [Int] = []
+        var data: [Double] = [], y: [Double] = [], noise: [Double] = [], coords: [Int] = []
         var seen = Set<Int64>()
         var count = 0
         while let batch = try locating(file: r.name, { try r.nextBatch() }) {
@@ -33,8 +35,9 @@ public enum TrainingSet {
                 let p = v.doubles(ip)
                 guard p.allSatisfy(\.isFinite) else { throw DKLError.data("the patch at (\(py), \(px)) holds NaN or infinity", file: r.name, record: count) }
                 data += p; y.append(t); coords += [py, px]
+                if let variances { noise.append(variances[k] ?? .nan) }
             }
         }
-        return (Matrix(rows: y.count, cols: width, data: data), y, coords, count)
+        return (Matrix(rows: y.count, cols: width, data: data), y, noise, coords, count)
     }
 }
