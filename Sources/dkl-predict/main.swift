@@ -29,7 +29,7 @@ let command = Command(
     options: [
         Option("model", "m", value: "MODEL", help: "the model file (from dkl-train)"),
         Option("field", value: "NAME", help: "the patch field (default patch)"),
-        Option("noisy", help: "var includes the noise variance (the spread of a new measurement)"),
+        Option("noisy", help: "var includes the noise variance (the spread of a new measurement; a learnt noise model's where each patch is)"),
         Option("embedding", help: "add the first member's embedding, a field embedding[e]"),
         Option("chunk", value: "N", help: "patches per chunk (default 8192)"),
         Option("draws", value: "S", help: "a fit: the posterior's draws to predict with (default 100, evenly spaced; all when fewer)"),
@@ -88,7 +88,7 @@ ToolMain.run(command) { inv in
     if withEmbedding { fields.append(Field("embedding", .f64, shape: [e])) }
     let schema = try Schema(fields)
     let (slot, noisy) = (schema.slots, a.flag("noisy"))
-    let noise = ensemble.noiseVariance
+    let noise = ensemble.noiseVariance, learntNoise = ensemble.members[0].config.noise == .learnt
     let attrs: JSON = ["model": .string(modelPath), "members": .number(Double(ensemble.members.count)), "noise_var": .number(noise),
                        "var": .string(a.flag("noisy") ? "noisy" : "latent"), "shard": .string("\(shard + 1)/\(shards)"),
                        "variance_precision": .array(ensemble.precisionsInUse(posteriors).map { .string($0.rawValue) })]
@@ -100,12 +100,14 @@ ToolMain.run(command) { inv in
         guard !coords.isEmpty else { return }
         let x = Matrix(rows: coords.count, cols: width, data: values)
         let combined = try ensemble.predict(x, posteriors: posteriors)
+        // A learnt noise model's noise where each patch is; the others' the same everywhere.
+        let pointNoise = noisy && learntNoise ? ensemble.noiseVariances(x) : []
         let z = withEmbedding ? ensemble.members[0].embed(x) : nil
         var rec = RecordBuilder(schema)
         for (k, (y, xx)) in coords.enumerated() {
             rec.set(slot["y"]!, int: y); rec.set(slot["x"]!, int: xx)
             rec.set(slot["mean"]!, combined.mean[k])
-            rec.set(slot["var"]!, combined.variance[k] + (noisy ? noise : 0))
+            rec.set(slot["var"]!, combined.variance[k] + (pointNoise.isEmpty ? (noisy ? noise : 0) : pointNoise[k]))
             if let z { rec.set(slot["embedding"]!, Array(z.data[(k * e)..<((k + 1) * e)])) }
             try out.writer.write(rec.bytes)
         }

@@ -112,6 +112,15 @@ final class NoiseModelTests: XCTestCase {
         XCTAssertEqual(lb.noiseWeights, l.noiseWeights)
         XCTAssertEqual(lb.noiseVariance(probe), l.noiseVariance(probe))
         XCTAssertEqual(try lb.predict(probe).variance, try l.predict(probe).variance)
+        // dkl-predict --noisy adds the noise predicted at each patch.
+        let patches = (0..<7).map { "{\"y\":\($0),\"x\":0,\"patch\":[\(probe.row($0).map { "\($0)" }.joined(separator: ","))]}" }
+        try ("{\"dkl_stream\":1,\"fields\":[{\"name\":\"y\",\"dtype\":\"i32\",\"shape\":[]},{\"name\":\"x\",\"dtype\":\"i32\",\"shape\":[]},"
+             + "{\"name\":\"patch\",\"dtype\":\"f64\",\"shape\":[3]}]}\n" + patches.joined(separator: "\n") + "\n").write(toFile: dir.file("p.ndjson"), atomically: true, encoding: .utf8)
+        let noisy = try Tools.expect(0, "dkl-predict", ["--model", "learnt.h5", "--noisy", "-J", "p.ndjson"], cwd: dir.path).out
+        let latent = try l.predict(probe).variance
+        for (i, line) in noisy.split(separator: "\n").dropFirst().enumerated() {
+            assertClose(try JSONParser.parse(String(line))["var"]!.doubleValue!, latent[i] + want[i], rtol: 1e-9)
+        }
 
         // A homoscedastic model's noise is its floor everywhere.
         config.noise = .homoscedastic
