@@ -100,7 +100,8 @@ extension Option {
     /// What measuring costs at the instrument, and the stop rules in the user's units (dkl-explore).
     public static let beamTime: [Option] = [
         Option("settle", value: "S", help: "seconds the probe settles after any move (a cost model: every point's beam time is recorded)"),
-        Option("speed", value: "V", help: "the probe's travel speed in pixels per second (default: travel takes only the settling)"),
+        Option("speed", value: "V", help: "the probe's travel speed: pixels per second, or a length per second such as 2um/s (with the image's pixel size) (default: travel takes only the settling)"),
+        Option("pixel-size", value: "SIZE", help: "the image's pixel size (0.5nm) for --speed in a length per second (default: the image file's)"),
         Option("point-dose", value: "E", help: "the dose of one measurement, in any unit (electrons): counted, and limited by --dose-limit and --budget-dose"),
         Option("dose-radius", value: "R", help: "a measurement's dose spreads evenly over the pixels within R (default 0: its own pixel)"),
         Option("dose-limit", value: "L", help: "no pixel may take more than L in all: points that would pass it are not measured"),
@@ -136,9 +137,31 @@ extension Arguments {
         return try ExperimentPlan.budget(b, candidates: candidates)
     }
 
+    /// --speed in pixels per second: a number, or a length per second (`2um/s`) over the
+    /// image's pixel size (--pixel-size, else `imagePixelSize`, the image file's).
+    func probeSpeed(imagePixelSize: PixelSize?) throws -> Double? {
+        guard let t = string("speed") else {
+            if string("pixel-size") != nil { throw DKLError.usage("--pixel-size goes with --speed in a length per second") }
+            return nil
+        }
+        let usage = "--speed must be a positive number of pixels per second, or a length per second (2um/s, 500nm/s), not '\(t)'"
+        if let v = Double(t) {
+            guard v > 0, v.isFinite else { throw DKLError.usage(usage) }
+            if string("pixel-size") != nil { throw DKLError.usage("--pixel-size goes with --speed in a length per second") }
+            return v
+        }
+        guard t.hasSuffix("/s"), let length = try? PixelSize(parsing: String(t.dropLast(2))), let metres = length.metres else { throw DKLError.usage(usage) }
+        let size = try string("pixel-size").map { try PixelSize(parsing: $0) } ?? imagePixelSize
+        guard let pixel = size?.metres else {
+            throw DKLError.usage("--speed \(t) is a length per second, and the image has no pixel size: give --pixel-size SIZE")
+        }
+        return metres / pixel
+    }
+
     /// The cost model and the stop rules of `Option.beamTime` (with --dwell and a --budget in
-    /// time), set on `plan`.
-    public func applyBeamTime(to plan: inout ExperimentPlan) throws {
+    /// time), set on `plan`; `imagePixelSize` turns a --speed in a length per second into
+    /// pixels per second.
+    public func applyBeamTime(to plan: inout ExperimentPlan, imagePixelSize: PixelSize? = nil) throws {
         func positive(_ name: String, allowZero: Bool = false) throws -> Double? {
             guard let t = string(name) else { return nil }
             guard let v = Double(t), v.isFinite, allowZero ? v >= 0 : v > 0 else {
@@ -148,7 +171,7 @@ extension Arguments {
         }
         if asksBeamTime {
             let cost = BeamCost(dwell: try positive("dwell") ?? 1, settle: try positive("settle", allowZero: true) ?? 0,
-                                speed: try positive("speed") ?? .infinity, dose: try positive("point-dose", allowZero: true) ?? 0,
+                                speed: try probeSpeed(imagePixelSize: imagePixelSize) ?? .infinity, dose: try positive("point-dose", allowZero: true) ?? 0,
                                 doseRadius: try positive("dose-radius", allowZero: true) ?? 0, doseLimit: try positive("dose-limit"))
             guard cost.doseRadius <= 50 else { throw DKLError.usage("--dose-radius must be at most 50 pixels") }
             if (cost.doseLimit != nil || string("budget-dose") != nil) && cost.dose == 0 {
@@ -203,7 +226,7 @@ extension Arguments {
     /// dkl-explore's plan from its options: the step model, the acquisition, how the points
     /// of a step are chosen (--count, --batch, --radius), the initial points, the steps and
     /// the budget, the stop rules, a structured GP and the cost model.
-    public func experimentPlan(grid: CandidateGrid, structured: Bool) throws -> ExperimentPlan {
+    public func experimentPlan(grid: CandidateGrid, structured: Bool, imagePixelSize: PixelSize? = nil) throws -> ExperimentPlan {
         let config = try stepModelConfig(allowsNone: structured)
         let (function, acquisitionName) = try acquisition()
         let radius = try double("radius", default: 3)
@@ -229,7 +252,7 @@ extension Arguments {
         plan.structured = try structuredStep(grid: grid)
         if plan.structured != nil && string("noise") != nil { throw DKLError.usage("--noise goes with the DKL model, not a structured GP (--mean)") }
         if plan.structured != nil && batch == "fantasize" { throw DKLError.usage("--batch fantasize goes with the DKL model, not a structured GP (--mean)") }
-        try applyBeamTime(to: &plan)
+        try applyBeamTime(to: &plan, imagePixelSize: imagePixelSize)
         return plan
     }
 }

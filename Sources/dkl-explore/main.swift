@@ -97,7 +97,7 @@ ToolMain.run(command) { inv in
     let targetName = scalar.name
 
     // The plan: the step model, the acquisition, how points are chosen and when to stop.
-    let plan = try a.experimentPlan(grid: grid, structured: structured)
+    let plan = try a.experimentPlan(grid: grid, structured: structured, imagePixelSize: PixelSize(attributes: image.attributes))
 
     // The experiment, continued from its trace when there is one.
     let skip: Set<String> = ["trace", "resume", "steps", "budget", "budget-dose", "stop-sd", "stop-stall", "stop-prob", "threads", "quiet", "progress", "maps", "png", "measure-timeout", "measure-retries"]

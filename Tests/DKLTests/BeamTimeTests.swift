@@ -342,3 +342,23 @@ extension BeamTimeTests {
         XCTAssertThrowsError(try experiment(dir, ["--per-second", "--cost-exponent", "-1"], trace: "x.ndjson")) { XCTAssertTrue("\($0)".contains("0 to 4"), "\($0)") }
     }
 }
+
+extension BeamTimeTests {
+    /// --speed in a length per second over the image's pixel size (given, or the file's).
+    func testTheProbeSpeedInTheImagesLengthUnits() throws {
+        XCTAssertEqual(try plan(["--speed", "4nm/s", "--pixel-size", "2nm"]).beam?.speed, 2)
+        XCTAssertEqual(try plan(["--speed", "1.5um/s", "--pixel-size", "0.5um"]).beam?.speed ?? 0, 3, accuracy: 1e-12)
+        XCTAssertEqual(try plan(["--speed", "3"]).beam?.speed, 3)
+        let cmd = Command(name: "t", usage: [], summary: "", options: Option.beamTime + [Option("dwell", value: "S", help: ""), Option("budget", value: "B", help: "")])
+        var p = try plan([])
+        try cmd.parse(["--speed", "10nm/s"]).applyBeamTime(to: &p, imagePixelSize: PixelSize(value: 0.5, unit: "nm"))
+        XCTAssertEqual(p.beam?.speed, 20, "the image file's pixel size")
+        for (args, message) in [(["--speed", "4nm/s"], "the image has no pixel size: give --pixel-size"),
+                                (["--speed", "4nm"], "--speed must be a positive number of pixels per second, or a length per second"),
+                                (["--speed", "-2"], "--speed must be a positive number"),
+                                (["--speed", "2", "--pixel-size", "1nm"], "--pixel-size goes with --speed in a length per second"),
+                                (["--speed", "4parsecs/s", "--pixel-size", "1nm"], "--speed must be")] {
+            XCTAssertThrowsError(try plan(args), "\(args)") { XCTAssertTrue("\($0)".contains(message), "\(args): \($0)") }
+        }
+    }
+}
