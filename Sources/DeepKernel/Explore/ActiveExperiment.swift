@@ -23,7 +23,8 @@ public struct ExperimentPlan: Sendable {
     /// Points measured per step.
     public var perStep: Int
     public var batch: Batch
-    /// Random candidates measured first (seeded by the model's seed), after `initialPoints`.
+    /// Points measured first (seeded by the model's seed), after `initialPoints`: random, or one
+    /// in each of this many clusters of the patches (`initialDesign`).
     public var initialCount: Int
     /// Points measured first, with the file they came from (for messages).
     public var initialPoints: [(y: Int, x: Int)]
