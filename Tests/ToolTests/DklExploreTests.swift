@@ -137,6 +137,26 @@ final class DklExploreTests: XCTestCase {
         XCTAssertFalse(dir.exists("n.h5"))
     }
 
+    /// The run's calibration on stderr: of the points measured after the initial ones, how
+    /// many fell within ±2σ of their prediction before they were measured; the same for a
+    /// run continued from its trace as for one run through.
+    func testTheRunsCalibrationNote() throws {
+        let dir = TempDir()
+        let whole = try Tools.expect(0, "dkl-explore", base + ["--dose", "5", "--counts", "0.2", "--noise", "measured", "--steps", "6", "--trace", "a.ndjson"],
+                                     cwd: dir.path).err
+        try Tools.expect(0, "dkl-explore", base + ["--dose", "5", "--counts", "0.2", "--noise", "measured", "--steps", "3", "--trace", "b.ndjson"], cwd: dir.path)
+        let continued = try Tools.expect(0, "dkl-explore", base + ["--dose", "5", "--counts", "0.2", "--noise", "measured", "--steps", "6", "--trace", "b.ndjson"],
+                                         cwd: dir.path).err
+        func note(_ err: String) -> String? { err.split(separator: "\n").first { $0.hasPrefix("dkl-explore: calibration: ") }.map(String.init) }
+        let line = try XCTUnwrap(note(whole), whole)
+        XCTAssertEqual(note(continued), line)
+        let parts = line.dropFirst("dkl-explore: calibration: ".count).split(separator: " ")
+        let (covered, count) = (Int(parts[0])!, Int(parts[2])!)
+        XCTAssertEqual(count, 6, line)
+        XCTAssertTrue((0...6).contains(covered), line)
+        XCTAssertTrue(line.hasSuffix("measurements (\(String(format: "%.1f", 100 * Double(covered) / 6))%) within ±2σ of their prediction before they were measured"), line)
+    }
+
     func testKilledRunContinuesAsIfUninterrupted() throws {
         let dir = TempDir()
         try Tools.expect(0, "dkl-explore", base + ["--steps", "12", "--trace", "whole.ndjson"], cwd: dir.path)

@@ -157,6 +157,7 @@ public final class ActiveExperiment {
             measured.append(MeasuredPoint(step: r.step, candidate: c, learnt: grid.nearest(y: r.measured.y, x: r.measured.x) ?? c, value: r.value,
                                           variance: r.variance.isNaN ? nil : r.variance))
             measuredAt.append(r.measured.x.isFinite && r.measured.y.isFinite ? r.measured : nil)
+            tracePredictions.append(r.predicted)
         }
         // The clock and the dose map of the points measured so far (a model: the same on every run).
         ledger = beamLedger(after: measured.count)
@@ -218,6 +219,7 @@ public final class ActiveExperiment {
         let learnt = s.position.flatMap { grid.nearest(y: $0.y, x: $0.x) } ?? k
         measured.append(MeasuredPoint(step: step, candidate: k, learnt: learnt, value: v, variance: entry.valueVariance))
         measuredAt.append(s.position)
+        tracePredictions.append((prediction.mean, prediction.variance))
         if !v.isFinite { note("the measurement at (\(y), \(x)) gives no value (NaN or a refused fit); it is kept in the trace but not learnt") }
     }
 
@@ -319,7 +321,15 @@ public final class ActiveExperiment {
                                               config: plan.model, initial: model)
             }
             let t1 = Date()
-            if replayed || (!recorded.isEmpty && plan.perStep == 1) { step += 1; continue }
+            if replayed || (!recorded.isEmpty && plan.perStep == 1) {
+                // The predictions the trace holds for this step's points, the model's noise now.
+                if plan.structured == nil, let model {
+                    let held = measured.indices.filter { measured[$0].step == step }
+                    check(held.map { (measured[$0].candidate, $0) }, step: step, model: model) { tracePredictions[$0] }
+                }
+                step += 1
+                continue
+            }
             var fantasies = plan.batch == .fantasize && plan.structured == nil ? try EnsembleFantasies(ensemble: model!, candidates: grid.inputs) : nil
             let pred: (mean: [Double], variance: [Double])
             var averagedScores: [Double]?
@@ -387,6 +397,10 @@ public final class ActiveExperiment {
                 try record(step: step, candidate: k, prediction: (pred.mean[k], pred.variance[k], score),
                            seconds: [t1.timeIntervalSince(t0), t2.timeIntervalSince(t1), t3.timeIntervalSince(t2)])
             }
+            if plan.structured == nil, let model {
+                let taken = chosen.compactMap { c in measured.lastIndex { $0.candidate == c.0 && $0.step == step }.map { (c.0, $0) } }
+                check(taken, step: step, model: model) { i in (pred.mean[measured[i].candidate], pred.variance[measured[i].candidate]) }
+            }
             progress?.update(step)
             if Interrupts.signalNumber != 0 {
                 throw DKLError(.interrupted, "interrupted after step \(step): the trace \(trace.path) holds every measurement; run the same command to continue")
@@ -399,6 +413,33 @@ public final class ActiveExperiment {
         let share = String(format: "%.1f", 100 * Double(measured.count) / Double(grid.count))
         note("\(measured.count) of \(grid.count) points measured (\(share)%); best "
              + (best.map { "\($0.value) at (\(centres[$0.candidate].0), \(centres[$0.candidate].1)), step \($0.step)" } ?? "none"))
+        if calibration.count > 0 {
+            note("calibration: \(calibration.covered) of \(calibration.count) measurements (\(String(format: "%.1f", 100 * Double(calibration.covered) / Double(calibration.count)))%) "
+                 + "within ±2σ of their prediction before they were measured")
+        }
+    }
+
+    /// Of the points measured after the initial ones (this run's and those its trace holds):
+    /// how many fell within ±2σ of the prediction made before they were measured, σ² the
+    /// latent variance, the model's noise there and, for the measured noise model, the
+    /// measurement's own variance.
+    public private(set) var calibration = (covered: 0, count: 0)
+
+    /// The trace's predictions of its points (mean, latent variance), by index in `measured`.
+    var tracePredictions: [(mean: Double, variance: Double)] = []
+
+    /// Counts `points` (candidate, index in `measured`) in `calibration`, given each one's
+    /// prediction (by its index).
+    func check(_ points: [(candidate: Int, index: Int)], step: Int, model: DKLEnsemble, prediction: (Int) -> (mean: Double, variance: Double)) {
+        guard !points.isEmpty else { return }
+        let noise = model.noiseVariances(grid.inputs.gather(points.map(\.candidate)))
+        for (i, p) in points.enumerated() {
+            let m = measured[p.index], (mean, variance) = prediction(p.index)
+            guard m.value.isFinite, mean.isFinite, variance.isFinite else { continue }
+            let own = plan.model.noise == .measured ? m.variance ?? 0 : 0
+            calibration.count += 1
+            if (m.value - mean) * (m.value - mean) <= 4 * (variance + noise[i] + own) { calibration.covered += 1 }
+        }
     }
 
     /// Ends the run by `rule`: its record in the trace (once, however often the run is

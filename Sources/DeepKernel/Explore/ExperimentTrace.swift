@@ -49,7 +49,8 @@ public final class ExperimentTrace {
     public let path: String
     public let schema: Schema
     /// The points already in the trace: (step, y, x, value) and the position measured, in order.
-    public let points: [(step: Int, y: Int, x: Int, value: Double, measured: (y: Double, x: Double), variance: Double)]
+    public let points: [(step: Int, y: Int, x: Int, value: Double, measured: (y: Double, x: Double), variance: Double,
+                         predicted: (mean: Double, variance: Double))]
     /// The stop rules that ended runs of this trace: the step each fired at and its record's meta.
     public private(set) var stops: [(step: Int, meta: JSON)]
     /// The measurement log, when measurements are kept beside the trace.
@@ -107,8 +108,9 @@ public final class ExperimentTrace {
         let log = try Checkpoint(path: path, header: header(StreamHeader(schema: schema, attrs: attrs)), signature: signature)
         let (s, y, x, v, my, mx, meta, schema) = (slot["step"]!, slot["y"]!, slot["x"]!, slot["value"]!, slot["measured_y"]!, slot["measured_x"]!,
                                                   slot["meta"]!, schema)
-        var points: [(step: Int, y: Int, x: Int, value: Double, measured: (y: Double, x: Double), variance: Double)] = [], stops: [(step: Int, meta: JSON)] = []
-        let vv = slot["value_var"]
+        var points: [(step: Int, y: Int, x: Int, value: Double, measured: (y: Double, x: Double), variance: Double,
+                      predicted: (mean: Double, variance: Double))] = [], stops: [(step: Int, meta: JSON)] = []
+        let (vv, pm, pv) = (slot["value_var"], slot["mean"]!, slot["var"]!)
         for r in log.records {
             r.withUnsafeBytes { b in
                 let view = RecordView(b, schema)
@@ -116,7 +118,8 @@ public final class ExperimentTrace {
                     let m = (try? JSONParser.parse(view.string(meta))) ?? .object([])
                     stops.append((m["at_step"]?.intValue ?? 0, m))
                 } else {
-                    points.append((view.int(s), view.int(y), view.int(x), view.double(v), (view.double(my), view.double(mx)), vv.map { view.double($0) } ?? .nan))
+                    points.append((view.int(s), view.int(y), view.int(x), view.double(v), (view.double(my), view.double(mx)), vv.map { view.double($0) } ?? .nan,
+                                   (view.double(pm), view.double(pv))))
                 }
             }
         }
