@@ -327,6 +327,13 @@ final class PipelineTests: XCTestCase {
             for m in ('blind', 'aware'):
                 assert abs(float(summary[m][5]) - sum(per[m]) / 2) < 0.006, (summary[m], per[m])
             assert float(summary['aware'][5]) < float(summary['blind'][5]), summary
+            # The initial points' beam time: the clock after each run's last point of step 0.
+            init = {l.split('\t')[0]: l.split('\t') for l in open(d + '/initial-seconds.tsv').read().splitlines()[1:]}
+            for m in ('blind', 'aware'):
+                c = sorted([t for t in records('%s/%s-%s.ndjson' % (d, m, s)) if t['step'] == 0][-1]['beam_clock'] for s in (1, 2))
+                assert init[m][1] == '2', init[m]
+                for got, want in zip(init[m][2:5], (c[0], (c[0] + c[1]) / 2, c[1])):
+                    assert abs(float(got) - want) < 0.06, (m, init[m], c)
             # The median curves: at each time, the median over seeds of the best value so far.
             curves = records(d + '/best-vs-seconds.ndjson')
             assert [c['seconds'] for c in curves[:3]] == [5, 10, 15] and curves[-1]['seconds'] == 400

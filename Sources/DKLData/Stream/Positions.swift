@@ -11,10 +11,8 @@ public enum Positions {
     /// flags, or `value` in an experiment trace, which has a field `step`; records whose
     /// flags are nonzero or whose value is NaN are left out).
     public static func readTargets(_ spec: String, field: String?) throws -> (values: [Int64: Double], name: String) {
-        let (list, name) = try readTargets(spec, field: field, ordered: true)
-        var out = [Int64: Double]()
-        for t in list { out[key(t.y, t.x)] = t.value }
-        return (out, name)
+        let r = try readTargets(spec, field: field, variances: false)
+        return (r.values, r.name)
     }
 
     /// The targets with each one's noise variance, from a stream's field NAME_var beside the
@@ -22,7 +20,7 @@ public enum Positions {
     /// is NaN, infinite or negative is an error.
     /// With `variances` false, none are read (nil).
     public static func readTargets(_ spec: String, field: String?, variances: Bool) throws -> (values: [Int64: Double], variances: [Int64: Double]?, name: String) {
-        let (list, name) = try readTargets(spec, field: field, ordered: true, variance: variances)
+        let (list, name) = try readTargetList(spec, field: field, variance: variances)
         var values = [Int64: Double](), v = [Int64: Double]()
         for t in list { values[key(t.y, t.x)] = t.value; if variances { v[key(t.y, t.x)] = t.variance } }
         return (values, variances ? v : nil, name)
@@ -30,11 +28,12 @@ public enum Positions {
 
     /// The same as a list in the file's order (rows then columns for an array).
     public static func readTargets(_ spec: String, field: String?, ordered: Bool) throws -> (values: [(y: Int, x: Int, value: Double)], name: String) {
-        let (list, name) = try readTargets(spec, field: field, ordered: true, variance: false)
+        let (list, name) = try readTargetList(spec, field: field, variance: false)
         return (list.map { ($0.y, $0.x, $0.value) }, name)
     }
 
-    static func readTargets(_ spec: String, field: String?, ordered: Bool, variance: Bool) throws
+    /// The targets in the file's order, with each one's variance (NaN unless `variance`).
+    static func readTargetList(_ spec: String, field: String?, variance: Bool) throws
         -> (values: [(y: Int, x: Int, value: Double, variance: Double)], name: String) {
         let (path, _) = ArrayFile.split(spec)
         if spec != "-" && ArrayFile.isArrayFile(path) {

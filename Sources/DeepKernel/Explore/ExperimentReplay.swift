@@ -64,7 +64,6 @@ public final class ExperimentReplay {
         checkpoints = c
     }
 
-
     /// Along the path: the number of points until one of the top 1% was measured (nil: never).
     public var firstTop: Int? { path.firstIndex { ranking.isTop(truth[$0]) }.map { $0 + 1 } }
     /// The best value on the whole path.

@@ -36,17 +36,16 @@ public enum StructureDesign {
         var done = Set(([first] + covered).compactMap { cluster[$0] })
         var chosen: [Int] = []
         if let cost {
-            var ledger = BeamLedger(cost: BeamCost(dwell: cost.dwell, settle: cost.settle, speed: cost.speed), height: 1, width: 1)
-            ledger.charge(at: grid.centres[first])
+            var at = (y: Double(grid.centres[first].0), x: Double(grid.centres[first].1))
             while true {
                 var best: Int?, soonest = Double.infinity
                 for (i, k) in usable.enumerated() where !done.contains(labels[i]) {
-                    let t = ledger.seconds(to: grid.centres[k])
+                    let t = cost.seconds(from: at, to: grid.centres[k])
                     if t < soonest { soonest = t; best = k }
                 }
                 guard let k = best else { break }
                 chosen.append(k); done.insert(cluster[k]!)
-                ledger.charge(at: grid.centres[k])
+                at = (Double(grid.centres[k].0), Double(grid.centres[k].1))
             }
         } else {
             var members = [[Int]](repeating: [], count: km.centres.rows)
